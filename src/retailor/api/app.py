@@ -1,0 +1,81 @@
+"""Building the ASGI application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from retailor.api import routes  # noqa: F401 - registers the endpoints
+from retailor.api.auth import Authenticator
+from retailor.api.context import AppContext
+from retailor.api.endpoints import ENDPOINTS, build_routes
+from retailor.api.metrics import Metrics, RequestMetricsMiddleware
+from retailor.api.openapi import build_openapi
+from retailor.api.problems import ProblemError, handle_http, handle_problem, handle_unexpected
+from retailor.ingest.validation import EventValidator
+from retailor.ingest.writer import GroupCommitWriter
+from retailor.settings import Settings
+from retailor.storage.factory import Storage, open_storage
+
+
+def create_app(
+    settings: Settings, storage: Storage | None = None, control_token: str | None = None
+) -> Starlette:
+    """The Retailor HTTP app over ``storage`` (opened from ``settings`` when not given).
+
+    ``control_token``, when set, is accepted as an admin key: the server hands it to CLI
+    commands on the same machine through its run file. Closing the app (lifespan
+    shutdown, or ``app.state.shutdown()``) flushes the writer and closes what it opened.
+    """
+    owned = storage is None
+    if storage is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        storage = open_storage(settings.storage_dsn, settings.data_dir)
+    metrics = Metrics()
+    writer = GroupCommitWriter(storage.events, storage.quarantine, on_commit=metrics.observe_commit)
+    ctx = AppContext(
+        settings=settings,
+        storage=storage,
+        writer=writer,
+        validator=EventValidator(max_future=timedelta(seconds=settings.max_future_seconds)),
+        auth=Authenticator(storage.keys, control_token),
+        metrics=metrics,
+    )
+    closed = False
+
+    def shutdown() -> None:
+        nonlocal closed
+        if closed:
+            return
+        closed = True
+        writer.close()
+        if owned:
+            storage.close()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            shutdown()
+
+    app = Starlette(
+        routes=build_routes(ENDPOINTS),
+        middleware=[Middleware(RequestMetricsMiddleware, metrics=metrics)],
+        exception_handlers={
+            ProblemError: handle_problem,
+            HTTPException: handle_http,
+            Exception: handle_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.shutdown = shutdown
+    app.state.openapi = msgspec.json.encode(build_openapi(ENDPOINTS))
+    return app

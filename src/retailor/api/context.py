@@ -1,0 +1,42 @@
+"""What every handler works with: settings, stores, the writer, the validator, auth, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from retailor.api.auth import Authenticator
+from retailor.api.metrics import Metrics
+from retailor.api.problems import ProblemError
+from retailor.domain.events import Event
+from retailor.domain.quarantine import Rejection
+from retailor.ingest.validation import EventValidator
+from retailor.ingest.writer import GroupCommitWriter, WriterClosedError
+from retailor.settings import Settings
+from retailor.storage.base import AppendResult
+from retailor.storage.factory import Storage
+
+
+@dataclass
+class AppContext:
+    """The running app's parts, built once in ``create_app``."""
+
+    settings: Settings
+    storage: Storage
+    writer: GroupCommitWriter
+    validator: EventValidator
+    auth: Authenticator
+    metrics: Metrics
+
+    async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
+        """Make events durable (and rejections kept) before answering; 503 when it cannot."""
+        try:
+            future = self.writer.submit(events, rejections)
+            return await asyncio.wrap_future(future)
+        except WriterClosedError:
+            raise ProblemError(503, "the server is shutting down; retry shortly") from None
+        except Exception as exc:
+            raise ProblemError(
+                503, f"events could not be stored ({type(exc).__name__}); nothing was kept, retry"
+            ) from exc

@@ -1,0 +1,82 @@
+"""Small helpers the route modules share: bodies, query parameters, JSON answers."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from retailor.api.problems import ProblemError, problem_response
+from retailor.ingest.service import IngestReport
+
+_encoder = msgspec.json.Encoder()
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    """Encode ``value`` (msgspec types included) as a JSON response."""
+    return Response(_encoder.encode(value), status_code=status, media_type="application/json")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, gunzipped when sent gzipped; 413 when it exceeds ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ProblemError(
+            413, f"the body has {declared} bytes; the limit is {limit} bytes. Split it into batches."
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ProblemError(413, f"the body exceeds the limit of {limit} bytes. Split it.")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    encoding = request.headers.get("content-encoding", "").lower()
+    if encoding in ("gzip", "deflate"):
+        try:
+            inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
+            body = inflater.decompress(body, limit + 1)
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            raise ProblemError(400, f"the body is not valid {encoding}: {exc}") from None
+        if len(body) > limit:
+            raise ProblemError(413, f"the decompressed body exceeds the limit of {limit} bytes")
+    elif encoding not in ("", "identity"):
+        raise ProblemError(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
+    return body
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within ``[low, high]``; 422 otherwise."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ProblemError(422, f"query parameter {name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ProblemError(422, f"query parameter {name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def ingest_response(report: IngestReport, sent: int) -> Response:
+    """200 with the report when every event was stored or a duplicate; otherwise a 422
+    problem that still carries the report (the good events of the request are stored)."""
+    if not report.rejected:
+        return json_response(report)
+    stored = sent - len(report.rejected)
+    first = report.rejected[0]
+    return problem_response(
+        422,
+        f"{len(report.rejected)} of {sent} events were rejected and quarantined; the other "
+        f"{stored} were accepted or duplicates. First: event {first.index}: {first.reason}",
+        title="Some events were rejected",
+        accepted=report.accepted,
+        duplicates=report.duplicates,
+        rejected=msgspec.to_builtins(report.rejected),
+    )

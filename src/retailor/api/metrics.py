@@ -1,0 +1,82 @@
+"""Prometheus metrics of one server: events by outcome, commits, HTTP requests."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class Metrics:
+    """The metrics of one app, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events = Counter(
+            "retailor_events",
+            "Events received, by source and outcome (accepted, duplicate, rejected)",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
+        self.commit_rows = Histogram(
+            "retailor_commit_rows",
+            "Events written per group commit",
+            buckets=(1, 4, 16, 64, 256, 1024, 4096, 16384, 65536),
+            registry=self.registry,
+        )
+        self.commit_seconds = Histogram(
+            "retailor_commit_seconds",
+            "Duration of one group commit",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+        self.requests = Histogram(
+            "retailor_http_request_seconds",
+            "HTTP requests by method, route and status",
+            ["method", "route", "status"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5),
+            registry=self.registry,
+        )
+
+    def count_events(self, source: str, accepted: int, duplicates: int, rejected: int) -> None:
+        for outcome, n in (("accepted", accepted), ("duplicate", duplicates), ("rejected", rejected)):
+            if n:
+                self.events.labels(source, outcome).inc(n)
+
+    def observe_commit(self, rows: int, seconds: float) -> None:
+        self.commit_rows.observe(rows)
+        self.commit_seconds.observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class RequestMetricsMiddleware:
+    """Times every HTTP request, labelled by the matched route's path template."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - started
+            )

@@ -1,0 +1,99 @@
+"""The catalog: batch upsert and single item reads."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from retailor.api.context import AppContext
+from retailor.api.endpoints import endpoint
+from retailor.api.http import json_response, read_body
+from retailor.api.problems import ProblemError, problem_response
+from retailor.api.schemas import CatalogBatchIn, CatalogItem, CatalogUpsertOut, RejectedItem
+from retailor.domain.access import Scope
+from retailor.domain.catalog import CatalogPatch
+
+MAX_ITEMS = 10_000
+
+
+class _Items(msgspec.Struct, forbid_unknown_fields=True):
+    items: list[msgspec.Raw]
+
+
+_items_decoder = msgspec.json.Decoder(_Items)
+_patch_decoder = msgspec.json.Decoder(CatalogPatch)
+
+
+def _item_id_of(raw: bytes) -> str | None:
+    try:
+        data = msgspec.json.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    value = data.get("item_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+@endpoint(
+    "PUT",
+    "/v1/catalog/items",
+    summary="Create or change up to 10,000 catalog items",
+    tag="catalog",
+    scope=Scope.ADMIN,
+    body=CatalogBatchIn,
+    response=CatalogUpsertOut,
+)
+async def put_items(request: Request, ctx: AppContext) -> Response:
+    """Batch upsert: an item that exists keeps every field the request does not give.
+    ``category`` is a path, as a list or as ``"Home > Kitchen"``; ``attributes`` merge key
+    by key (a key set to null is removed). Invalid items are rejected with a reason; the
+    valid ones are stored all the same."""
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    try:
+        raws = _items_decoder.decode(body).items
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise ProblemError(400, f"the body is not valid JSON: {exc}", title="Malformed JSON") from None
+    except msgspec.ValidationError as exc:
+        raise ProblemError(422, f'send {{"items": [...]}}: {exc}') from None
+    if len(raws) > MAX_ITEMS:
+        raise ProblemError(413, f"{len(raws)} items in one request; send at most {MAX_ITEMS}")
+    patches: list[CatalogPatch] = []
+    rejected: list[RejectedItem] = []
+    for index, raw in enumerate(raws):
+        try:
+            patches.append(_patch_decoder.decode(raw))
+        except msgspec.ValidationError as exc:
+            reason = str(exc).replace("at `$.", "at `")
+            rejected.append(RejectedItem(index=index, item_id=_item_id_of(raw), reason=reason))
+    result = await asyncio.to_thread(ctx.storage.catalog.upsert, patches, datetime.now(UTC))
+    out = CatalogUpsertOut(created=result.created, updated=result.updated, rejected=rejected)
+    if not rejected:
+        return json_response(out)
+    return problem_response(
+        422,
+        f"{len(rejected)} of {len(raws)} items were rejected; the others were stored. "
+        f"First: item {rejected[0].index}: {rejected[0].reason}",
+        title="Some items were rejected",
+        **msgspec.to_builtins(out),
+    )
+
+
+@endpoint(
+    "GET",
+    "/v1/catalog/items/{item_id}",
+    summary="One catalog item",
+    tag="catalog",
+    scope=Scope.ADMIN,
+    response=CatalogItem,
+    errors=(404,),
+)
+async def get_item(request: Request, ctx: AppContext) -> Response:
+    """The item as Retailor holds it."""
+    item_id = request.path_params["item_id"]
+    item = await asyncio.to_thread(ctx.storage.catalog.get, item_id)
+    if item is None:
+        raise ProblemError(404, f"no catalog item {item_id!r}")
+    return json_response(item)

@@ -1,0 +1,43 @@
+"""The quarantine: rejected input with its reason and raw payload."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from retailor.api.context import AppContext
+from retailor.api.endpoints import QueryParam, endpoint
+from retailor.api.http import json_response, query_int
+from retailor.api.schemas import QuarantinePage
+from retailor.domain.access import Scope
+
+
+@endpoint(
+    "GET",
+    "/v1/quarantine",
+    summary="Rejected events, newest first",
+    tag="events",
+    scope=Scope.ADMIN,
+    response=QuarantinePage,
+    query=(
+        QueryParam("limit", "page size (1 to 1,000; default 100)", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        QueryParam("offset", "rows to skip", {"type": "integer", "minimum": 0}),
+        QueryParam("source", "only from this source, e.g. http:/v1/events", {"type": "string"}),
+    ),
+    errors=(422,),
+)
+async def list_quarantine(request: Request, ctx: AppContext) -> Response:
+    """Every rejected event (or unreadable request) with why it was rejected."""
+    limit = query_int(request, "limit", 100, 1, 1000)
+    offset = query_int(request, "offset", 0, 0, 2**62)
+    source = request.query_params.get("source")
+    store = ctx.storage.quarantine
+
+    def page() -> QuarantinePage:
+        return QuarantinePage(
+            total=store.count(source=source), items=store.list(limit=limit, offset=offset, source=source)
+        )
+
+    return json_response(await asyncio.to_thread(page))

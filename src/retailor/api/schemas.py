@@ -1,0 +1,89 @@
+"""Types that exist to document request and response bodies in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from retailor.domain.catalog import CatalogItem, CatalogPatch
+from retailor.domain.events import Event
+from retailor.domain.quarantine import Rejection
+from retailor.ingest.validation import EventIn
+
+
+class EventBatchIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Up to 10,000 events in one request."""
+
+    events: list[EventIn]
+
+
+EventsBody = EventIn | EventBatchIn
+
+
+class Timeline(msgspec.Struct):
+    """A customer's events, newest first."""
+
+    events: list[Event]
+
+
+class CatalogBatchIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Items to create or change; fields an item does not give keep their values."""
+
+    items: list[CatalogPatch]
+
+
+class RejectedItem(msgspec.Struct):
+    index: int
+    item_id: str | None
+    reason: str
+
+
+class CatalogUpsertOut(msgspec.Struct):
+    created: int
+    updated: int
+    rejected: list[RejectedItem]
+
+
+class QuarantinePage(msgspec.Struct):
+    """Rejected input, newest first."""
+
+    total: int
+    items: list[Rejection]
+
+
+class SegmentMessageIn(msgspec.Struct):
+    """A Segment Tracking API message (track, identify, page, screen, alias)."""
+
+    type: str | None = None
+    event: str | None = None
+    messageId: str | None = None  # noqa: N815 - Segment's field name
+    userId: str | int | None = None  # noqa: N815
+    anonymousId: str | int | None = None  # noqa: N815
+    timestamp: str | None = None
+    properties: dict[str, Any] | None = None
+    traits: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+
+
+class SegmentBatchIn(msgspec.Struct):
+    """A Segment batch: ``{"batch": [message, ...]}``."""
+
+    batch: list[SegmentMessageIn]
+    context: dict[str, Any] | None = None
+    sentAt: str | None = None  # noqa: N815
+
+
+class SegmentOut(msgspec.Struct):
+    success: bool
+    accepted: int
+    duplicates: int
+    rejected: list[dict[str, Any]]
+
+
+class Health(msgspec.Struct):
+    status: str
+    version: str
+
+
+__all__ = ["CatalogItem"]

@@ -1,0 +1,30 @@
+"""API keys and the scopes they grant. Keys themselves are never stored, only their hashes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from msgspec import Struct
+
+
+class Scope(enum.StrEnum):
+    """What a key may do. ``ingest`` keys are safe to embed in a web page."""
+
+    INGEST = "ingest"
+    ADMIN = "admin"
+
+    def allows(self, required: Scope) -> bool:
+        """An admin key may do everything; an ingest key only what needs ``ingest``."""
+        return self is Scope.ADMIN or self is required
+
+
+class ApiKey(Struct, kw_only=True):
+    """A stored key: its public id, scope and the hash of its secret."""
+
+    key_id: str
+    scope: Scope
+    secret_hash: str
+    created_at: datetime
+    name: str = ""
+    revoked: bool = False

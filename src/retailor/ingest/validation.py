@@ -1,0 +1,139 @@
+"""Validate one incoming event (native format) into an ``Event``, or say why it is rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from msgspec import Struct
+
+from retailor.domain.events import (
+    REQUIRES_CUSTOMER,
+    Channel,
+    Event,
+    EventType,
+    Identifier,
+    check_properties,
+)
+
+_EPOCH_MS_THRESHOLD = 100_000_000_000  # numbers above this are epoch milliseconds
+_OLDEST = datetime(1970, 1, 1, tzinfo=UTC)
+_TYPES = ", ".join(t.value for t in EventType)
+_CHANNELS = ", ".join(c.value for c in Channel)
+
+
+class EventIn(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The native wire form of an event, before the rules that span fields."""
+
+    event_id: Identifier
+    type: str
+    timestamp: datetime | int | float | None = None
+    customer_id: Identifier | None = None
+    anonymous_id: Identifier | None = None
+    channel: str | None = None
+    store_id: Identifier | None = None
+    session_id: Identifier | None = None
+    decision_id: Identifier | None = None
+    properties: dict[str, Any] = {}
+    context: dict[str, Any] = {}
+
+
+class Invalid(Exception):
+    """An event broke a rule; ``str(exc)`` is the reason shown to the sender."""
+
+
+@dataclass(frozen=True)
+class EventValidator:
+    """Checks events against the envelope and per-type rules.
+
+    ``max_future`` bounds how far ahead of the server clock a timestamp may be.
+    """
+
+    max_future: timedelta = timedelta(hours=24)
+
+    def from_json(self, raw: bytes, received_at: datetime) -> Event:
+        """Validate one event given as JSON bytes; raises ``Invalid``."""
+        try:
+            wire = _decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            raise Invalid(_where(exc)) from None
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise Invalid(f"not valid JSON: {exc}") from None
+        return self.finish(wire, received_at)
+
+    def from_mapping(self, data: Any, received_at: datetime) -> Event:
+        """Validate one event given as a mapping (from a file or another format)."""
+        if not isinstance(data, dict):
+            raise Invalid(f"an event must be a JSON object, got {type(data).__name__}")
+        try:
+            wire = msgspec.convert(data, EventIn, strict=True)
+        except msgspec.ValidationError as exc:
+            raise Invalid(_where(exc)) from None
+        return self.finish(wire, received_at)
+
+    def finish(self, wire: EventIn, received_at: datetime) -> Event:
+        """Apply the rules that span fields and build the stored ``Event``."""
+        try:
+            event_type = EventType(wire.type)
+        except ValueError:
+            raise Invalid(f"unknown event type {wire.type!r}; known types: {_TYPES}") from None
+        if wire.customer_id is None and wire.anonymous_id is None:
+            raise Invalid("the event names no one: give customer_id or anonymous_id")
+        if event_type in REQUIRES_CUSTOMER and wire.customer_id is None:
+            raise Invalid(f"a {event_type.value} event needs customer_id")
+        channel = None
+        if wire.channel is not None:
+            try:
+                channel = Channel(wire.channel)
+            except ValueError:
+                raise Invalid(f"unknown channel {wire.channel!r}; known: {_CHANNELS}") from None
+        timestamp = self._timestamp(wire.timestamp, received_at)
+        problem = check_properties(event_type, wire.properties)
+        if problem:
+            raise Invalid(problem)
+        return Event(
+            event_id=wire.event_id,
+            type=event_type,
+            timestamp=timestamp,
+            received_at=received_at,
+            customer_id=wire.customer_id,
+            anonymous_id=wire.anonymous_id,
+            channel=channel,
+            store_id=wire.store_id,
+            session_id=wire.session_id,
+            decision_id=wire.decision_id,
+            properties=wire.properties,
+            context=wire.context,
+        )
+
+    def _timestamp(self, value: datetime | float | None, received_at: datetime) -> datetime:
+        if value is None:
+            return received_at
+        if isinstance(value, bool):
+            raise Invalid("timestamp must be an RFC 3339 string or epoch seconds")
+        if isinstance(value, int | float):
+            seconds = value / 1000 if abs(value) > _EPOCH_MS_THRESHOLD else value
+            try:
+                ts = datetime.fromtimestamp(seconds, tz=UTC)
+            except (OverflowError, OSError, ValueError):
+                raise Invalid(f"timestamp {value} is out of range") from None
+        else:
+            ts = value if value.tzinfo else value.replace(tzinfo=UTC)
+            ts = ts.astimezone(UTC)
+        if ts > received_at + self.max_future:
+            raise Invalid(
+                f"timestamp {ts.isoformat()} is more than {self.max_future} ahead of the "
+                f"server clock ({received_at.isoformat()})"
+            )
+        if ts < _OLDEST:
+            raise Invalid(f"timestamp {ts.isoformat()} is before 1970")
+        return ts
+
+
+_decoder = msgspec.json.Decoder(EventIn)
+
+
+def _where(exc: msgspec.ValidationError) -> str:
+    return str(exc).replace("at `$.", "at `")

@@ -1,0 +1,83 @@
+"""Typed settings, read from ``RETAILOR_*`` environment variables and an optional TOML file.
+
+Precedence, lowest first: defaults, ``<data dir>/retailor.toml``, a file given with
+``--config`` (or ``RETAILOR_CONFIG``), environment variables, command-line options.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+
+class SettingsError(ValueError):
+    """A settings file or variable is invalid; the message says which and why."""
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Everything a Retailor process can be told."""
+
+    data_dir: Path = Path("data")
+    storage: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_batch_events: int = 10_000
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_future_seconds: int = 24 * 3600
+    timeline_max: int = 1_000
+    log_level: str = "info"
+
+    @property
+    def storage_dsn(self) -> str:
+        """The storage DSN: ``duckdb:///<data dir>/retailor.duckdb`` unless set."""
+        return self.storage or f"duckdb://{(self.data_dir / 'retailor.duckdb').resolve()}"
+
+
+_ENV_PREFIX = "RETAILOR_"
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build settings from defaults, files, the environment and ``overrides`` (non-None values)."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    cli = {k: v for k, v in (overrides or {}).items() if v is not None}
+    data_dir = cli.get("data_dir") or env.get(_ENV_PREFIX + "DATA_DIR") or env.get("RETAILOR_DATA")
+    if data_dir:
+        default_file = Path(data_dir) / "retailor.toml"
+        if default_file.exists():
+            values.update(_read_toml(default_file))
+    config = config_file or (Path(env[_ENV_PREFIX + "CONFIG"]) if env.get(_ENV_PREFIX + "CONFIG") else None)
+    if config is not None:
+        values.update(_read_toml(config))
+    fields = set(Settings.__struct_fields__)
+    for key, raw in env.items():
+        if key.startswith(_ENV_PREFIX):
+            name = key[len(_ENV_PREFIX) :].lower()
+            if name == "data":
+                name = "data_dir"
+            if name in fields:
+                values[name] = raw
+    values.update(cli)
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid setting: {exc}") from exc
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"settings file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
+    return data.get("retailor", data)

@@ -1,0 +1,163 @@
+"""The storage ports. Each abstract class's docstrings are its contract; ``tests/contract``
+holds one suite per port that every adapter must pass.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyarrow as pa
+
+from retailor.domain.access import ApiKey
+from retailor.domain.catalog import CatalogItem, CatalogPatch
+from retailor.domain.events import Event
+from retailor.domain.quarantine import Rejection
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What an append did: how many events were stored and which ids were duplicates.
+
+    ``duplicates`` lists, in input order, the ids that were not stored because the log
+    already held them or because they appeared earlier in the same input.
+    """
+
+    accepted: int
+    duplicates: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """How many catalog items an upsert created and how many it changed."""
+
+    created: int
+    updated: int
+
+
+class EventLog(ABC):
+    """The append-only, durable log of events: the only truth in Retailor.
+
+    Contract:
+    - ``append`` stores each event whose ``event_id`` the log does not hold yet, and
+      only once: the first occurrence of an id wins, later ones are duplicates. When it
+      returns, the stored events survive a crash of the process.
+    - Events come back exactly as stored (``properties`` and ``context`` included).
+    - Any order of timestamps is accepted (late and out-of-order events are normal).
+    """
+
+    @abstractmethod
+    def append(self, table: pa.Table) -> AppendResult:
+        """Store the rows of ``table`` (``storage.schema.EVENT_SCHEMA``); see the class contract."""
+
+    @abstractmethod
+    def scan(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        customer_id: str | None = None,
+        types: Sequence[str] | None = None,
+        batch_size: int = 65_536,
+    ) -> Iterator[pa.RecordBatch]:
+        """Yield stored events as Arrow batches of ``EVENT_SCHEMA``, oldest first.
+
+        ``start`` is inclusive and ``end`` exclusive, on the event ``timestamp``;
+        ``customer_id`` and ``types`` filter when given.
+        """
+
+    @abstractmethod
+    def timeline(self, identifier: str, limit: int) -> list[Event]:
+        """The newest ``limit`` events whose ``customer_id`` or ``anonymous_id`` is
+        ``identifier``, newest first (by timestamp, then by arrival)."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many events the log holds."""
+
+    @abstractmethod
+    def erase(self, identifier: str) -> int:
+        """Remove every event whose ``customer_id`` or ``anonymous_id`` is ``identifier``;
+        return how many were removed. Their ids may then be stored again."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+class CatalogStore(ABC):
+    """The product catalog: reference data the retailer owns and Retailor reads.
+
+    Contract: ``upsert`` applies patches in order (``domain.catalog.apply_patch``): a
+    field a patch does not give keeps its value; ``created_at`` is set once.
+    """
+
+    @abstractmethod
+    def upsert(self, patches: Sequence[CatalogPatch], now: datetime) -> UpsertResult:
+        """Create or change items; see the class contract."""
+
+    @abstractmethod
+    def get(self, item_id: str) -> CatalogItem | None:
+        """The item, or None when the catalog does not hold it."""
+
+    @abstractmethod
+    def get_many(self, item_ids: Sequence[str]) -> dict[str, CatalogItem]:
+        """The items the catalog holds among ``item_ids``, by id."""
+
+    @abstractmethod
+    def items(self) -> Iterator[CatalogItem]:
+        """Every item, in id order."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many items the catalog holds."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+class QuarantineStore(ABC):
+    """Rejected input with its reason and raw payload, kept for people to inspect.
+
+    Contract: nothing added is ever dropped silently; ``list`` returns the newest first.
+    """
+
+    @abstractmethod
+    def add(self, rejections: Sequence[Rejection]) -> None:
+        """Keep ``rejections``; durable when this returns."""
+
+    @abstractmethod
+    def list(self, *, limit: int = 100, offset: int = 0, source: str | None = None) -> list[Rejection]:
+        """The newest rejections first, optionally only those from ``source``."""
+
+    @abstractmethod
+    def count(self, *, source: str | None = None) -> int:
+        """How many rejections are kept (from ``source`` when given)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+class KeyStore(ABC):
+    """API keys, stored only as hashes of their secrets.
+
+    Contract: ``find`` returns the key whose ``secret_hash`` matches, revoked or not (the
+    caller decides); a key added by another process becomes visible without a restart.
+    """
+
+    @abstractmethod
+    def add(self, key: ApiKey) -> None:
+        """Store a new key."""
+
+    @abstractmethod
+    def find(self, secret_hash: str) -> ApiKey | None:
+        """The key with this secret hash, or None."""
+
+    @abstractmethod
+    def all(self) -> list[ApiKey]:
+        """Every key, oldest first."""
+
+    @abstractmethod
+    def revoke(self, key_id: str) -> bool:
+        """Mark the key revoked; False when no key has that id."""

@@ -1,0 +1,112 @@
+"""Opening the DuckDB file, per-thread cursors, and the schema of Retailor's tables."""
+
+from __future__ import annotations
+
+import re
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id VARCHAR PRIMARY KEY,
+    type VARCHAR NOT NULL,
+    timestamp TIMESTAMPTZ NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    customer_id VARCHAR,
+    anonymous_id VARCHAR,
+    channel VARCHAR,
+    store_id VARCHAR,
+    session_id VARCHAR,
+    decision_id VARCHAR,
+    properties VARCHAR NOT NULL,
+    context VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS catalog (
+    item_id VARCHAR PRIMARY KEY,
+    name VARCHAR,
+    category VARCHAR[] NOT NULL,
+    brand VARCHAR,
+    price DOUBLE,
+    cost DOUBLE,
+    stock BIGINT,
+    attributes VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ,
+    updated_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    quarantine_id VARCHAR PRIMARY KEY,
+    received_at TIMESTAMPTZ NOT NULL,
+    source VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    payload VARCHAR NOT NULL,
+    event_id VARCHAR,
+    "index" BIGINT
+);
+"""
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+class DataDirLockedError(RuntimeError):
+    """Another process (usually a running ``retailor serve``) holds the database file."""
+
+    def __init__(self, path: Path, pid: int | None) -> None:
+        holder = f"process {pid}" if pid else "another process"
+        super().__init__(
+            f"{path} is in use by {holder}. A DuckDB data directory has one writer: "
+            "stop that process, or run this command while the server is up so it can go "
+            "through the server."
+        )
+        self.path = path
+        self.pid = pid
+
+
+class DuckDBDatabase:
+    """The database file and a cursor per thread."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        target = ":memory:" if path is None else str(path)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._root = duckdb.connect(target)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or path is None:
+                raise
+            match = _LOCK_PID.search(str(exc))
+            raise DataDirLockedError(path, int(match.group(1)) if match else None) from exc
+        self._root.execute("SET TimeZone = 'UTC'")
+        self._root.execute(SCHEMA)
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._lock = threading.Lock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor on the database."""
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._root.cursor()
+            cur.execute("SET TimeZone = 'UTC'")
+            self._local.cursor = cur
+            with self._lock:
+                self._cursors.append(cur)
+        return cur
+
+    def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """Run a query on this thread's cursor and return its result as an Arrow table."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return self.cursor().execute(sql, params or []).to_arrow_table()
+
+    def close(self) -> None:
+        with self._lock:
+            for cur in self._cursors:
+                cur.close()
+            self._cursors.clear()
+        self._root.close()

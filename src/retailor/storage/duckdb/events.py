@@ -1,0 +1,125 @@
+"""DuckDB ``EventLog``: the ``events`` table, deduplicated by its primary key."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from retailor.domain.events import Event
+from retailor.storage.base import AppendResult, EventLog
+from retailor.storage.duckdb.database import DuckDBDatabase
+from retailor.storage.schema import EVENT_COLUMNS, EVENT_SCHEMA, row_to_event
+
+_COLUMNS = ", ".join(EVENT_COLUMNS)
+
+
+def first_occurrences(table: pa.Table) -> tuple[pa.Table, list[str]]:
+    """Keep the first row of each ``event_id``; return the kept rows and the repeated ids."""
+    ids = table.column("event_id")
+    if pc.count_distinct(ids).as_py() == table.num_rows:
+        return table, []
+    indexed = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
+    firsts = indexed.group_by("event_id", use_threads=False).aggregate([("__row", "min")])
+    keep = pc.sort_indices(firsts.column("__row_min"))
+    rows = pc.take(firsts.column("__row_min"), keep)
+    mask = pc.is_in(pa.array(range(table.num_rows), pa.int64()), value_set=rows.combine_chunks())
+    repeated = pc.filter(ids, pc.invert(mask)).to_pylist()
+    return table.filter(mask), repeated
+
+
+class DuckDBEventLog(EventLog):
+    """Events in the ``events`` table of a ``DuckDBDatabase``."""
+
+    def __init__(self, db: DuckDBDatabase) -> None:
+        self._db = db
+
+    def append(self, table: pa.Table) -> AppendResult:
+        table, repeated = first_occurrences(table.cast(EVENT_SCHEMA))
+        if table.num_rows == 0:
+            return AppendResult(accepted=0, duplicates=repeated)
+        cur = self._db.cursor()
+        cur.register("_incoming", table)
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                inserted = self._db.arrow(
+                    f"INSERT OR IGNORE INTO events SELECT {_COLUMNS} FROM _incoming "
+                    "RETURNING event_id"
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        finally:
+            cur.unregister("_incoming")
+        existing: list[str] = []
+        if inserted.num_rows < table.num_rows:
+            ids = table.column("event_id")
+            stored = inserted.column(0).combine_chunks()
+            existing = pc.filter(ids, pc.invert(pc.is_in(ids, value_set=stored))).to_pylist()
+        return AppendResult(accepted=inserted.num_rows, duplicates=existing + repeated)
+
+    def scan(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        customer_id: str | None = None,
+        types: Sequence[str] | None = None,
+        batch_size: int = 65_536,
+    ) -> Iterator[pa.RecordBatch]:
+        where, params = ["TRUE"], []  # type: tuple[list[str], list[Any]]
+        if start is not None:
+            where.append("timestamp >= ?")
+            params.append(start)
+        if end is not None:
+            where.append("timestamp < ?")
+            params.append(end)
+        if customer_id is not None:
+            where.append("customer_id = ?")
+            params.append(customer_id)
+        if types:
+            where.append("type IN (SELECT UNNEST(?))")
+            params.append(list(types))
+        cur = self._db.cursor().cursor()  # own cursor: the caller may interleave other calls
+        try:
+            cur.execute("SET TimeZone = 'UTC'")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                reader = cur.execute(
+                    f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} "
+                    "ORDER BY timestamp, received_at",
+                    params,
+                ).to_arrow_reader(batch_size)
+            for batch in reader:
+                yield batch.cast(EVENT_SCHEMA)
+        finally:
+            cur.close()
+
+    def timeline(self, identifier: str, limit: int) -> list[Event]:
+        table = self._db.arrow(
+            f"SELECT {_COLUMNS} FROM events WHERE customer_id = $1 OR anonymous_id = $1 "
+            "ORDER BY timestamp DESC, received_at DESC LIMIT $2",
+            [identifier, limit],
+        )
+        return [row_to_event(row) for row in table.to_pylist()]
+
+    def count(self) -> int:
+        row = self._db.cursor().execute("SELECT count(*) FROM events").fetchone()
+        return int(row[0]) if row else 0
+
+    def erase(self, identifier: str) -> int:
+        row = (
+            self._db.cursor()
+            .execute(
+                "DELETE FROM events WHERE customer_id = $1 OR anonymous_id = $1",
+                [identifier],
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0

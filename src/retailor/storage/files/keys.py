@@ -1,0 +1,100 @@
+"""``KeyStore`` in a JSON file of the data directory, shared safely between processes.
+
+Writers take an exclusive ``flock`` and replace the file atomically; readers reload it
+when its modification time or size changes, so ``retailor keys create`` takes effect in
+a running server at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import msgspec
+
+from retailor.domain.access import ApiKey
+from retailor.storage.base import KeyStore
+
+
+class FileKeyStore(KeyStore):
+    """Keys in ``<dir>/keys.json`` (mode 0600)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock_path = path.with_suffix(".lock")
+        self._cache: dict[str, ApiKey] = {}
+        self._stamp: tuple[int, int] | None = None
+        self._mutex = threading.Lock()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _read(self) -> list[ApiKey]:
+        try:
+            data = self._path.read_bytes()
+        except FileNotFoundError:
+            return []
+        return msgspec.json.decode(data, type=list[ApiKey]) if data else []
+
+    def _write(self, keys: list[ApiKey]) -> None:
+        tmp = self._path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(msgspec.json.encode(keys))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self._path)
+
+    def _refresh(self) -> dict[str, ApiKey]:
+        try:
+            st = os.stat(self._path)
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        with self._mutex:
+            if stamp != self._stamp:
+                self._cache = {k.secret_hash: k for k in self._read()}
+                self._stamp = stamp
+            return self._cache
+
+    def _modify(self, change: Callable[[list[ApiKey]], bool]) -> bool:
+        with self._exclusive():
+            keys = self._read()
+            changed = change(keys)
+            if changed:
+                self._write(keys)
+        return changed
+
+    def add(self, key: ApiKey) -> None:
+        def change(keys: list[ApiKey]) -> bool:
+            keys.append(key)
+            return True
+
+        self._modify(change)
+
+    def find(self, secret_hash: str) -> ApiKey | None:
+        return self._refresh().get(secret_hash)
+
+    def all(self) -> list[ApiKey]:
+        return sorted(self._refresh().values(), key=lambda k: k.created_at)
+
+    def revoke(self, key_id: str) -> bool:
+        def change(keys: list[ApiKey]) -> bool:
+            for i, key in enumerate(keys):
+                if key.key_id == key_id:
+                    keys[i] = msgspec.structs.replace(key, revoked=True)
+                    return True
+            return False
+
+        return self._modify(change)

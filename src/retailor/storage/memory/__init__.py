@@ -1,0 +1,1 @@
+"""In-memory adapters: for tests and for throwaway runs (``memory://``). Nothing survives the process."""

@@ -1,0 +1,80 @@
+"""In-memory ``EventLog``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from retailor.domain.events import Event
+from retailor.storage.base import AppendResult, EventLog
+from retailor.storage.schema import EVENT_SCHEMA, row_to_event
+
+
+class MemoryEventLog(EventLog):
+    """Rows kept in a list in arrival order, with a set of known ids."""
+
+    def __init__(self) -> None:
+        self._rows: list[dict[str, Any]] = []
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+
+    def append(self, table: pa.Table) -> AppendResult:
+        rows = table.cast(EVENT_SCHEMA).to_pylist()
+        duplicates: list[str] = []
+        with self._lock:
+            for row in rows:
+                if row["event_id"] in self._ids:
+                    duplicates.append(row["event_id"])
+                else:
+                    self._ids.add(row["event_id"])
+                    self._rows.append(row)
+        return AppendResult(accepted=len(rows) - len(duplicates), duplicates=duplicates)
+
+    def scan(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        customer_id: str | None = None,
+        types: Sequence[str] | None = None,
+        batch_size: int = 65_536,
+    ) -> Iterator[pa.RecordBatch]:
+        wanted = set(types) if types else None
+        with self._lock:
+            rows = [
+                r
+                for r in self._rows
+                if (start is None or r["timestamp"] >= start)
+                and (end is None or r["timestamp"] < end)
+                and (customer_id is None or r["customer_id"] == customer_id)
+                and (wanted is None or r["type"] in wanted)
+            ]
+        rows.sort(key=lambda r: r["timestamp"])
+        for i in range(0, len(rows), batch_size):
+            yield pa.RecordBatch.from_pylist(rows[i : i + batch_size], schema=EVENT_SCHEMA)
+
+    def timeline(self, identifier: str, limit: int) -> list[Event]:
+        with self._lock:
+            rows = [
+                (n, r)
+                for n, r in enumerate(self._rows)
+                if identifier in (r["customer_id"], r["anonymous_id"])
+            ]
+        rows.sort(key=lambda nr: (nr[1]["timestamp"], nr[1]["received_at"], nr[0]), reverse=True)
+        return [row_to_event(r) for _, r in rows[:limit]]
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+    def erase(self, identifier: str) -> int:
+        with self._lock:
+            keep = [r for r in self._rows if identifier not in (r["customer_id"], r["anonymous_id"])]
+            removed = len(self._rows) - len(keep)
+            self._rows = keep
+            self._ids = {r["event_id"] for r in keep}
+        return removed
