@@ -29,9 +29,18 @@ CommitObserver = Callable[[int, float], None]
 
 @dataclass
 class _Submission:
-    table: pa.Table
+    batch: Sequence[Event] | pa.Table
     rejections: Sequence[Rejection]
     future: Future[AppendResult] = field(default_factory=Future)
+
+    @property
+    def size(self) -> int:
+        return self.batch.num_rows if isinstance(self.batch, pa.Table) else len(self.batch)
+
+    def ids(self) -> list[str]:
+        if isinstance(self.batch, pa.Table):
+            return self.batch.column("event_id").to_pylist()  # type: ignore[no-any-return]
+        return [e.event_id for e in self.batch]
 
 
 class WriterClosedError(RuntimeError):
@@ -64,8 +73,7 @@ class GroupCommitWriter:
         """Queue events for the next commit; the future resolves once they are durable."""
         if self._closed:
             raise WriterClosedError("the event writer is stopped")
-        table = events if isinstance(events, pa.Table) else events_to_table(events)
-        submission = _Submission(table, rejections)
+        submission = _Submission(events, rejections)
         self._queue.put(submission)
         return submission.future
 
@@ -84,7 +92,7 @@ class GroupCommitWriter:
             if first is None:
                 break
             group = [first]
-            rows = first.table.num_rows
+            rows = first.size
             while rows < self._max_rows:
                 try:
                     nxt = self._queue.get_nowait()
@@ -94,7 +102,7 @@ class GroupCommitWriter:
                     stopping = True
                     break
                 group.append(nxt)
-                rows += nxt.table.num_rows
+                rows += nxt.size
             self._commit(group)
 
     def _commit(self, group: list[_Submission]) -> None:
@@ -103,40 +111,60 @@ class GroupCommitWriter:
             rejections = [r for s in group for r in s.rejections]
             if rejections:
                 self._quarantine.add(rejections)
-            tables, repeated = _unique_across(group)
-            fresh = [t for t in tables if t.num_rows]
+            ids, keeps, repeated = _first_occurrences(group)
+            table = _combined_table(group, keeps)
             existing: set[str] = set()
-            if fresh:
-                result = self._events.append(pa.concat_tables(fresh).cast(EVENT_SCHEMA))
-                existing = set(result.duplicates)
+            if table.num_rows:
+                existing = set(self._events.append(table).duplicates)
         except BaseException as exc:  # the futures carry the failure to every caller
             log.exception("commit of %d submissions failed", len(group))
             for s in group:
                 s.future.set_exception(exc)
             return
-        for s, table, again in zip(group, tables, repeated, strict=True):
-            dups = [i for i in table.column("event_id").to_pylist() if i in existing]
+        for s, sub_ids, keep, again in zip(group, ids, keeps, repeated, strict=True):
+            dups = [i for i, k in zip(sub_ids, keep, strict=True) if k and i in existing] if existing else []
             dups += again
-            s.future.set_result(AppendResult(accepted=s.table.num_rows - len(dups), duplicates=dups))
+            s.future.set_result(AppendResult(accepted=s.size - len(dups), duplicates=dups))
         if self._on_commit:
-            self._on_commit(sum(s.table.num_rows for s in group), time.perf_counter() - started)
+            self._on_commit(sum(s.size for s in group), time.perf_counter() - started)
 
 
-def _unique_across(group: list[_Submission]) -> tuple[list[pa.Table], list[list[str]]]:
-    """Keep the first occurrence of each id across the group; list each submission's repeats."""
+def _first_occurrences(
+    group: list[_Submission],
+) -> tuple[list[list[str]], list[list[bool]], list[list[str]]]:
+    """Per submission: its ids, which of them are first occurrences in the group, and the
+    ids it repeats (from itself or an earlier submission)."""
     seen: set[str] = set()
-    tables: list[pa.Table] = []
-    repeated: list[list[str]] = []
+    all_ids, keeps, repeated = [], [], []
     for s in group:
+        ids = s.ids()
         keep: list[bool] = []
         again: list[str] = []
-        for event_id in s.table.column("event_id").to_pylist():
+        for event_id in ids:
             if event_id in seen:
                 keep.append(False)
                 again.append(event_id)
             else:
                 keep.append(True)
                 seen.add(event_id)
-        tables.append(s.table.filter(pa.array(keep, pa.bool_())) if again else s.table)
+        all_ids.append(ids)
+        keeps.append(keep)
         repeated.append(again)
-    return tables, repeated
+    return all_ids, keeps, repeated
+
+
+def _combined_table(group: list[_Submission], keeps: list[list[bool]]) -> pa.Table:
+    """One table of every first occurrence: loose events converted together, in one go."""
+    loose: list[Event] = []
+    tables: list[pa.Table] = []
+    for s, keep in zip(group, keeps, strict=True):
+        if isinstance(s.batch, pa.Table):
+            table = s.batch if all(keep) else s.batch.filter(pa.array(keep, pa.bool_()))
+            tables.append(table.cast(EVENT_SCHEMA))
+        else:
+            loose.extend(e for e, k in zip(s.batch, keep, strict=True) if k)
+    if loose:
+        tables.append(events_to_table(loose))
+    if not tables:
+        return EVENT_SCHEMA.empty_table()
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)

@@ -102,5 +102,5 @@ class DuckDBCatalogStore(CatalogStore):
             yield _to_item(row)
 
     def count(self) -> int:
-        row = self._db.cursor().execute("SELECT count(*) FROM catalog").fetchone()
+        row = self._db.cursor().execute("SELECT count(*) FROM catalog").fetchall()[0]
         return int(row[0]) if row else 0

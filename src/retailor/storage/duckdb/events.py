@@ -16,6 +16,7 @@ from retailor.storage.duckdb.database import DuckDBDatabase
 from retailor.storage.schema import EVENT_COLUMNS, EVENT_SCHEMA, row_to_event
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
+_LOOKUP_LIMIT = 2_000  # up to this many ids, look each up in the primary-key index
 
 
 def first_occurrences(table: pa.Table) -> tuple[pa.Table, list[str]]:
@@ -43,26 +44,44 @@ class DuckDBEventLog(EventLog):
         if table.num_rows == 0:
             return AppendResult(accepted=0, duplicates=repeated)
         cur = self._db.cursor()
-        cur.register("_incoming", table)
+        cur.execute("BEGIN TRANSACTION")
         try:
-            cur.execute("BEGIN TRANSACTION")
+            existing = self._existing(table)
+            if existing:
+                ids = table.column("event_id")
+                table = table.filter(pc.invert(pc.is_in(ids, value_set=pa.array(existing))))
+            if table.num_rows:
+                cur.register("_incoming", table)
+                try:
+                    cur.execute(f"INSERT INTO events SELECT {_COLUMNS} FROM _incoming")
+                finally:
+                    cur.unregister("_incoming")
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        return AppendResult(accepted=table.num_rows, duplicates=existing + repeated)
+
+    def _existing(self, table: pa.Table) -> list[str]:
+        """The ids of ``table`` the log already holds (an index lookup for small batches)."""
+        cur = self._db.cursor()
+        if table.num_rows <= _LOOKUP_LIMIT:
+            ids = table.column("event_id").to_pylist()
+            rows = cur.execute(
+                f"SELECT event_id FROM events WHERE event_id IN ({', '.join('?' * len(ids))})", ids
+            ).fetchall()
+        else:
+            cur.register("_probe", table.select(["event_id"]))
             try:
-                inserted = self._db.arrow(
-                    f"INSERT OR IGNORE INTO events SELECT {_COLUMNS} FROM _incoming "
-                    "RETURNING event_id"
-                )
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-        finally:
-            cur.unregister("_incoming")
-        existing: list[str] = []
-        if inserted.num_rows < table.num_rows:
-            ids = table.column("event_id")
-            stored = inserted.column(0).combine_chunks()
-            existing = pc.filter(ids, pc.invert(pc.is_in(ids, value_set=stored))).to_pylist()
-        return AppendResult(accepted=inserted.num_rows, duplicates=existing + repeated)
+                rows = cur.execute(
+                    "SELECT event_id FROM events WHERE event_id IN (SELECT event_id FROM _probe)"
+                ).fetchall()
+            finally:
+                cur.unregister("_probe")
+        if not rows:
+            return []
+        found = {r[0] for r in rows}
+        return [i for i in table.column("event_id").to_pylist() if i in found]
 
     def scan(
         self,
@@ -110,7 +129,7 @@ class DuckDBEventLog(EventLog):
         return [row_to_event(row) for row in table.to_pylist()]
 
     def count(self) -> int:
-        row = self._db.cursor().execute("SELECT count(*) FROM events").fetchone()
+        row = self._db.cursor().execute("SELECT count(*) FROM events").fetchall()[0]
         return int(row[0]) if row else 0
 
     def erase(self, identifier: str) -> int:
@@ -120,6 +139,6 @@ class DuckDBEventLog(EventLog):
                 "DELETE FROM events WHERE customer_id = $1 OR anonymous_id = $1",
                 [identifier],
             )
-            .fetchone()
+            .fetchall()[0]
         )
         return int(row[0]) if row else 0

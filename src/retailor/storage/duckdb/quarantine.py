@@ -60,11 +60,11 @@ class DuckDBQuarantineStore(QuarantineStore):
 
     def count(self, *, source: str | None = None) -> int:
         if source is None:
-            row = self._db.cursor().execute("SELECT count(*) FROM quarantine").fetchone()
+            row = self._db.cursor().execute("SELECT count(*) FROM quarantine").fetchall()[0]
         else:
             row = (
                 self._db.cursor()
                 .execute("SELECT count(*) FROM quarantine WHERE source = ?", [source])
-                .fetchone()
+                .fetchall()[0]
             )
         return int(row[0]) if row else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,10 @@ from retailor.storage.base import KeyStore
 
 
 class FileKeyStore(KeyStore):
-    """Keys in ``<dir>/keys.json`` (mode 0600)."""
+    """Keys in ``<dir>/keys.json`` (mode 0600). The file is checked for changes at most
+    every ``recheck_seconds``; this process's own changes are visible at once."""
+
+    recheck_seconds = 1.0
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -29,6 +33,7 @@ class FileKeyStore(KeyStore):
         self._cache: dict[str, ApiKey] = {}
         self._stamp: tuple[int, int] | None = None
         self._mutex = threading.Lock()
+        self._checked = -1e9
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -57,6 +62,10 @@ class FileKeyStore(KeyStore):
         os.replace(tmp, self._path)
 
     def _refresh(self) -> dict[str, ApiKey]:
+        now = time.monotonic()
+        if now - self._checked < self.recheck_seconds:
+            return self._cache
+        self._checked = now
         try:
             st = os.stat(self._path)
             stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
@@ -74,6 +83,7 @@ class FileKeyStore(KeyStore):
             changed = change(keys)
             if changed:
                 self._write(keys)
+                self._checked = -1e9
         return changed
 
     def add(self, key: ApiKey) -> None:

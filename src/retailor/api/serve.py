@@ -1,0 +1,51 @@
+"""Running the app: one granian server embedded in this process (DuckDB has one writer
+process; concurrency comes from asyncio and the background writer thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+from collections.abc import Callable
+
+from granian.constants import Interfaces
+from granian.log import LogLevels
+from granian.server.embed import Server
+
+from retailor.api.app import create_app
+from retailor.api.runfile import RunInfo, remove_run_file, write_run_file
+from retailor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve until SIGINT or SIGTERM, then flush the writer and close the stores."""
+    token = secrets.token_urlsafe(32)
+    app = create_app(settings, control_token=token)
+    url = f"http://{settings.host}:{settings.port}"
+    server = Server(
+        app,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        log_level=LogLevels(settings.log_level) if settings.log_level in LogLevels.__members__.values() else LogLevels.info,
+        backlog=2048,
+    )
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stop)
+        write_run_file(settings.data_dir, RunInfo(url=url, pid=os.getpid(), token=token))
+        if on_ready:
+            loop.call_later(0.2, on_ready, url)
+        await server.serve()
+
+    try:
+        asyncio.run(main())
+    finally:
+        remove_run_file(settings.data_dir, os.getpid())
+        app.state.shutdown()

@@ -1,0 +1,174 @@
+"""Reading an input file into an Arrow table, with column renames and broken lines kept."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from retailor.domain.quarantine import Rejection
+from retailor.ingest.quarantining import rejection
+
+FORMATS = ("csv", "jsonl", "parquet")
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+class ImportInputError(ValueError):
+    """The file cannot be imported as asked; the message says what to do."""
+
+
+def detect_format(path: Path, declared: str | None) -> str:
+    """The file's format: as declared, else from its name (``.csv``, ``.csv.gz``, ``.tsv``,
+    ``.jsonl``, ``.ndjson``, ``.json``, ``.parquet``)."""
+    if declared:
+        if declared not in FORMATS:
+            raise ImportInputError(f"unknown format {declared!r}; use one of {', '.join(FORMATS)}")
+        return declared
+    name = path.name.lower().removesuffix(".gz").removesuffix(".gzip")
+    if name.endswith((".csv", ".tsv", ".txt")):
+        return "csv"
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    raise ImportInputError(f"cannot tell the format of {path.name}; pass --format csv|jsonl|parquet")
+
+
+def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
+    """``["order_id=InvoiceNo", ...]`` (or comma-separated pairs) as ``{target: source}``."""
+    mapping: dict[str, str] = {}
+    for pair in (p.strip() for chunk in pairs for p in chunk.split(",")):
+        if not pair:
+            continue
+        target, sep, source = pair.partition("=")
+        if not sep or not target.strip() or not source.strip():
+            raise ImportInputError(f"--map takes target=source pairs, got {pair!r}")
+        mapping[target.strip()] = source.strip()
+    return mapping
+
+
+@dataclass
+class Source:
+    """An opened input: its rows as an Arrow table (columns renamed), and broken lines."""
+
+    table: pa.Table
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.column_names)
+
+
+def quote(identifier: str) -> str:
+    """A SQL identifier, quoted."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def read_source(
+    path: Path,
+    fmt: str,
+    mapping: dict[str, str],
+    *,
+    all_strings: bool,
+    source_name: str,
+    received_at: datetime,
+) -> Source:
+    """Read ``path``; rename columns by ``mapping`` (target=source). CSV lines that cannot
+    be parsed become rejections; the rest of the file is read all the same."""
+    if not path.exists():
+        raise ImportInputError(f"{path} does not exist")
+    if path.is_dir():
+        raise ImportInputError(f"{path} is a directory; give a file")
+    broken: list[Rejection] = []
+    try:
+        if fmt == "csv":
+            table = _read_csv(path, all_strings, broken, source_name, received_at)
+        elif fmt == "jsonl":
+            table = pajson.read_json(path)
+        else:
+            table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ImportInputError(f"cannot read {path} as {fmt}: {exc}") from None
+    columns = list(table.column_names)
+    missing = [source for source in mapping.values() if source not in columns]
+    if missing:
+        raise ImportInputError(
+            f"--map names columns the file does not have: {', '.join(missing)}; "
+            f"its columns are: {', '.join(columns)}"
+        )
+    renamed = {source: target for target, source in mapping.items()}
+    names = [
+        renamed[c] if c in renamed else (c + "_original" if c in mapping else c) for c in columns
+    ]
+    return Source(table=table.rename_columns(names), rejections=broken)
+
+
+def _read_csv(
+    path: Path, all_strings: bool, broken: list[Rejection], source_name: str, received_at: datetime
+) -> pa.Table:
+    opener = gzip.open if path.name.lower().endswith((".gz", ".gzip")) else open
+    with opener(path, "rb") as raw:
+        head = raw.read(64 * 1024)
+    first = head.split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
+    if not first.strip():
+        raise ImportInputError(f"{path} is empty or has no header line")
+    delimiter = max(_DELIMITERS, key=first.count)
+    header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
+    if len(set(header)) != len(header):
+        raise ImportInputError(f"{path} repeats column names in its header: {header}")
+
+    def keep_broken(row: pacsv.InvalidRow) -> str:
+        line = row.number if row.number is not None else -1
+        broken.append(
+            rejection(
+                source=source_name,
+                reason=f"line {line}: expected {row.expected_columns} columns, found {row.actual_columns}",
+                payload=row.text,
+                received_at=received_at,
+                index=line,
+            )
+        )
+        return "skip"
+
+    return pacsv.read_csv(
+        path,
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=keep_broken),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header} if all_strings else None,
+            strings_can_be_null=True,
+        ),
+        read_options=pacsv.ReadOptions(use_threads=True),
+    )
+
+
+def resolve_columns(
+    columns: list[str], wanted: dict[str, tuple[str, ...]], required: Sequence[str], preset: str
+) -> dict[str, str]:
+    """Find each wanted column by its name or a known alias (case-insensitive).
+
+    Returns ``{target: column}`` for those found; a missing required one is an error that
+    lists the file's columns and shows ``--map``.
+    """
+    lower = {c.lower(): c for c in columns}
+    found: dict[str, str] = {}
+    for target, aliases in wanted.items():
+        for name in (target, *aliases):
+            if name.lower() in lower:
+                found[target] = lower[name.lower()]
+                break
+    missing = [t for t in required if t not in found]
+    if missing:
+        raise ImportInputError(
+            f"the {preset} preset needs column(s) {', '.join(missing)}; the file has "
+            f"{', '.join(columns)}. Rename with --map, e.g. --map {missing[0]}=<column>"
+        )
+    return found

@@ -1,0 +1,176 @@
+"""The ``transactions`` preset: one row per order line becomes order events.
+
+Rows of an order with positive quantities become one ``order_completed`` event; rows
+with negative quantities, or with a status such as ``cancelled`` or ``returned``, become
+one ``order_refunded`` event for that order id. A row without a customer is a guest
+order, kept under ``anonymous_id = guest-<order_id>``. Columns the preset does not use
+are kept on each line. Identifier columns read as floats (``17850.0``) keep their
+integral form (``17850``). Everything runs as one vectorized DuckDB query.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from retailor.domain.events import Channel
+from retailor.ingest.bulk.source import Source, quote, resolve_columns
+from retailor.storage.schema import EVENT_COLUMNS, EVENT_SCHEMA
+
+WANTED: dict[str, tuple[str, ...]] = {
+    "order_id": ("invoiceno", "invoice_no", "invoice", "orderid", "order", "transaction_id", "basket_id"),
+    "customer_id": ("customerid", "customer", "user_id", "userid", "member_id", "client_id"),
+    "item_id": ("stockcode", "stock_code", "sku", "product_id", "productid", "item", "article_id"),
+    "quantity": ("qty", "units", "amount_units"),
+    "price": ("unitprice", "unit_price", "item_price", "sale_price"),
+    "timestamp": ("invoicedate", "invoice_date", "order_date", "datetime", "date", "time", "ts", "created_at"),
+    "store_id": ("store", "shop_id", "storeid"),
+    "channel": ("sales_channel",),
+    "status": ("order_status",),
+}
+REQUIRED = ("order_id", "item_id", "quantity", "price", "timestamp")
+TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%Y-%m-%d",
+)
+REFUND_STATUSES = ("cancelled", "canceled", "refunded", "returned", "cancellation")
+
+_MACROS = """
+CREATE OR REPLACE MACRO retailor_id(x) AS CASE
+    WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) = '' THEN NULL
+    WHEN CAST(x AS VARCHAR) LIKE '%.0%' AND regexp_full_match(trim(CAST(x AS VARCHAR)), '-?[0-9]+\\.0+')
+        THEN regexp_replace(trim(CAST(x AS VARCHAR)), '\\.0+$', '')
+    ELSE trim(CAST(x AS VARCHAR)) END;
+"""
+
+
+def transactions_to_events(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    received_at: datetime,
+    *,
+    max_future: timedelta,
+    timestamp_format: str | None = None,
+    default_channel: str | None = None,
+) -> tuple[pa.Table, pa.Table]:
+    """The events of the file (``EVENT_SCHEMA``) and its rejected rows (line, reason, payload)."""
+    cols = resolve_columns(source.columns, WANTED, REQUIRED, "transactions")
+    con.execute(_MACROS)
+    con.execute("SET TimeZone = 'UTC'")
+    src = source.table.append_column("_line", pa.array(np.arange(1, source.table.num_rows + 1)))
+    extras = [c for c in source.columns if c not in cols.values()]
+    formats = [timestamp_format] if timestamp_format else list(TIMESTAMP_FORMATS)
+
+    def col(name: str) -> str:
+        return quote(cols[name]) if name in cols else "NULL"
+
+    channels = ", ".join(f"'{c.value}'" for c in Channel)
+    default = f"'{default_channel}'" if default_channel else "NULL"
+    latest = received_at + max_future
+    parsed_ts = (
+        f"CASE WHEN TRY_CAST({col('timestamp')} AS TIMESTAMPTZ) IS NOT NULL "
+        f"THEN TRY_CAST({col('timestamp')} AS TIMESTAMPTZ) "
+        f"ELSE CAST(TRY_STRPTIME(CAST({col('timestamp')} AS VARCHAR), {formats!r}) AS TIMESTAMPTZ) END"
+        if not timestamp_format
+        else f"CAST(TRY_STRPTIME(CAST({col('timestamp')} AS VARCHAR), {formats!r}) AS TIMESTAMPTZ)"
+    )
+    raw_cols = ", ".join(f"{quote(c)} AS {quote('_src_' + c)}" for c in source.columns)
+    con.register("_src", src)
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _lines AS
+            WITH raw AS (SELECT * FROM _src),
+            typed AS (
+                SELECT _line,
+                    retailor_id({col('order_id')}) AS order_id,
+                    retailor_id({col('customer_id')}) AS customer_id,
+                    retailor_id({col('item_id')}) AS item_id,
+                    retailor_id({col('store_id')}) AS store_id,
+                    COALESCE(NULLIF(lower(trim(CAST({col('channel')} AS VARCHAR))), ''), {default}) AS channel,
+                    lower(trim(CAST({col('status')} AS VARCHAR))) AS status,
+                    CAST({col('quantity')} AS VARCHAR) AS quantity_text,
+                    CAST({col('price')} AS VARCHAR) AS price_text,
+                    CAST({col('timestamp')} AS VARCHAR) AS timestamp_text,
+                    TRY_CAST({col('quantity')} AS DOUBLE) AS q,
+                    TRY_CAST({col('price')} AS DOUBLE) AS p,
+                    {parsed_ts} AS ts,
+                    {raw_cols}
+                FROM raw
+            )
+            SELECT *,
+                CASE
+                    WHEN order_id IS NULL THEN 'missing order_id'
+                    WHEN item_id IS NULL THEN 'missing item_id'
+                    WHEN q IS NULL THEN 'quantity ' || coalesce('''' || quantity_text || '''', 'missing') || ' is not a number'
+                    WHEN q = 0 OR isnan(q) OR isinf(q) THEN 'quantity must not be 0'
+                    WHEN p IS NULL THEN 'price ' || coalesce('''' || price_text || '''', 'missing') || ' is not a number'
+                    WHEN p < 0 OR isnan(p) OR isinf(p) THEN 'price must not be negative, got ' || price_text
+                    WHEN ts IS NULL THEN 'timestamp ' || coalesce('''' || timestamp_text || '''', 'missing')
+                        || ' is not a date-time (use --timestamp-format)'
+                    WHEN ts > TIMESTAMPTZ '{latest.isoformat()}' THEN 'timestamp ' || timestamp_text
+                        || ' is too far in the future'
+                    WHEN ts < TIMESTAMPTZ '1970-01-01 00:00:00+00' THEN 'timestamp ' || timestamp_text || ' is before 1970'
+                    WHEN channel IS NOT NULL AND channel NOT IN ({channels}) THEN 'unknown channel ' || channel
+                END AS reason,
+                CASE WHEN q < 0 OR status IN {REFUND_STATUSES!r} THEN 'refund' ELSE 'order' END AS kind
+            FROM typed
+            """
+        )
+        originals = ", ".join(f"{_sql_str(c)}, {quote('_src_' + c)}" for c in source.columns)
+        rejected = con.sql(
+            f"SELECT _line AS line, reason, CAST(json_object({originals}) AS VARCHAR) AS payload "
+            "FROM _lines WHERE reason IS NOT NULL ORDER BY _line"
+        ).to_arrow_table()
+        whole = con.execute(
+            "SELECT coalesce(bool_and(q = trunc(q) AND abs(q) < 1e15), true) FROM _lines WHERE reason IS NULL"
+        ).fetchall()
+        quantity = "CAST(abs(q) AS BIGINT)" if whole[0][0] else "abs(q)"
+        extra_fields = "".join(f", {quote(c)} := {quote('_src_' + c)}" for c in extras)
+        events = con.sql(
+            f"""
+            WITH lines AS (
+                SELECT kind, order_id, _line, customer_id, store_id, channel, ts, status,
+                    abs(q) * p AS amount,
+                    struct_pack(item_id := item_id, quantity := {quantity}, price := p{extra_fields}) AS line
+                FROM _lines WHERE reason IS NULL
+            )
+            SELECT
+                'txn-' || kind || '-' || substr(md5(order_id), 1, 24) AS event_id,
+                CASE kind WHEN 'order' THEN 'order_completed' ELSE 'order_refunded' END AS type,
+                min(ts) AS timestamp,
+                TIMESTAMPTZ '{received_at.isoformat()}' AS received_at,
+                any_value(customer_id) AS customer_id,
+                CASE WHEN any_value(customer_id) IS NULL THEN 'guest-' || order_id END AS anonymous_id,
+                any_value(channel) AS channel,
+                any_value(store_id) AS store_id,
+                NULL::VARCHAR AS session_id,
+                NULL::VARCHAR AS decision_id,
+                '{{"order_id":' || to_json(order_id)
+                    || ',"lines":' || CAST(to_json(list(line ORDER BY _line)) AS VARCHAR)
+                    || CASE kind
+                        WHEN 'order' THEN ',"revenue":' || CAST(to_json(sum(amount)) AS VARCHAR)
+                        ELSE ',"amount":' || CAST(to_json(sum(amount)) AS VARCHAR)
+                            || ',"cancelled":' || CAST(to_json(coalesce(bool_or(status IN {REFUND_STATUSES!r}), false)) AS VARCHAR)
+                    END || '}}' AS properties,
+                '{{"source":"import:transactions"}}' AS context
+            FROM lines
+            GROUP BY kind, order_id
+            ORDER BY min(_line)
+            """
+        ).to_arrow_table()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _lines")
+        con.unregister("_src")
+    return events.select(list(EVENT_COLUMNS)).cast(EVENT_SCHEMA), rejected
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
