@@ -54,7 +54,9 @@ def load_settings(
         default_file = Path(data_dir) / "retailor.toml"
         if default_file.exists():
             values.update(_read_toml(default_file))
-    config = config_file or (Path(env[_ENV_PREFIX + "CONFIG"]) if env.get(_ENV_PREFIX + "CONFIG") else None)
+    config = config_file or (
+        Path(env[_ENV_PREFIX + "CONFIG"]) if env.get(_ENV_PREFIX + "CONFIG") else None
+    )
     if config is not None:
         values.update(_read_toml(config))
     fields = set(Settings.__struct_fields__)
@@ -80,4 +82,5 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"settings file {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
-    return data.get("retailor", data)
+    section: dict[str, Any] = data.get("retailor", data)
+    return section

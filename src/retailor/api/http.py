@@ -26,7 +26,8 @@ async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ProblemError(
-            413, f"the body has {declared} bytes; the limit is {limit} bytes. Split it into batches."
+            413,
+            f"the body has {declared} bytes; the limit is {limit} bytes. Split it into batches.",
         )
     chunks: list[bytes] = []
     size = 0
@@ -60,7 +61,9 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     except ValueError:
         raise ProblemError(422, f"query parameter {name} must be an integer, got {raw!r}") from None
     if not low <= value <= high:
-        raise ProblemError(422, f"query parameter {name} must be between {low} and {high}, got {value}")
+        raise ProblemError(
+            422, f"query parameter {name} must be between {low} and {high}, got {value}"
+        )
     return value
 
 

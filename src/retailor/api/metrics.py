@@ -40,7 +40,11 @@ class Metrics:
         )
 
     def count_events(self, source: str, accepted: int, duplicates: int, rejected: int) -> None:
-        for outcome, n in (("accepted", accepted), ("duplicate", duplicates), ("rejected", rejected)):
+        for outcome, n in (
+            ("accepted", accepted),
+            ("duplicate", duplicates),
+            ("rejected", rejected),
+        ):
             if n:
                 self.events.labels(source, outcome).inc(n)
 

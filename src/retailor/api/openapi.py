@@ -58,7 +58,12 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             "responses": {},
         }
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1},
+            }
             for name in _PARAM.findall(ep.path)
         ]
         params += [
@@ -93,7 +98,9 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
         for status in sorted(errors):
             op["responses"][str(status)] = {
                 "description": "problem",
-                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
             }
         paths.setdefault(path, {})[ep.method.lower()] = op
     return {

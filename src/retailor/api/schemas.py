@@ -57,9 +57,9 @@ class SegmentMessageIn(msgspec.Struct):
 
     type: str | None = None
     event: str | None = None
-    messageId: str | None = None  # noqa: N815 - Segment's field name
-    userId: str | int | None = None  # noqa: N815
-    anonymousId: str | int | None = None  # noqa: N815
+    messageId: str | None = None
+    userId: str | int | None = None
+    anonymousId: str | int | None = None
     timestamp: str | None = None
     properties: dict[str, Any] | None = None
     traits: dict[str, Any] | None = None
@@ -71,7 +71,7 @@ class SegmentBatchIn(msgspec.Struct):
 
     batch: list[SegmentMessageIn]
     context: dict[str, Any] | None = None
-    sentAt: str | None = None  # noqa: N815
+    sentAt: str | None = None
 
 
 class SegmentOut(msgspec.Struct):

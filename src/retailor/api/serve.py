@@ -21,8 +21,21 @@ from retailor.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> None:
-    """Serve until SIGINT or SIGTERM, then flush the writer and close the stores."""
+class _QuietEmbedded(logging.Filter):
+    """Granian warns that embedding is experimental; Retailor chose it knowingly."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "experimental" not in record.getMessage()
+
+
+def serve(
+    settings: Settings, on_ready: Callable[[str, Callable[[], None]], None] | None = None
+) -> None:
+    """Serve until SIGINT or SIGTERM, then flush the writer and close the stores.
+
+    ``on_ready(url, stop)`` is called once the server listens; ``stop()`` (callable from
+    any thread) shuts it down.
+    """
     token = secrets.token_urlsafe(32)
     app = create_app(settings, control_token=token)
     url = f"http://{settings.host}:{settings.port}"
@@ -31,9 +44,13 @@ def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> 
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
-        log_level=LogLevels(settings.log_level) if settings.log_level in LogLevels.__members__.values() else LogLevels.info,
+        log_level=LogLevels(settings.log_level)
+        if settings.log_level in {level.value for level in LogLevels}
+        else LogLevels.info,
         backlog=2048,
     )
+
+    logging.getLogger("_granian").addFilter(_QuietEmbedded())
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -41,7 +58,11 @@ def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> 
             loop.add_signal_handler(sig, server.stop)
         write_run_file(settings.data_dir, RunInfo(url=url, pid=os.getpid(), token=token))
         if on_ready:
-            loop.call_later(0.2, on_ready, url)
+
+            def stop() -> None:
+                loop.call_soon_threadsafe(server.stop)
+
+            loop.call_later(0.2, on_ready, url, stop)
         await server.serve()
 
     try:

@@ -1,0 +1,29 @@
+"""The ``retailor`` command line: serve, import, keys, quarantine, demo."""
+
+from __future__ import annotations
+
+import click
+
+from retailor import __version__
+from retailor.cli.demo import demo
+from retailor.cli.imports import import_file
+from retailor.cli.keys import keys
+from retailor.cli.quarantine import quarantine
+from retailor.cli.serve import serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="retailor")
+def main() -> None:
+    """Retailor: real-time retail personalization.
+
+    Start with `retailor demo`, or `retailor keys create --scope admin` and
+    `retailor serve`. Every command takes --data DIR (default ./data).
+    """
+
+
+main.add_command(serve)
+main.add_command(import_file)
+main.add_command(keys)
+main.add_command(quarantine)
+main.add_command(demo)

@@ -39,14 +39,14 @@ class CatalogPatch(Struct, kw_only=True, forbid_unknown_fields=True):
     """What a client sends to create or change an item; absent fields stay as they were."""
 
     item_id: Identifier
-    name: str | None | UnsetType = UNSET
-    category: list[str] | str | None | UnsetType = UNSET
-    brand: str | None | UnsetType = UNSET
-    price: NonNegative | None | UnsetType = UNSET
-    cost: NonNegative | None | UnsetType = UNSET
-    stock: int | None | UnsetType = UNSET
+    name: str | UnsetType | None = UNSET
+    category: list[str] | str | UnsetType | None = UNSET
+    brand: str | UnsetType | None = UNSET
+    price: NonNegative | UnsetType | None = UNSET
+    cost: NonNegative | UnsetType | None = UNSET
+    stock: int | UnsetType | None = UNSET
     attributes: dict[str, Any] | UnsetType = UNSET
-    created_at: datetime | None | UnsetType = UNSET
+    created_at: datetime | UnsetType | None = UNSET
 
 
 def category_path(value: list[str] | str | None) -> list[str]:

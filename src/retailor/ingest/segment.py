@@ -60,7 +60,7 @@ def _products(props: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _line(product: dict[str, Any], default_quantity: int = 1) -> dict[str, Any]:
-    line = {k: product[k] for k in ("item_id", "price") if k in product}
+    line: dict[str, Any] = {k: product[k] for k in ("item_id", "price") if k in product}
     line["quantity"] = product.get("quantity", default_quantity)
     return line
 
@@ -232,7 +232,11 @@ def to_native(message: Any, received_at: datetime, implied_type: str | None = No
         native["type"] = "alias"
         native["properties"] = {"previous_id": _id(message.get("previousId"))}
     else:  # group
-        native["properties"] = {"name": "group", "group_id": _id(message.get("groupId")), "traits": traits}
+        native["properties"] = {
+            "name": "group",
+            "group_id": _id(message.get("groupId")),
+            "traits": traits,
+        }
 
     for key in ("store_id", "session_id", "decision_id"):
         value = props.get(key, context.get(key))

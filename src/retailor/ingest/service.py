@@ -85,7 +85,9 @@ def split_native_body(body: bytes, max_events: int) -> list[msgspec.Raw]:
     try:
         top = _top_decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise BodyRejectedError(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+        raise BodyRejectedError(
+            400, "Malformed JSON", f"the body is not valid JSON: {exc}"
+        ) from None
     except msgspec.ValidationError:
         raise BodyRejectedError(
             422, "Not an event", 'send one event object or {"events": [...]}'
@@ -117,7 +119,11 @@ def prepare_native(
             prepared.events.append(validator.from_json(raw, received_at))
         except Invalid as exc:
             prepared.reject(
-                index=index, payload=bytes(raw), reason=str(exc), source=source, received_at=received_at
+                index=index,
+                payload=bytes(raw),
+                reason=str(exc),
+                source=source,
+                received_at=received_at,
             )
     return prepared
 

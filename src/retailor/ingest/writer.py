@@ -122,7 +122,11 @@ class GroupCommitWriter:
                 s.future.set_exception(exc)
             return
         for s, sub_ids, keep, again in zip(group, ids, keeps, repeated, strict=True):
-            dups = [i for i, k in zip(sub_ids, keep, strict=True) if k and i in existing] if existing else []
+            dups = (
+                [i for i, k in zip(sub_ids, keep, strict=True) if k and i in existing]
+                if existing
+                else []
+            )
             dups += again
             s.future.set_result(AppendResult(accepted=s.size - len(dups), duplicates=dups))
         if self._on_commit:

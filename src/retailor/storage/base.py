@@ -128,7 +128,9 @@ class QuarantineStore(ABC):
         """Keep ``rejections``; durable when this returns."""
 
     @abstractmethod
-    def list(self, *, limit: int = 100, offset: int = 0, source: str | None = None) -> list[Rejection]:
+    def list(
+        self, *, limit: int = 100, offset: int = 0, source: str | None = None
+    ) -> list[Rejection]:
         """The newest rejections first, optionally only those from ``source``."""
 
     @abstractmethod

@@ -55,7 +55,9 @@ async def put_items(request: Request, ctx: AppContext) -> Response:
     try:
         raws = _items_decoder.decode(body).items
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise ProblemError(400, f"the body is not valid JSON: {exc}", title="Malformed JSON") from None
+        raise ProblemError(
+            400, f"the body is not valid JSON: {exc}", title="Malformed JSON"
+        ) from None
     except msgspec.ValidationError as exc:
         raise ProblemError(422, f'send {{"items": [...]}}: {exc}') from None
     if len(raws) > MAX_ITEMS:

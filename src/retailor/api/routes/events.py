@@ -44,12 +44,16 @@ async def post_events(request: Request, ctx: AppContext) -> Response:
     try:
         body = await read_body(request, ctx.settings.max_body_bytes)
     except ProblemError as exc:
-        await ctx.write([], [rejection(source=SOURCE, reason=exc.detail, payload=b"", received_at=received_at)])
+        await ctx.write(
+            [], [rejection(source=SOURCE, reason=exc.detail, payload=b"", received_at=received_at)]
+        )
         raise
     try:
         raws = split_native_body(body, ctx.settings.max_batch_events)
     except BodyRejectedError as exc:
-        await ctx.write([], [rejection(source=SOURCE, reason=exc.detail, payload=body, received_at=received_at)])
+        await ctx.write(
+            [], [rejection(source=SOURCE, reason=exc.detail, payload=body, received_at=received_at)]
+        )
         ctx.metrics.count_events(SOURCE, 0, 0, 1)
         raise ProblemError(exc.status, exc.detail, title=exc.title) from None
     prepared = prepare_native(raws, ctx.validator, received_at, SOURCE)

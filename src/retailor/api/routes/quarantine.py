@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from retailor.api.context import AppContext
 from retailor.api.endpoints import QueryParam, endpoint
-from retailor.api.http import json_response, query_int
+from retailor.api.http import json_response, query_int, read_body
+from retailor.api.problems import ProblemError
 from retailor.api.schemas import QuarantinePage
 from retailor.domain.access import Scope
+from retailor.domain.quarantine import Rejection
 
 
 @endpoint(
@@ -22,7 +26,11 @@ from retailor.domain.access import Scope
     scope=Scope.ADMIN,
     response=QuarantinePage,
     query=(
-        QueryParam("limit", "page size (1 to 1,000; default 100)", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        QueryParam(
+            "limit",
+            "page size (1 to 1,000; default 100)",
+            {"type": "integer", "minimum": 1, "maximum": 1000},
+        ),
         QueryParam("offset", "rows to skip", {"type": "integer", "minimum": 0}),
         QueryParam("source", "only from this source, e.g. http:/v1/events", {"type": "string"}),
     ),
@@ -37,7 +45,41 @@ async def list_quarantine(request: Request, ctx: AppContext) -> Response:
 
     def page() -> QuarantinePage:
         return QuarantinePage(
-            total=store.count(source=source), items=store.list(limit=limit, offset=offset, source=source)
+            total=store.count(source=source),
+            items=store.list(limit=limit, offset=offset, source=source),
         )
 
     return json_response(await asyncio.to_thread(page))
+
+
+class _Kept(msgspec.Struct, forbid_unknown_fields=True):
+    items: Annotated[list[Rejection], msgspec.Meta(max_length=10_000)]
+
+
+class _KeptOut(msgspec.Struct):
+    kept: int
+
+
+@endpoint(
+    "POST",
+    "/v1/quarantine",
+    summary="Keep records rejected elsewhere",
+    tag="events",
+    scope=Scope.ADMIN,
+    body=_Kept,
+    response=_KeptOut,
+)
+async def add_quarantine(request: Request, ctx: AppContext) -> Response:
+    """Add rejected records (for instance the invalid rows a bulk import found) to the
+    quarantine, so they are kept with the rest."""
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    try:
+        kept = msgspec.json.decode(body, type=_Kept)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise ProblemError(
+            400, f"the body is not valid JSON: {exc}", title="Malformed JSON"
+        ) from None
+    except msgspec.ValidationError as exc:
+        raise ProblemError(422, f"{exc}") from None
+    await ctx.write([], kept.items)
+    return json_response(_KeptOut(kept=len(kept.items)))

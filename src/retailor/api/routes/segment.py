@@ -27,7 +27,9 @@ def _decode(body: bytes) -> Any:
     try:
         return msgspec.json.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise ProblemError(400, f"the body is not valid JSON: {exc}", title="Malformed JSON") from None
+        raise ProblemError(
+            400, f"the body is not valid JSON: {exc}", title="Malformed JSON"
+        ) from None
 
 
 async def _ingest(
@@ -41,7 +43,11 @@ async def _ingest(
             prepared.events.append(ctx.validator.from_mapping(native, received_at))
         except (SegmentMappingError, Invalid) as exc:
             prepared.reject(
-                index=index, payload=message, reason=str(exc), source=source, received_at=received_at
+                index=index,
+                payload=message,
+                reason=str(exc),
+                source=source,
+                received_at=received_at,
             )
     result = await ctx.write(prepared.events, prepared.rejections)
     report = prepared.report(result)
@@ -49,7 +55,9 @@ async def _ingest(
     if report.rejected:
         return ingest_response(report, len(messages))
     return json_response(
-        SegmentOut(success=True, accepted=report.accepted, duplicates=report.duplicates, rejected=[])
+        SegmentOut(
+            success=True, accepted=report.accepted, duplicates=report.duplicates, rejected=[]
+        )
     )
 
 
@@ -110,7 +118,8 @@ async def segment_batch(request: Request, ctx: AppContext) -> Response:
     messages = body["batch"]
     if len(messages) > ctx.settings.max_batch_events:
         raise ProblemError(
-            413, f"the batch has {len(messages)} messages; send at most {ctx.settings.max_batch_events}"
+            413,
+            f"the batch has {len(messages)} messages; send at most {ctx.settings.max_batch_events}",
         )
     shared = body.get("context")
     if isinstance(shared, dict):

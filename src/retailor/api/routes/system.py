@@ -21,7 +21,12 @@ async def healthz(request: Request, ctx: AppContext) -> Response:
 
 
 @endpoint(
-    "GET", "/metrics", summary="Prometheus metrics", tag="system", scope=None, media_type="text/plain"
+    "GET",
+    "/metrics",
+    summary="Prometheus metrics",
+    tag="system",
+    scope=None,
+    media_type="text/plain",
 )
 async def metrics(request: Request, ctx: AppContext) -> Response:
     """Metrics in the Prometheus text format."""

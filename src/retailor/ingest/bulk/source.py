@@ -40,7 +40,9 @@ def detect_format(path: Path, declared: str | None) -> str:
         return "jsonl"
     if name.endswith((".parquet", ".pq")):
         return "parquet"
-    raise ImportInputError(f"cannot tell the format of {path.name}; pass --format csv|jsonl|parquet")
+    raise ImportInputError(
+        f"cannot tell the format of {path.name}; pass --format csv|jsonl|parquet"
+    )
 
 
 def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:

@@ -92,7 +92,8 @@ class DuckDBEventLog(EventLog):
         types: Sequence[str] | None = None,
         batch_size: int = 65_536,
     ) -> Iterator[pa.RecordBatch]:
-        where, params = ["TRUE"], []  # type: tuple[list[str], list[Any]]
+        where: list[str] = ["TRUE"]
+        params: list[Any] = []
         if start is not None:
             where.append("timestamp >= ?")
             params.append(start)
@@ -115,6 +116,7 @@ class DuckDBEventLog(EventLog):
                     "ORDER BY timestamp, received_at",
                     params,
                 ).to_arrow_reader(batch_size)
+            assert reader is not None
             for batch in reader:
                 yield batch.cast(EVENT_SCHEMA)
         finally:

@@ -45,7 +45,9 @@ class DuckDBQuarantineStore(QuarantineStore):
         finally:
             cur.unregister("_rejected")
 
-    def list(self, *, limit: int = 100, offset: int = 0, source: str | None = None) -> list[Rejection]:
+    def list(
+        self, *, limit: int = 100, offset: int = 0, source: str | None = None
+    ) -> list[Rejection]:
         params: list[Any] = []
         where = ""
         if source is not None:

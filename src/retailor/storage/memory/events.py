@@ -73,7 +73,9 @@ class MemoryEventLog(EventLog):
 
     def erase(self, identifier: str) -> int:
         with self._lock:
-            keep = [r for r in self._rows if identifier not in (r["customer_id"], r["anonymous_id"])]
+            keep = [
+                r for r in self._rows if identifier not in (r["customer_id"], r["anonymous_id"])
+            ]
             removed = len(self._rows) - len(keep)
             self._rows = keep
             self._ids = {r["event_id"] for r in keep}

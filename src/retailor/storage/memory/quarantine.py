@@ -20,7 +20,9 @@ class MemoryQuarantineStore(QuarantineStore):
         with self._lock:
             self._rows.extend(rejections)
 
-    def list(self, *, limit: int = 100, offset: int = 0, source: str | None = None) -> list[Rejection]:
+    def list(
+        self, *, limit: int = 100, offset: int = 0, source: str | None = None
+    ) -> list[Rejection]:
         with self._lock:
             rows = [r for r in reversed(self._rows) if source is None or r.source == source]
         return rows[offset : offset + limit]

@@ -1,0 +1,101 @@
+"""What the commands share: the data directory option, settings, and reaching the data —
+directly, or through the server that holds it."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from retailor.api.runfile import RunInfo, read_run_file
+from retailor.client import Client, RetailorError
+from retailor.ingest.bulk.source import ImportInputError
+from retailor.settings import Settings, SettingsError, load_settings
+from retailor.storage.duckdb.database import DataDirLockedError
+from retailor.storage.factory import Storage, UnknownBackendError, open_storage
+
+console = Console(stderr=True)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $RETAILOR_DATA_DIR or ./data). Created on first use.",
+)
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A TOML settings file (see docs/operations.md).",
+)
+
+
+def settings_from(
+    data_dir: Path | None, config_file: Path | None = None, **overrides: Any
+) -> Settings:
+    return load_settings(config_file, {"data_dir": data_dir, **overrides})
+
+
+def friendly_errors(func: F) -> F:
+    """Turn the errors a user can fix into a one-line message and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ImportInputError, SettingsError, DataDirLockedError, UnknownBackendError) as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+            sys.exit(2)
+        except RetailorError as exc:
+            console.print(f"[bold red]error from the server:[/] {exc}")
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass
+class Target:
+    """The data, reached either directly (``storage``) or through a running server (``client``)."""
+
+    storage: Storage | None = None
+    client: Client | None = None
+    server: RunInfo | None = None
+
+
+@contextmanager
+def reach_data(settings: Settings) -> Iterator[Target]:
+    """Open the data directory, or go through the server that is running on it."""
+    server = read_run_file(settings.data_dir)
+    if server is not None:
+        client = Client(server.url, server.token)
+        try:
+            client.health()
+        except RetailorError:
+            client.close()
+            raise DataDirLockedError(settings.data_dir, server.pid) from None
+        console.print(
+            f"[dim]going through the server running on this data directory ({server.url})[/]"
+        )
+        try:
+            yield Target(client=client, server=server)
+        finally:
+            client.close()
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = open_storage(settings.storage_dsn, settings.data_dir)
+    try:
+        yield Target(storage=storage)
+    finally:
+        storage.close()

@@ -1,0 +1,105 @@
+"""``retailor demo``."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from retailor.api.runfile import read_run_file
+from retailor.cli.common import console, friendly_errors, out, settings_from
+from retailor.domain.access import Scope
+from retailor.privacy.keys import create_key
+from retailor.storage.files.keys import FileKeyStore
+
+
+@click.command()
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-data"),
+    show_default=True,
+    help="Data directory for the demo (recreated).",
+)
+@click.option("--port", type=int, default=8642, show_default=True)
+@click.option(
+    "--exit",
+    "exit_after",
+    is_flag=True,
+    help="Stop the server once the demo has loaded (for scripts).",
+)
+@friendly_errors
+def demo(data_dir: Path, port: int, exit_after: bool) -> None:
+    """Start a server on a fresh data directory, load a slice of a real retailer's
+    history (catalog, orders, web browsing, a Segment app, some bad input), and print
+    what to try. The server keeps running until Ctrl-C."""
+    from retailor.api.serve import serve
+    from retailor.demo.loader import load_demo
+
+    if read_run_file(data_dir) is not None:
+        raise click.ClickException(f"a server is already running on {data_dir}; stop it first")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    settings = settings_from(data_dir, port=port)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keys = FileKeyStore(settings.data_dir / "keys.json")
+    _, admin_key = create_key(keys, Scope.ADMIN, "demo admin")
+    _, ingest_key = create_key(keys, Scope.INGEST, "demo web site")
+    failed: list[BaseException] = []
+
+    def ready(url: str, stop: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                console.rule("[bold]Retailor demo")
+                figures = load_demo(
+                    url, admin_key, ingest_key, lambda line: console.print("  loaded " + line)
+                )
+                _explain(url, admin_key, ingest_key, figures, data_dir)
+            except BaseException as exc:  # shown, then the server stops
+                failed.append(exc)
+                console.print(f"[bold red]the demo failed to load:[/] {exc}")
+                stop()
+                return
+            if exit_after:
+                stop()
+
+        threading.Thread(target=run, name="demo-loader", daemon=True).start()
+
+    serve(settings, on_ready=ready)
+    if failed:
+        raise SystemExit(1)
+
+
+def _explain(url: str, admin: str, ingest: str, figures: dict[str, object], data_dir: Path) -> None:
+    customer = figures["customer"]
+    out.print(
+        f"""
+[bold green]Retailor is running at {url}[/] on the data directory {data_dir}/
+
+  keys:  admin  {admin}
+         ingest {ingest}   (safe to put in a web page: it can only send events)
+
+Try:
+  # send an event (acknowledged once it is on disk; re-sending it is a duplicate)
+  curl -s -X POST {url}/v1/events -H 'Authorization: Bearer {ingest}' \\
+       -d '{{"event_id":"try-1","type":"product_viewed","customer_id":"{customer}","properties":{{"item_id":"85123A"}}}}'
+
+  # a customer's timeline: orders from the history, web browsing, the event you just sent
+  curl -s '{url}/v1/customers/{customer}/events?limit=5' -H 'Authorization: Bearer {admin}'
+
+  # a catalog item, and what was rejected and why
+  curl -s {url}/v1/catalog/items/85123A -H 'Authorization: Bearer {admin}'
+  curl -s {url}/v1/quarantine -H 'Authorization: Bearer {admin}'
+
+  # while the server runs, the CLI goes through it
+  .venv/bin/retailor quarantine list --data {data_dir}
+  .venv/bin/retailor import transactions MY_ORDERS.csv --data {data_dir}
+
+  API document: {url}/openapi.json    metrics: {url}/metrics
+Ctrl-C stops the server.
+""",
+        soft_wrap=True,
+    )

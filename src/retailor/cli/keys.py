@@ -1,0 +1,80 @@
+"""``retailor keys create|list|revoke``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import msgspec
+from rich.table import Table
+
+from retailor.cli.common import data_option, friendly_errors, out, settings_from
+from retailor.domain.access import Scope
+from retailor.privacy.keys import create_key
+from retailor.storage.files.keys import FileKeyStore
+
+
+def _store(data_dir: Path | None) -> FileKeyStore:
+    settings = settings_from(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return FileKeyStore(settings.data_dir / "keys.json")
+
+
+@click.group()
+def keys() -> None:
+    """API keys. An ingest key may only send events (safe in a web page); an admin key may
+    do everything. Keys take effect in a running server within a second."""
+
+
+@keys.command("create")
+@data_option
+@click.option(
+    "--scope",
+    type=click.Choice([s.value for s in Scope]),
+    required=True,
+    help="ingest: send events only; admin: everything.",
+)
+@click.option("--name", default="", help="A label to recognise the key by.")
+@friendly_errors
+def create(data_dir: Path | None, scope: str, name: str) -> None:
+    """Create a key and print it. It is shown only this once: store it safely."""
+    _, secret = create_key(_store(data_dir), Scope(scope), name)
+    click.echo(secret)
+
+
+@keys.command("list")
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per key.")
+@friendly_errors
+def list_keys(data_dir: Path | None, as_json: bool) -> None:
+    """List keys (their ids and scopes; secrets are never stored)."""
+    found = _store(data_dir).all()
+    if as_json:
+        for key in found:
+            click.echo(
+                msgspec.json.encode(
+                    {k: v for k, v in msgspec.to_builtins(key).items() if k != "secret_hash"}
+                )
+            )
+        return
+    table = Table("key id", "scope", "name", "created", "revoked")
+    for key in found:
+        table.add_row(
+            key.key_id,
+            key.scope.value,
+            key.name,
+            key.created_at.isoformat(timespec="seconds"),
+            "yes" if key.revoked else "",
+        )
+    out.print(table)
+
+
+@keys.command("revoke")
+@data_option
+@click.argument("key_id")
+@friendly_errors
+def revoke(data_dir: Path | None, key_id: str) -> None:
+    """Revoke the key with KEY_ID (as shown by ``keys list``)."""
+    if not _store(data_dir).revoke(key_id):
+        raise click.ClickException(f"no key with id {key_id!r}; see: retailor keys list")
+    click.echo(f"revoked {key_id}")

@@ -1,0 +1,108 @@
+"""A Python client for a running Retailor server.
+
+>>> client = Client("http://127.0.0.1:8000", api_key="rk_ingest_...")  # doctest: +SKIP
+>>> client.send_events([{"event_id": "e1", "type": "product_viewed",
+...                      "customer_id": "c1", "properties": {"item_id": "sku-1"}}])  # doctest: +SKIP
+{'accepted': 1, 'duplicates': 0, 'rejected': []}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import msgspec
+
+
+class RetailorError(Exception):
+    """The server answered with a problem document (or could not be reached)."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        super().__init__(f"{status}: {problem.get('detail') or problem.get('title') or problem}")
+        self.status = status
+        self.problem = problem
+
+
+class Client:
+    """Synchronous client: events, catalog, timelines, quarantine."""
+
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=timeout,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        partial_ok: bool = False,
+    ) -> Any:
+        try:
+            response = self._http.request(
+                method,
+                path,
+                content=body,
+                params=params,
+                headers={"Content-Type": "application/json"} if body is not None else None,
+            )
+        except httpx.HTTPError as exc:
+            raise RetailorError(0, {"detail": f"cannot reach the server: {exc}"}) from None
+        data = msgspec.json.decode(response.content) if response.content else {}
+        if response.status_code < 400 or (
+            partial_ok and response.status_code == 422 and "accepted" in data
+        ):
+            return data
+        raise RetailorError(
+            response.status_code, data if isinstance(data, dict) else {"detail": data}
+        )
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/healthz")  # type: ignore[no-any-return]
+
+    def send_events(self, events: Sequence[dict[str, Any]] | bytes) -> dict[str, Any]:
+        """Send events (at most 10,000); returns ``{"accepted", "duplicates", "rejected"}``
+        also when some were rejected (the others are stored)."""
+        body = (
+            events if isinstance(events, bytes) else msgspec.json.encode({"events": list(events)})
+        )
+        return self._call("POST", "/v1/events", body=body, partial_ok=True)  # type: ignore[no-any-return]
+
+    def upsert_items(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Create or change catalog items; returns ``{"created", "updated", "rejected"}``."""
+        body = msgspec.json.encode({"items": list(items)})
+        return self._call("PUT", "/v1/catalog/items", body=body, partial_ok=True)  # type: ignore[no-any-return]
+
+    def get_item(self, item_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/catalog/items/{item_id}")  # type: ignore[no-any-return]
+
+    def customer_events(self, customer_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        data = self._call("GET", f"/v1/customers/{customer_id}/events", params={"limit": limit})
+        return data["events"]  # type: ignore[no-any-return]
+
+    def quarantine(
+        self, *, limit: int = 100, offset: int = 0, source: str | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if source:
+            params["source"] = source
+        return self._call("GET", "/v1/quarantine", params=params)  # type: ignore[no-any-return]
+
+    def add_to_quarantine(self, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Keep records rejected elsewhere (e.g. by a bulk import) in the server's quarantine."""
+        body = msgspec.json.encode({"items": list(records)})
+        return self._call("POST", "/v1/quarantine", body=body)  # type: ignore[no-any-return]
