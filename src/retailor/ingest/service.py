@@ -84,13 +84,13 @@ def split_native_body(body: bytes, max_events: int) -> list[msgspec.Raw]:
     """The raw events of a native body: one event object or ``{"events": [...]}``."""
     try:
         top = _top_decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise BodyRejectedError(
-            400, "Malformed JSON", f"the body is not valid JSON: {exc}"
-        ) from None
     except msgspec.ValidationError:
         raise BodyRejectedError(
             422, "Not an event", 'send one event object or {"events": [...]}'
+        ) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise BodyRejectedError(
+            400, "Malformed JSON", f"the body is not valid JSON: {exc}"
         ) from None
     if "events" not in top:
         return [msgspec.Raw(body)]

@@ -136,4 +136,7 @@ _decoder = msgspec.json.Decoder(EventIn)
 
 
 def _where(exc: msgspec.ValidationError) -> str:
-    return str(exc).replace("at `$.", "at `")
+    text = str(exc)
+    if text.startswith("Expected `object`, got `") and "- at" not in text:
+        return "an event must be a JSON object, got " + text.removeprefix("Expected `object`, got ")
+    return text.replace("at `$.", "at `")

@@ -54,12 +54,12 @@ async def put_items(request: Request, ctx: AppContext) -> Response:
     body = await read_body(request, ctx.settings.max_body_bytes)
     try:
         raws = _items_decoder.decode(body).items
+    except msgspec.ValidationError as exc:
+        raise ProblemError(422, f'send {{"items": [...]}}: {exc}') from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ProblemError(
             400, f"the body is not valid JSON: {exc}", title="Malformed JSON"
         ) from None
-    except msgspec.ValidationError as exc:
-        raise ProblemError(422, f'send {{"items": [...]}}: {exc}') from None
     if len(raws) > MAX_ITEMS:
         raise ProblemError(413, f"{len(raws)} items in one request; send at most {MAX_ITEMS}")
     patches: list[CatalogPatch] = []

@@ -75,11 +75,11 @@ async def add_quarantine(request: Request, ctx: AppContext) -> Response:
     body = await read_body(request, ctx.settings.max_body_bytes)
     try:
         kept = msgspec.json.decode(body, type=_Kept)
+    except msgspec.ValidationError as exc:
+        raise ProblemError(422, f"{exc}") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ProblemError(
             400, f"the body is not valid JSON: {exc}", title="Malformed JSON"
         ) from None
-    except msgspec.ValidationError as exc:
-        raise ProblemError(422, f"{exc}") from None
     await ctx.write([], kept.items)
     return json_response(_KeptOut(kept=len(kept.items)))

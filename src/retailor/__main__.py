@@ -1,0 +1,5 @@
+"""``python -m retailor`` runs the command line."""
+
+from retailor.cli import main
+
+main()

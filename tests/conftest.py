@@ -1,0 +1,138 @@
+"""Shared fixtures: stores, an in-process app, and a real server process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from retailor.api.app import create_app
+from retailor.domain.access import Scope
+from retailor.privacy.keys import create_key
+from retailor.settings import Settings
+from retailor.storage.factory import Storage, open_storage
+from retailor.storage.files.keys import FileKeyStore
+
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(params=["memory", "duckdb"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    """Every storage adapter, in turn."""
+    dsn = "memory://" if request.param == "memory" else f"duckdb://{tmp_path / 'r.duckdb'}"
+    opened = open_storage(dsn, tmp_path)
+    yield opened
+    opened.close()
+
+
+@dataclass
+class AppHarness:
+    client: TestClient
+    storage: Storage
+    admin_key: str
+    ingest_key: str
+    settings: Settings
+
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+    def ingest(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.ingest_key}"}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[AppHarness]:
+    """The app in-process over a DuckDB store in a temporary data directory."""
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.data_dir.mkdir()
+    storage = open_storage(settings.storage_dsn, settings.data_dir)
+    _, admin = create_key(storage.keys, Scope.ADMIN)
+    _, ingest = create_key(storage.keys, Scope.INGEST)
+    application = create_app(settings, storage)
+    with TestClient(application, raise_server_exceptions=False) as client:
+        yield AppHarness(client, storage, admin, ingest, settings)
+    storage.close()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data_dir: Path
+    admin_key: str
+    ingest_key: str
+    process: subprocess.Popen[bytes]
+
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+    def ingest(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.ingest_key}"}
+
+
+def start_server(data_dir: Path, port: int | None = None) -> LiveServer:
+    """Start ``retailor serve`` in its own process and wait until it answers."""
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    keys = FileKeyStore(data_dir / "keys.json")
+    _, admin = create_key(keys, Scope.ADMIN)
+    _, ingest = create_key(keys, Scope.INGEST)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "retailor", "serve", "--data", str(data_dir), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return LiveServer(url, data_dir, admin, ingest, process)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start within 30 s")
+
+
+def stop_server(server: LiveServer) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A real server process on a free loopback port."""
+    server = start_server(tmp_path / "live")
+    yield server
+    stop_server(server)
+
+
+def event(event_id: str, kind: str = "product_viewed", **fields: object) -> dict[str, object]:
+    """A valid native event for tests."""
+    body: dict[str, object] = {"event_id": event_id, "type": kind, "customer_id": "c1"}
+    if kind == "product_viewed":
+        body["properties"] = {"item_id": "sku-1"}
+    body.update(fields)
+    return body

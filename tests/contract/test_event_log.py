@@ -1,0 +1,122 @@
+"""The EventLog contract, run against every adapter (see storage/base.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+
+from retailor.domain.events import Channel, Event, EventType
+from retailor.storage.factory import Storage
+from retailor.storage.schema import EVENT_SCHEMA, events_to_table, table_to_events
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make(event_id: str, minutes: int = 0, customer: str | None = "c1", **kw: object) -> Event:
+    fields: dict[str, object] = {
+        "event_id": event_id,
+        "type": EventType.PRODUCT_VIEWED,
+        "timestamp": T0 + timedelta(minutes=minutes),
+        "received_at": T0 + timedelta(hours=1),
+        "customer_id": customer,
+        "properties": {"item_id": "sku-1", "extra": {"nested": [1, 2]}},
+    }
+    fields.update(kw)
+    return Event(**fields)  # type: ignore[arg-type]
+
+
+def append(storage: Storage, *events: Event) -> tuple[int, list[str]]:
+    result = storage.events.append(events_to_table(list(events)))
+    return result.accepted, result.duplicates
+
+
+def test_append_then_read_back_exactly(storage: Storage) -> None:
+    original = make(
+        "e1",
+        anonymous_id="a1",
+        channel=Channel.APP,
+        store_id="s1",
+        session_id="x",
+        decision_id="d1",
+        context={"ip": "1.2.3.4"},
+    )
+    assert append(storage, original) == (1, [])
+    assert storage.events.count() == 1
+    [batch] = list(storage.events.scan())
+    assert batch.schema.equals(EVENT_SCHEMA)
+    assert table_to_events(batch) == [original]
+
+
+def test_an_id_is_stored_once(storage: Storage) -> None:
+    assert append(storage, make("e1"), make("e2")) == (2, [])
+    assert append(storage, make("e2", minutes=5), make("e3")) == (1, ["e2"])
+    assert storage.events.count() == 3
+    stored = {e.event_id: e for b in storage.events.scan() for e in table_to_events(b)}
+    assert stored["e2"].timestamp == T0  # the first occurrence wins
+
+
+def test_repeats_within_one_append_keep_the_first(storage: Storage) -> None:
+    accepted, duplicates = append(storage, make("e1", minutes=1), make("e1", minutes=2), make("e2"))
+    assert (accepted, duplicates) == (2, ["e1"])
+    [first] = [e for b in storage.events.scan() for e in table_to_events(b) if e.event_id == "e1"]
+    assert first.timestamp == T0 + timedelta(minutes=1)
+
+
+def test_empty_append(storage: Storage) -> None:
+    result = storage.events.append(EVENT_SCHEMA.empty_table())
+    assert (result.accepted, result.duplicates) == (0, [])
+
+
+def test_scan_orders_by_time_and_filters(storage: Storage) -> None:
+    append(
+        storage,
+        make("late", minutes=30),
+        make("early", minutes=1),
+        make("other", minutes=10, customer="c2"),
+        make("order", minutes=20, type=EventType.PAGE_VIEWED, properties={}),
+    )
+    ids = [e.event_id for b in storage.events.scan() for e in table_to_events(b)]
+    assert ids == ["early", "other", "order", "late"]
+    window = storage.events.scan(start=T0 + timedelta(minutes=10), end=T0 + timedelta(minutes=30))
+    assert [e.event_id for b in window for e in table_to_events(b)] == ["other", "order"]
+    mine = storage.events.scan(customer_id="c1", types=["product_viewed"])
+    assert [e.event_id for b in mine for e in table_to_events(b)] == ["early", "late"]
+
+
+def test_scan_yields_batches_of_the_asked_size(storage: Storage) -> None:
+    append(storage, *[make(f"e{i}", minutes=i) for i in range(25)])
+    sizes = [b.num_rows for b in storage.events.scan(batch_size=10)]
+    assert sum(sizes) == 25 and max(sizes) <= 10
+
+
+def test_timeline_newest_first_by_customer_or_anonymous_id(storage: Storage) -> None:
+    append(
+        storage,
+        make("a", minutes=1),
+        make("b", minutes=3, customer=None, anonymous_id="c1"),
+        make("c", minutes=2),
+        make("x", minutes=9, customer="someone-else"),
+    )
+    assert [e.event_id for e in storage.events.timeline("c1", 10)] == ["b", "c", "a"]
+    assert [e.event_id for e in storage.events.timeline("c1", 2)] == ["b", "c"]
+    assert storage.events.timeline("nobody", 10) == []
+
+
+def test_out_of_order_and_late_events_are_accepted(storage: Storage) -> None:
+    append(storage, make("new", minutes=60))
+    append(storage, make("old", minutes=-60 * 24 * 365))
+    assert storage.events.count() == 2
+
+
+def test_erase_removes_a_customer_and_frees_the_ids(storage: Storage) -> None:
+    append(storage, make("a"), make("b", customer=None, anonymous_id="c1"), make("k", customer="c2"))
+    assert storage.events.erase("c1") == 2
+    assert storage.events.count() == 1
+    assert append(storage, make("a")) == (1, [])
+
+
+def test_append_accepts_a_table_with_columns_in_any_nullability(storage: Storage) -> None:
+    table = events_to_table([make("e1")])
+    loose = pa.table({name: table.column(name) for name in table.column_names})
+    assert storage.events.append(loose).accepted == 1

@@ -1,0 +1,102 @@
+"""The CatalogStore, QuarantineStore and KeyStore contracts, against every adapter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from retailor.domain.access import Scope
+from retailor.domain.catalog import CatalogPatch
+from retailor.domain.quarantine import Rejection
+from retailor.privacy.keys import create_key, hash_secret
+from retailor.storage.factory import Storage
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def patch(**fields: object) -> CatalogPatch:
+    return msgspec.convert(fields, CatalogPatch)
+
+
+def test_catalog_upsert_keeps_fields_not_given(storage: Storage) -> None:
+    result = storage.catalog.upsert(
+        [
+            patch(
+                item_id="i1",
+                name="Mug",
+                category="Home > Kitchen",
+                brand="Acme",
+                price=4.5,
+                cost=2.0,
+                stock=10,
+                attributes={"color": "red", "size": "M"},
+            )
+        ],
+        NOW,
+    )
+    assert (result.created, result.updated) == (1, 0)
+    later = NOW + timedelta(days=1)
+    result = storage.catalog.upsert([patch(item_id="i1", price=3.99, attributes={"size": None, "new": True})], later)
+    assert (result.created, result.updated) == (0, 1)
+    item = storage.catalog.get("i1")
+    assert item is not None
+    assert (item.name, item.category, item.brand, item.price, item.cost, item.stock) == (
+        "Mug",
+        ["Home", "Kitchen"],
+        "Acme",
+        3.99,
+        2.0,
+        10,
+    )
+    assert item.attributes == {"color": "red", "new": True}
+    assert item.created_at == NOW and item.updated_at == later
+
+
+def test_catalog_reads(storage: Storage) -> None:
+    storage.catalog.upsert([patch(item_id=f"i{n}", price=float(n)) for n in range(3)], NOW)
+    assert storage.catalog.get("missing") is None
+    assert set(storage.catalog.get_many(["i0", "i2", "nope"])) == {"i0", "i2"}
+    assert [i.item_id for i in storage.catalog.items()] == ["i0", "i1", "i2"]
+    assert storage.catalog.count() == 3
+
+
+def test_catalog_patches_apply_in_order(storage: Storage) -> None:
+    storage.catalog.upsert([patch(item_id="i", stock=1), patch(item_id="i", stock=2)], NOW)
+    item = storage.catalog.get("i")
+    assert item is not None and item.stock == 2
+
+
+def rejection(n: int, source: str = "http:/v1/events") -> Rejection:
+    return Rejection(
+        quarantine_id=f"q{n:04d}",
+        received_at=NOW + timedelta(seconds=n),
+        source=source,
+        reason=f"reason {n}",
+        payload='{"bad": true}',
+        event_id=f"e{n}",
+        index=n,
+    )
+
+
+def test_quarantine_keeps_everything_newest_first(storage: Storage) -> None:
+    storage.quarantine.add([rejection(n) for n in range(5)] + [rejection(9, "import:x")])
+    assert storage.quarantine.count() == 6
+    assert storage.quarantine.count(source="import:x") == 1
+    newest = storage.quarantine.list(limit=3)
+    assert [r.quarantine_id for r in newest] == ["q0009", "q0004", "q0003"]
+    assert [r.quarantine_id for r in storage.quarantine.list(limit=2, offset=3)] == ["q0002", "q0001"]
+    assert storage.quarantine.list(source="import:x")[0] == rejection(9, "import:x")
+
+
+def test_keys_are_found_by_hash_and_revoked(storage: Storage) -> None:
+    key, secret = create_key(storage.keys, Scope.INGEST, "web")
+    assert secret not in key.secret_hash
+    found = storage.keys.find(hash_secret(secret))
+    assert found is not None and found.scope is Scope.INGEST and not found.revoked
+    assert storage.keys.find(hash_secret(secret + "x")) is None
+    assert storage.keys.revoke(key.key_id)
+    again = storage.keys.find(hash_secret(secret))
+    assert again is not None and again.revoked
+    assert not storage.keys.revoke("no-such-key")
+    assert [k.key_id for k in storage.keys.all()] == [key.key_id]
