@@ -33,6 +33,7 @@ class CatalogItem(Struct, kw_only=True):
 
 
 NonNegative = Annotated[float, Meta(ge=0)]
+Stock = Annotated[int, Meta(ge=-(10**12), le=10**12)]
 
 
 class CatalogPatch(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -44,7 +45,7 @@ class CatalogPatch(Struct, kw_only=True, forbid_unknown_fields=True):
     brand: str | UnsetType | None = UNSET
     price: NonNegative | UnsetType | None = UNSET
     cost: NonNegative | UnsetType | None = UNSET
-    stock: int | UnsetType | None = UNSET
+    stock: Stock | UnsetType | None = UNSET
     attributes: dict[str, Any] | UnsetType = UNSET
     created_at: datetime | UnsetType | None = UNSET
 
