@@ -78,6 +78,10 @@ def run_import(
     started = time.perf_counter()
     received_at = datetime.now(UTC)
     source_name = f"import:{kind}:{path.name}"
+    if not path.exists():
+        raise ImportInputError(f"{path} does not exist")
+    if not path.is_file():
+        raise ImportInputError(f"{path} is not a file")
     fmt = detect_format(path, options.fmt)
     mapping = options.mapping or {}
     report = progress or (lambda done, total: None)
@@ -95,11 +99,17 @@ def run_import(
 
     if kind == "events" and fmt == "jsonl" and not mapping:
         validator = EventValidator(max_future=options.max_future)
-        for events, rejections, read in jsonl_chunks(path, validator, received_at, source_name):
-            keep(rejections)
-            write(events)
-            totals["rows"] += read
-            report(totals["rows"], None)
+        try:
+            for events, rejections, read in jsonl_chunks(path, validator, received_at, source_name):
+                keep(rejections)
+                write(events)
+                totals["rows"] += read
+                report(totals["rows"], None)
+        except (OSError, EOFError) as exc:
+            raise ImportInputError(
+                f"reading {path} failed after {totals['rows']:,} lines ({exc}); the lines before "
+                "were imported, and importing the file again adds only what is missing"
+            ) from None
     else:
         source = read_source(
             path,

@@ -22,8 +22,9 @@ from retailor.storage.base import KeyStore
 
 
 class FileKeyStore(KeyStore):
-    """Keys in ``<dir>/keys.json`` (mode 0600). The file is checked for changes at most
-    every ``recheck_seconds``; this process's own changes are visible at once."""
+    """Keys in ``<dir>/keys.json`` (mode 0600). A key unknown to this process makes it look
+    at the file again at once (a key created elsewhere works immediately); known keys are
+    rechecked at most every ``recheck_seconds`` (a revocation takes up to that long)."""
 
     recheck_seconds = 1.0
 
@@ -61,9 +62,9 @@ class FileKeyStore(KeyStore):
             os.fsync(handle.fileno())
         os.replace(tmp, self._path)
 
-    def _refresh(self) -> dict[str, ApiKey]:
+    def _refresh(self, force: bool = False) -> dict[str, ApiKey]:
         now = time.monotonic()
-        if now - self._checked < self.recheck_seconds:
+        if not force and now - self._checked < self.recheck_seconds:
             return self._cache
         self._checked = now
         try:
@@ -94,7 +95,10 @@ class FileKeyStore(KeyStore):
         self._modify(change)
 
     def find(self, secret_hash: str) -> ApiKey | None:
-        return self._refresh().get(secret_hash)
+        found = self._refresh().get(secret_hash)
+        if found is None:  # perhaps created a moment ago by another process
+            found = self._refresh(force=True).get(secret_hash)
+        return found
 
     def all(self) -> list[ApiKey]:
         return sorted(self._refresh().values(), key=lambda k: k.created_at)
