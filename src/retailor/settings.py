@@ -68,6 +68,8 @@ def load_settings(
             if name in fields:
                 values[name] = raw
     values.update(cli)
+    if "data_dir" in values:
+        values["data_dir"] = Path(values["data_dir"])
     try:
         return msgspec.convert(values, Settings, strict=False)
     except msgspec.ValidationError as exc:

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from retailor.domain.access import Scope
+from retailor.privacy.keys import create_key, hash_secret
+from retailor.storage.files.keys import FileKeyStore
+
+
+def test_a_key_written_by_another_process_is_seen_and_revocation_follows(tmp_path: Path) -> None:
+    server_view = FileKeyStore(tmp_path / "keys.json")
+    server_view.recheck_seconds = 0.0
+    assert server_view.all() == []
+    cli_view = FileKeyStore(tmp_path / "keys.json")
+    key, secret = create_key(cli_view, Scope.INGEST)
+    found = server_view.find(hash_secret(secret))
+    assert found is not None and not found.revoked
+    assert cli_view.revoke(key.key_id)
+    again = server_view.find(hash_secret(secret))
+    assert again is not None and again.revoked
+    assert (tmp_path / "keys.json").stat().st_mode & 0o777 == 0o600
+    assert secret not in (tmp_path / "keys.json").read_text()
