@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,8 +31,7 @@ class AppContext:
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
         """Make events durable (and rejections kept) before answering; 503 when it cannot."""
         try:
-            future = self.writer.submit(events, rejections)
-            return await asyncio.wrap_future(future)
+            return await self.writer.submit_async(events, rejections)
         except WriterClosedError:
             raise ProblemError(503, "the server is shutting down; retry shortly") from None
         except Exception as exc:

@@ -7,6 +7,8 @@ with its own share of the result. An event is acknowledged only after its commit
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -14,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -31,7 +34,7 @@ CommitObserver = Callable[[int, float], None]
 class _Submission:
     batch: Sequence[Event] | pa.Table
     rejections: Sequence[Rejection]
-    future: Future[AppendResult] = field(default_factory=Future)
+    future: Future[AppendResult] | asyncio.Future[AppendResult] = field(default_factory=Future)
 
     @property
     def size(self) -> int:
@@ -73,9 +76,20 @@ class GroupCommitWriter:
         """Queue events for the next commit; the future resolves once they are durable."""
         if self._closed:
             raise WriterClosedError("the event writer is stopped")
-        submission = _Submission(events, rejections)
-        self._queue.put(submission)
-        return submission.future
+        future: Future[AppendResult] = Future()
+        self._queue.put(_Submission(events, rejections, future))
+        return future
+
+    def submit_async(
+        self, events: Sequence[Event] | pa.Table, rejections: Sequence[Rejection] = ()
+    ) -> asyncio.Future[AppendResult]:
+        """Like ``submit``, for a caller on an event loop: awaitable, and every submission of
+        a commit is settled with one wake-up of the loop instead of one per submission."""
+        if self._closed:
+            raise WriterClosedError("the event writer is stopped")
+        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Submission(events, rejections, future))
+        return future
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, then stop the thread."""
@@ -116,21 +130,45 @@ class GroupCommitWriter:
             existing: set[str] = set()
             if table.num_rows:
                 existing = set(self._events.append(table).duplicates)
-        except BaseException as exc:  # the futures carry the failure to every caller
+        except Exception as exc:  # the futures carry the failure to every caller
             log.exception("commit of %d submissions failed", len(group))
-            for s in group:
-                s.future.set_exception(exc)
+            _settle([(s, exc) for s in group])
             return
+        outcomes: list[tuple[_Submission, AppendResult | BaseException]] = []
         for s, sub_ids, keep, again in zip(group, ids, keeps, repeated, strict=True):
-            dups = (
-                [i for i, k in zip(sub_ids, keep, strict=True) if k and i in existing]
-                if existing
-                else []
+            dups = [i for i, k in zip(sub_ids, keep, strict=True) if k and i in existing]
+            outcomes.append(
+                (s, AppendResult(accepted=s.size - len(dups) - len(again), duplicates=dups + again))
             )
-            dups += again
-            s.future.set_result(AppendResult(accepted=s.size - len(dups), duplicates=dups))
+        _settle(outcomes)
         if self._on_commit:
             self._on_commit(sum(s.size for s in group), time.perf_counter() - started)
+
+
+def _settle(outcomes: list[tuple[_Submission, AppendResult | BaseException]]) -> None:
+    """Resolve every submission's future: thread futures at once, asyncio futures with one
+    ``call_soon_threadsafe`` per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[AppendResult], Any]]] = {}
+    for s, outcome in outcomes:
+        if isinstance(s.future, asyncio.Future):
+            by_loop.setdefault(s.future.get_loop(), []).append((s.future, outcome))
+        elif isinstance(outcome, BaseException):
+            s.future.set_exception(outcome)
+        else:
+            s.future.set_result(outcome)
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            loop.call_soon_threadsafe(_settle_on_loop, items)
+
+
+def _settle_on_loop(items: list[tuple[asyncio.Future[AppendResult], Any]]) -> None:
+    for future, outcome in items:
+        if future.done():  # the caller gave up (cancelled)
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 def _first_occurrences(
