@@ -89,7 +89,6 @@ def _checkout(props: dict[str, Any]) -> Native:
 
 def _order(props: dict[str, Any]) -> Native:
     out = {**props, "lines": [_line(p) for p in _products(props)]}
-    out.pop("products", None)
     if "order_id" in props:
         out["order_id"] = _id(props["order_id"])
     revenue = props.get("revenue", props.get("total"))
