@@ -110,7 +110,9 @@ def test_out_of_order_and_late_events_are_accepted(storage: Storage) -> None:
 
 
 def test_erase_removes_a_customer_and_frees_the_ids(storage: Storage) -> None:
-    append(storage, make("a"), make("b", customer=None, anonymous_id="c1"), make("k", customer="c2"))
+    append(
+        storage, make("a"), make("b", customer=None, anonymous_id="c1"), make("k", customer="c2")
+    )
     assert storage.events.erase("c1") == 2
     assert storage.events.count() == 1
     assert append(storage, make("a")) == (1, [])

@@ -37,7 +37,9 @@ def test_catalog_upsert_keeps_fields_not_given(storage: Storage) -> None:
     )
     assert (result.created, result.updated) == (1, 0)
     later = NOW + timedelta(days=1)
-    result = storage.catalog.upsert([patch(item_id="i1", price=3.99, attributes={"size": None, "new": True})], later)
+    result = storage.catalog.upsert(
+        [patch(item_id="i1", price=3.99, attributes={"size": None, "new": True})], later
+    )
     assert (result.created, result.updated) == (0, 1)
     item = storage.catalog.get("i1")
     assert item is not None
@@ -85,7 +87,10 @@ def test_quarantine_keeps_everything_newest_first(storage: Storage) -> None:
     assert storage.quarantine.count(source="import:x") == 1
     newest = storage.quarantine.list(limit=3)
     assert [r.quarantine_id for r in newest] == ["q0009", "q0004", "q0003"]
-    assert [r.quarantine_id for r in storage.quarantine.list(limit=2, offset=3)] == ["q0002", "q0001"]
+    assert [r.quarantine_id for r in storage.quarantine.list(limit=2, offset=3)] == [
+        "q0002",
+        "q0001",
+    ]
     assert storage.quarantine.list(source="import:x")[0] == rejection(9, "import:x")
 
 

@@ -21,7 +21,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 def retailor(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "retailor", *map(str, args)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "retailor", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -44,7 +47,9 @@ def stored_events(data: Path) -> dict[str, dict[str, object]]:
 
 def test_transactions_become_orders_and_refunds(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    first = summary(retailor("import", "transactions", FIXTURES / "transactions.csv", "--data", data, "--json"))
+    first = summary(
+        retailor("import", "transactions", FIXTURES / "transactions.csv", "--data", data, "--json")
+    )
     assert first == {"accepted": 7, "duplicates": 0, "rejected": 4}
     events = list(stored_events(data).values())
     orders = {e["properties"]["order_id"]: e for e in events}  # type: ignore[index]
@@ -55,13 +60,18 @@ def test_transactions_become_orders_and_refunds(tmp_path: Path) -> None:
                         "Description": "WHITE HANGING HEART T-LIGHT HOLDER", "Country": "United Kingdom"}  # fmt: skip
     assert orders["536365"]["properties"]["revenue"] == pytest.approx(6 * 2.55 + 6 * 3.39)  # type: ignore[index]
     assert orders["536366"]["timestamp"].isoformat() == "2010-12-01T08:28:00+00:00"  # type: ignore[union-attr]
-    assert orders["536368"]["customer_id"] is None and orders["536368"]["anonymous_id"] == "guest-536368"
+    assert (
+        orders["536368"]["customer_id"] is None
+        and orders["536368"]["anonymous_id"] == "guest-536368"
+    )
     refund = orders["C536383"]
     assert refund["type"] == "order_refunded"
     assert refund["properties"]["lines"][0]["quantity"] == 1  # type: ignore[index]
     assert refund["properties"]["amount"] == pytest.approx(4.65)  # type: ignore[index]
     # re-importing the same file adds nothing
-    again = summary(retailor("import", "transactions", FIXTURES / "transactions.csv", "--data", data, "--json"))
+    again = summary(
+        retailor("import", "transactions", FIXTURES / "transactions.csv", "--data", data, "--json")
+    )
     assert again == {"accepted": 0, "duplicates": 7, "rejected": 4}
     listed = retailor("quarantine", "list", "--data", data, "--json", "--limit", "100")
     reasons = [json.loads(line)["reason"] for line in listed.stdout.splitlines()]
@@ -101,7 +111,9 @@ def test_unreadable_inputs_are_clear_errors(tmp_path: Path) -> None:
 
 def test_events_from_jsonl_csv_and_parquet(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    jsonl = summary(retailor("import", "events", FIXTURES / "events.jsonl", "--data", data, "--json"))
+    jsonl = summary(
+        retailor("import", "events", FIXTURES / "events.jsonl", "--data", data, "--json")
+    )
     assert jsonl == {"accepted": 3, "duplicates": 0, "rejected": 2}
     csv = summary(retailor("import", "events", FIXTURES / "events.csv", "--data", data, "--json"))
     assert csv == {"accepted": 2, "duplicates": 0, "rejected": 1}  # r3 has no item_id
@@ -112,14 +124,18 @@ def test_events_from_jsonl_csv_and_parquet(tmp_path: Path) -> None:
     table = pa.table({"event_id": ["p1", "p2"], "type": ["page_viewed", "page_viewed"],
                       "customer_id": [1, 2], "path": ["/", "/sale"]})  # fmt: skip
     pq.write_table(table, tmp_path / "events.parquet")
-    parquet = summary(retailor("import", "events", tmp_path / "events.parquet", "--data", data, "--json"))
+    parquet = summary(
+        retailor("import", "events", tmp_path / "events.parquet", "--data", data, "--json")
+    )
     assert parquet == {"accepted": 2, "duplicates": 0, "rejected": 0}
     assert stored_events(data)["p2"]["customer_id"] == "2"
 
 
 def test_catalog_import_with_aliases_and_attributes(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    result = summary(retailor("import", "catalog", FIXTURES / "catalog.csv", "--data", data, "--json"))
+    result = summary(
+        retailor("import", "catalog", FIXTURES / "catalog.csv", "--data", data, "--json")
+    )
     assert result == {"accepted": 2, "duplicates": 0, "rejected": 1}
     storage = open_storage(f"duckdb://{data / 'retailor.duckdb'}", data)
     try:
@@ -127,14 +143,29 @@ def test_catalog_import_with_aliases_and_attributes(tmp_path: Path) -> None:
     finally:
         storage.close()
     assert mug is not None
-    assert (mug.name, mug.category, mug.brand, mug.price, mug.stock) == ("Red Mug", ["Home", "Kitchen"], "Acme", 9.5, 120)
+    assert (mug.name, mug.category, mug.brand, mug.price, mug.stock) == (
+        "Red Mug",
+        ["Home", "Kitchen"],
+        "Acme",
+        9.5,
+        120,
+    )
     assert mug.attributes == {"color": "red"}
 
 
 def test_commands_go_through_a_running_server(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data")
     try:
-        result = summary(retailor("import", "transactions", FIXTURES / "transactions.csv", "--data", server.data_dir, "--json"))
+        result = summary(
+            retailor(
+                "import",
+                "transactions",
+                FIXTURES / "transactions.csv",
+                "--data",
+                server.data_dir,
+                "--json",
+            )
+        )
         assert result == {"accepted": 7, "duplicates": 0, "rejected": 4}
         r = httpx.get(f"{server.url}/v1/customers/17850/events", headers=server.admin())
         assert {e["properties"]["order_id"] for e in r.json()["events"]} == {"536365", "536366"}
@@ -146,7 +177,11 @@ def test_commands_go_through_a_running_server(tmp_path: Path) -> None:
         ok = httpx.post(f"{server.url}/v1/events", headers={"Authorization": f"Bearer {key}"},
                         json={"event_id": "k1", "type": "page_viewed", "customer_id": "c"})  # fmt: skip
         assert ok.status_code == 200  # a key made while the server runs works at once
-        catalog = summary(retailor("import", "catalog", FIXTURES / "catalog.csv", "--data", server.data_dir, "--json"))
+        catalog = summary(
+            retailor(
+                "import", "catalog", FIXTURES / "catalog.csv", "--data", server.data_dir, "--json"
+            )
+        )
         assert catalog["accepted"] == 2
     finally:
         stop_server(server)
@@ -154,15 +189,22 @@ def test_commands_go_through_a_running_server(tmp_path: Path) -> None:
 
 def test_keys_list_and_revoke(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    secret = retailor("keys", "create", "--data", data, "--scope", "admin", "--name", "ops").stdout.strip()
-    listed = [json.loads(line) for line in retailor("keys", "list", "--data", data, "--json").stdout.splitlines()]
+    secret = retailor(
+        "keys", "create", "--data", data, "--scope", "admin", "--name", "ops"
+    ).stdout.strip()
+    listed = [
+        json.loads(line)
+        for line in retailor("keys", "list", "--data", data, "--json").stdout.splitlines()
+    ]
     assert len(listed) == 1 and listed[0]["scope"] == "admin" and listed[0]["name"] == "ops"
     assert secret not in json.dumps(listed) and "secret_hash" not in listed[0]
     assert retailor("keys", "revoke", "--data", data, listed[0]["key_id"]).returncode == 0
     assert retailor("keys", "revoke", "--data", data, "nope").returncode != 0
 
 
-@pytest.mark.skipif(not (SHARED_DATASETS / "online-retail").exists(), reason="../shared/datasets not present")
+@pytest.mark.skipif(
+    not (SHARED_DATASETS / "online-retail").exists(), reason="../shared/datasets not present"
+)
 def test_online_retail_history(tmp_path: Path) -> None:
     import duckdb
 
@@ -173,4 +215,7 @@ def test_online_retail_history(tmp_path: Path) -> None:
         f"SELECT count(DISTINCT (InvoiceNo, Quantity < 0)) FROM read_csv('{path}') WHERE UnitPrice >= 0"
     ).fetchall()[0][0]
     assert result == {"accepted": expected, "duplicates": 0, "rejected": 2}
-    assert summary(retailor("import", "transactions", path, "--data", data, "--json"))["duplicates"] == expected
+    assert (
+        summary(retailor("import", "transactions", path, "--data", data, "--json"))["duplicates"]
+        == expected
+    )

@@ -58,7 +58,11 @@ def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
     again = start_server(server.data_dir)
     try:
         some = sorted(acknowledged)[:50]
-        r = httpx.post(f"{again.url}/v1/events", json={"events": [event(i) for i in some]}, headers=again.ingest())
+        r = httpx.post(
+            f"{again.url}/v1/events",
+            json={"events": [event(i) for i in some]},
+            headers=again.ingest(),
+        )
         assert r.json()["duplicates"] == 50
     finally:
         stop_server(again)

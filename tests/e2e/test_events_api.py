@@ -44,7 +44,10 @@ def test_server_stamps_received_at_and_keeps_unknown_properties(app: AppHarness)
 
 def test_late_and_out_of_order_events_are_accepted(app: AppHarness) -> None:
     now = datetime.now(UTC)
-    batch = [event(f"e{i}", timestamp=(now - timedelta(days=400 - i * 100)).isoformat()) for i in range(4)]
+    batch = [
+        event(f"e{i}", timestamp=(now - timedelta(days=400 - i * 100)).isoformat())
+        for i in range(4)
+    ]
     assert post(app, {"events": list(reversed(batch))})[0] == 200
     timeline = app.client.get("/v1/customers/c1/events", headers=app.admin()).json()["events"]
     assert [e["event_id"] for e in timeline] == ["e3", "e2", "e1", "e0"]
@@ -53,17 +56,61 @@ def test_late_and_out_of_order_events_are_accepted(app: AppHarness) -> None:
 @pytest.mark.parametrize(
     ("bad", "fragment"),
     [
-        ({"type": "product_viewed", "customer_id": "c1", "properties": {"item_id": "x"}}, "event_id"),
-        ({"event_id": "x", "type": "product_viewed", "customer_id": 42, "properties": {"item_id": "x"}}, "customer_id"),
+        (
+            {"type": "product_viewed", "customer_id": "c1", "properties": {"item_id": "x"}},
+            "event_id",
+        ),
+        (
+            {
+                "event_id": "x",
+                "type": "product_viewed",
+                "customer_id": 42,
+                "properties": {"item_id": "x"},
+            },
+            "customer_id",
+        ),
         ({"event_id": "x", "type": "beamed_up", "customer_id": "c1"}, "unknown event type"),
         ({"event_id": "x", "type": "page_viewed"}, "customer_id or anonymous_id"),
         ({"event_id": "x", "type": "product_viewed", "customer_id": "c1"}, "item_id"),
-        ({"event_id": "x", "type": "product_viewed", "customer_id": "c1", "properties": {"item_id": "i", "price": -1}}, "price"),
-        ({"event_id": "x", "type": "order_completed", "customer_id": "c1", "properties": {"order_id": "o", "lines": []}}, "lines"),
-        ({"event_id": "x", "type": "page_viewed", "customer_id": "c1", "timestamp": "3000-01-01T00:00:00Z"}, "ahead"),
-        ({"event_id": "x", "type": "page_viewed", "customer_id": "c1", "timestamp": "yesterday"}, "timestamp"),
-        ({"event_id": "x", "type": "page_viewed", "customer_id": "c1", "channel": "pigeon"}, "channel"),
-        ({"event_id": "x", "type": "page_viewed", "customer_id": "c1", "customerId": "c1"}, "customerId"),
+        (
+            {
+                "event_id": "x",
+                "type": "product_viewed",
+                "customer_id": "c1",
+                "properties": {"item_id": "i", "price": -1},
+            },
+            "price",
+        ),
+        (
+            {
+                "event_id": "x",
+                "type": "order_completed",
+                "customer_id": "c1",
+                "properties": {"order_id": "o", "lines": []},
+            },
+            "lines",
+        ),
+        (
+            {
+                "event_id": "x",
+                "type": "page_viewed",
+                "customer_id": "c1",
+                "timestamp": "3000-01-01T00:00:00Z",
+            },
+            "ahead",
+        ),
+        (
+            {"event_id": "x", "type": "page_viewed", "customer_id": "c1", "timestamp": "yesterday"},
+            "timestamp",
+        ),
+        (
+            {"event_id": "x", "type": "page_viewed", "customer_id": "c1", "channel": "pigeon"},
+            "channel",
+        ),
+        (
+            {"event_id": "x", "type": "page_viewed", "customer_id": "c1", "customerId": "c1"},
+            "customerId",
+        ),
         ({"event_id": "", "type": "page_viewed", "customer_id": "c1"}, "event_id"),
         ([1, 2], "JSON object"),
     ],
@@ -121,14 +168,20 @@ def test_invalid_utf8_in_one_event_rejects_that_event_only(app: AppHarness) -> N
 def test_too_many_events_and_too_large_bodies(app: AppHarness) -> None:
     status, body, _ = post(app, {"events": [event(f"e{i}") for i in range(10_001)]})
     assert status == 413 and "10000" in str(body["detail"])
-    huge = b'{"events": [' + b",".join([msgspec.json.encode(event("e", pad="x" * 1000))] * 6000) + b"]}"
+    huge = (
+        b'{"events": ['
+        + b",".join([msgspec.json.encode(event("e", pad="x" * 1000))] * 6000)
+        + b"]}"
+    )
     status, body, ctype = post(app, huge)
     assert (status, ctype) == (413, PROBLEM)
     assert app.storage.events.count() == 0
 
 
 def test_gzipped_bodies(app: AppHarness) -> None:
-    status, body, _ = post(app, gzip.compress(msgspec.json.encode(event("gz"))), **{"Content-Encoding": "gzip"})
+    status, body, _ = post(
+        app, gzip.compress(msgspec.json.encode(event("gz"))), **{"Content-Encoding": "gzip"}
+    )
     assert (status, body["accepted"]) == (200, 1)
     status, _, ctype = post(app, b"not gzip", **{"Content-Encoding": "gzip"})
     assert (status, ctype) == (400, PROBLEM)
@@ -138,7 +191,9 @@ def test_keys_and_scopes(app: AppHarness) -> None:
     r = app.client.post("/v1/events", json=event("e"))
     assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
     assert "WWW-Authenticate" in r.headers
-    r = app.client.post("/v1/events", json=event("e"), headers={"Authorization": "Bearer rk_ingest_nope"})
+    r = app.client.post(
+        "/v1/events", json=event("e"), headers={"Authorization": "Bearer rk_ingest_nope"}
+    )
     assert r.status_code == 401
     r = app.client.get("/v1/customers/c1/events", headers=app.ingest())
     assert r.status_code == 403 and "admin" in r.json()["detail"]
@@ -156,7 +211,9 @@ def test_revoked_key_is_refused(app: AppHarness) -> None:
 
 
 def test_timeline(app: AppHarness) -> None:
-    post(app, {"events": [event(f"e{i}", timestamp=f"2026-01-01T00:00:{i:02d}Z") for i in range(5)]})
+    post(
+        app, {"events": [event(f"e{i}", timestamp=f"2026-01-01T00:00:{i:02d}Z") for i in range(5)]}
+    )
     r = app.client.get("/v1/customers/c1/events?limit=2", headers=app.admin())
     assert r.status_code == 200
     assert [e["event_id"] for e in r.json()["events"]] == ["e4", "e3"]
@@ -169,7 +226,10 @@ def test_timeline(app: AppHarness) -> None:
 
 
 def test_quarantine_api(app: AppHarness) -> None:
-    post(app, {"events": [{"event_id": f"b{i}", "type": "nope", "customer_id": "c"} for i in range(3)]})
+    post(
+        app,
+        {"events": [{"event_id": f"b{i}", "type": "nope", "customer_id": "c"} for i in range(3)]},
+    )
     r = app.client.get("/v1/quarantine?limit=2", headers=app.admin())
     page = r.json()
     assert page["total"] == 3 and len(page["items"]) == 2
@@ -194,5 +254,11 @@ def test_health_metrics_and_openapi(app: AppHarness) -> None:
     assert "retailor_commit_seconds_bucket" in metrics
     doc = app.client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
-    for path in ("/v1/events", "/v1/batch", "/v1/catalog/items", "/v1/quarantine", "/v1/customers/{customer_id}/events"):
+    for path in (
+        "/v1/events",
+        "/v1/batch",
+        "/v1/catalog/items",
+        "/v1/quarantine",
+        "/v1/customers/{customer_id}/events",
+    ):
         assert path in doc["paths"]

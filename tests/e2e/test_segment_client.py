@@ -56,11 +56,17 @@ def test_the_official_client_end_to_end(live_server: LiveServer) -> None:
     assert {p["channel"] for p in pages} >= {"app"}
     [search] = timeline(live_server, "dev-5")
     assert search["type"] == "products_searched" and search["properties"]["query"] == "red mug"
-    assert all(e["context"]["library"]["name"] == "analytics-python" for e in timeline(live_server, "u-1"))
+    assert all(
+        e["context"]["library"]["name"] == "analytics-python" for e in timeline(live_server, "u-1")
+    )
 
 
-def batch(server: LiveServer, messages: list[dict[str, Any]], key: str | None = None) -> httpx.Response:
-    return httpx.post(f"{server.url}/v1/batch", json={"batch": messages}, auth=(key or server.ingest_key, ""))
+def batch(
+    server: LiveServer, messages: list[dict[str, Any]], key: str | None = None
+) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/v1/batch", json={"batch": messages}, auth=(key or server.ingest_key, "")
+    )
 
 
 def test_resent_messages_are_duplicates(live_server: LiveServer) -> None:
@@ -75,7 +81,9 @@ def test_resent_messages_are_duplicates(live_server: LiveServer) -> None:
 
 
 def test_write_keys_and_bad_messages(live_server: LiveServer) -> None:
-    wrong = batch(live_server, [{"type": "track", "event": "X", "userId": "a"}], key="rk_ingest_wrong")
+    wrong = batch(
+        live_server, [{"type": "track", "event": "X", "userId": "a"}], key="rk_ingest_wrong"
+    )
     assert wrong.status_code == 401 and wrong.headers["content-type"] == "application/problem+json"
     admin = batch(live_server, [{"type": "track", "event": "X", "userId": "a", "messageId": "adm"}],
                   key=live_server.admin_key)  # fmt: skip
@@ -104,9 +112,13 @@ def test_single_message_endpoints(live_server: LiveServer) -> None:
     r = httpx.post(f"{live_server.url}/v1/track", json={"event": "Product Removed", "userId": "s",
                    "properties": {"sku": "k"}}, auth=auth)  # fmt: skip
     assert r.status_code == 200 and r.json()["success"] is True
-    r = httpx.post(f"{live_server.url}/v1/identify", json={"userId": "s", "traits": {"a": 1}}, auth=auth)
+    r = httpx.post(
+        f"{live_server.url}/v1/identify", json={"userId": "s", "traits": {"a": 1}}, auth=auth
+    )
     assert r.status_code == 200
-    r = httpx.post(f"{live_server.url}/v1/track", json={"type": "identify", "userId": "s"}, auth=auth)
+    r = httpx.post(
+        f"{live_server.url}/v1/track", json={"type": "identify", "userId": "s"}, auth=auth
+    )
     assert r.status_code == 422  # this endpoint takes track messages
     r = httpx.post(f"{live_server.url}/v1/page", content=b"{nope", auth=auth)
     assert r.status_code == 400

@@ -15,7 +15,13 @@ def test_defaults_file_environment_and_overrides(tmp_path: Path) -> None:
     extra.write_text("[retailor]\nhost = '0.0.0.0'\nport = 9100\n")
     env = {"RETAILOR_PORT": "9200", "RETAILOR_DATA_DIR": str(data)}
     s = load_settings(extra, {"max_future_seconds": 60}, environ=env)
-    assert (s.data_dir, s.host, s.port, s.max_batch_events, s.max_future_seconds) == (data, "0.0.0.0", 9200, 50, 60)
+    assert (s.data_dir, s.host, s.port, s.max_batch_events, s.max_future_seconds) == (
+        data,
+        "0.0.0.0",
+        9200,
+        50,
+        60,
+    )
     assert s.storage_dsn == f"duckdb://{(data / 'retailor.duckdb').resolve()}"
     assert load_settings(None, {"port": 1}, environ=env).port == 1
 

@@ -19,7 +19,13 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def ev(event_id: str) -> Event:
-    return Event(event_id=event_id, type=EventType.PAGE_VIEWED, timestamp=NOW, received_at=NOW, customer_id="c")
+    return Event(
+        event_id=event_id,
+        type=EventType.PAGE_VIEWED,
+        timestamp=NOW,
+        received_at=NOW,
+        customer_id="c",
+    )
 
 
 def test_each_submitter_gets_its_own_share() -> None:
@@ -64,7 +70,9 @@ def test_rejections_are_kept_even_without_events() -> None:
     writer = GroupCommitWriter(MemoryEventLog(), quarantine)
     from retailor.ingest.quarantining import rejection
 
-    writer.submit([], [rejection(source="t", reason="bad", payload=b"x", received_at=NOW)]).result(5)
+    writer.submit([], [rejection(source="t", reason="bad", payload=b"x", received_at=NOW)]).result(
+        5
+    )
     writer.close()
     assert quarantine.count() == 1
 

@@ -12,7 +12,13 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 def track(event_name: str, /, **props: object) -> dict[str, object]:
-    return {"type": "track", "event": event_name, "userId": "u", "messageId": "m", "properties": props}
+    return {
+        "type": "track",
+        "event": event_name,
+        "userId": "u",
+        "messageId": "m",
+        "properties": props,
+    }
 
 
 @pytest.mark.parametrize(
@@ -37,7 +43,9 @@ def track(event_name: str, /, **props: object) -> dict[str, object]:
         ("Video Played", {"length": 3}, "custom", {"name": "Video Played", "length": 3}),
     ],
 )  # fmt: skip
-def test_track_events(name: str, props: dict[str, object], kind: str, expect: dict[str, object]) -> None:
+def test_track_events(
+    name: str, props: dict[str, object], kind: str, expect: dict[str, object]
+) -> None:
     native = to_native(track(name, **props), NOW)
     assert native["type"] == kind
     for key, value in expect.items():
@@ -52,7 +60,11 @@ def test_envelope_fields() -> None:
          "context": {"app": {"name": "shop"}}, "integrations": {"All": True}, "messageId": "m9"},
         NOW,
     )  # fmt: skip
-    assert native["customer_id"] == "42" and native["anonymous_id"] == "a" and native["event_id"] == "m9"
+    assert (
+        native["customer_id"] == "42"
+        and native["anonymous_id"] == "a"
+        and native["event_id"] == "m9"
+    )
     assert native["properties"] == {"traits": {"email": "x@y.z"}}
     assert native["channel"] == "app"
     assert native["context"]["segment"] == {"integrations": {"All": True}}
@@ -73,9 +85,18 @@ def test_clock_skew_is_corrected() -> None:
 
 
 def test_page_screen_alias_group() -> None:
-    assert to_native({"type": "page", "userId": "u", "name": "Home", "context": {"page": {}}}, NOW)["channel"] == "web"
+    assert (
+        to_native({"type": "page", "userId": "u", "name": "Home", "context": {"page": {}}}, NOW)[
+            "channel"
+        ]
+        == "web"
+    )
     screen = to_native({"type": "screen", "userId": "u", "name": "Cart"}, NOW)
-    assert screen["type"] == "page_viewed" and screen["channel"] == "app" and screen["properties"]["screen"]
+    assert (
+        screen["type"] == "page_viewed"
+        and screen["channel"] == "app"
+        and screen["properties"]["screen"]
+    )
     alias = to_native({"type": "alias", "userId": "u", "previousId": "old"}, NOW)
     assert alias["properties"] == {"previous_id": "old"}
     group = to_native({"type": "group", "userId": "u", "groupId": "g", "traits": {"n": 1}}, NOW)

@@ -81,6 +81,7 @@ def transactions_to_events(
     cols = resolve_columns(source.columns, WANTED, REQUIRED, "transactions")
     con.execute(_MACROS)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = false")  # lines are ordered by _line explicitly
     src = source.table.append_column("_line", pa.array(np.arange(1, source.table.num_rows + 1)))
     extras = [c for c in source.columns if c not in cols.values()]
     formats = [timestamp_format] if timestamp_format else list(TIMESTAMP_FORMATS)
@@ -98,14 +99,21 @@ def transactions_to_events(
         if not timestamp_format
         else f"CAST(TRY_STRPTIME(CAST({col('timestamp')} AS VARCHAR), {formats!r}) AS TIMESTAMPTZ)"
     )
-    raw_cols = ", ".join(f"{quote(c)} AS {quote('_src_' + c)}" for c in source.columns)
+    raw_cols = ", ".join(
+        f"CAST({quote(c)} AS VARCHAR) AS {quote('_src_' + c)}" for c in source.columns
+    )
+    originals = ", ".join(f"{_sql_str(c)}, {quote('_src_' + c)}" for c in source.columns)
+    extra_cols = "".join(f", {quote('_src_' + c)}" for c in extras)
+
+    def raw(name: str) -> str:
+        return quote("_src_" + cols[name])
+
     con.register("_src", src)
     try:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _lines AS
-            WITH raw AS (SELECT * FROM _src),
-            typed AS (
+            WITH typed AS (
                 SELECT _line,
                     retailor_id({col("order_id")}) AS order_id,
                     retailor_id({col("customer_id")}) AS customer_id,
@@ -113,38 +121,39 @@ def transactions_to_events(
                     retailor_id({col("store_id")}) AS store_id,
                     COALESCE(NULLIF(lower(trim(CAST({col("channel")} AS VARCHAR))), ''), {default}) AS channel,
                     lower(trim(CAST({col("status")} AS VARCHAR))) AS status,
-                    CAST({col("quantity")} AS VARCHAR) AS quantity_text,
-                    CAST({col("price")} AS VARCHAR) AS price_text,
-                    CAST({col("timestamp")} AS VARCHAR) AS timestamp_text,
                     TRY_CAST({col("quantity")} AS DOUBLE) AS q,
                     TRY_CAST({col("price")} AS DOUBLE) AS p,
                     {parsed_ts} AS ts,
                     {raw_cols}
-                FROM raw
+                FROM _src
+            ),
+            checked AS (
+                SELECT *,
+                    CASE
+                        WHEN order_id IS NULL THEN 'missing order_id'
+                        WHEN item_id IS NULL THEN 'missing item_id'
+                        WHEN q IS NULL THEN 'quantity ' || coalesce('''' || {raw("quantity")} || '''', 'missing') || ' is not a number'
+                        WHEN q = 0 OR isnan(q) OR isinf(q) THEN 'quantity must not be 0'
+                        WHEN p IS NULL THEN 'price ' || coalesce('''' || {raw("price")} || '''', 'missing') || ' is not a number'
+                        WHEN p < 0 OR isnan(p) OR isinf(p) THEN 'price must not be negative, got ' || {raw("price")}
+                        WHEN ts IS NULL THEN 'timestamp ' || coalesce('''' || {raw("timestamp")} || '''', 'missing')
+                            || ' is not a date-time (use --timestamp-format)'
+                        WHEN ts > TIMESTAMPTZ '{latest.isoformat()}' THEN 'timestamp ' || {raw("timestamp")}
+                            || ' is too far in the future'
+                        WHEN ts < TIMESTAMPTZ '1970-01-01 00:00:00+00' THEN 'timestamp ' || {raw("timestamp")} || ' is before 1970'
+                        WHEN channel IS NOT NULL AND channel NOT IN ({channels}) THEN 'unknown channel ' || channel
+                    END AS reason
+                FROM typed
             )
-            SELECT *,
-                CASE
-                    WHEN order_id IS NULL THEN 'missing order_id'
-                    WHEN item_id IS NULL THEN 'missing item_id'
-                    WHEN q IS NULL THEN 'quantity ' || coalesce('''' || quantity_text || '''', 'missing') || ' is not a number'
-                    WHEN q = 0 OR isnan(q) OR isinf(q) THEN 'quantity must not be 0'
-                    WHEN p IS NULL THEN 'price ' || coalesce('''' || price_text || '''', 'missing') || ' is not a number'
-                    WHEN p < 0 OR isnan(p) OR isinf(p) THEN 'price must not be negative, got ' || price_text
-                    WHEN ts IS NULL THEN 'timestamp ' || coalesce('''' || timestamp_text || '''', 'missing')
-                        || ' is not a date-time (use --timestamp-format)'
-                    WHEN ts > TIMESTAMPTZ '{latest.isoformat()}' THEN 'timestamp ' || timestamp_text
-                        || ' is too far in the future'
-                    WHEN ts < TIMESTAMPTZ '1970-01-01 00:00:00+00' THEN 'timestamp ' || timestamp_text || ' is before 1970'
-                    WHEN channel IS NOT NULL AND channel NOT IN ({channels}) THEN 'unknown channel ' || channel
-                END AS reason,
-                CASE WHEN q < 0 OR status IN {REFUND_STATUSES!r} THEN 'refund' ELSE 'order' END AS kind
-            FROM typed
+            SELECT _line, order_id, customer_id, item_id, store_id, channel, status, q, p, ts, reason,
+                CASE WHEN q < 0 OR status IN {REFUND_STATUSES!r} THEN 'refund' ELSE 'order' END AS kind,
+                CASE WHEN reason IS NOT NULL THEN CAST(json_object({originals}) AS VARCHAR) END AS payload
+                {extra_cols}
+            FROM checked
             """
         )
-        originals = ", ".join(f"{_sql_str(c)}, {quote('_src_' + c)}" for c in source.columns)
         rejected = con.sql(
-            f"SELECT _line AS line, reason, CAST(json_object({originals}) AS VARCHAR) AS payload "
-            "FROM _lines WHERE reason IS NOT NULL ORDER BY _line"
+            "SELECT _line AS line, reason, payload FROM _lines WHERE reason IS NOT NULL ORDER BY _line"
         ).to_arrow_table()
         whole = con.execute(
             "SELECT coalesce(bool_and(q = trunc(q) AND abs(q) < 1e15), true) FROM _lines WHERE reason IS NULL"
@@ -171,7 +180,7 @@ def transactions_to_events(
                 NULL::VARCHAR AS session_id,
                 NULL::VARCHAR AS decision_id,
                 '{{"order_id":' || to_json(order_id)
-                    || ',"lines":' || CAST(to_json(list(line ORDER BY _line)) AS VARCHAR)
+                    || ',"lines":' || CAST(to_json(list_transform(list_sort(list(struct_pack(n := _line, l := line))), lambda x: x.l)) AS VARCHAR)
                     || CASE kind
                         WHEN 'order' THEN ',"revenue":' || CAST(to_json(sum(amount)) AS VARCHAR)
                         ELSE ',"amount":' || CAST(to_json(sum(amount)) AS VARCHAR)
@@ -180,7 +189,6 @@ def transactions_to_events(
                 '{{"source":"import:transactions"}}' AS context
             FROM lines
             GROUP BY kind, order_id
-            ORDER BY min(_line)
             """
         ).to_arrow_table()
     finally:

@@ -1,0 +1,131 @@
+"""Shared by the benchmark scripts: a Retailor server in its own process, and wrk."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def retailor(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "retailor", *args], capture_output=True, text=True, check=True
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    data: Path
+    key: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_server(scope: str = "admin") -> Server:
+    data = Path(tempfile.mkdtemp(prefix="retailor-bench-"))
+    key = retailor("keys", "create", "--data", str(data), "--scope", scope).stdout.strip()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "retailor", "serve", "--data", str(data), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Server(url, data, key, process)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+def need_wrk() -> str:
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("these benchmarks use wrk as the load generator: apt-get install wrk")
+    return found
+
+
+_LATENCY = re.compile(r"^LATENCY (\S+) (\S+) (\S+) (\d+) (\d+)$", re.M)
+
+
+def wrk(url: str, script: str, seconds: int, connections: int, workdir: Path) -> dict[str, float]:
+    """Run wrk with a Lua ``script`` (its ``done`` prints LATENCY p50 p99 rps requests errors)."""
+    lua = workdir / f"s{abs(hash(script))}.lua"
+    lua.write_text(script + DONE)
+    out = subprocess.run(
+        [
+            need_wrk(),
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(lua),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    match = _LATENCY.search(out)
+    if not match:
+        raise SystemExit(f"unexpected wrk output:\n{out}")
+    p50, p99, rps, requests, errors = match.groups()
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "p50_ms": float(p50) / 1000,
+        "p99_ms": float(p99) / 1000,
+        "requests_per_s": float(rps),
+        "requests": int(requests),
+        "errors": int(errors) + (int(non2xx.group(1)) if non2xx else 0),
+    }
+
+
+DONE = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format("LATENCY %d %d %.1f %d %d\\n", latency:percentile(50),
+    latency:percentile(99), summary.requests / (summary.duration / 1e6), summary.requests, errors))
+end
+"""
+
+
+def write_json(path: str | None, figures: object) -> None:
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=2))
+
+
+def env_note() -> str:
+    return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
