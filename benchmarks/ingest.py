@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow.csv as pacsv
 from rich.console import Console
 from rich.table import Table
 
@@ -66,43 +67,52 @@ end
 """
 
 
-def bulk_import() -> dict[str, float] | None:
+def _import(path: Path, data: Path) -> tuple[float, dict[str, int], float]:
+    """One import: wall time, its JSON summary, and the pipeline time it reports."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "retailor", "import", "transactions", str(path), "--data", str(data), "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    pipeline = re.search(r"rows in ([0-9.]+) s", done.stderr)
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    return wall, summary, float(pipeline.group(1)) if pipeline else wall
+
+
+def bulk_import(repeats: int = 3) -> dict[str, float] | None:
+    """Median of ``repeats`` imports into fresh data directories, then a re-import."""
     path = DATASETS / "online-retail" / "online_retail.csv.gz"
     if not path.exists():
         return None
-    data = Path(tempfile.mkdtemp(prefix="retailor-bench-import-"))
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "retailor", "--help"], capture_output=True, check=True)
     startup = time.perf_counter() - start
-    runs: list[tuple[float, dict[str, int], re.Match[str] | None]] = []
-    for _ in range(2):
+    runs = []
+    for _ in range(repeats):
+        data = Path(tempfile.mkdtemp(prefix="retailor-bench-import-"))
+        runs.append(_import(path, data))
+    wall, first, seconds = sorted(runs, key=lambda run: run[2])[repeats // 2]
+    read_only = []
+    for _ in range(repeats):  # the ceiling: only parsing the file, in this same run
         start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "retailor", "import", "transactions", str(path), "--data", str(data), "--json"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        pipeline = re.search(r"rows in ([0-9.]+) s", done.stderr)
-        runs.append(
-            (
-                time.perf_counter() - start,
-                json.loads(done.stdout.strip().splitlines()[-1]),
-                pipeline,
-            )
-        )
+        pacsv.read_csv(path)
+        read_only.append(time.perf_counter() - start)
+    _, again, _ = _import(path, data)
     rows = 541_909
-    wall, first, pipeline = runs[0]
-    seconds = float(pipeline.group(1)) if pipeline else wall - startup
     return {
         "rows": rows,
+        "repeats": repeats,
         "wall_s": wall,
         "startup_s": startup,
         "pipeline_s": seconds,
+        "read_only_s": sorted(read_only)[repeats // 2],
         "rows_per_s": rows / seconds,
         "rows_per_s_command": rows / (wall - startup),
         "events": first["accepted"],
         "rejected": first["rejected"],
-        "second_run_accepted": runs[1][1]["accepted"],
-        "second_run_duplicates": runs[1][1]["duplicates"],
+        "second_run_accepted": again["accepted"],
+        "second_run_duplicates": again["duplicates"],
     }
 
 
@@ -114,7 +124,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     need_wrk()
-    console = Console()
+    console = Console(width=130)
     server = start_server(scope="ingest")
     work = Path(tempfile.mkdtemp(prefix="retailor-wrk-"))
     figures: dict[str, object] = {"machine": env_note()}
@@ -142,7 +152,7 @@ def main() -> None:
         "result",
         "target",
         "p50 / p99 ms",
-        "vs /healthz",
+        "vs ceiling",
         title=f"Ingestion ({figures['machine']})",
     )
     base = ceiling["requests_per_s"]
@@ -170,11 +180,11 @@ def main() -> None:
     bulk = figures["bulk_import"]
     if isinstance(bulk, dict):
         table.add_row(
-            "bulk import (Online Retail): read, validate, store",
+            "bulk import (Online Retail, median of 3): read, validate, store",
             f"{bulk['rows_per_s']:,.0f} rows/s",
             ">= 500,000",
             f"{bulk['pipeline_s']:.2f} s",
-            "",
+            f"{bulk['read_only_s'] / bulk['pipeline_s']:.2f} of parsing alone",
         )
         table.add_row(
             "  the whole command, less Python start-up",
