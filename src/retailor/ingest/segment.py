@@ -21,6 +21,7 @@ from retailor.ingest.ids import derived_event_id
 SegmentMessage = dict[str, Any]
 Native = dict[str, Any]
 
+_PER_ATTEMPT = {"sentAt", "receivedAt", "writeKey"}  # change on every retry: not identity
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "alias", "group")
 _USED = {
     "type", "event", "messageId", "userId", "anonymousId", "timestamp", "originalTimestamp",
@@ -48,10 +49,15 @@ def _product(product: Any) -> dict[str, Any]:
     if not isinstance(product, dict):
         return {"value": product}
     item = dict(product)
-    item_id = product.get("product_id", product.get("sku", product.get("id")))
+    item_id = _first(product, "product_id", "sku", "id")
     if item_id is not None:
         item["item_id"] = _id(item_id)
     return item
+
+
+def _first(props: dict[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` whose value is not null."""
+    return next((props[k] for k in keys if props.get(k) is not None), None)
 
 
 def _products(props: dict[str, Any]) -> list[dict[str, Any]]:
@@ -79,7 +85,7 @@ def _cart_viewed(props: dict[str, Any]) -> Native:
 
 def _checkout(props: dict[str, Any]) -> Native:
     out = {**props, "items": _products(props)}
-    value = props.get("value", props.get("revenue", props.get("total")))
+    value = _first(props, "value", "revenue", "total")
     if value is not None:
         out["value"] = value
     if "order_id" in props:
@@ -91,16 +97,17 @@ def _order(props: dict[str, Any]) -> Native:
     out = {**props, "lines": [_line(p) for p in _products(props)]}
     if "order_id" in props:
         out["order_id"] = _id(props["order_id"])
-    revenue = props.get("revenue", props.get("total"))
+    revenue = _first(props, "revenue", "total")
     if revenue is not None:
         out["revenue"] = revenue
     return out
 
 
 def _refund(props: dict[str, Any]) -> Native:
-    out = _order(props)
-    out.pop("revenue", None)
-    amount = props.get("total", props.get("value", props.get("revenue")))
+    out = {**props, "lines": [_line(p) for p in _products(props)]}
+    if "order_id" in props:
+        out["order_id"] = _id(props["order_id"])
+    amount = _first(props, "total", "value", "revenue")
     if amount is not None:
         out["amount"] = amount
     return out
@@ -111,13 +118,18 @@ def _cancel(props: dict[str, Any]) -> Native:
 
 
 def _promotion(props: dict[str, Any]) -> Native:
-    offer = props.get("promotion_id", props.get("id", props.get("name")))
+    offer = _first(props, "promotion_id", "id", "name")
     return {**props, "offer_id": _id(offer)} if offer is not None else dict(props)
 
 
 def _coupon(props: dict[str, Any]) -> Native:
-    offer = props.get("coupon_id", props.get("coupon_name", props.get("coupon")))
-    return {**props, "offer_id": _id(offer)} if offer is not None else dict(props)
+    out = dict(props)
+    offer = _first(props, "coupon_id", "coupon_name", "coupon")
+    if offer is not None:
+        out["offer_id"] = _id(offer)
+    if props.get("order_id") is not None:
+        out["order_id"] = _id(props["order_id"])
+    return out
 
 
 def _search(props: dict[str, Any]) -> Native:
@@ -174,7 +186,10 @@ def _timestamp(message: SegmentMessage, received_at: datetime) -> Any:
     if sent_at is None:
         return original_at.isoformat()
     sent_at = sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=UTC)
-    return (received_at - (sent_at - original_at)).isoformat()
+    try:
+        return (received_at - (sent_at - original_at)).isoformat()
+    except OverflowError:  # clocks too far apart to correct: keep what the device said
+        return original_at.isoformat()
 
 
 def to_native(message: Any, received_at: datetime, implied_type: str | None = None) -> Native:
@@ -213,10 +228,14 @@ def to_native(message: Any, received_at: datetime, implied_type: str | None = No
             native["type"], mapper = TRACK_EVENTS[name]
             native["properties"] = {**mapper(props), "segment_event": name}
         else:
-            native["properties"] = {**props, "name": name}
+            own_name = {"name_property": props["name"]} if "name" in props else {}
+            native["properties"] = {**props, **own_name, "name": name}
     elif kind == "identify":
         native["type"] = "identify"
-        native["properties"] = {"traits": traits or dict(context.get("traits") or {})}
+        fallback = context.get("traits") or {}
+        if not isinstance(fallback, dict):
+            raise SegmentMappingError("context.traits must be a JSON object")
+        native["properties"] = {"traits": traits or dict(fallback)}
     elif kind in ("page", "screen"):
         native["type"] = "page_viewed"
         page = {**props}
@@ -245,6 +264,9 @@ def to_native(message: Any, received_at: datetime, implied_type: str | None = No
     native["context"] = {**context, **({"segment": extra} if extra else {})}
     message_id = _id(message.get("messageId"))
     native["event_id"] = message_id or derived_event_id(
-        "segment", msgspec.json.encode(message, order="deterministic").decode()
+        "segment",
+        msgspec.json.encode(
+            {k: v for k, v in message.items() if k not in _PER_ATTEMPT}, order="deterministic"
+        ).decode(),
     )
     return {k: v for k, v in native.items() if v is not None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,8 @@ from retailor.domain.quarantine import Rejection
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.validation import EventValidator, Invalid
 from retailor.storage.base import AppendResult
+
+log = logging.getLogger(__name__)
 
 
 class RejectedEvent(msgspec.Struct):
@@ -64,6 +67,19 @@ class Prepared:
                 event_id=event_id,
                 index=index,
             )
+        )
+
+    def reject_defect(
+        self, *, index: int, payload: Any, error: Exception, source: str, received_at: datetime
+    ) -> None:
+        """Reject an item that broke Retailor itself (logged as a defect), keeping it."""
+        log.error("item %d from %s could not be read", index, source, exc_info=error)
+        self.reject(
+            index=index,
+            payload=payload,
+            reason=f"could not be read ({type(error).__name__}); it is kept for inspection",
+            source=source,
+            received_at=received_at,
         )
 
     def report(self, result: AppendResult) -> IngestReport:
@@ -124,6 +140,10 @@ def prepare_native(
                 reason=str(exc),
                 source=source,
                 received_at=received_at,
+            )
+        except Exception as exc:  # a defect must not cost the rest of the batch
+            prepared.reject_defect(
+                index=index, payload=bytes(raw), error=exc, source=source, received_at=received_at
             )
     return prepared
 

@@ -121,7 +121,10 @@ class EventValidator:
                 raise Invalid(f"timestamp {value} is out of range") from None
         else:
             ts = value if value.tzinfo else value.replace(tzinfo=UTC)
-            ts = ts.astimezone(UTC)
+            try:
+                ts = ts.astimezone(UTC)
+            except OverflowError:
+                raise Invalid(f"timestamp {value.isoformat()} is out of range") from None
         if ts > received_at + self.max_future:
             raise Invalid(
                 f"timestamp {ts.isoformat()} is more than {self.max_future} ahead of the "

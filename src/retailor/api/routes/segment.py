@@ -49,6 +49,10 @@ async def _ingest(
                 source=source,
                 received_at=received_at,
             )
+        except Exception as exc:  # a defect must not cost the rest of the batch
+            prepared.reject_defect(
+                index=index, payload=message, error=exc, source=source, received_at=received_at
+            )
     result = await ctx.write(prepared.events, prepared.rejections)
     report = prepared.report(result)
     ctx.metrics.count_events(source, report.accepted, report.duplicates, len(report.rejected))
