@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_future_seconds: int = 24 * 3600
     timeline_max: int = 1_000
     log_level: str = "info"
+    identity_salt: str = ""
+    max_customers_per_device: int = 3
 
     @property
     def storage_dsn(self) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -18,10 +20,15 @@ from retailor.api.endpoints import ENDPOINTS, build_routes
 from retailor.api.metrics import Metrics, RequestMetricsMiddleware
 from retailor.api.openapi import build_openapi
 from retailor.api.problems import ProblemError, handle_http, handle_problem, handle_unexpected
+from retailor.identity.graph import IdentityRules
+from retailor.identity.salt import load_or_create_salt
 from retailor.ingest.validation import EventValidator
 from retailor.ingest.writer import GroupCommitWriter
+from retailor.profiles.service import ProfileService
 from retailor.settings import Settings
 from retailor.storage.factory import Storage, open_storage
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -38,7 +45,20 @@ def create_app(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         storage = open_storage(settings.storage_dsn, settings.data_dir)
     metrics = Metrics()
-    writer = GroupCommitWriter(storage.events, storage.quarantine, on_commit=metrics.observe_commit)
+    profiles = ProfileService(
+        load_or_create_salt(settings.data_dir, settings.identity_salt),
+        IdentityRules(max_customers_per_device=settings.max_customers_per_device),
+    )
+    profiles.remember_items(storage.catalog.items())
+    started = time.perf_counter()
+    folded = profiles.rebuild(storage.events.scan())
+    log.info("profiles rebuilt from %d events in %.1f s", folded, time.perf_counter() - started)
+    writer = GroupCommitWriter(
+        storage.events,
+        storage.quarantine,
+        on_commit=metrics.observe_commit,
+        on_stored=profiles.apply,
+    )
     ctx = AppContext(
         settings=settings,
         storage=storage,
@@ -46,6 +66,7 @@ def create_app(
         validator=EventValidator(max_future=timedelta(seconds=settings.max_future_seconds)),
         auth=Authenticator(storage.keys, control_token),
         metrics=metrics,
+        profiles=profiles,
     )
     closed = False
 

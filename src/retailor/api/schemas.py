@@ -81,6 +81,22 @@ class SegmentOut(msgspec.Struct):
     rejected: list[dict[str, Any]]
 
 
+class IdentifierOut(msgspec.Struct):
+    kind: str
+    value: str
+
+
+class CustomerOut(msgspec.Struct):
+    """The single customer view."""
+
+    customer_id: str
+    identifiers: list[IdentifierOut]
+    traits: dict[str, Any]
+    segments: list[str]
+    consent: dict[str, bool]
+    recent_events: list[Event]
+
+
 class Health(msgspec.Struct):
     status: str
     version: str

@@ -19,15 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
 from retailor.storage.base import AppendResult, EventLog, QuarantineStore
-from retailor.storage.schema import EVENT_SCHEMA, events_to_table
+from retailor.storage.schema import EVENT_SCHEMA, events_to_table, table_to_events
 
 log = logging.getLogger(__name__)
 
 CommitObserver = Callable[[int, float], None]
+StoredObserver = Callable[[list[Event]], None]  # newly stored events, before anyone is answered
 
 
 @dataclass
@@ -60,11 +62,13 @@ class GroupCommitWriter:
         *,
         max_rows: int = 200_000,
         on_commit: CommitObserver | None = None,
+        on_stored: StoredObserver | None = None,
     ) -> None:
         self._events = events
         self._quarantine = quarantine
         self._max_rows = max_rows
         self._on_commit = on_commit
+        self._on_stored = on_stored
         self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="retailor-writer", daemon=True)
@@ -126,7 +130,7 @@ class GroupCommitWriter:
             if rejections:
                 self._quarantine.add(rejections)
             ids, keeps, repeated = _first_occurrences(group)
-            table = _combined_table(group, keeps)
+            table, loose, tables = _combined_table(group, keeps)
             existing: set[str] = set()
             if table.num_rows:
                 existing = set(self._events.append(table).duplicates)
@@ -140,9 +144,33 @@ class GroupCommitWriter:
             outcomes.append(
                 (s, AppendResult(accepted=s.size - len(dups) - len(again), duplicates=dups + again))
             )
+        if self._on_stored is not None:
+            self._notify_stored(loose, tables, existing)
         _settle(outcomes)
         if self._on_commit:
             self._on_commit(sum(s.size for s in group), time.perf_counter() - started)
+
+    def _notify_stored(
+        self, loose: list[Event], tables: list[pa.Table], existing: set[str]
+    ) -> None:
+        """Hand the newly stored events to the projections (read-your-writes). A failure
+        here is logged: the events are stored and the projections can be rebuilt."""
+        assert self._on_stored is not None
+        try:
+            stored = [e for e in loose if e.event_id not in existing] if existing else loose
+            for table in tables:
+                if existing:
+                    ids = table.column("event_id")
+                    table = table.filter(
+                        pc.invert(pc.is_in(ids, value_set=pa.array(sorted(existing))))
+                    )
+                stored.extend(table_to_events(table))
+            if stored:
+                self._on_stored(stored)
+        except Exception:
+            log.exception(
+                "updating projections after a commit failed; they will be rebuilt at start"
+            )
 
 
 def _settle(outcomes: list[tuple[_Submission, AppendResult | BaseException]]) -> None:
@@ -195,8 +223,11 @@ def _first_occurrences(
     return all_ids, keeps, repeated
 
 
-def _combined_table(group: list[_Submission], keeps: list[list[bool]]) -> pa.Table:
-    """One table of every first occurrence: loose events converted together, in one go."""
+def _combined_table(
+    group: list[_Submission], keeps: list[list[bool]]
+) -> tuple[pa.Table, list[Event], list[pa.Table]]:
+    """One table of every first occurrence (loose events converted together, in one go),
+    with the loose events and the tables it was made of."""
     loose: list[Event] = []
     tables: list[pa.Table] = []
     for s, keep in zip(group, keeps, strict=True):
@@ -205,8 +236,7 @@ def _combined_table(group: list[_Submission], keeps: list[list[bool]]) -> pa.Tab
             tables.append(table.cast(EVENT_SCHEMA))
         else:
             loose.extend(e for e, k in zip(s.batch, keep, strict=True) if k)
-    if loose:
-        tables.append(events_to_table(loose))
-    if not tables:
-        return EVENT_SCHEMA.empty_table()
-    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    parts = [*tables, events_to_table(loose)] if loose else tables
+    if not parts:
+        return EVENT_SCHEMA.empty_table(), loose, tables
+    return (parts[0] if len(parts) == 1 else pa.concat_tables(parts)), loose, tables

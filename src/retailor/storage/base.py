@@ -69,9 +69,9 @@ class EventLog(ABC):
         """
 
     @abstractmethod
-    def timeline(self, identifier: str, limit: int) -> list[Event]:
-        """The newest ``limit`` events whose ``customer_id`` or ``anonymous_id`` is
-        ``identifier``, newest first (by timestamp, then by arrival)."""
+    def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
+        """The newest ``limit`` events whose ``customer_id`` or ``anonymous_id`` is one of
+        ``identifiers``, newest first (by timestamp, then by arrival)."""
 
     @abstractmethod
     def count(self) -> int:

@@ -16,6 +16,7 @@ from retailor.api.problems import ProblemError, problem_response
 from retailor.api.schemas import CatalogBatchIn, CatalogItem, CatalogUpsertOut, RejectedItem
 from retailor.domain.access import Scope
 from retailor.domain.catalog import CatalogPatch
+from retailor.storage.base import UpsertResult
 
 MAX_ITEMS = 10_000
 
@@ -70,7 +71,15 @@ async def put_items(request: Request, ctx: AppContext) -> Response:
         except msgspec.ValidationError as exc:
             reason = str(exc).replace("at `$.", "at `")
             rejected.append(RejectedItem(index=index, item_id=_item_id_of(raw), reason=reason))
-    result = await asyncio.to_thread(ctx.storage.catalog.upsert, patches, datetime.now(UTC))
+
+    def upsert() -> UpsertResult:
+        result = ctx.storage.catalog.upsert(patches, datetime.now(UTC))
+        ctx.profiles.remember_items(
+            ctx.storage.catalog.get_many([p.item_id for p in patches]).values()
+        )
+        return result
+
+    result = await asyncio.to_thread(upsert)
     out = CatalogUpsertOut(created=result.created, updated=result.updated, rejected=rejected)
     if not rejected:
         return json_response(out)

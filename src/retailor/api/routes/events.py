@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from retailor.api.context import AppContext
-from retailor.api.endpoints import QueryParam, endpoint
-from retailor.api.http import ingest_response, json_response, query_int, read_body
+from retailor.api.endpoints import endpoint
+from retailor.api.http import ingest_response, read_body
 from retailor.api.problems import ProblemError
-from retailor.api.schemas import EventsBody, Timeline
+from retailor.api.schemas import EventsBody
 from retailor.domain.access import Scope
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.service import (
@@ -61,29 +60,3 @@ async def post_events(request: Request, ctx: AppContext) -> Response:
     report = prepared.report(result)
     ctx.metrics.count_events(SOURCE, report.accepted, report.duplicates, len(report.rejected))
     return ingest_response(report, len(raws))
-
-
-@endpoint(
-    "GET",
-    "/v1/customers/{customer_id}/events",
-    summary="A customer's events, newest first",
-    tag="customers",
-    scope=Scope.ADMIN,
-    response=Timeline,
-    query=(
-        QueryParam(
-            "limit",
-            "how many events (1 to 1,000; default 100)",
-            {"type": "integer", "minimum": 1, "maximum": 1000},
-        ),
-    ),
-    errors=(404, 422),
-)
-async def customer_events(request: Request, ctx: AppContext) -> Response:
-    """The newest events whose ``customer_id`` or ``anonymous_id`` is the given id."""
-    customer_id = request.path_params["customer_id"]
-    limit = query_int(request, "limit", 100, 1, ctx.settings.timeline_max)
-    events = await asyncio.to_thread(ctx.storage.events.timeline, customer_id, limit)
-    if not events:
-        raise ProblemError(404, f"no events for customer {customer_id!r}")
-    return json_response(Timeline(events=events))

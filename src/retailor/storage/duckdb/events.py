@@ -122,11 +122,14 @@ class DuckDBEventLog(EventLog):
         finally:
             cur.close()
 
-    def timeline(self, identifier: str, limit: int) -> list[Event]:
+    def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
+        wanted = [identifiers] if isinstance(identifiers, str) else list(identifiers)
         table = self._db.arrow(
-            f"SELECT {_COLUMNS} FROM events WHERE customer_id = $1 OR anonymous_id = $1 "
+            f"SELECT {_COLUMNS} FROM events "
+            "WHERE customer_id IN (SELECT UNNEST($1::VARCHAR[])) "
+            "OR anonymous_id IN (SELECT UNNEST($1::VARCHAR[])) "
             "ORDER BY timestamp DESC, received_at DESC LIMIT $2",
-            [identifier, limit],
+            [wanted, limit],
         )
         return [row_to_event(row) for row in table.to_pylist()]
 

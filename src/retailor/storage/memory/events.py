@@ -57,12 +57,13 @@ class MemoryEventLog(EventLog):
         for i in range(0, len(rows), batch_size):
             yield pa.RecordBatch.from_pylist(rows[i : i + batch_size], schema=EVENT_SCHEMA)
 
-    def timeline(self, identifier: str, limit: int) -> list[Event]:
+    def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
+        wanted = {identifiers} if isinstance(identifiers, str) else set(identifiers)
         with self._lock:
             rows = [
                 (n, r)
                 for n, r in enumerate(self._rows)
-                if identifier in (r["customer_id"], r["anonymous_id"])
+                if r["customer_id"] in wanted or r["anonymous_id"] in wanted
             ]
         rows.sort(key=lambda nr: (nr[1]["timestamp"], nr[1]["received_at"], nr[0]), reverse=True)
         return [row_to_event(r) for _, r in rows[:limit]]

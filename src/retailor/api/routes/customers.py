@@ -1,0 +1,88 @@
+"""Customers: the single customer view and a customer's events."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from retailor.api.context import AppContext
+from retailor.api.endpoints import QueryParam, endpoint
+from retailor.api.http import json_response, query_int
+from retailor.api.problems import ProblemError
+from retailor.api.schemas import CustomerOut, IdentifierOut, Timeline
+from retailor.domain.access import Scope
+
+RECENT_EVENTS = 20
+LIMIT = QueryParam(
+    "limit",
+    "how many events (1 to 1,000; default 100)",
+    {"type": "integer", "minimum": 1, "maximum": 1000},
+)
+
+
+def _known(ctx: AppContext, identifier: str) -> str:
+    key = ctx.profiles.resolve(identifier)
+    if key is None:
+        raise ProblemError(
+            404,
+            f"no customer known by {identifier!r}; give a customer id, an anonymous id, or "
+            "email:…, phone:…, loyalty_card:…, payment_token:…",
+        )
+    return key
+
+
+@endpoint(
+    "GET",
+    "/v1/customers/{customer_id}",
+    summary="The single customer view",
+    tag="customers",
+    scope=Scope.ADMIN,
+    response=CustomerOut,
+    errors=(404,),
+)
+async def get_customer(request: Request, ctx: AppContext) -> Response:
+    """One customer by any linked identifier: the canonical customer id, every identifier
+    (emails, phones and payment tokens only as salted hashes), computed traits, segments,
+    consent per purpose and the most recent events of every linked identifier."""
+    key = _known(ctx, request.path_params["customer_id"])
+    view = ctx.profiles.view(key)
+    if view is None:
+        raise ProblemError(404, f"no profile for {key!r}")
+    recent = await asyncio.to_thread(
+        ctx.storage.events.timeline, ctx.profiles.identifiers_of(key), RECENT_EVENTS
+    )
+    return json_response(
+        CustomerOut(
+            customer_id=view.key,
+            identifiers=[IdentifierOut(kind=r.kind.value, value=r.value) for r in view.identifiers],
+            traits=view.traits,
+            segments=[],
+            consent=view.consent,
+            recent_events=recent,
+        )
+    )
+
+
+@endpoint(
+    "GET",
+    "/v1/customers/{customer_id}/events",
+    summary="A customer's events, newest first",
+    tag="customers",
+    scope=Scope.ADMIN,
+    response=Timeline,
+    query=(LIMIT,),
+    errors=(404, 422),
+)
+async def customer_events(request: Request, ctx: AppContext) -> Response:
+    """The newest events of a customer and of every identifier linked to it (anonymous
+    browsing before a login included)."""
+    identifier = request.path_params["customer_id"]
+    limit = query_int(request, "limit", 100, 1, ctx.settings.timeline_max)
+    key = ctx.profiles.resolve(identifier)
+    wanted = ctx.profiles.identifiers_of(key) if key is not None else [identifier]
+    events = await asyncio.to_thread(ctx.storage.events.timeline, wanted, limit)
+    if not events:
+        raise ProblemError(404, f"no events for customer {identifier!r}")
+    return json_response(Timeline(events=events))

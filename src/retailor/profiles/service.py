@@ -1,0 +1,183 @@
+"""The profile projection: identity graph plus one ``ProfileState`` per canonical customer,
+updated from stored events (in the ingest path, before the events are acknowledged) and
+rebuilt from the event log at start."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from retailor.domain.catalog import CatalogItem
+from retailor.domain.customers import CustomerRef, IdentifierKind
+from retailor.domain.events import Event, EventType
+from retailor.identity.graph import IdentityGraph, IdentityRules
+from retailor.identity.identifiers import (
+    event_identifiers,
+    hashed,
+    normalize_email,
+    normalize_phone,
+)
+from retailor.profiles.rfm import RFMScale
+from retailor.profiles.state import ProfileState
+from retailor.profiles.traits import compute_traits
+from retailor.storage.schema import table_to_events
+
+RFM_REFRESH_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """What the API shows of one customer."""
+
+    key: str
+    identifiers: list[CustomerRef]
+    traits: dict[str, Any]
+    consent: dict[str, bool]
+
+
+class ProfileService:
+    """Identity resolution and profiles, in memory (see the module docstring)."""
+
+    def __init__(self, salt: str, rules: IdentityRules | None = None) -> None:
+        self.salt = salt
+        self.graph = IdentityGraph(rules)
+        self.states: dict[str, ProfileState] = {}
+        self._items: dict[str, tuple[list[str], str | None]] = {}
+        self._lock = threading.RLock()
+        self._scale: RFMScale | None = None
+        self._scale_at = 0.0
+
+    # -- writing ------------------------------------------------------------------
+
+    def remember_items(self, items: Iterable[CatalogItem]) -> None:
+        """Keep what profiles need of catalog items (category path, brand)."""
+        with self._lock:
+            for item in items:
+                self._items[item.item_id] = (item.category, item.brand)
+
+    def _item_info(self, item_id: str) -> tuple[list[str], str | None]:
+        return self._items.get(item_id, ([], None))
+
+    def apply(self, events: Iterable[Event]) -> None:
+        """Fold newly stored events into identities and profiles."""
+        with self._lock:
+            for event in events:
+                refs = event_identifiers(event, self.salt)
+                if event.type is EventType.ALIAS:
+                    refs = [self._alias_target(r) for r in refs]
+                resolution = self.graph.observe(
+                    refs,
+                    at=event.timestamp,
+                    event_id=event.event_id,
+                    explicit=event.type is EventType.ALIAS,
+                )
+                for absorbed, kept in resolution.merges:
+                    gone = self.states.pop(absorbed, None)
+                    if gone is not None:
+                        self.states.setdefault(kept, ProfileState()).merge(gone)
+                self.states.setdefault(resolution.key, ProfileState()).fold(event, self._item_info)
+            self._scale = None
+
+    def _alias_target(self, ref: CustomerRef) -> CustomerRef:
+        """An alias's previous id names a known customer when the graph knows one by it."""
+        if ref.kind is IdentifierKind.ANONYMOUS_ID:
+            known = CustomerRef(IdentifierKind.CUSTOMER_ID, ref.value)
+            if self.graph.key_of(known) is not None:
+                return known
+        return ref
+
+    def apply_table(self, table: pa.Table) -> None:
+        self.apply(table_to_events(table))
+
+    def rebuild(self, batches: Iterable[pa.RecordBatch]) -> int:
+        """Replace everything with what the log says; returns the number of events folded."""
+        with self._lock:
+            self.graph = IdentityGraph(self.graph.rules)
+            self.states = {}
+            count = 0
+            for batch in batches:
+                events = table_to_events(batch)
+                self.apply(events)
+                count += len(events)
+            return count
+
+    # -- reading ------------------------------------------------------------------
+
+    def resolve(self, identifier: str) -> str | None:
+        """The canonical customer of an identifier: a customer or anonymous id, or
+        ``email:…``, ``phone:…``, ``loyalty_card:…``, ``payment_token:…``."""
+        kind, sep, value = identifier.partition(":")
+        with self._lock:
+            if sep and kind in {k.value for k in IdentifierKind}:
+                ref_kind = IdentifierKind(kind)
+                if ref_kind is IdentifierKind.EMAIL:
+                    value = hashed(ref_kind, normalize_email(value) or value, self.salt)
+                elif ref_kind is IdentifierKind.PHONE:
+                    value = hashed(ref_kind, normalize_phone(value) or value, self.salt)
+                elif ref_kind is IdentifierKind.PAYMENT_TOKEN:
+                    value = hashed(ref_kind, value, self.salt)
+                return self.graph.key_of(CustomerRef(ref_kind, value))
+            for ref_kind in (IdentifierKind.CUSTOMER_ID, IdentifierKind.ANONYMOUS_ID):
+                key = self.graph.key_of(CustomerRef(ref_kind, identifier))
+                if key is not None:
+                    return key
+        return None
+
+    def scale(self) -> RFMScale | None:
+        """RFM quintiles over the base, refreshed at most every few seconds."""
+        with self._lock:
+            now = time.monotonic()
+            if self._scale is None or now - self._scale_at > RFM_REFRESH_SECONDS:
+                seen = [s.last_seen for s in self.states.values() if s.last_seen is not None]
+                if not seen:
+                    return None
+                as_of = max(seen)
+                rows = []
+                for state in self.states.values():
+                    live = state.live_orders()
+                    if live:
+                        last = max(o.at for o in live.values())
+                        rows.append(
+                            (
+                                (as_of - last).total_seconds() / 86_400,
+                                float(len(live)),
+                                state.revenue(),
+                            )
+                        )
+                self._scale = RFMScale.fit(as_of, rows)
+                self._scale_at = now
+            return self._scale
+
+    def view(self, key: str, as_of: datetime | None = None) -> ProfileView | None:
+        scale = self.scale()
+        with self._lock:
+            state = self.states.get(key)
+            if state is None:
+                return None
+            return ProfileView(
+                key=key,
+                identifiers=self.graph.members(key),
+                traits=compute_traits(
+                    state, scale, duplicates=self.graph.shared_identifier_conflicts(key)
+                ),
+                consent={purpose: bool(s.value) for purpose, s in sorted(state.consent.items())},
+            )
+
+    def keys(self) -> Iterator[str]:
+        with self._lock:
+            yield from list(self.states)
+
+    def identifiers_of(self, key: str) -> Sequence[str]:
+        """Customer and anonymous ids of the cluster, for reading its events from the log."""
+        with self._lock:
+            return [
+                r.value
+                for r in self.graph.members(key)
+                if r.kind in (IdentifierKind.CUSTOMER_ID, IdentifierKind.ANONYMOUS_ID)
+            ] or [key]
