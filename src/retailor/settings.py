@@ -32,6 +32,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_level: str = "info"
     identity_salt: str = ""
     max_customers_per_device: int = 3
+    profiles_in_ingest: bool = True
 
     @property
     def storage_dsn(self) -> str:

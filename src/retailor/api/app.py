@@ -57,7 +57,7 @@ def create_app(
         storage.events,
         storage.quarantine,
         on_commit=metrics.observe_commit,
-        on_stored=profiles.apply,
+        on_stored=profiles.apply if settings.profiles_in_ingest else None,
     )
     ctx = AppContext(
         settings=settings,
