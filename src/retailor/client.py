@@ -106,3 +106,11 @@ class Client:
         """Keep records rejected elsewhere (e.g. by a bulk import) in the server's quarantine."""
         body = msgspec.json.encode({"items": list(records)})
         return self._call("POST", "/v1/quarantine", body=body)  # type: ignore[no-any-return]
+
+    def customer(self, identifier: str) -> dict[str, Any]:
+        """The single customer view of any linked identifier."""
+        return self._call("GET", f"/v1/customers/{identifier}")  # type: ignore[no-any-return]
+
+    def train(self, name: str) -> dict[str, Any]:
+        """Train model ``name`` on the server and activate the new version."""
+        return self._call("POST", f"/v1/models/{name}/train")  # type: ignore[no-any-return]

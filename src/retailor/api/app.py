@@ -24,6 +24,7 @@ from retailor.identity.graph import IdentityRules
 from retailor.identity.salt import load_or_create_salt
 from retailor.ingest.validation import EventValidator
 from retailor.ingest.writer import GroupCommitWriter
+from retailor.profiles.lifetime import LifetimeModel
 from retailor.profiles.service import ProfileService
 from retailor.settings import Settings
 from retailor.storage.factory import Storage, open_storage
@@ -50,6 +51,9 @@ def create_app(
         IdentityRules(max_customers_per_device=settings.max_customers_per_device),
     )
     profiles.remember_items(storage.catalog.items())
+    clv = storage.models.active("clv")
+    if clv is not None:
+        profiles.lifetime = LifetimeModel.from_params(clv.params)
     started = time.perf_counter()
     folded = profiles.rebuild(storage.events.scan())
     log.info("profiles rebuilt from %d events in %.1f s", folded, time.perf_counter() - started)

@@ -8,6 +8,7 @@ from retailor import __version__
 from retailor.cli.demo import demo
 from retailor.cli.imports import import_file
 from retailor.cli.keys import keys
+from retailor.cli.models import models, train
 from retailor.cli.quarantine import quarantine
 from retailor.cli.serve import serve
 
@@ -27,3 +28,5 @@ main.add_command(import_file)
 main.add_command(keys)
 main.add_command(quarantine)
 main.add_command(demo)
+main.add_command(train)
+main.add_command(models)

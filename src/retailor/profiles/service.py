@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +22,7 @@ from retailor.identity.identifiers import (
     normalize_email,
     normalize_phone,
 )
+from retailor.profiles.lifetime import LifetimeModel, train_lifetime
 from retailor.profiles.rfm import RFMScale
 from retailor.profiles.state import ProfileState
 from retailor.profiles.traits import compute_traits
@@ -52,6 +52,7 @@ class ProfileService:
         self._lock = threading.RLock()
         self._scale: RFMScale | None = None
         self._scale_at = 0.0
+        self.lifetime: LifetimeModel | None = None
 
     # -- writing ------------------------------------------------------------------
 
@@ -154,20 +155,38 @@ class ProfileService:
                 self._scale_at = now
             return self._scale
 
-    def view(self, key: str, as_of: datetime | None = None) -> ProfileView | None:
+    def view(self, key: str) -> ProfileView | None:
         scale = self.scale()
         with self._lock:
             state = self.states.get(key)
             if state is None:
                 return None
+            traits = compute_traits(
+                state, scale, duplicates=self.graph.shared_identifier_conflicts(key)
+            )
+            lifetime = self.lifetime
+            traits["clv"] = lifetime.predict(state, scale.as_of) if lifetime and scale else None
             return ProfileView(
                 key=key,
                 identifiers=self.graph.members(key),
-                traits=compute_traits(
-                    state, scale, duplicates=self.graph.shared_identifier_conflicts(key)
-                ),
+                traits=traits,
                 consent={purpose: bool(s.value) for purpose, s in sorted(state.consent.items())},
             )
+
+    def train_lifetime(self) -> tuple[LifetimeModel, dict[str, Any]]:
+        """Fit the lifetime-value models on the whole base and start using them."""
+        scale = self.scale()
+        if scale is None:
+            raise ValueError("no events yet: nothing to learn lifetime value from")
+        with self._lock:  # known customers only: a guest order is not a customer's history
+            states = [
+                state
+                for key, state in self.states.items()
+                if self.graph.key_of(CustomerRef(IdentifierKind.CUSTOMER_ID, key)) == key
+            ]
+        model, metrics = train_lifetime(states, scale.as_of)
+        self.lifetime = model
+        return model, metrics
 
     def keys(self) -> Iterator[str]:
         with self._lock:

@@ -8,7 +8,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+import msgspec
 import pyarrow as pa
 
 from retailor.domain.access import ApiKey
@@ -139,6 +141,43 @@ class QuarantineStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
+
+
+class ModelRecord(msgspec.Struct, kw_only=True):
+    """One trained version of a model: its parameters (or artifact path) and metrics."""
+
+    name: str
+    version: int
+    created_at: datetime
+    params: dict[str, Any]
+    metrics: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ModelRegistry(ABC):
+    """Trained model versions and which one is active.
+
+    Contract: ``save`` assigns the next version number of that model and makes it active
+    when ``activate`` is true; versions are never overwritten; another process's saves are
+    visible to ``active`` and ``versions`` without a restart.
+    """
+
+    @abstractmethod
+    def save(
+        self, name: str, params: dict[str, Any], metrics: dict[str, Any], *, activate: bool = True
+    ) -> ModelRecord:
+        """Store a new version."""
+
+    @abstractmethod
+    def active(self, name: str) -> ModelRecord | None:
+        """The active version of ``name``, or None when none was trained."""
+
+    @abstractmethod
+    def versions(self, name: str) -> list[ModelRecord]:
+        """Every version of ``name``, oldest first."""
+
+    @abstractmethod
+    def names(self) -> list[str]:
+        """The models that have at least one version."""
 
 
 class KeyStore(ABC):

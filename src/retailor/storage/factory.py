@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from retailor.storage.base import CatalogStore, EventLog, KeyStore, QuarantineStore
+from retailor.storage.base import CatalogStore, EventLog, KeyStore, ModelRegistry, QuarantineStore
+from retailor.storage.files.models import FileModelRegistry
 
 
 class UnknownBackendError(ValueError):
@@ -21,6 +22,7 @@ class Storage:
     catalog: CatalogStore
     quarantine: QuarantineStore
     keys: KeyStore
+    models: ModelRegistry
     dsn: str
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -29,6 +31,11 @@ class Storage:
         for closer in reversed(self._closers):
             closer.close()  # type: ignore[attr-defined]
         self._closers.clear()
+
+
+def open_model_registry(data_dir: Path) -> ModelRegistry:
+    """The model registry of a data directory (files, so it works while a server runs)."""
+    return FileModelRegistry(data_dir / "models")
 
 
 def open_storage(dsn: str, data_dir: Path) -> Storage:
@@ -49,6 +56,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             catalog=MemoryCatalogStore(),
             quarantine=MemoryQuarantineStore(),
             keys=MemoryKeyStore(),
+            models=FileModelRegistry(data_dir / "models"),
             dsn=dsn,
         )
     if scheme == "duckdb":
@@ -65,6 +73,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             catalog=DuckDBCatalogStore(db),
             quarantine=DuckDBQuarantineStore(db),
             keys=FileKeyStore(data_dir / "keys.json"),
+            models=FileModelRegistry(data_dir / "models"),
             dsn=dsn,
             _closers=[db],
         )

@@ -1,0 +1,76 @@
+"""``ModelRegistry`` as files: ``<dir>/<name>/v<N>.json`` and ``<dir>/<name>/active``."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from retailor.storage.base import ModelRecord, ModelRegistry
+
+
+class FileModelRegistry(ModelRegistry):
+    """Versions as JSON files written atomically; the active version named in a small file."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def _dir(self, name: str) -> Path:
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"invalid model name {name!r}")
+        return self._root / name
+
+    def save(
+        self, name: str, params: dict[str, Any], metrics: dict[str, Any], *, activate: bool = True
+    ) -> ModelRecord:
+        folder = self._dir(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            version = max((r.version for r in self.versions(name)), default=0) + 1
+            record = ModelRecord(
+                name=name,
+                version=version,
+                created_at=datetime.now(UTC),
+                params=params,
+                metrics=metrics,
+            )
+            _atomic_write(folder / f"v{version}.json", msgspec.json.encode(record))
+            if activate:
+                _atomic_write(folder / "active", str(version).encode())
+        return record
+
+    def active(self, name: str) -> ModelRecord | None:
+        folder = self._dir(name)
+        try:
+            version = int((folder / "active").read_text().strip())
+            return msgspec.json.decode((folder / f"v{version}.json").read_bytes(), type=ModelRecord)
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def versions(self, name: str) -> list[ModelRecord]:
+        folder = self._dir(name)
+        if not folder.exists():
+            return []
+        records = [
+            msgspec.json.decode(p.read_bytes(), type=ModelRecord) for p in folder.glob("v*.json")
+        ]
+        return sorted(records, key=lambda r: r.version)
+
+    def names(self) -> list[str]:
+        if not self._root.exists():
+            return []
+        return sorted(p.name for p in self._root.iterdir() if p.is_dir() and any(p.glob("v*.json")))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
