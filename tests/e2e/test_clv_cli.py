@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -26,18 +27,9 @@ def history(path: Path) -> None:
     lines = ["order_id,customer_id,item_id,quantity,price,timestamp"]
     for c in range(40):
         for k in range(1 + c % 6):
-            day = 1 + (c * 7 + k * (60 - c)) % 360
-            lines.append(
-                f"o{c}-{k},cust{c},sku{k},{1 + k % 3},{5 + c % 4}.5,2025-01-01 00:00:00+00 +{day}"
-            )
-    rows = []
-    for line in lines[1:]:
-        *head, stamp = line.split(",")
-        base, plus = stamp.split(" +")
-        rows.append(
-            ",".join([*head, f"2025-{1 + int(plus) // 31:02d}-{1 + int(plus) % 28:02d} 10:00:00"])
-        )
-    path.write_text("\n".join([lines[0], *rows]) + "\n")
+            day = datetime(2025, 1, 1) + timedelta(days=(c * 7 + k * (60 - c)) % 360)
+            lines.append(f"o{c}-{k},cust{c},sku{k},{1 + k % 3},{5 + c % 4}.5,{day:%Y-%m-%d} 10:00:00")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def test_train_show_and_traits(tmp_path: Path) -> None:
