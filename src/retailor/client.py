@@ -114,3 +114,10 @@ class Client:
     def train(self, name: str) -> dict[str, Any]:
         """Train model ``name`` on the server and activate the new version."""
         return self._call("POST", f"/v1/models/{name}/train")  # type: ignore[no-any-return]
+
+    def segment_customers(
+        self, segment_id: str, offset: int = 0, limit: int = 1000
+    ) -> dict[str, Any]:
+        """A page of the customers in a segment, with their traits."""
+        params = {"segment": segment_id, "offset": offset, "limit": limit}
+        return self._call("GET", "/v1/customers", params=params)  # type: ignore[no-any-return]

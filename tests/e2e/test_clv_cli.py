@@ -28,7 +28,9 @@ def history(path: Path) -> None:
     for c in range(40):
         for k in range(1 + c % 6):
             day = datetime(2025, 1, 1) + timedelta(days=(c * 7 + k * (60 - c)) % 360)
-            lines.append(f"o{c}-{k},cust{c},sku{k},{1 + k % 3},{5 + c % 4}.5,{day:%Y-%m-%d} 10:00:00")
+            lines.append(
+                f"o{c}-{k},cust{c},sku{k},{1 + k % 3},{5 + c % 4}.5,{day:%Y-%m-%d} 10:00:00"
+            )
     path.write_text("\n".join(lines) + "\n")
 
 

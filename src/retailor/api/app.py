@@ -25,9 +25,11 @@ from retailor.identity.salt import load_or_create_salt
 from retailor.ingest.validation import EventValidator
 from retailor.ingest.writer import GroupCommitWriter
 from retailor.profiles.lifetime import LifetimeModel
+from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.settings import Settings
 from retailor.storage.factory import Storage, open_storage
+from retailor.storage.files.segments import FileSegmentStore
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,9 @@ def create_app(
         auth=Authenticator(storage.keys, control_token),
         metrics=metrics,
         profiles=profiles,
+        segments=SegmentService(
+            FileSegmentStore(settings.data_dir / "segments"), profiles, storage.events
+        ),
     )
     closed = False
 

@@ -10,6 +10,7 @@ from retailor.cli.imports import import_file
 from retailor.cli.keys import keys
 from retailor.cli.models import models, train
 from retailor.cli.quarantine import quarantine
+from retailor.cli.segments import segments
 from retailor.cli.serve import serve
 
 
@@ -30,3 +31,4 @@ main.add_command(quarantine)
 main.add_command(demo)
 main.add_command(train)
 main.add_command(models)
+main.add_command(segments)

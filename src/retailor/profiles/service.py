@@ -53,6 +53,7 @@ class ProfileService:
         self._scale: RFMScale | None = None
         self._scale_at = 0.0
         self.lifetime: LifetimeModel | None = None
+        self.version = 0  # grows with every change, for caches of derived results
 
     # -- writing ------------------------------------------------------------------
 
@@ -61,6 +62,10 @@ class ProfileService:
         with self._lock:
             for item in items:
                 self._items[item.item_id] = (item.category, item.brand)
+
+    def category_of(self, item_id: str) -> list[str]:
+        """The category path of an item, as far as the catalog says."""
+        return self._items.get(item_id, ([], None))[0]
 
     def _item_info(self, item_id: str) -> tuple[list[str], str | None]:
         return self._items.get(item_id, ([], None))
@@ -84,6 +89,7 @@ class ProfileService:
                         self.states.setdefault(kept, ProfileState()).merge(gone)
                 self.states.setdefault(resolution.key, ProfileState()).fold(event, self._item_info)
             self._scale = None
+            self.version += 1
 
     def _alias_target(self, ref: CustomerRef) -> CustomerRef:
         """An alias's previous id names a known customer when the graph knows one by it."""
@@ -188,7 +194,7 @@ class ProfileService:
         self.lifetime = model
         return model, metrics
 
-    def keys(self) -> Iterator[str]:
+    def customer_keys(self) -> Iterator[str]:
         with self._lock:
             yield from list(self.states)
 

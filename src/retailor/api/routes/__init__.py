@@ -1,5 +1,23 @@
 """Route modules, one per resource. Importing them registers their endpoints."""
 
-from retailor.api.routes import catalog, customers, events, models, quarantine, segment, system
+from retailor.api.routes import (
+    catalog,
+    customers,
+    events,
+    models,
+    quarantine,
+    segment,
+    segments,
+    system,
+)
 
-__all__ = ["catalog", "customers", "events", "models", "quarantine", "segment", "system"]
+__all__ = [
+    "catalog",
+    "customers",
+    "events",
+    "models",
+    "quarantine",
+    "segment",
+    "segments",
+    "system",
+]

@@ -53,12 +53,13 @@ async def get_customer(request: Request, ctx: AppContext) -> Response:
     recent = await asyncio.to_thread(
         ctx.storage.events.timeline, ctx.profiles.identifiers_of(key), RECENT_EVENTS
     )
+    segments = await asyncio.to_thread(ctx.segments.segments_of, key, view.traits, view.consent)
     return json_response(
         CustomerOut(
             customer_id=view.key,
             identifiers=[IdentifierOut(kind=r.kind.value, value=r.value) for r in view.identifiers],
             traits=view.traits,
-            segments=[],
+            segments=segments,
             consent=view.consent,
             recent_events=recent,
         )

@@ -1,0 +1,146 @@
+"""``retailor segments put|list|export``."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import msgspec
+import yaml
+
+from retailor.cli.common import (
+    console,
+    data_option,
+    friendly_errors,
+    out,
+    reach_data,
+    settings_from,
+)
+from retailor.profiles.segments import SegmentError, parse
+from retailor.storage.files.segments import FileSegmentStore, InvalidSegmentIdError
+
+COLUMNS = (
+    "customer_id",
+    "email",
+    "order_count",
+    "revenue",
+    "rfm_segment",
+    "predicted_value_12m",
+    "churn_risk",
+)
+
+
+def _store(data_dir: Path | None) -> FileSegmentStore:
+    return FileSegmentStore(settings_from(data_dir).data_dir / "segments")
+
+
+@click.group()
+def segments() -> None:
+    """Segments of the customer base, defined over traits and events in time windows."""
+
+
+@segments.command("put")
+@click.argument("segment_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@data_option
+@friendly_errors
+def put(segment_id: str, file: Path, data_dir: Path | None) -> None:
+    """Create or replace SEGMENT_ID from a JSON or YAML FILE (see docs/profiles.md)."""
+    text = file.read_text()
+    try:
+        definition = (
+            yaml.safe_load(text)
+            if file.suffix.lower() in (".yaml", ".yml")
+            else msgspec.json.decode(text)
+        )
+        parse(definition)
+        _store(data_dir).put(segment_id, definition)
+    except (yaml.YAMLError, msgspec.DecodeError) as exc:
+        raise click.ClickException(f"{file} does not parse: {exc}") from None
+    except (SegmentError, InvalidSegmentIdError) as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    click.echo(
+        f"segment {segment_id} saved; its members: retailor segments export {segment_id} --output FILE"
+    )
+
+
+@segments.command("list")
+@data_option
+@friendly_errors
+def list_segments(data_dir: Path | None) -> None:
+    """The defined segments."""
+    for stored in _store(data_dir).all():
+        out.print(
+            f"[bold]{stored.segment_id}[/]  {msgspec.json.encode(stored.definition).decode()}"
+        )
+
+
+@contextmanager
+def _opened(path: str) -> Iterator[Any]:
+    if path == "-":
+        yield sys.stdout
+    else:
+        with open(path, "w", newline="") as handle:
+            yield handle
+
+
+@segments.command("export")
+@click.argument("segment_id")
+@data_option
+@click.option("--output", "-o", required=True, help="CSV file to write (- for standard output).")
+@friendly_errors
+def export(segment_id: str, data_dir: Path | None, output: str) -> None:
+    """Write the members of SEGMENT_ID as CSV for an email or ads tool:
+    customer_id, email (when the customer gave one), order_count, revenue, rfm_segment,
+    predicted_value_12m, churn_risk."""
+    from retailor.api.app import create_app
+
+    settings = settings_from(data_dir)
+    rows: list[dict[str, Any]] = []
+    with reach_data(settings) as target:
+        if target.client is not None:
+            offset: int | None = 0
+            while offset is not None:
+                page = target.client.segment_customers(segment_id, offset)
+                rows += [_row(c["customer_id"], c["traits"]) for c in page["customers"]]
+                offset = page["next_offset"]
+        else:
+            assert target.storage is not None
+            app = create_app(settings, target.storage)
+            try:
+                ctx = app.state.ctx
+                membership = ctx.segments.members(segment_id)
+                if membership is None:
+                    raise click.ClickException(
+                        f"no segment {segment_id!r}: retailor segments put {segment_id} FILE"
+                    )
+                for key in membership.members:
+                    view = ctx.profiles.view(key)
+                    if view is not None:
+                        rows.append(_row(key, view.traits))
+            finally:
+                app.state.shutdown()
+    with _opened(output) as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    console.print(f"{len(rows):,} customers of {segment_id} written to {output}")
+
+
+def _row(key: str, traits: dict[str, Any]) -> dict[str, Any]:
+    rfm = traits.get("rfm") or {}
+    clv = traits.get("clv") or {}
+    return {
+        "customer_id": key,
+        "email": (traits.get("attributes") or {}).get("email", ""),
+        "order_count": traits.get("order_count"),
+        "revenue": traits.get("revenue"),
+        "rfm_segment": rfm.get("segment", ""),
+        "predicted_value_12m": clv.get("predicted_value_12m", ""),
+        "churn_risk": clv.get("churn_risk", ""),
+    }
