@@ -91,3 +91,36 @@ def test_online_retail_profiles_equal_a_pandas_computation(tmp_path: Path) -> No
         stop_server(server)
     assert len(revenue) == 4372
     assert not mismatches, mismatches[:10]
+
+
+def test_crm_import_links_identities_and_sets_attributes_and_consent(tmp_path: Path) -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    data = tmp_path / "data"
+    run = [sys.executable, "-m", "retailor", "import"]
+    subprocess.run(
+        [*run, "transactions", str(fixtures / "transactions.csv"), "--data", str(data)],
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run([*run, "customers", str(fixtures / "customers.csv"), "--data", str(data), "--json"],
+                          check=True, capture_output=True, text=True)  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1] == '{"accepted": 4, "duplicates": 0, "rejected": 2}'
+    server = start_server(data)
+    try:
+        with httpx.Client(base_url=server.url, headers=server.admin()) as client:
+            ada = client.get("/v1/customers/email:ada@example.com").json()
+            assert ada["customer_id"] == "17850"
+            assert ada["traits"]["order_count"] == 2  # orders from the history, same customer
+            assert (
+                ada["traits"]["attributes"]["first_name"] == "Ada"
+                and ada["traits"]["attributes"]["tier"] == "gold"
+            )
+            assert ada["consent"] == {"marketing_email": True, "personalization": True}
+            assert client.get("/v1/customers/loyalty_card:CARD-1").json()["customer_id"] == "17850"
+            assert client.get("/v1/customers/phone:+442079460018").json()["customer_id"] == "17850"
+            bob = client.get("/v1/customers/13047").json()
+            assert bob["consent"]["marketing_email"] is False
+            history = client.get("/v1/customers/17850/identity").json()
+            assert any(m["via"].startswith("email:") for m in history["merges"])
+    finally:
+        stop_server(server)

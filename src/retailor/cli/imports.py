@@ -76,6 +76,9 @@ def import_file(
                     guest orders
       catalog       one item per row: item_id, name, category, brand, price, cost,
                     stock, created_at; other columns become attributes
+      customers     a CRM or loyalty export, one customer per row: customer_id,
+                    optional email, phone, loyalty_card, updated_at, consent_<purpose>
+                    (yes/no); other columns become profile attributes
 
     FILE may be CSV (also .csv.gz), JSONL or Parquet. Re-importing a file adds nothing.
     Rejected rows are kept in the quarantine (see: retailor quarantine list).

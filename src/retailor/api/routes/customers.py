@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -87,3 +88,54 @@ async def customer_events(request: Request, ctx: AppContext) -> Response:
     if not events:
         raise ProblemError(404, f"no events for customer {identifier!r}")
     return json_response(Timeline(events=events))
+
+
+class MergeOut(msgspec.Struct):
+    at: str
+    event_id: str
+    kept: str
+    absorbed: str
+    via: str
+    refused: str | None
+
+
+class IdentityOut(msgspec.Struct):
+    customer_id: str
+    identifiers: list[IdentifierOut]
+    merges: list[MergeOut]
+
+
+@endpoint(
+    "GET",
+    "/v1/customers/{customer_id}/identity",
+    summary="How a customer's identifiers were linked",
+    tag="customers",
+    scope=Scope.ADMIN,
+    response=IdentityOut,
+    errors=(404,),
+)
+async def customer_identity(request: Request, ctx: AppContext) -> Response:
+    """Every merge that made this customer (which identifier linked what, in which event)
+    and every link the guard rails refused, with the reason."""
+    key = _known(ctx, request.path_params["customer_id"])
+    records = ctx.profiles.graph.explain(key)
+    return json_response(
+        IdentityOut(
+            customer_id=key,
+            identifiers=[
+                IdentifierOut(kind=r.kind.value, value=r.value)
+                for r in ctx.profiles.graph.members(key)
+            ],
+            merges=[
+                MergeOut(
+                    at=r.at.isoformat(),
+                    event_id=r.event_id,
+                    kept=r.kept,
+                    absorbed=r.absorbed,
+                    via=r.via,
+                    refused=r.refused,
+                )
+                for r in records
+            ],
+        )
+    )

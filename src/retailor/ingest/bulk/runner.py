@@ -18,6 +18,7 @@ from retailor.domain.catalog import CatalogPatch
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
 from retailor.ingest.bulk.catalog import catalog_chunks
+from retailor.ingest.bulk.customers import customer_chunks
 from retailor.ingest.bulk.events import jsonl_chunks, table_chunks
 from retailor.ingest.bulk.source import ImportInputError, detect_format, read_source
 from retailor.ingest.bulk.transactions import transactions_to_events
@@ -25,7 +26,7 @@ from retailor.ingest.quarantining import rejection
 from retailor.ingest.validation import EventValidator
 from retailor.storage.schema import events_to_table
 
-KINDS = ("events", "transactions", "catalog")
+KINDS = ("events", "transactions", "catalog", "customers")
 WRITE_CHUNK = 50_000
 
 
@@ -72,7 +73,7 @@ class ImportOptions:
 def run_import(
     kind: str, path: Path, sink: Sink, options: ImportOptions, progress: Progress | None = None
 ) -> ImportSummary:
-    """Import ``path`` as ``kind`` (events, transactions or catalog) into ``sink``."""
+    """Import ``path`` as ``kind`` (events, transactions, catalog or customers) into ``sink``."""
     if kind not in KINDS:
         raise ImportInputError(f"unknown import kind {kind!r}; use one of {', '.join(KINDS)}")
     started = time.perf_counter()
@@ -125,12 +126,11 @@ def run_import(
         report(0, total)
         if kind == "transactions":
             _transactions(source, options, received_at, source_name, keep, write, report, total)
-        elif kind == "events":
+        elif kind in ("events", "customers"):
             validator = EventValidator(max_future=options.max_future)
+            chunks = customer_chunks if kind == "customers" else table_chunks
             done = 0
-            for events, rejections, read in table_chunks(
-                source, validator, received_at, source_name
-            ):
+            for events, rejections, read in chunks(source, validator, received_at, source_name):
                 keep(rejections)
                 write(events)
                 done += read
