@@ -121,3 +121,8 @@ class Client:
         """A page of the customers in a segment, with their traits."""
         params = {"segment": segment_id, "offset": offset, "limit": limit}
         return self._call("GET", "/v1/customers", params=params)  # type: ignore[no-any-return]
+
+    def put_segment(self, segment_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace a segment; returns its definition and size."""
+        body = msgspec.json.encode(definition)
+        return self._call("PUT", f"/v1/segments/{segment_id}", body=body)  # type: ignore[no-any-return]

@@ -87,6 +87,12 @@ Try:
   curl -s -X POST {url}/v1/events -H 'Authorization: Bearer {ingest}' \\
        -d '{{"event_id":"try-1","type":"product_viewed","customer_id":"{customer}","properties":{{"item_id":"85123A"}}}}'
 
+  # the single customer view: identities, traits (RFM, lifetime value, favourites), segments
+  curl -s {url}/v1/customers/{customer} -H 'Authorization: Bearer {admin}'
+
+  # a segment and its members
+  curl -s {url}/v1/segments/loyal-buyers/members -H 'Authorization: Bearer {admin}'
+
   # a customer's timeline: orders from the history, web browsing, the event you just sent
   curl -s '{url}/v1/customers/{customer}/events?limit=5' -H 'Authorization: Bearer {admin}'
 

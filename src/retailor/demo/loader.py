@@ -116,6 +116,16 @@ def load_demo(url: str, admin_key: str, ingest_key: str, say: Say) -> dict[str, 
             f"bad input: {figures['rejected']} events rejected with a reason, kept in the quarantine"
         )
         figures["customer"] = history[0]["customer_id"] if history else "12347"
+        clv = admin.train("clv")
+        say(
+            f"lifetime value model trained on {clv['metrics']['customers']:,} customers (version {clv['version']})"
+        )
+        segment = admin.put_segment(
+            "loyal-buyers",
+            {"all": [{"trait": "order_count", "op": "gte", "value": 2},
+                     {"trait": "rfm.segment", "op": "in", "value": ["champions", "loyal", "potential loyalist"]}]},
+        )  # fmt: skip
+        say(f"segment loyal-buyers: {segment['size']:,} customers")
     return figures
 
 
