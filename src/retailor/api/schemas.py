@@ -94,7 +94,7 @@ class CustomerOut(msgspec.Struct):
     traits: dict[str, Any]
     segments: list[str]
     consent: dict[str, bool]
-    recent_events: list[Event]
+    recent_events: list[Event]  # served from memory as encoded events (msgspec.Raw)
 
 
 class Health(msgspec.Struct):

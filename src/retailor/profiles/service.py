@@ -4,10 +4,12 @@ rebuilt from the event log at start."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -33,12 +35,13 @@ RFM_REFRESH_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class ProfileView:
-    """What the API shows of one customer."""
+    """What the API shows of one customer; ``recent`` are encoded events, newest first."""
 
     key: str
     identifiers: list[CustomerRef]
     traits: dict[str, Any]
     consent: dict[str, bool]
+    recent: list[bytes]
 
 
 class ProfileService:
@@ -52,6 +55,8 @@ class ProfileService:
         self._lock = threading.RLock()
         self._scale: RFMScale | None = None
         self._scale_at = 0.0
+        self._scale_version = -1
+        self._newest: datetime | None = None
         self.lifetime: LifetimeModel | None = None
         self.version = 0  # grows with every change, for caches of derived results
 
@@ -88,7 +93,8 @@ class ProfileService:
                     if gone is not None:
                         self.states.setdefault(kept, ProfileState()).merge(gone)
                 self.states.setdefault(resolution.key, ProfileState()).fold(event, self._item_info)
-            self._scale = None
+                if self._newest is None or event.timestamp > self._newest:
+                    self._newest = event.timestamp
             self.version += 1
 
     def _alias_target(self, ref: CustomerRef) -> CustomerRef:
@@ -107,6 +113,7 @@ class ProfileService:
         with self._lock:
             self.graph = IdentityGraph(self.graph.rules)
             self.states = {}
+            self._scale, self._newest = None, None
             count = 0
             for batch in batches:
                 events = table_to_events(batch)
@@ -137,10 +144,14 @@ class ProfileService:
         return None
 
     def scale(self) -> RFMScale | None:
-        """RFM quintiles over the base, refreshed at most every few seconds."""
+        """RFM quintiles over the base (recomputed at most every few seconds when events
+        arrive, so reads stay fast), measured to the newest event seen."""
         with self._lock:
             now = time.monotonic()
-            if self._scale is None or now - self._scale_at > RFM_REFRESH_SECONDS:
+            stale = (
+                self._scale_version != self.version and now - self._scale_at > RFM_REFRESH_SECONDS
+            )
+            if self._scale is None or stale:
                 seen = [s.last_seen for s in self.states.values() if s.last_seen is not None]
                 if not seen:
                     return None
@@ -159,6 +170,9 @@ class ProfileService:
                         )
                 self._scale = RFMScale.fit(as_of, rows)
                 self._scale_at = now
+                self._scale_version = self.version
+            if self._newest is not None and self._newest > self._scale.as_of:
+                self._scale = dataclasses.replace(self._scale, as_of=self._newest)
             return self._scale
 
     def view(self, key: str) -> ProfileView | None:
@@ -177,6 +191,7 @@ class ProfileService:
                 identifiers=self.graph.members(key),
                 traits=traits,
                 consent={purpose: bool(s.value) for purpose, s in sorted(state.consent.items())},
+                recent=[encoded for _, _, encoded in state.recent],
             )
 
     def train_lifetime(self) -> tuple[LifetimeModel, dict[str, Any]]:

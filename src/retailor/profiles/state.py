@@ -9,11 +9,14 @@ rankings are used, so ``now`` never needs to be known when folding).
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from retailor.domain.events import Event, EventType
 
@@ -25,6 +28,8 @@ INTEREST_WEIGHTS = {
     EventType.ORDER_COMPLETED: 5.0,
 }
 BOT_EVENTS_PER_MINUTE = 120
+RECENT_EVENTS = 10
+_encode = msgspec.json.Encoder().encode
 IMPOSSIBLE_QUANTITY = 10_000
 IMPOSSIBLE_PRICE = 1_000_000
 
@@ -89,10 +94,12 @@ class ProfileState:
     points_redeemed: float = 0.0
     minutes: dict[int, int] = field(default_factory=dict)
     impossible: int = 0
+    recent: list[tuple[datetime, str, bytes]] = field(default_factory=list)
 
     def fold(self, event: Event, item_info: ItemInfo) -> None:
         """Add one event."""
         at = event.timestamp
+        self._keep_recent([(at, event.event_id, _encode(event))])
         self.first_seen = at if self.first_seen is None else min(self.first_seen, at)
         self.last_seen = at if self.last_seen is None else max(self.last_seen, at)
         self.events += 1
@@ -128,6 +135,10 @@ class ProfileState:
             self.points_earned += float(props["points"])
         elif kind is EventType.POINTS_REDEEMED:
             self.points_redeemed += float(props["points"])
+
+    def _keep_recent(self, entries: list[tuple[datetime, str, bytes]]) -> None:
+        """The newest few events (by timestamp, then id), kept encoded for fast reads."""
+        self.recent = heapq.nlargest(RECENT_EVENTS, self.recent + entries)
 
     def _interest(self, item_id: str, weight: float, at: datetime, item_info: ItemInfo) -> None:
         category, brand = item_info(item_id)
@@ -219,6 +230,7 @@ class ProfileState:
         for minute, count in other.minutes.items():
             self.minutes[minute] = self.minutes.get(minute, 0) + count
         self.impossible += other.impossible
+        self._keep_recent(other.recent)
 
     # -- derived values -------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from retailor.api.problems import ProblemError
 from retailor.api.schemas import CustomerOut, IdentifierOut, Timeline
 from retailor.domain.access import Scope
 
-RECENT_EVENTS = 20
 LIMIT = QueryParam(
     "limit",
     "how many events (1 to 1,000; default 100)",
@@ -51,9 +50,6 @@ async def get_customer(request: Request, ctx: AppContext) -> Response:
     view = ctx.profiles.view(key)
     if view is None:
         raise ProblemError(404, f"no profile for {key!r}")
-    recent = await asyncio.to_thread(
-        ctx.storage.events.timeline, ctx.profiles.identifiers_of(key), RECENT_EVENTS
-    )
     segments = await asyncio.to_thread(ctx.segments.segments_of, key, view.traits, view.consent)
     return json_response(
         CustomerOut(
@@ -62,7 +58,7 @@ async def get_customer(request: Request, ctx: AppContext) -> Response:
             traits=view.traits,
             segments=segments,
             consent=view.consent,
-            recent_events=recent,
+            recent_events=[msgspec.Raw(encoded) for encoded in view.recent],  # type: ignore[misc]
         )
     )
 
