@@ -41,9 +41,15 @@ class MergeRecord:
 class _Cluster:
     members: set[Node] = field(default_factory=set)
     customers: set[str] = field(default_factory=set)
+    cached_key: str | None = None
 
     @property
     def key(self) -> str:
+        if self.cached_key is None:
+            self.cached_key = self._compute_key()
+        return self.cached_key
+
+    def _compute_key(self) -> str:
         if self.customers:
             return min(self.customers)
         anonymous = [v for k, v in self.members if k == IdentifierKind.ANONYMOUS_ID]
@@ -69,6 +75,7 @@ class IdentityGraph:
         self._clusters: dict[Node, _Cluster] = {}
         self._device_customers: dict[str, set[str]] = {}
         self._by_key: dict[str, Node] = {}
+        self._records_of: dict[str, list[int]] = {}
         self.records: list[MergeRecord] = []
 
     def _find(self, node: Node) -> Node:
@@ -130,7 +137,7 @@ class IdentityGraph:
         return Resolution(key=self._clusters[self._find(primary)].key, merges=merges)
 
     def _refuse(self, a: Node, b: Node, at: datetime, event_id: str, why: str) -> None:
-        self.records.append(
+        self._record(
             MergeRecord(
                 at=at,
                 event_id=event_id,
@@ -158,22 +165,30 @@ class IdentityGraph:
         kept = self._clusters[big]
         kept.members |= absorbed.members
         kept.customers |= absorbed.customers
+        kept.cached_key = None
         new_key = kept.key
         self._by_key.pop(before_a, None)
         self._by_key.pop(before_b, None)
         self._by_key[new_key] = big
         loser = before_b if new_key == before_a else before_a
-        self.records.append(
+        self._record(
             MergeRecord(
                 at=at, event_id=event_id, kept=new_key, absorbed=loser, via=f"{b[0]}:{b[1]}"
             )
         )
         return loser, new_key
 
+    def _record(self, record: MergeRecord) -> None:
+        index = len(self.records)
+        self.records.append(record)
+        for name in {record.kept, record.absorbed}:
+            self._records_of.setdefault(name, []).append(index)
+
     def explain(self, key: str) -> list[MergeRecord]:
-        """The merges and refusals that involve the customer ``key``."""
+        """The merges and refusals that involve the customer ``key``, in order."""
         names = {key} | {r.value for r in self.members(key)}
-        return [r for r in self.records if r.kept in names or r.absorbed in names]
+        found = sorted({i for name in names for i in self._records_of.get(name, [])})
+        return [self.records[i] for i in found]
 
     def shared_identifier_conflicts(self, key: str) -> int:
         """How many links were refused because another known customer shares an identifier."""

@@ -191,7 +191,7 @@ class ProfileService:
                 identifiers=self.graph.members(key),
                 traits=traits,
                 consent={purpose: bool(s.value) for purpose, s in sorted(state.consent.items())},
-                recent=[encoded for _, _, encoded in state.recent],
+                recent=state.newest_events(),
             )
 
     def train_lifetime(self) -> tuple[LifetimeModel, dict[str, Any]]:

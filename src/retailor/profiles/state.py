@@ -99,7 +99,8 @@ class ProfileState:
     def fold(self, event: Event, item_info: ItemInfo) -> None:
         """Add one event."""
         at = event.timestamp
-        self._keep_recent([(at, event.event_id, _encode(event))])
+        if len(self.recent) < RECENT_EVENTS or (at, event.event_id) > self.recent[0][:2]:
+            self._keep_recent([(at, event.event_id, _encode(event))])
         self.first_seen = at if self.first_seen is None else min(self.first_seen, at)
         self.last_seen = at if self.last_seen is None else max(self.last_seen, at)
         self.events += 1
@@ -137,8 +138,17 @@ class ProfileState:
             self.points_redeemed += float(props["points"])
 
     def _keep_recent(self, entries: list[tuple[datetime, str, bytes]]) -> None:
-        """The newest few events (by timestamp, then id), kept encoded for fast reads."""
-        self.recent = heapq.nlargest(RECENT_EVENTS, self.recent + entries)
+        """The newest few events (by timestamp, then id), kept encoded for fast reads, in a
+        min-heap: the oldest kept is ``recent[0]``."""
+        for entry in entries:
+            if len(self.recent) < RECENT_EVENTS:
+                heapq.heappush(self.recent, entry)
+            elif entry > self.recent[0]:
+                heapq.heapreplace(self.recent, entry)
+
+    def newest_events(self) -> list[bytes]:
+        """The kept events, newest first."""
+        return [encoded for _, _, encoded in sorted(self.recent, reverse=True)]
 
     def _interest(self, item_id: str, weight: float, at: datetime, item_info: ItemInfo) -> None:
         category, brand = item_info(item_id)

@@ -62,24 +62,48 @@ def events_to_table(events: Sequence[Event]) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=EVENT_SCHEMA)
 
 
+_TYPES = {t.value: t for t in EventType}
+_CHANNELS = {c.value: c for c in Channel}
+_decode = msgspec.json.Decoder().decode
+
+
 def row_to_event(row: dict[str, Any]) -> Event:
     """Turn one row of ``EVENT_SCHEMA`` (as a dict) back into an ``Event``."""
     return Event(
         event_id=row["event_id"],
-        type=EventType(row["type"]),
+        type=_TYPES[row["type"]],
         timestamp=row["timestamp"],
         received_at=row["received_at"],
         customer_id=row["customer_id"],
         anonymous_id=row["anonymous_id"],
-        channel=Channel(row["channel"]) if row["channel"] else None,
+        channel=_CHANNELS[row["channel"]] if row["channel"] else None,
         store_id=row["store_id"],
         session_id=row["session_id"],
         decision_id=row["decision_id"],
-        properties=msgspec.json.decode(row["properties"]),
-        context=msgspec.json.decode(row["context"]),
+        properties=_decode(row["properties"]),
+        context=_decode(row["context"]),
     )
 
 
 def table_to_events(table: pa.Table | pa.RecordBatch) -> list[Event]:
-    """Turn a table of ``EVENT_SCHEMA`` into events."""
-    return [row_to_event(row) for row in table.to_pylist()]
+    """Turn a table of ``EVENT_SCHEMA`` into events (column by column, which is faster
+    than row dicts)."""
+    columns = [table.column(name).to_pylist() for name in EVENT_COLUMNS]
+    return [
+        Event(
+            event_id=event_id,
+            type=_TYPES[kind],
+            timestamp=timestamp,
+            received_at=received_at,
+            customer_id=customer_id,
+            anonymous_id=anonymous_id,
+            channel=_CHANNELS[channel] if channel else None,
+            store_id=store_id,
+            session_id=session_id,
+            decision_id=decision_id,
+            properties=_decode(properties),
+            context=_decode(context) if context != "{}" else {},
+        )
+        for (event_id, kind, timestamp, received_at, customer_id, anonymous_id, channel, store_id,
+             session_id, decision_id, properties, context) in zip(*columns, strict=True)
+    ]  # fmt: skip
