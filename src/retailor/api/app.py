@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -59,6 +60,7 @@ def create_app(
     started = time.perf_counter()
     folded = profiles.rebuild(storage.events.scan())
     log.info("profiles rebuilt from %d events in %.1f s", folded, time.perf_counter() - started)
+    gc.freeze()  # the rebuilt projections live for the whole run: keep them out of collections
     writer = GroupCommitWriter(
         storage.events,
         storage.quarantine,
