@@ -12,8 +12,7 @@ import msgspec
 from retailor.domain.catalog import CatalogPatch
 from retailor.domain.quarantine import Rejection
 from retailor.ingest.bulk.events import plain_id
-from retailor.ingest.bulk.source import Source, resolve_columns
-from retailor.ingest.quarantining import rejection
+from retailor.ingest.bulk.source import Source, converted_chunks, resolve_columns
 
 WANTED: dict[str, tuple[str, ...]] = {
     "item_id": ("id", "sku", "product_id", "productid", "stockcode", "stock_code", "article_id"),
@@ -34,38 +33,24 @@ def catalog_chunks(
     """Patches per chunk of rows, with the rows that are not valid items."""
     found = resolve_columns(source.columns, WANTED, ("item_id",), "catalog")
     by_column = {column: field for field, column in found.items()}
-    table = source.table
-    for start in range(0, table.num_rows, CHUNK):
-        rows = table.slice(start, CHUNK).to_pylist()
-        patches: list[CatalogPatch] = []
-        rejected: list[Rejection] = []
-        for offset, row in enumerate(rows):
-            index = start + offset + 1
-            item: dict[str, Any] = {}
-            attributes: dict[str, Any] = {}
-            for column, value in row.items():
-                if value is None or value == "":
-                    continue
-                if column in by_column:
-                    field = by_column[column]
-                    item[field] = plain_id(value) if field == "item_id" else value
-                else:
-                    attributes[column] = value
-            if attributes:
-                item["attributes"] = attributes
-            if isinstance(item.get("stock"), float) and item["stock"].is_integer():
-                item["stock"] = int(item["stock"])
-            try:
-                patches.append(msgspec.convert(item, CatalogPatch, strict=False))
-            except msgspec.ValidationError as exc:
-                reason = f"row {index}: " + str(exc).replace("at `$.", "at `")
-                rejected.append(
-                    rejection(
-                        source=source_name,
-                        reason=reason,
-                        payload=row,
-                        received_at=received_at,
-                        index=index,
-                    )
-                )
-        yield patches, rejected, len(rows)
+
+    def convert(row: dict[str, Any]) -> list[CatalogPatch]:
+        item: dict[str, Any] = {}
+        attributes: dict[str, Any] = {}
+        for column, value in row.items():
+            if value is None or value == "":
+                continue
+            if column in by_column:
+                field = by_column[column]
+                item[field] = plain_id(value) if field == "item_id" else value
+            else:
+                attributes[column] = value
+        if attributes:
+            item["attributes"] = attributes
+        if isinstance(item.get("stock"), float) and item["stock"].is_integer():
+            item["stock"] = int(item["stock"])
+        return [msgspec.convert(item, CatalogPatch, strict=False)]
+
+    yield from converted_chunks(
+        source, convert, chunk=CHUNK, received_at=received_at, source_name=source_name
+    )

@@ -17,9 +17,8 @@ import msgspec
 from retailor.domain.events import ConsentPurpose, Event
 from retailor.domain.quarantine import Rejection
 from retailor.ingest.bulk.events import plain_id
-from retailor.ingest.bulk.source import Source, resolve_columns
+from retailor.ingest.bulk.source import Source, converted_chunks, resolve_columns
 from retailor.ingest.ids import derived_event_id
-from retailor.ingest.quarantining import rejection
 from retailor.ingest.validation import EventValidator, Invalid
 
 WANTED: dict[str, tuple[str, ...]] = {
@@ -45,19 +44,13 @@ def customer_chunks(
 ) -> Iterator[tuple[list[Event], list[Rejection], int]]:
     found = resolve_columns(source.columns, WANTED, ("customer_id",), "customers")
     id_column, stamp_column = found["customer_id"], found.get("updated_at")
-    table = source.table
-    for start in range(0, table.num_rows, CHUNK):
-        rows = table.slice(start, CHUNK).to_pylist()
-        events: list[Event] = []
-        rejected: list[Rejection] = []
-        for offset, row in enumerate(rows):
-            index = start + offset + 1
-            try:
-                events += _row_events(row, id_column, stamp_column, validator, received_at)
-            except Invalid as exc:
-                rejected.append(rejection(source=source_name, reason=f"row {index}: {exc}", payload=row,
-                                          received_at=received_at, index=index))  # fmt: skip
-        yield events, rejected, len(rows)
+
+    def convert(row: dict[str, Any]) -> list[Event]:
+        return _row_events(row, id_column, stamp_column, validator, received_at)
+
+    yield from converted_chunks(
+        source, convert, chunk=CHUNK, received_at=received_at, source_name=source_name
+    )
 
 
 def _row_events(

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import pyarrow as pa
 
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
-from retailor.ingest.bulk.source import Source
+from retailor.ingest.bulk.source import Source, converted_chunks
 from retailor.ingest.ids import derived_event_id
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.validation import EventValidator, Invalid
@@ -131,23 +130,10 @@ def table_chunks(
     source: Source, validator: EventValidator, received_at: datetime, source_name: str
 ) -> Iterator[Chunk]:
     """Validate the rows of a CSV or Parquet table; yield per chunk of rows."""
-    table: pa.Table = source.table
-    for start in range(0, table.num_rows, CHUNK):
-        rows = table.slice(start, CHUNK).to_pylist()
-        events: list[Event] = []
-        rejected: list[Rejection] = []
-        for offset, row in enumerate(rows):
-            index = start + offset + 1
-            try:
-                events.append(validator.from_mapping(row_to_mapping(row), received_at))
-            except Invalid as exc:
-                rejected.append(
-                    rejection(
-                        source=source_name,
-                        reason=f"row {index}: {exc}",
-                        payload=row,
-                        received_at=received_at,
-                        index=index,
-                    )
-                )
-        yield events, rejected, len(rows)
+
+    def convert(row: dict[str, Any]) -> list[Event]:
+        return [validator.from_mapping(row_to_mapping(row), received_at)]
+
+    yield from converted_chunks(
+        source, convert, chunk=CHUNK, received_at=received_at, source_name=source_name
+    )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -17,8 +18,10 @@ import pyarrow.parquet as pq
 
 from retailor.domain.quarantine import Rejection
 from retailor.ingest.quarantining import rejection
+from retailor.ingest.validation import Invalid
 
 FORMATS = ("csv", "jsonl", "parquet")
+T = TypeVar("T")
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -174,3 +177,36 @@ def resolve_columns(
             f"{', '.join(columns)}. Rename with --map, e.g. --map {missing[0]}=<column>"
         )
     return found
+
+
+def converted_chunks(
+    source: Source,
+    convert: Callable[[dict[str, Any]], list[T]],
+    *,
+    chunk: int,
+    received_at: datetime,
+    source_name: str,
+) -> Iterator[tuple[list[T], list[Rejection], int]]:
+    """Convert the rows of ``source`` a chunk at a time; a row whose conversion raises
+    ``Invalid`` or ``ValueError`` (msgspec's ``ValidationError``) becomes a rejection that
+    says which row and why. Yields (converted, rejections, rows read)."""
+    table = source.table
+    for start in range(0, table.num_rows, chunk):
+        rows = table.slice(start, chunk).to_pylist()
+        converted: list[T] = []
+        rejected: list[Rejection] = []
+        for index, row in enumerate(rows, start=start + 1):
+            try:
+                converted += convert(row)
+            except (Invalid, ValueError) as exc:
+                reason = f"row {index}: " + str(exc).replace("at `$.", "at `")
+                rejected.append(
+                    rejection(
+                        source=source_name,
+                        reason=reason,
+                        payload=row,
+                        received_at=received_at,
+                        index=index,
+                    )
+                )
+        yield converted, rejected, len(rows)
