@@ -48,7 +48,8 @@ class Server:
             self.process.kill()
 
 
-def start_server(scope: str = "admin") -> Server:
+def start_server(scope: str = "admin", env: dict[str, str] | None = None) -> Server:
+    """A server on a fresh data directory, with a key of ``scope``; ``env`` adds settings."""
     data = Path(tempfile.mkdtemp(prefix="retailor-bench-"))
     key = retailor("keys", "create", "--data", str(data), "--scope", scope).stdout.strip()
     port = free_port()
@@ -56,6 +57,7 @@ def start_server(scope: str = "admin") -> Server:
         [sys.executable, "-m", "retailor", "serve", "--data", str(data), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):

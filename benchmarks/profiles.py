@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import Server, free_port, need_wrk, retailor, write_json, wrk
+from _server import Server, need_wrk, start_server, write_json, wrk
 from ingest import HEALTH, batches, single_events
 from retailor.profiles.service import ProfileService
 from retailor.storage.factory import open_storage
@@ -43,22 +41,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def start(env: dict[str, str]) -> Server:
-    data = Path(tempfile.mkdtemp(prefix="retailor-bench-profiles-"))
-    key = retailor("keys", "create", "--data", str(data), "--scope", "admin").stdout.strip()
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "retailor", "serve", "--data", str(data), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Server(url, data, key, process)
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the server did not start")
+    return start_server("admin", env)
 
 
 def customer_events(customers: int, per_customer: int, seed: int = 5) -> list[dict[str, object]]:
