@@ -89,6 +89,10 @@ class SegmentService:
                 members.append(key)
         return Membership(sorted(members), as_of)
 
+    def reads_events(self) -> bool:
+        """Whether some segment counts events (then evaluating one customer reads the log)."""
+        return any(event_types(parse(s.definition)) for s in self.store.all())
+
     def segments_of(self, key: str, traits: dict[str, Any], consent: dict[str, bool]) -> list[str]:
         """The segments one customer belongs to, evaluated now on its own events."""
         scale = self.profiles.scale()
