@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -33,11 +34,14 @@ HEALTH = 'wrk.method = "GET"\nwrk.path = "/healthz"\n'
 
 
 def single_events(key: str) -> str:
+    """Lua for one new event per request. wrk seeds Lua's random generator the same way on
+    every run, so the id prefix comes from Python: no run re-sends another run's ids."""
+    prefix = secrets.token_hex(6)
     return f"""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {key}"
-local prefix = tostring(math.random(1, 1e9))
+local prefix = "{prefix}"
 local n = 0
 request = function()
   n = n + 1
@@ -49,11 +53,13 @@ end
 
 
 def batches(key: str, size: int) -> str:
+    """Lua for batches of ``size`` new events per request (ids prefixed as above)."""
+    prefix = secrets.token_hex(6)
     return f"""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {key}"
-local prefix = tostring(math.random(1, 1e9))
+local prefix = "{prefix}"
 local n = 0
 request = function()
   n = n + 1
