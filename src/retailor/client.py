@@ -115,6 +115,45 @@ class Client:
         """Train model ``name`` on the server and activate the new version."""
         return self._call("POST", f"/v1/models/{name}/train")  # type: ignore[no-any-return]
 
+    def train_models(self, names: Sequence[str] = ()) -> dict[str, Any]:
+        """Train recommenders on the server (default: every default model); returns the
+        versions made and whether each was activated."""
+        params = {"models": ",".join(names)} if names else None
+        return self._call("POST", "/v1/models/train", params=params)  # type: ignore[no-any-return]
+
+    def recommendations(
+        self,
+        customer_id: str | None = None,
+        *,
+        anonymous_id: str | None = None,
+        model: str = "blend",
+        k: int = 10,
+        items: Sequence[str] = (),
+        session_items: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """A model's recommended items for a customer or visitor (cold start if unknown)."""
+        params: dict[str, Any] = {"model": model, "k": k}
+        for name, value in (("customer_id", customer_id), ("anonymous_id", anonymous_id)):
+            if value:
+                params[name] = value
+        for name, values in (
+            ("items", items),
+            ("session_items", session_items),
+            ("exclude", exclude),
+        ):
+            if values:
+                params[name] = ",".join(values)
+        return self._call("GET", "/v1/recommendations", params=params)  # type: ignore[no-any-return]
+
+    def similar_items(
+        self, item_id: str, *, model: str = "item_item", k: int = 10
+    ) -> dict[str, Any]:
+        """Items similar to ``item_id``."""
+        return self._call(  # type: ignore[no-any-return]
+            "GET", f"/v1/items/{item_id}/similar", params={"model": model, "k": k}
+        )
+
     def segment_customers(
         self, segment_id: str, offset: int = 0, limit: int = 1000
     ) -> dict[str, Any]:

@@ -33,6 +33,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     identity_salt: str = ""
     max_customers_per_device: int = 3
     profiles_in_ingest: bool = True
+    retrain_minutes: float = 60.0
+    models_refresh_seconds: float = 1.0
 
     @property
     def storage_dsn(self) -> str:

@@ -6,7 +6,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
 import msgspec
@@ -21,10 +21,12 @@ from retailor.api.endpoints import ENDPOINTS, build_routes
 from retailor.api.metrics import Metrics, RequestMetricsMiddleware
 from retailor.api.openapi import build_openapi
 from retailor.api.problems import ProblemError, handle_http, handle_problem, handle_unexpected
+from retailor.domain.events import Event
 from retailor.identity.graph import IdentityRules
 from retailor.identity.salt import load_or_create_salt
 from retailor.ingest.validation import EventValidator
 from retailor.ingest.writer import GroupCommitWriter
+from retailor.models.serving import ModelService
 from retailor.profiles.lifetime import LifetimeModel
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
@@ -36,13 +38,18 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings, storage: Storage | None = None, control_token: str | None = None
+    settings: Settings,
+    storage: Storage | None = None,
+    control_token: str | None = None,
+    *,
+    background: bool = True,
 ) -> Starlette:
     """The Retailor HTTP app over ``storage`` (opened from ``settings`` when not given).
 
     ``control_token``, when set, is accepted as an admin key: the server hands it to CLI
     commands on the same machine through its run file. Closing the app (lifespan
     shutdown, or ``app.state.shutdown()``) flushes the writer and closes what it opened.
+    ``background=False`` (for one-off CLI work) starts no model refresh or retraining.
     """
     owned = storage is None
     if storage is None:
@@ -60,12 +67,27 @@ def create_app(
     started = time.perf_counter()
     folded = profiles.rebuild(storage.events.scan())
     log.info("profiles rebuilt from %d events in %.1f s", folded, time.perf_counter() - started)
+    models = ModelService(
+        storage.models,
+        storage.events.scan,
+        profiles.resolve,
+        storage.catalog.get_many,
+        storage.catalog.items,
+        refresh_seconds=settings.models_refresh_seconds,
+        retrain_every=settings.retrain_minutes * 60,
+    )
+    if background:
+        models.start()
     gc.freeze()  # the rebuilt projections live for the whole run: keep them out of collections
+
+    def stored(events: Sequence[Event]) -> None:
+        if settings.profiles_in_ingest:
+            profiles.apply(events)
+        if background:
+            models.observe(events)
+
     writer = GroupCommitWriter(
-        storage.events,
-        storage.quarantine,
-        on_commit=metrics.observe_commit,
-        on_stored=profiles.apply if settings.profiles_in_ingest else None,
+        storage.events, storage.quarantine, on_commit=metrics.observe_commit, on_stored=stored
     )
     ctx = AppContext(
         settings=settings,
@@ -78,6 +100,7 @@ def create_app(
         segments=SegmentService(
             FileSegmentStore(settings.data_dir / "segments"), profiles, storage.events
         ),
+        models=models,
     )
     closed = False
 
@@ -87,6 +110,7 @@ def create_app(
             return
         closed = True
         writer.close()
+        models.close()
         if owned:
             storage.close()
 

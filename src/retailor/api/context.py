@@ -12,6 +12,7 @@ from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
 from retailor.ingest.validation import EventValidator
 from retailor.ingest.writer import GroupCommitWriter, WriterClosedError
+from retailor.models.serving import ModelService
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.settings import Settings
@@ -31,6 +32,7 @@ class AppContext:
     metrics: Metrics
     profiles: ProfileService
     segments: SegmentService
+    models: ModelService
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
         """Make events durable (and rejections kept) before answering; 503 when it cannot."""

@@ -1,4 +1,5 @@
-"""The ``retailor`` command line: serve, import, keys, quarantine, demo."""
+"""The ``retailor`` command line: serve, import, keys, quarantine, train, models,
+recommend, evaluate, segments, demo."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import click
 
 from retailor import __version__
 from retailor.cli.demo import demo
+from retailor.cli.evaluate import evaluate
 from retailor.cli.imports import import_file
 from retailor.cli.keys import keys
 from retailor.cli.models import models, train
 from retailor.cli.quarantine import quarantine
+from retailor.cli.recommend import recommend
 from retailor.cli.segments import segments
 from retailor.cli.serve import serve
 
@@ -32,3 +35,5 @@ main.add_command(demo)
 main.add_command(train)
 main.add_command(models)
 main.add_command(segments)
+main.add_command(recommend)
+main.add_command(evaluate)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import msgspec
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from retailor.cli.common import (
@@ -16,9 +18,12 @@ from retailor.cli.common import (
     reach_data,
     settings_from,
 )
+from retailor.models.families import DEFAULT_MODELS, known_models
 from retailor.storage.factory import open_model_registry
 
-MODELS = ("clv",)
+
+def _all_models() -> str:
+    return ",".join((*DEFAULT_MODELS, "clv"))
 
 
 @click.command()
@@ -26,47 +31,101 @@ MODELS = ("clv",)
 @click.option(
     "--models",
     "names",
-    default="clv",
-    show_default=True,
-    help="Comma-separated models to train: clv (lifetime value: BG/NBD + Gamma-Gamma).",
+    default=None,
+    help="Comma-separated models to train (default: all). Recommenders: "
+    + ", ".join(known_models())
+    + "; and clv (lifetime value: BG/NBD + Gamma-Gamma).",
 )
+@click.option("--seed", default=0, show_default=True, help="Seed of every model.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per trained version.")
 @friendly_errors
-def train(data_dir: Path | None, names: str) -> None:
-    """Train models from the event log; each new version becomes active.
+def train(data_dir: Path | None, names: str | None, seed: int, as_json: bool) -> None:
+    """Train models from the event log.
 
-    Works while a server runs on the data directory (it trains in the server).
+    Each recommender is scored on the newest 7 days (fitted on what came before), refitted
+    on everything and saved as a new version, which becomes active only if it is not
+    worse than the active version on that holdout. Works while a server runs on the data
+    directory (it trains in the server).
     """
     from retailor.api.app import create_app
 
-    wanted = [n.strip() for n in names.split(",") if n.strip()]
-    unknown = [n for n in wanted if n not in MODELS]
+    wanted = [n.strip() for n in (names or _all_models()).split(",") if n.strip()]
+    unknown = [n for n in wanted if n != "clv" and n not in known_models()]
     if unknown:
-        raise click.UsageError(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
+        raise click.UsageError(
+            f"unknown model(s) {', '.join(unknown)}; known: {', '.join((*known_models(), 'clv'))}"
+        )
+    recommenders = [n for n in wanted if n != "clv"]
     settings = settings_from(data_dir)
+    results: list[dict[str, Any]] = []
     with reach_data(settings) as target:
-        for name in wanted:
-            with console.status(f"training {name}"):
-                if target.client is not None:
-                    record = target.client.train(name)
-                else:
-                    assert target.storage is not None
-                    app = create_app(settings, target.storage)
+        if target.client is not None:
+            with console.status(f"training {', '.join(wanted)} in the server"):
+                if recommenders:
+                    results += target.client.train_models(recommenders)["models"]
+                if "clv" in wanted:
+                    record = target.client.train("clv")
+                    results.append({**record, "activated": True, "gate": "always"})
+        else:
+            assert target.storage is not None
+            app = create_app(settings, target.storage, background=False)
+            ctx = app.state.ctx
+            ctx.models.seed = seed
+            try:
+                if recommenders:
+                    with Progress(
+                        TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn(),
+                        console=console, transient=True,
+                    ) as bar:  # fmt: skip
+                        task = bar.add_task("reading the event log", total=len(recommenders))
+
+                        def step(message: str, done: int, total: int) -> None:
+                            bar.update(task, description=message, completed=done, total=total)
+
+                        outcomes = ctx.models.train(recommenders, progress=step)
+                    results += [
+                        {"name": o.name, "version": o.record.version, "activated": o.activated,
+                         "gate": o.reason, "metrics": o.record.metrics}
+                        for o in outcomes
+                    ]  # fmt: skip
+                if "clv" in wanted:
                     try:
-                        model, metrics = app.state.ctx.profiles.train_lifetime()
+                        model, metrics = ctx.profiles.train_lifetime()
                     except ValueError as exc:
                         raise click.ClickException(str(exc)) from None
-                    finally:
-                        app.state.shutdown()
                     record = msgspec.to_builtins(
-                        target.storage.models.save(name, model.params(), metrics)
+                        target.storage.models.save("clv", model.params(), metrics)
                     )
-            console.print(
-                f"trained [bold]{name}[/] version {record['version']}: {_params(record['params'])}"
-            )
+                    results.append({**record, "activated": True, "gate": "always"})
+            finally:
+                app.state.shutdown()
+    for result in results:
+        if as_json:
+            click.echo(msgspec.json.encode(result))
+            continue
+        holdout = result.get("metrics", {}).get("holdout", {})
+        figures = ", ".join(
+            f"{k}={v:.4f}" for k, v in holdout.items() if k in ("ndcg@10", "recall@10")
+        )
+        state = "[green]active[/]" if result.get("activated") else "[yellow]inactive[/]"
+        console.print(
+            f"trained [bold]{result['name']}[/] version {result['version']} ({state})"
+            + (f": holdout {figures}" if figures else "")
+            + (f" — {result['gate']}" if not result.get("activated") else "")
+        )
 
 
-def _params(params: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:.4g}" for k, v in params.items())
+def _summary(metrics: dict[str, Any]) -> str:
+    holdout = metrics.get("holdout")
+    if isinstance(holdout, dict):
+        shown = ", ".join(
+            f"{k} {v:.4f}" for k, v in holdout.items() if k in ("ndcg@10", "recall@10")
+        )
+        return f"holdout {shown}; {metrics.get('interactions', 0):,} interactions"
+    text = ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+    )
+    return text[:80]
 
 
 @click.group()
@@ -92,7 +151,7 @@ def list_models(data_dir: Path | None, as_json: bool) -> None:
                 )
             else:
                 table.add_row(name, str(record.version), record.created_at.isoformat(timespec="seconds"),
-                              "yes" if is_active else "", str(record.metrics))  # fmt: skip
+                              "yes" if is_active else "", _summary(record.metrics))  # fmt: skip
     if not as_json:
         out.print(table)
 
@@ -118,6 +177,7 @@ def show(name: str, data_dir: Path | None, as_json: bool) -> None:
         f"[bold]{name}[/] version {record.version}, trained {record.created_at.isoformat(timespec='seconds')}"
     )
     for key, value in record.params.items():
-        out.print(f"  {key:>12} = {value:.6g}")
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        out.print(f"  {key:>14} = {shown}")
     for key, value in record.metrics.items():
-        out.print(f"  {key:>12}: {value}")
+        out.print(f"  {key:>14}: {value}")

@@ -157,15 +157,31 @@ class ModelRegistry(ABC):
     """Trained model versions and which one is active.
 
     Contract: ``save`` assigns the next version number of that model and makes it active
-    when ``activate`` is true; versions are never overwritten; another process's saves are
-    visible to ``active`` and ``versions`` without a restart.
+    when ``activate`` is true; versions are never overwritten; the artifact saved with a
+    version comes back byte for byte from ``artifact``; ``activate`` makes any stored
+    version the active one (a rollback); another process's saves are visible to
+    ``active`` and ``versions`` without a restart.
     """
 
     @abstractmethod
     def save(
-        self, name: str, params: dict[str, Any], metrics: dict[str, Any], *, activate: bool = True
+        self,
+        name: str,
+        params: dict[str, Any],
+        metrics: dict[str, Any],
+        *,
+        activate: bool = True,
+        artifact: bytes | None = None,
     ) -> ModelRecord:
-        """Store a new version."""
+        """Store a new version, with the fitted model's bytes when it has any."""
+
+    @abstractmethod
+    def artifact(self, name: str, version: int) -> bytes | None:
+        """The bytes saved with that version, or None when it has none."""
+
+    @abstractmethod
+    def activate(self, name: str, version: int) -> ModelRecord:
+        """Make a stored version active; KeyError when there is no such version."""
 
     @abstractmethod
     def active(self, name: str) -> ModelRecord | None:

@@ -59,7 +59,7 @@ TIMESTAMP_FORMATS = (
 )
 REFUND_STATUSES = ("cancelled", "canceled", "refunded", "returned", "cancellation")
 
-_MACROS = """
+ID_MACRO = """
 CREATE OR REPLACE MACRO retailor_id(x) AS CASE
     WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) = '' THEN NULL
     WHEN CAST(x AS VARCHAR) LIKE '%.0%' AND regexp_full_match(trim(CAST(x AS VARCHAR)), '-?[0-9]+\\.0+')
@@ -79,7 +79,7 @@ def transactions_to_events(
 ) -> tuple[pa.Table, pa.Table]:
     """The events of the file (``EVENT_SCHEMA``) and its rejected rows (line, reason, payload)."""
     cols = resolve_columns(source.columns, WANTED, REQUIRED, "transactions")
-    con.execute(_MACROS)
+    con.execute(ID_MACRO)
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = false")  # lines are ordered by _line explicitly
     src = source.table.append_column("_line", pa.array(np.arange(1, source.table.num_rows + 1)))

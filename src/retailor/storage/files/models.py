@@ -1,4 +1,5 @@
-"""``ModelRegistry`` as files: ``<dir>/<name>/v<N>.json`` and ``<dir>/<name>/active``."""
+"""``ModelRegistry`` as files: ``<dir>/<name>/v<N>.json`` (record), ``v<N>.bin`` (the
+fitted model's bytes) and ``<dir>/<name>/active``."""
 
 from __future__ import annotations
 
@@ -25,7 +26,13 @@ class FileModelRegistry(ModelRegistry):
         return self._root / name
 
     def save(
-        self, name: str, params: dict[str, Any], metrics: dict[str, Any], *, activate: bool = True
+        self,
+        name: str,
+        params: dict[str, Any],
+        metrics: dict[str, Any],
+        *,
+        activate: bool = True,
+        artifact: bytes | None = None,
     ) -> ModelRecord:
         folder = self._dir(name)
         folder.mkdir(parents=True, exist_ok=True)
@@ -39,6 +46,8 @@ class FileModelRegistry(ModelRegistry):
                 params=params,
                 metrics=metrics,
             )
+            if artifact is not None:
+                _atomic_write(folder / f"v{version}.bin", artifact)
             _atomic_write(folder / f"v{version}.json", msgspec.json.encode(record))
             if activate:
                 _atomic_write(folder / "active", str(version).encode())
@@ -51,6 +60,25 @@ class FileModelRegistry(ModelRegistry):
             return msgspec.json.decode((folder / f"v{version}.json").read_bytes(), type=ModelRecord)
         except (FileNotFoundError, ValueError):
             return None
+
+    def artifact(self, name: str, version: int) -> bytes | None:
+        try:
+            return (self._dir(name) / f"v{version}.bin").read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def activate(self, name: str, version: int) -> ModelRecord:
+        folder = self._dir(name)
+        try:
+            record = msgspec.json.decode(
+                (folder / f"v{version}.json").read_bytes(), type=ModelRecord
+            )
+        except FileNotFoundError:
+            raise KeyError(f"model {name!r} has no version {version}") from None
+        with open(folder / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _atomic_write(folder / "active", str(version).encode())
+        return record
 
     def versions(self, name: str) -> list[ModelRecord]:
         folder = self._dir(name)

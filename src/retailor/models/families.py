@@ -1,0 +1,90 @@
+"""The named model configurations Retailor trains and serves, and how to build or load one.
+
+A name maps to a family class and the hyperparameters that make that configuration;
+``viewed_together`` and ``viewed_bought`` are the co-occurrence family on sessions of
+views and on customers' views → purchases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retailor.models.base import Recommender
+from retailor.models.content import ContentBased
+from retailor.models.cooccurrence import CoOccurrence, FrequentlyBoughtTogether
+from retailor.models.factorization import ALS, BPR
+from retailor.models.popularity import Popularity, Trending
+from retailor.models.repeat import BuyAgain, MostBought
+from retailor.models.session_knn import SessionKNN
+
+FAMILIES: dict[str, tuple[type[Recommender], dict[str, Any], str]] = {
+    "popularity": (Popularity, {}, "time-decayed popularity, per category and store"),
+    "trending": (Trending, {}, "recent interest above the long-run rate"),
+    "item_item": (CoOccurrence, {}, "co-occurrence in customer histories (SAR-style, jaccard)"),
+    "viewed_together": (
+        CoOccurrence,
+        {
+            "unit": "session",
+            "source_kinds": ["view"],
+            "target_kinds": ["view"],
+            "similarity": "cosine",
+        },
+        "viewed in the same sessions",
+    ),
+    "viewed_bought": (
+        CoOccurrence,
+        {
+            "unit": "user",
+            "source_kinds": ["view"],
+            "target_kinds": ["purchase"],
+            "similarity": "lift",
+        },
+        "viewed this, bought that",
+    ),
+    "fbt": (FrequentlyBoughtTogether, {}, "frequently bought together (basket rules)"),
+    "als": (ALS, {}, "matrix factorization, implicit ALS"),
+    "bpr": (BPR, {}, "matrix factorization, implicit BPR"),
+    "session_knn": (SessionKNN, {}, "next item from the live session (V-SKNN/STAN)"),
+    "buy_again": (BuyAgain, {}, "repeat purchases when they are due"),
+    "most_bought": (MostBought, {}, "the customer's most-bought items (baseline)"),
+    "content": (ContentBased, {}, "content-based cold start (TF-IDF of attributes)"),
+}
+#: What ``retailor train`` fits by default, in order (the blend last: it reuses the others).
+DEFAULT_MODELS: tuple[str, ...] = (*FAMILIES, "blend")
+
+
+def known_models() -> list[str]:
+    return [*FAMILIES, "blend"]
+
+
+def create(name: str, *, seed: int = 0, **params: Any) -> Recommender:
+    """A new, unfitted model of the named configuration."""
+    if name == "blend":
+        from retailor.models.blend import Blend
+
+        return Blend(seed=seed, **params)
+    if name not in FAMILIES:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(known_models())}")
+    cls, defaults, _ = FAMILIES[name]
+    model = cls(seed=seed, **{**defaults, **params})
+    model.config = name
+    return model
+
+
+def load(name: str, blob: bytes) -> Recommender:
+    """A fitted model of the named configuration from its saved bytes."""
+    if name == "blend":
+        from retailor.models.blend import Blend
+
+        return Blend.load(blob)
+    if name not in FAMILIES:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(known_models())}")
+    model = FAMILIES[name][0].load(blob)
+    model.config = name
+    return model
+
+
+def describe(name: str) -> str:
+    if name == "blend":
+        return "the default: every source blended by a learned ranker (LightGBM LambdaRank)"
+    return FAMILIES[name][2]

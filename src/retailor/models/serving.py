@@ -1,0 +1,219 @@
+"""The models of a running server: loaded from the registry, kept fresh from the stream,
+retrained on a schedule in the background.
+
+Stored events reach ``observe`` from the writer thread (a queue put, nothing more); a
+background thread folds them every ``refresh_seconds`` into every model that learns
+incrementally, so a new item trends — and is described for content-based answers —
+seconds after its first events. ``retrain_every`` seconds (0: never) a full training
+run fits every default model from the log; the registry's gate decides which versions
+become active, and active versions are swapped in without blocking answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
+
+from retailor.domain.catalog import CatalogItem
+from retailor.domain.events import Event
+from retailor.models.base import Context, Recommender, Scored
+from retailor.models.families import DEFAULT_MODELS, known_models, load
+from retailor.models.from_log import attributes_of, interactions_from_batches
+from retailor.models.training import Progress, TrainOutcome, train_models
+from retailor.storage.base import ModelRegistry
+from retailor.storage.schema import events_to_table
+
+log = logging.getLogger("retailor.models")
+#: Answered by fitting on the log at start when no version was trained yet.
+LIVE_MODELS = ("popularity", "trending")
+#: What a request for the blend falls back to, in order, before the blend is trained.
+FALLBACKS = ("blend", "popularity", "trending")
+
+
+class ModelService:
+    """Active models by name, with their versions; thread-safe."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        scan: Callable[[], Iterable[Any]],
+        resolve: Callable[[str], str | None],
+        catalog: Callable[[Sequence[str]], dict[str, CatalogItem]],
+        all_items: Callable[[], Iterable[CatalogItem]],
+        *,
+        refresh_seconds: float = 1.0,
+        retrain_every: float = 3600.0,
+        seed: int = 0,
+    ) -> None:
+        self.registry = registry
+        self._scan, self._resolve, self._catalog, self._all_items = (
+            scan,
+            resolve,
+            catalog,
+            all_items,
+        )
+        self.refresh_seconds, self.retrain_every, self.seed = refresh_seconds, retrain_every, seed
+        self.models: dict[str, Recommender] = {}
+        self.versions: dict[str, int | None] = {}
+        self._lock = threading.RLock()
+        self._train_lock = threading.Lock()
+        self._queue: queue.SimpleQueue[list[Event] | None] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.last_training: dict[str, Any] | None = None
+
+    # --- life cycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load active versions, fit the live models that have none, start the threads."""
+        self.reload()
+        missing = [n for n in LIVE_MODELS if n not in self.models]
+        if missing:
+            data = self.training_data()
+            for name in missing:
+                from retailor.models.families import create
+
+                model = create(name, seed=self.seed).fit(data)
+                with self._lock:
+                    self.models[name], self.versions[name] = model, None
+        self._spawn(self._refresh_loop, "retailor-models-refresh")
+        if self.retrain_every > 0:
+            self._spawn(self._retrain_loop, "retailor-models-retrain")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def reload(self) -> list[str]:
+        """Swap in every active version not loaded yet; returns the names swapped."""
+        swapped = []
+        for name in self.registry.names():
+            if name not in known_models():
+                continue
+            record = self.registry.active(name)
+            if record is None or self.versions.get(name) == record.version:
+                continue
+            blob = self.registry.artifact(name, record.version)
+            if blob is None:
+                continue
+            model = load(name, blob)
+            with self._lock:
+                self.models[name], self.versions[name] = model, record.version
+            swapped.append(name)
+        return swapped
+
+    # --- the stream --------------------------------------------------------------------
+
+    def observe(self, events: Sequence[Event]) -> None:
+        """Called with newly stored events (from the writer thread); returns at once."""
+        self._queue.put(list(events))
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.is_set():
+            batch: list[Event] = []
+            try:
+                item = self._queue.get(timeout=self.refresh_seconds)
+                if item is None:
+                    return
+                batch += item
+                deadline = time.monotonic() + self.refresh_seconds / 4
+                while time.monotonic() < deadline:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        return
+                    batch += more
+            except queue.Empty:
+                continue
+            try:
+                self.fold(batch)
+            except Exception:  # a bad batch must not stop freshness for the next ones
+                log.exception("could not fold %d events into the models", len(batch))
+
+    def fold(self, events: Sequence[Event]) -> None:
+        """Update every incremental model with ``events`` (synchronously)."""
+        if not events:
+            return
+        data = interactions_from_batches(events_to_table(events).to_batches(), self._resolve)
+        if not len(data):
+            return
+        data.attributes = attributes_of(self._catalog([str(i) for i in data.item_ids]).values())
+        with self._lock:
+            for model in self.models.values():
+                if model.incremental:
+                    model.update(data)
+
+    # --- training ----------------------------------------------------------------------
+
+    def training_data(self) -> Any:
+        return interactions_from_batches(self._scan(), self._resolve, self._all_items())
+
+    def train(
+        self, names: Sequence[str] = DEFAULT_MODELS, progress: Progress | None = None
+    ) -> list[TrainOutcome]:
+        """A full training run now (one at a time), then swap in what became active."""
+        with self._train_lock:
+            started = time.perf_counter()
+            data = self.training_data()
+            outcomes = train_models(
+                data, self.registry, names, seed=self.seed, progress=progress or (lambda *_: None)
+            )
+            self.reload()
+            self.last_training = {
+                "finished_at": time.time(),
+                "seconds": round(time.perf_counter() - started, 2),
+                "models": {
+                    o.name: {"version": o.record.version, "activated": o.activated}
+                    for o in outcomes
+                },
+            }
+            return outcomes
+
+    def _retrain_loop(self) -> None:
+        while not self._stop.wait(self.retrain_every):
+            try:
+                self.train()
+            except Exception:
+                log.exception("scheduled retraining failed; the active versions stay")
+
+    # --- answering ---------------------------------------------------------------------
+
+    def get(self, name: str) -> Recommender | None:
+        with self._lock:
+            return self.models.get(name)
+
+    def recommend(
+        self, name: str, who: str | None, context: Context, k: int, exclude: Collection[str] = ()
+    ) -> tuple[str, list[Scored]]:
+        """The named model's answer, or (for the blend) the first trained fallback's;
+        returns the name of the model that answered."""
+        chain = FALLBACKS if name == "blend" else (name,)
+        with self._lock:
+            for candidate in chain:
+                model = self.models.get(candidate)
+                if model is None:
+                    continue
+                answer = model.recommend(who, context, k, exclude)
+                if answer or candidate == chain[-1]:
+                    return candidate, answer
+        raise KeyError(name)
+
+    def similar(self, name: str, items: Sequence[str], k: int) -> list[Scored]:
+        with self._lock:
+            model = self.models.get(name)
+            if model is None:
+                raise KeyError(name)
+            return model.similar_items(items, k)

@@ -1,0 +1,140 @@
+"""Training jobs: fit models from the event log, gate each new version on a holdout, and
+keep every version in the registry with its metrics.
+
+For each model a candidate is fitted on everything but the newest ``holdout_days`` and
+scored (NDCG@10, Recall@10 and the rest) on what customers bought in them. The active
+version is scored on the same holdout when it was trained before the holdout began
+(otherwise its own recorded holdout figures stand in). The candidate is then refitted on
+all the data and saved; it becomes active only if its NDCG@10 is not worse than the
+active version's beyond ``tolerance`` (relative). The first version is always activated.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from retailor.evaluation.metrics import score_lists
+from retailor.evaluation.runner import CustomerSplit, customer_split
+from retailor.models.base import Context, Recommender
+from retailor.models.blend import Blend
+from retailor.models.families import create, known_models, load
+from retailor.models.interactions import Interactions
+from retailor.storage.base import ModelRecord, ModelRegistry
+
+GATE_METRIC = "ndcg@10"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class TrainOutcome:
+    """What happened to one model in a training run."""
+
+    name: str
+    record: ModelRecord
+    activated: bool
+    reason: str
+    model: Recommender
+
+
+def check_names(names: Sequence[str]) -> list[str]:
+    unknown = [n for n in names if n not in known_models()]
+    if unknown:
+        raise ValueError(
+            f"unknown model(s) {', '.join(unknown)}; known: {', '.join(known_models())}"
+        )
+    return list(names)
+
+
+def holdout_metrics(model: Recommender, split: CustomerSplit) -> dict[str, float]:
+    context = Context(now=split.cutoff)
+    lists = {c: [s.item_id for s in model.recommend(c, context, 10)] for c in split.truth}
+    return {k: round(v, 5) for k, v in score_lists(lists, split.truth, [10]).items()}
+
+
+def train_models(
+    data: Interactions,
+    registry: ModelRegistry,
+    names: Sequence[str],
+    *,
+    seed: int = 0,
+    holdout_days: float = 7.0,
+    tolerance: float = 0.02,
+    progress: Progress = lambda *_: None,
+) -> list[TrainOutcome]:
+    """Train ``names`` (in order; the blend reuses the sources trained before it)."""
+    names = sorted(check_names(names), key=lambda n: n == "blend")
+    try:
+        split: CustomerSplit | None = customer_split(data, holdout_days)
+    except ValueError:
+        split = None
+    trained_until = data.now
+    steps = len(names)
+    outcomes: list[TrainOutcome] = []
+    on_holdout: dict[str, Recommender] = {}
+    on_all: dict[str, Recommender] = {}
+    for step, name in enumerate(names):
+        progress(f"{name}: holdout", step, steps)
+        started = time.perf_counter()
+        metrics: dict[str, Any] = {"interactions": len(data), **data.describe()}
+        active = registry.active(name)
+        if split is not None:
+            candidate = _fit(name, split.train, seed, on_holdout)
+            on_holdout[name] = candidate
+            metrics["holdout"] = holdout_metrics(candidate, split)
+            metrics["holdout_days"] = holdout_days
+            metrics["holdout_customers"] = len(split.truth)
+        progress(f"{name}: all data", step, steps)
+        model = _fit(name, data, seed, on_all)
+        on_all[name] = model
+        metrics["fit_seconds"] = round(time.perf_counter() - started, 3)
+        activate, reason = _gate(name, registry, active, metrics, split, tolerance)
+        metrics["gate"] = reason
+        params = {"seed": seed, "config": model.params, "trained_until": trained_until}
+        record = registry.save(name, params, metrics, activate=activate, artifact=model.save())
+        outcomes.append(TrainOutcome(name, record, activate, reason, model))
+    progress("done", steps, steps)
+    return outcomes
+
+
+def _fit(name: str, data: Interactions, seed: int, fitted: dict[str, Recommender]) -> Recommender:
+    model = create(name, seed=seed)
+    if isinstance(model, Blend):
+        return model.fit(data, fitted=fitted)
+    return model.fit(data)
+
+
+def _gate(
+    name: str,
+    registry: ModelRegistry,
+    active: ModelRecord | None,
+    metrics: dict[str, Any],
+    split: CustomerSplit | None,
+    tolerance: float,
+) -> tuple[bool, str]:
+    if active is None:
+        return True, "first version"
+    new = metrics.get("holdout", {}).get(GATE_METRIC)
+    if new is None:
+        return True, "no holdout to compare on (too little data); activated"
+    old: float | None = None
+    blob = registry.artifact(name, active.version)
+    if (
+        split is not None
+        and blob is not None
+        and active.params.get("trained_until", 1e18) <= split.cutoff
+    ):
+        old = holdout_metrics(load(name, blob), split)[GATE_METRIC]
+        metrics["active_on_holdout"] = {GATE_METRIC: old, "version": active.version}
+    else:
+        old = active.metrics.get("holdout", {}).get(GATE_METRIC)
+    if old is None:
+        return True, f"active version {active.version} has no holdout figures; activated"
+    if new >= old * (1.0 - tolerance):
+        return True, f"{GATE_METRIC} {new:.4f} vs active v{active.version} {old:.4f}: activated"
+    return (
+        False,
+        f"{GATE_METRIC} {new:.4f} is worse than active v{active.version} {old:.4f} beyond {tolerance:.0%}: kept inactive",
+    )
