@@ -7,22 +7,23 @@ views and on customers' views → purchases.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from retailor.models.base import Recommender
-from retailor.models.content import ContentBased
-from retailor.models.cooccurrence import CoOccurrence, FrequentlyBoughtTogether
-from retailor.models.factorization import ALS, BPR
-from retailor.models.popularity import Popularity, Trending
-from retailor.models.repeat import BuyAgain, MostBought
-from retailor.models.session_knn import SessionKNN
 
-FAMILIES: dict[str, tuple[type[Recommender], dict[str, Any], str]] = {
-    "popularity": (Popularity, {}, "time-decayed popularity, per category and store"),
-    "trending": (Trending, {}, "recent interest above the long-run rate"),
-    "item_item": (CoOccurrence, {}, "co-occurrence in customer histories (SAR-style, jaccard)"),
+#: name -> ("module:Class" under retailor.models, hyperparameters, what it is); classes are
+#: imported on first use so that the CLI starts fast.
+FAMILIES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "popularity": ("popularity:Popularity", {}, "time-decayed popularity, per category and store"),
+    "trending": ("popularity:Trending", {}, "recent interest above the long-run rate"),
+    "item_item": (
+        "cooccurrence:CoOccurrence",
+        {},
+        "co-occurrence in customer histories (SAR-style, jaccard)",
+    ),
     "viewed_together": (
-        CoOccurrence,
+        "cooccurrence:CoOccurrence",
         {
             "unit": "session",
             "source_kinds": ["view"],
@@ -32,7 +33,7 @@ FAMILIES: dict[str, tuple[type[Recommender], dict[str, Any], str]] = {
         "viewed in the same sessions",
     ),
     "viewed_bought": (
-        CoOccurrence,
+        "cooccurrence:CoOccurrence",
         {
             "unit": "user",
             "source_kinds": ["view"],
@@ -41,16 +42,27 @@ FAMILIES: dict[str, tuple[type[Recommender], dict[str, Any], str]] = {
         },
         "viewed this, bought that",
     ),
-    "fbt": (FrequentlyBoughtTogether, {}, "frequently bought together (basket rules)"),
-    "als": (ALS, {}, "matrix factorization, implicit ALS"),
-    "bpr": (BPR, {}, "matrix factorization, implicit BPR"),
-    "session_knn": (SessionKNN, {}, "next item from the live session (V-SKNN/STAN)"),
-    "buy_again": (BuyAgain, {}, "repeat purchases when they are due"),
-    "most_bought": (MostBought, {}, "the customer's most-bought items (baseline)"),
-    "content": (ContentBased, {}, "content-based cold start (TF-IDF of attributes)"),
+    "fbt": (
+        "cooccurrence:FrequentlyBoughtTogether",
+        {},
+        "frequently bought together (basket rules)",
+    ),
+    "als": ("factorization:ALS", {}, "matrix factorization, implicit ALS"),
+    "bpr": ("factorization:BPR", {}, "matrix factorization, implicit BPR"),
+    "session_knn": ("session_knn:SessionKNN", {}, "next item from the live session (V-SKNN/STAN)"),
+    "buy_again": ("repeat:BuyAgain", {}, "repeat purchases when they are due"),
+    "most_bought": ("repeat:MostBought", {}, "the customer's most-bought items (baseline)"),
+    "content": ("content:ContentBased", {}, "content-based cold start (TF-IDF of attributes)"),
 }
 #: What ``retailor train`` fits by default, in order (the blend last: it reuses the others).
 DEFAULT_MODELS: tuple[str, ...] = (*FAMILIES, "blend")
+
+
+def family(name: str) -> type[Recommender]:
+    """The class of a named configuration."""
+    module, _, cls = FAMILIES[name][0].partition(":")
+    found: type[Recommender] = getattr(importlib.import_module(f"retailor.models.{module}"), cls)
+    return found
 
 
 def known_models() -> list[str]:
@@ -65,8 +77,8 @@ def create(name: str, *, seed: int = 0, **params: Any) -> Recommender:
         return Blend(seed=seed, **params)
     if name not in FAMILIES:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(known_models())}")
-    cls, defaults, _ = FAMILIES[name]
-    model = cls(seed=seed, **{**defaults, **params})
+    _, defaults, _ = FAMILIES[name]
+    model = family(name)(seed=seed, **{**defaults, **params})
     model.config = name
     return model
 
@@ -79,7 +91,7 @@ def load(name: str, blob: bytes) -> Recommender:
         return Blend.load(blob)
     if name not in FAMILIES:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(known_models())}")
-    model = FAMILIES[name][0].load(blob)
+    model = family(name).load(blob)
     model.config = name
     return model
 
