@@ -41,12 +41,12 @@ class Blend(Recommender):
         *,
         seed: int = 0,
         sources: Sequence[str] = DEFAULT_SOURCES,
-        candidates: int = 50,
+        candidates: int = 30,
         validation_days: float = 30.0,
         windows: int = 2,
-        max_training_customers: int = 3000,
-        trees: int = 150,
-        learning_rate: float = 0.05,
+        max_training_customers: int = 1500,
+        trees: int = 100,
+        learning_rate: float = 0.08,
         leaves: int = 31,
         **extra: Any,
     ) -> None:
@@ -141,7 +141,7 @@ class Blend(Recommender):
             objective="lambdarank", n_estimators=self.params["trees"],
             learning_rate=self.params["learning_rate"], num_leaves=self.params["leaves"],
             min_child_samples=20, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
-            random_state=self.seed, deterministic=True, force_row_wise=True, n_jobs=1,
+            random_state=self.seed, deterministic=True, force_row_wise=True, n_jobs=2,
             verbose=-1, lambdarank_truncation_level=20,
         )  # fmt: skip
         ranker.fit(np.vstack(rows), np.concatenate(labels), group=groups)

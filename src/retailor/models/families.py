@@ -54,8 +54,12 @@ FAMILIES: dict[str, tuple[str, dict[str, Any], str]] = {
     "most_bought": ("repeat:MostBought", {}, "the customer's most-bought items (baseline)"),
     "content": ("content:ContentBased", {}, "content-based cold start (TF-IDF of attributes)"),
 }
-#: What ``retailor train`` fits by default, in order (the blend last: it reuses the others).
-DEFAULT_MODELS: tuple[str, ...] = (*FAMILIES, "blend")
+#: What ``retailor train`` fits by default (the blend last: it reuses the others). ``bpr``
+#: and ``most_bought`` (a baseline) are trained on request.
+DEFAULT_MODELS: tuple[str, ...] = (
+    *(name for name in FAMILIES if name not in ("bpr", "most_bought")),
+    "blend",
+)
 
 
 def family(name: str) -> type[Recommender]:
