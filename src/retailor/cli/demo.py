@@ -90,6 +90,10 @@ Try:
   # the single customer view: identities, traits (RFM, lifetime value, favourites), segments
   curl -s {url}/v1/customers/{customer} -H 'Authorization: Bearer {admin}'
 
+  # recommendations for this customer (the blend of every model), and what goes with an item
+  curl -s '{url}/v1/recommendations?customer_id={customer}&k=5' -H 'Authorization: Bearer {admin}'
+  curl -s '{url}/v1/items/85123A/similar?model=fbt&k=5' -H 'Authorization: Bearer {admin}'
+
   # a segment and its members
   curl -s {url}/v1/segments/loyal-buyers/members -H 'Authorization: Bearer {admin}'
 

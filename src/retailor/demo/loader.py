@@ -120,6 +120,17 @@ def load_demo(url: str, admin_key: str, ingest_key: str, say: Say) -> dict[str, 
         say(
             f"lifetime value model trained on {clv['metrics']['customers']:,} customers (version {clv['version']})"
         )
+        trained = admin.train_models()["models"]
+        blend = next((m for m in trained if m["name"] == "blend"), None)
+        holdout = (blend or {}).get("metrics", {}).get("holdout", {})
+        say(
+            f"{len(trained)} recommendation models trained"
+            + (
+                f"; the blend scores NDCG@10 {holdout['ndcg@10']:.3f} on the newest 7 days"
+                if holdout
+                else ""
+            )
+        )
         segment = admin.put_segment(
             "loyal-buyers",
             {"all": [{"trait": "order_count", "op": "gte", "value": 2},
