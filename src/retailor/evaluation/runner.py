@@ -24,8 +24,7 @@ import numpy as np
 from retailor.evaluation.metrics import coverage, novelty, score_lists
 from retailor.evaluation.peers import PEERS, peer
 from retailor.models.base import Context, Recommender
-from retailor.models.blend import Blend
-from retailor.models.families import create
+from retailor.models.fits import Fits, cutoff
 from retailor.models.interactions import DAY, Interactions, Kind
 
 #: Evaluated by default: the blend, each of its sources, and the peers.
@@ -72,9 +71,9 @@ class Report:
 
 
 def customer_split(data: Interactions, test_days: float) -> CustomerSplit:
-    cutoff = data.now - test_days * DAY
-    train = data.before(cutoff)
-    test = data.since(cutoff)
+    split_at = cutoff(data.now - test_days * DAY)
+    train = data.before(split_at)
+    test = data.since(split_at)
     bought = test.of_kind(Kind.PURCHASE)
     if len(bought):
         test = bought
@@ -93,7 +92,7 @@ def customer_split(data: Interactions, test_days: float) -> CustomerSplit:
             f"no customer both had history before and activity in the last {test_days:g} days; "
             "try a different --test-days"
         )
-    return CustomerSplit(train, truth, cutoff, len(cold))
+    return CustomerSplit(train, truth, split_at, len(cold))
 
 
 def sessions_as_customers(data: Interactions) -> Interactions:
@@ -112,8 +111,7 @@ def session_split(data: Interactions, test: Interactions | None, test_days: floa
     if test is None:
         starts = np.full(data.session_ids.size, np.inf)
         np.minimum.at(starts, data.session, data.ts)
-        cutoff = data.now - test_days * DAY
-        in_test = starts[data.session] >= cutoff
+        in_test = starts[data.session] >= data.now - test_days * DAY
         train, test = data.subset(~in_test), data.subset(in_test)
     else:
         train = data
@@ -130,27 +128,19 @@ def session_split(data: Interactions, test: Interactions | None, test_days: floa
     return SessionSplit(sessions_as_customers(train), kept, dropped)
 
 
-def build(name: str, seed: int) -> Recommender:
-    return peer(name, seed) if name in PEERS else create(name, seed=seed)
-
-
 def fit_all(
     names: Sequence[str], train: Interactions, seed: int, progress: Progress
 ) -> tuple[dict[str, Recommender], dict[str, float]]:
     """Fit each model; the blend reuses the fitted sources it shares with the others."""
+    fits = Fits(train, seed)
     fitted: dict[str, Recommender] = {}
     seconds: dict[str, float] = {}
     order = sorted(names, key=lambda n: n == "blend")
     for n, name in enumerate(order):
         progress(f"fitting {name}", n, len(order))
-        model = build(name, seed)
         start = time.perf_counter()
-        if isinstance(model, Blend):
-            model.fit(train, fitted={k: v for k, v in fitted.items() if k not in PEERS})
-        else:
-            model.fit(train)
+        fitted[name] = peer(name, seed).fit(train) if name in PEERS else fits.model(name)
         seconds[name] = time.perf_counter() - start
-        fitted[name] = model
     return fitted, seconds
 
 

@@ -88,22 +88,22 @@ class Recommender(ABC):
     def similar_items(
         self, items: Sequence[str], k: int = 10, exclude: Collection[str] = ()
     ) -> list[Scored]:
-        """Items like ``items``; by default what the model recommends in their context."""
+        """Items like ``items``: what the model recommends with them as the context."""
         return self.recommend(None, Context(items=tuple(items)), k, set(exclude) | set(items))
 
-    def update(self, data: Interactions) -> None:
-        """Fold newer interactions in; families that cannot do so keep their fitted state."""
-        raise NotImplementedError(f"{self.name} learns only in fit")
+    def update(self, data: Interactions) -> None:  # noqa: B027 - optional for a family
+        """Fold newer interactions in. Families with ``incremental = False`` learn only in
+        ``fit``: they answer from their fitted state until the next retrain."""
 
     # --- persistence -------------------------------------------------------------------
 
+    @abstractmethod
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """JSON-able metadata and named arrays that make up the fitted model."""
-        raise NotImplementedError
 
+    @abstractmethod
     def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Set the fitted state from what ``state`` gave."""
-        raise NotImplementedError
 
     def save(self) -> bytes:
         """The fitted model as bytes (an ``.npz`` archive, no pickles)."""
@@ -117,7 +117,7 @@ class Recommender(ABC):
         }
         buffer = io.BytesIO()
         arrays = {"__header__": np.array(json.dumps(header, sort_keys=True)), **arrays}
-        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
         return buffer.getvalue()
 
     @classmethod
@@ -133,6 +133,28 @@ class Recommender(ABC):
         model.config = header.get("config", cls.name)
         model.fitted = True
         return model
+
+
+class ScoringRecommender(Recommender):
+    """A family that scores every item it knows for a request; its answer is the top k."""
+
+    @property
+    @abstractmethod
+    def item_ids(self) -> Sequence[str]:
+        """The items ``scores`` scores, in the order of its positions."""
+
+    @abstractmethod
+    def scores(self, who: str | None, context: Context) -> np.ndarray:
+        """One score per item of ``item_ids`` (0 or less: not recommended)."""
+
+    def recommend(
+        self,
+        who: str | None,
+        context: Context = NO_CONTEXT,
+        k: int = 10,
+        exclude: Collection[str] = (),
+    ) -> list[Scored]:
+        return top_k(self.scores(who, context), self.item_ids, k, exclude, self.config)
 
 
 def top_k(

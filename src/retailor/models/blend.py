@@ -11,16 +11,17 @@ items (the cold-start answer), so the blend always answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import functools
+from collections.abc import Collection, Sequence
 from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 
 from retailor.models.base import NO_CONTEXT, Context, Recommender, Scored
-from retailor.models.cooccurrence import _csr, _from_csr
+from retailor.models.fits import Fits, cutoff
 from retailor.models.interactions import DAY, Interactions, Kind
-from retailor.models.repeat import _max_per_cell
+from retailor.models.sparse import max_per_cell, pack_csr, unpack_csr
 from retailor.models.vocab import Vocab
 
 DEFAULT_SOURCES = (
@@ -69,49 +70,48 @@ class Blend(Recommender):
 
     # --- training ----------------------------------------------------------------------
 
-    def fit(
-        self,
-        data: Interactions,
-        fitted: dict[str, Recommender] | None = None,
-        progress: Callable[[str], None] | None = None,
-    ) -> Self:
-        """Learn the ranker on a validation window, then use sources fitted on all of
-        ``data`` (``fitted`` ones are reused rather than refitted)."""
-        from retailor.models.families import create
+    def fit(self, data: Interactions) -> Self:
+        """Learn the ranker on the validation windows, then answer with sources fitted on
+        all of ``data``."""
+        return self.fit_from(Fits(data, self.seed), None)
 
-        note = progress or (lambda _msg: None)
+    def fit_from(self, fits: Fits, until: float | None) -> Self:
+        """``fit`` on the rows of ``fits`` before ``until`` (None: all), sharing the
+        sources and validation examples other fits of the same run also need."""
+        data = fits.data
         days = self.params["validation_days"] * DAY
+        newest = data.now if until is None else cutoff(until)
         rows: list[np.ndarray] = []
         labels: list[np.ndarray] = []
         groups: list[int] = []
         for window in range(self.params["windows"]):
-            end = data.now - window * days
-            early = data.before(end - days)
-            later = data.subset((data.ts >= end - days) & (data.ts <= end)).of_kind(Kind.PURCHASE)
-            if not len(early) or not len(later):
+            end = cutoff(newest - window * days)
+            start = cutoff(end - days)
+            newest_window = until is None and window == 0  # its end is the newest event
+            inside = (data.ts >= start) & ((data.ts < end) | newest_window)
+            later = data.subset(inside).of_kind(Kind.PURCHASE)
+            if not len(fits.until(start)) or not len(later):
                 break
-            note(f"blend: sources on validation window {window + 1}")
-            self.sources = {n: create(n, seed=self.seed).fit(early) for n in self.params["sources"]}
-            self.history = History().fit(early)
-            self._examples(later, rows, labels, groups, seed=self.seed + window)
+            key = ("blend-examples", start, end, repr(sorted(self.params.items())))
+            window_rows, window_labels, window_groups = fits.memo(
+                key, functools.partial(self._examples, fits, start, later)
+            )
+            rows += window_rows
+            labels += window_labels
+            groups += window_groups
         self._learn(rows, labels, groups)
-        fitted = fitted or {}
-        self.history = History().fit(data)
-        self.sources = {}
-        for name in self.params["sources"]:
-            if name in fitted:
-                self.sources[name] = fitted[name]
-            else:
-                note(f"blend: {name}")
-                self.sources[name] = create(name, seed=self.seed).fit(data)
+        self.sources = {n: fits.model(n, until) for n in self.params["sources"]}
+        self.history = fits.memo(("history", until), lambda: History().fit(fits.until(until)))
         self.fitted = True
         return self
 
     def _examples(
-        self, window: Interactions, rows: list[np.ndarray], labels: list[np.ndarray],
-        groups: list[int], seed: int,
-    ) -> None:  # fmt: skip
-        """Candidates of the customers who bought in ``window``, labelled by what they bought."""
+        self, fits: Fits, start: float, window: Interactions
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+        """Candidates of the customers who bought in ``window`` (from sources fitted on
+        what came before ``start``), labelled by what they bought."""
+        self.sources = {n: fits.model(n, start) for n in self.params["sources"]}
+        self.history = fits.memo(("history", start), lambda: History().fit(fits.until(start)))
         truth: dict[str, set[str]] = {}
         for u, i in zip(window.user, window.item, strict=True):
             if u >= 0:
@@ -119,9 +119,12 @@ class Blend(Recommender):
         customers = sorted(c for c in truth if self.history.users.get(c) is not None)
         limit = self.params["max_training_customers"]
         if len(customers) > limit:
-            rng = np.random.default_rng(seed)
+            rng = np.random.default_rng([self.seed, int(start)])
             customers = sorted(rng.choice(customers, size=limit, replace=False).tolist())
-        context = Context(now=window.ts.min(initial=self.history.now))
+        context = Context(now=start)
+        rows: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+        groups: list[int] = []
         for customer in customers:
             items, features = self._candidates(customer, context, ())
             hits = np.array([item in truth[customer] for item in items], dtype=np.float32)
@@ -129,6 +132,7 @@ class Blend(Recommender):
                 rows.append(features)
                 labels.append(hits)
                 groups.append(len(items))
+        return rows, labels, groups
 
     def _learn(self, rows: list[np.ndarray], labels: list[np.ndarray], groups: list[int]) -> None:
         import lightgbm as lgb
@@ -211,11 +215,6 @@ class Blend(Recommender):
         ranks = row[1::3][: len(self.params["sources"])]
         return str(self.params["sources"][int(np.argmin(ranks))])
 
-    def similar_items(
-        self, items: Sequence[str], k: int = 10, exclude: Collection[str] = ()
-    ) -> list[Scored]:
-        return self.recommend(None, Context(items=tuple(items)), k, set(exclude) | set(items))
-
     def update(self, data: Interactions) -> None:
         for model in self.sources.values():
             if model.incremental:
@@ -273,7 +272,7 @@ class History:
         self.users, self.items = Vocab(data.user_ids), Vocab(data.item_ids)
         self.now = data.now
         self.counts = bought.matrix(np.ones(len(bought), dtype=np.float32), "user")
-        self.last = _max_per_cell(bought, data.n_users, data.n_items)
+        self.last = max_per_cell(bought, data.n_users, data.n_items)
         keep = bought.user >= 0
         baskets = np.unique(np.stack([bought.user[keep], bought.basket[keep]]), axis=1)
         self.orders = np.bincount(baskets[0], minlength=data.n_users).astype(np.float64)
@@ -309,7 +308,7 @@ class History:
     def arrays(self) -> dict[str, np.ndarray]:
         return {
             "history_users": self.users.array(), "history_items": self.items.array(),
-            **_csr("history_counts", self.counts), **_csr("history_last", self.last),
+            **pack_csr("history_counts", self.counts), **pack_csr("history_last", self.last),
             "history_orders": self.orders, "history_seen": self.seen, "history_reach": self.reach,
             "history_now": np.array([self.now]),
         }  # fmt: skip
@@ -323,8 +322,8 @@ class History:
             Vocab(arrays["history_users"]),
             Vocab(arrays["history_items"]),
         )
-        history.counts = _from_csr("history_counts", arrays)
-        history.last = _from_csr("history_last", arrays)
+        history.counts = unpack_csr("history_counts", arrays)
+        history.last = unpack_csr("history_last", arrays)
         history.orders, history.seen = arrays["history_orders"], arrays["history_seen"]
         history.reach, history.now = arrays["history_reach"], float(arrays["history_now"][0])
         return history

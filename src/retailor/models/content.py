@@ -13,16 +13,16 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from retailor.models.base import NO_CONTEXT, Context, Recommender, Scored, top_k
-from retailor.models.cooccurrence import _csr, _from_csr
+from retailor.models.base import Context, ScoringRecommender
 from retailor.models.interactions import Interactions, ItemAttributes
+from retailor.models.sparse import pack_csr, unpack_csr
 from retailor.models.vocab import Vocab
 
 _TOKEN = re.compile(r"[a-z0-9]{2,}")
@@ -42,7 +42,7 @@ def describe(item_id: str, attrs: ItemAttributes | None) -> str:
     return " ".join(words + tokens)
 
 
-class ContentBased(Recommender):
+class ContentBased(ScoringRecommender):
     """Cosine similarity of TF-IDF item descriptions to the customer's profile."""
 
     name = "content"
@@ -65,6 +65,10 @@ class ContentBased(Recommender):
         self.affinity = sp.csr_matrix((0, 0), dtype=np.float32)
         self.vectorizer: TfidfVectorizer | None = None
         self.live_affinity: dict[str, dict[int, float]] = {}
+
+    @property
+    def item_ids(self) -> Sequence[str]:
+        return self.items.ids
 
     def fit(self, data: Interactions) -> Self:
         ids = [str(i) for i in data.item_ids]
@@ -145,20 +149,6 @@ class ContentBased(Recommender):
             return np.zeros(len(self.items))
         return np.asarray(self.vectors @ profile).ravel()
 
-    def recommend(
-        self,
-        who: str | None,
-        context: Context = NO_CONTEXT,
-        k: int = 10,
-        exclude: Collection[str] = (),
-    ) -> list[Scored]:
-        return top_k(self.scores(who, context), self.items.ids, k, exclude, self.config)
-
-    def similar_items(
-        self, items: Sequence[str], k: int = 10, exclude: Collection[str] = ()
-    ) -> list[Scored]:
-        return self.recommend(None, Context(items=tuple(items)), k, set(exclude) | set(items))
-
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         terms = np.array([], dtype=str)
         idf = np.zeros(0)
@@ -168,12 +158,12 @@ class ContentBased(Recommender):
             idf = self.vectorizer.idf_
         return {}, {
             "items": self.items.array(), "users": self.users.array(), "terms": terms, "idf": idf,
-            **_csr("vectors", self.vectors), **_csr("affinity", self.affinity),
+            **pack_csr("vectors", self.vectors), **pack_csr("affinity", self.affinity),
         }  # fmt: skip
 
     def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.items, self.users = Vocab(arrays["items"]), Vocab(arrays["users"])
-        self.vectors, self.affinity = _from_csr("vectors", arrays), _from_csr("affinity", arrays)
+        self.vectors, self.affinity = unpack_csr("vectors", arrays), unpack_csr("affinity", arrays)
         self.vectorizer = None
         if arrays["terms"].size:
             vectorizer = TfidfVectorizer(

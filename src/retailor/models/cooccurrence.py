@@ -12,20 +12,21 @@ the stream and added at answer time.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 
-from retailor.models.base import NO_CONTEXT, Context, Recommender, Scored, top_k
+from retailor.models.base import Context, ScoringRecommender
 from retailor.models.interactions import KIND_NAMES, Interactions
+from retailor.models.sparse import pack_csr, prune, unpack_csr
 from retailor.models.vocab import Vocab
 
 SIMILARITIES = ("jaccard", "lift", "cosine", "confidence", "counts")
 
 
-class CoOccurrence(Recommender):
+class CoOccurrence(ScoringRecommender):
     """Items that go with what the customer (or the context) touched."""
 
     name = "item_item"
@@ -84,6 +85,10 @@ class CoOccurrence(Recommender):
         m.data[:] = 1.0
         return m
 
+    @property
+    def item_ids(self) -> Sequence[str]:
+        return self.items.ids
+
     def fit(self, data: Interactions) -> Self:
         unit = self.params["unit"]
         n_units = {
@@ -103,7 +108,7 @@ class CoOccurrence(Recommender):
         self.source_count = np.asarray(src.sum(axis=0)).ravel()
         self.target_count = np.asarray(tgt.sum(axis=0)).ravel()
         self.units = int(n_units)
-        self.sim = _prune(self._similarity(counts), self.params["neighbours"])
+        self.sim = prune(self._similarity(counts), self.params["neighbours"])
         self.items = Vocab(data.item_ids)
         self.users = Vocab(data.user_ids)
         values = data.weights(self.params["weights"]) * data.decay(self.params["half_life_days"])
@@ -197,15 +202,6 @@ class CoOccurrence(Recommender):
     def _count(self, code: int) -> float:
         return float(self.source_count[code]) if code < self.source_count.size else 0.0
 
-    def recommend(
-        self,
-        who: str | None,
-        context: Context = NO_CONTEXT,
-        k: int = 10,
-        exclude: Collection[str] = (),
-    ) -> list[Scored]:
-        return top_k(self.scores(who, context), self.items.ids, k, exclude, self.config)
-
     # --- the stream --------------------------------------------------------------------
 
     def update(self, data: Interactions) -> None:
@@ -239,14 +235,14 @@ class CoOccurrence(Recommender):
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"units": self.units}, {
             "items": self.items.array(), "users": self.users.array(),
-            **_csr("sim", self.sim), **_csr("affinity", self.affinity),
+            **pack_csr("sim", self.sim), **pack_csr("affinity", self.affinity),
             "source_count": self.source_count, "target_count": self.target_count,
         }  # fmt: skip
 
     def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.units = meta["units"]
         self.items, self.users = Vocab(arrays["items"]), Vocab(arrays["users"])
-        self.sim, self.affinity = _from_csr("sim", arrays), _from_csr("affinity", arrays)
+        self.sim, self.affinity = unpack_csr("sim", arrays), unpack_csr("affinity", arrays)
         self.source_count, self.target_count = arrays["source_count"], arrays["target_count"]
 
 
@@ -273,37 +269,3 @@ class FrequentlyBoughtTogether(CoOccurrence):
         m = sp.csr_matrix((confidence.astype(np.float32), (coo.row, coo.col)), shape=counts.shape)
         m.eliminate_zeros()
         return m
-
-
-def _prune(m: sp.csr_matrix, keep: int) -> sp.csr_matrix:
-    """Each row's ``keep`` largest entries."""
-    m = m.tocsr()
-    m.sort_indices()
-    lengths = np.diff(m.indptr)
-    if lengths.max(initial=0) <= keep:
-        return m
-    rows, cols, vals = [], [], []
-    for r in np.nonzero(lengths)[0]:
-        s, e = m.indptr[r], m.indptr[r + 1]
-        data = m.data[s:e]
-        idx = np.argpartition(-data, keep - 1)[:keep] if data.size > keep else np.arange(data.size)
-        rows.append(np.full(idx.size, r))
-        cols.append(m.indices[s:e][idx])
-        vals.append(data[idx])
-    return sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=m.shape
-    )
-
-
-def _csr(prefix: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:
-    return {
-        f"{prefix}_data": m.data, f"{prefix}_indices": m.indices,
-        f"{prefix}_indptr": m.indptr, f"{prefix}_shape": np.array(m.shape),
-    }  # fmt: skip
-
-
-def _from_csr(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
-    return sp.csr_matrix(
-        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
-        shape=tuple(arrays[f"{prefix}_shape"]),
-    )

@@ -9,18 +9,19 @@ half-step against the fixed item factors (BPR: the mean of their factors).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Collection
+from abc import abstractmethod
+from collections.abc import Collection, Sequence
 from typing import Any, Self
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from retailor.models.base import NO_CONTEXT, Context, Recommender, Scored, top_k
+from retailor.models.base import Context, Scored, ScoringRecommender, top_k
 from retailor.models.interactions import Interactions
 from retailor.models.vocab import Vocab
 
 
-class _Factorization(Recommender):
+class _Factorization(ScoringRecommender):
     """Shared by ALS and BPR: factors, scoring, fold-in, persistence."""
 
     def __init__(
@@ -44,8 +45,13 @@ class _Factorization(Recommender):
         self.item_factors = np.zeros((0, factors), dtype=np.float32)
         self.seen = np.zeros(0, dtype=bool)
 
+    @abstractmethod
     def _library_model(self) -> Any:
-        raise NotImplementedError
+        """The ``implicit`` model to fit, built from ``self.params``."""
+
+    @property
+    def item_ids(self) -> Sequence[str]:
+        return self.items.ids
 
     def fit(self, data: Interactions) -> Self:
         values = data.weights(self.params["weights"]) * data.decay(self.params["half_life_days"])
@@ -86,15 +92,6 @@ class _Factorization(Recommender):
         # never-seen items have meaningless factors; shift so every seen item stays above 0
         scores = scores - scores.min(initial=0.0) + 1e-6
         return np.where(self.seen, scores, 0.0)
-
-    def recommend(
-        self,
-        who: str | None,
-        context: Context = NO_CONTEXT,
-        k: int = 10,
-        exclude: Collection[str] = (),
-    ) -> list[Scored]:
-        return top_k(self.scores(who, context), self.items.ids, k, exclude, self.config)
 
     def similar_items(self, items: Any, k: int = 10, exclude: Collection[str] = ()) -> list[Scored]:
         codes = [c for c in (self.items.get(i) for i in items) if c is not None]

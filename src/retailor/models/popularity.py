@@ -9,12 +9,12 @@ Both update from the stream between retrains.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Sequence
 from typing import Any, Self
 
 import numpy as np
 
-from retailor.models.base import NO_CONTEXT, Context, Recommender, Scored, top_k
+from retailor.models.base import Context, ScoringRecommender
 from retailor.models.interactions import DAY, Interactions
 from retailor.models.vocab import Vocab
 
@@ -48,7 +48,7 @@ class DecayedCounts:
         return self.values * 0.5 ** ((now - self.now) / DAY / self.half_life)
 
 
-class Popularity(Recommender):
+class Popularity(ScoringRecommender):
     """Most popular items, decayed by time; by category and store when the context says."""
 
     name = "popularity"
@@ -68,6 +68,10 @@ class Popularity(Recommender):
         self.counts = DecayedCounts(half_life_days)
         self.store_counts: dict[str, DecayedCounts] = {}
         self.categories: dict[str, set[str]] = {}
+
+    @property
+    def item_ids(self) -> Sequence[str]:
+        return self.vocab.ids
 
     def fit(self, data: Interactions) -> Self:
         self.vocab = Vocab()
@@ -95,7 +99,7 @@ class Popularity(Recommender):
                 for level in attrs.category:
                     self.categories.setdefault(level.lower(), set()).add(str(item_id))
 
-    def scores(self, context: Context) -> np.ndarray:
+    def scores(self, who: str | None, context: Context) -> np.ndarray:
         scores = self.counts.at(context.now).copy()
         if context.store_id and context.store_id in self.store_counts:
             local = self.store_counts[context.store_id].at(context.now)
@@ -107,18 +111,6 @@ class Popularity(Recommender):
             mask[[self.vocab.index[i] for i in members if i in self.vocab.index]] = True
             scores = np.where(mask, scores, 0.0)
         return scores
-
-    def recommend(
-        self,
-        who: str | None,
-        context: Context = NO_CONTEXT,
-        k: int = 10,
-        exclude: Collection[str] = (),
-    ) -> list[Scored]:
-        return top_k(self.scores(context), self.vocab.ids, k, exclude, self.config)
-
-    def similar_items(self, items: Any, k: int = 10, exclude: Collection[str] = ()) -> list[Scored]:
-        return self.recommend(None, NO_CONTEXT, k, set(exclude) | set(items))
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays = {"items": self.vocab.array(), "counts": self.counts.values}
@@ -145,7 +137,7 @@ class Popularity(Recommender):
         self.categories = {c: set(m) for c, m in meta["categories"].items()}
 
 
-class Trending(Recommender):
+class Trending(ScoringRecommender):
     """Items whose recent interest outruns their long-run rate (a Poisson z-score)."""
 
     name = "trending"
@@ -172,6 +164,10 @@ class Trending(Recommender):
         self.short = DecayedCounts(short_half_life_days)
         self.long = DecayedCounts(long_half_life_days)
 
+    @property
+    def item_ids(self) -> Sequence[str]:
+        return self.vocab.ids
+
     def fit(self, data: Interactions) -> Self:
         self.vocab = Vocab()
         self.short = DecayedCounts(self.params["short_half_life_days"])
@@ -186,22 +182,10 @@ class Trending(Recommender):
         self.short.add(items, weights, data.ts, len(self.vocab))
         self.long.add(items, weights, data.ts, len(self.vocab))
 
-    def scores(self, now: float | None = None) -> np.ndarray:
-        short, long = self.short.at(now), self.long.at(now)
+    def scores(self, who: str | None, context: Context) -> np.ndarray:
+        short, long = self.short.at(context.now), self.long.at(context.now)
         expected = long * (self.short.half_life / self.long.half_life)
         return (short - expected) / np.sqrt(expected + 1.0)
-
-    def recommend(
-        self,
-        who: str | None,
-        context: Context = NO_CONTEXT,
-        k: int = 10,
-        exclude: Collection[str] = (),
-    ) -> list[Scored]:
-        return top_k(self.scores(context.now), self.vocab.ids, k, exclude, self.config)
-
-    def similar_items(self, items: Any, k: int = 10, exclude: Collection[str] = ()) -> list[Scored]:
-        return self.recommend(None, NO_CONTEXT, k, set(exclude) | set(items))
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"now": self.short.now}, {

@@ -10,19 +10,19 @@ customer's items by purchase count.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Sequence
 from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 
-from retailor.models.base import NO_CONTEXT, Context, Recommender, Scored, top_k
-from retailor.models.cooccurrence import _csr, _from_csr
+from retailor.models.base import Context, ScoringRecommender
 from retailor.models.interactions import DAY, Interactions, Kind
+from retailor.models.sparse import max_per_cell, pack_csr, unpack_csr
 from retailor.models.vocab import Vocab
 
 
-class BuyAgain(Recommender):
+class BuyAgain(ScoringRecommender):
     """Repeat purchases per customer and item, with expected repurchase intervals."""
 
     name = "buy_again"
@@ -40,13 +40,17 @@ class BuyAgain(Recommender):
         self.now = 0.0
         self.live: dict[str, dict[int, tuple[float, float]]] = {}
 
+    @property
+    def item_ids(self) -> Sequence[str]:
+        return self.items.ids
+
     def fit(self, data: Interactions) -> Self:
         bought = data.of_kind(Kind.PURCHASE)
         self.users, self.items = Vocab(data.user_ids), Vocab(data.item_ids)
         self.now = data.now
         decay = bought.decay(self.params["half_life_days"], self.now)
         self.frequency = bought.matrix(decay, "user")
-        self.last = _max_per_cell(bought, data.n_users, data.n_items)
+        self.last = max_per_cell(bought, data.n_users, data.n_items)
         self.interval = _repurchase_intervals(bought, data.n_items)
         self.live = {}
         self.fitted = True
@@ -64,7 +68,8 @@ class BuyAgain(Recommender):
             self.live[user][item] = (count + 1.0, float(bought.ts[r]))
             self.now = max(self.now, float(bought.ts[r]))
 
-    def scores(self, who: str | None, now: float | None) -> np.ndarray:
+    def scores(self, who: str | None, context: Context) -> np.ndarray:
+        now: float | None = context.now
         out = np.zeros(len(self.items), dtype=np.float64)
         if who is None:
             return out
@@ -93,32 +98,20 @@ class BuyAgain(Recommender):
             out[item] = frequency * due
         return out
 
-    def recommend(
-        self,
-        who: str | None,
-        context: Context = NO_CONTEXT,
-        k: int = 10,
-        exclude: Collection[str] = (),
-    ) -> list[Scored]:
-        return top_k(self.scores(who, context.now), self.items.ids, k, exclude, self.config)
-
-    def similar_items(self, items: Any, k: int = 10, exclude: Collection[str] = ()) -> list[Scored]:
-        return []
-
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"now": self.now}, {
             "users": self.users.array(), "items": self.items.array(), "interval": self.interval,
-            **_csr("frequency", self.frequency), **_csr("last", self.last),
+            **pack_csr("frequency", self.frequency), **pack_csr("last", self.last),
         }  # fmt: skip
 
     def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.now = meta["now"]
         self.users, self.items = Vocab(arrays["users"]), Vocab(arrays["items"])
         self.interval = arrays["interval"]
-        self.frequency, self.last = _from_csr("frequency", arrays), _from_csr("last", arrays)
+        self.frequency, self.last = unpack_csr("frequency", arrays), unpack_csr("last", arrays)
 
 
-class MostBought(Recommender):
+class MostBought(ScoringRecommender):
     """The naive baseline: the customer's own items by how many times they bought them."""
 
     name = "most_bought"
@@ -129,6 +122,10 @@ class MostBought(Recommender):
         self.counts = sp.csr_matrix((0, 0), dtype=np.float32)
         self.ties = sp.csr_matrix((0, 0), dtype=np.float64)
 
+    @property
+    def item_ids(self) -> Sequence[str]:
+        return self.items.ids
+
     def fit(self, data: Interactions) -> Self:
         bought = data.of_kind(Kind.PURCHASE)
         self.users, self.items = Vocab(data.user_ids), Vocab(data.item_ids)
@@ -136,54 +133,25 @@ class MostBought(Recommender):
         span = float(np.ptp(bought.ts)) if len(bought) else 1.0
         tie = (bought.ts - bought.ts.min(initial=0.0)) / max(span, 1.0) * 1e-3
         self.counts = bought.matrix(np.ones(len(bought), dtype=np.float32), "user")
-        self.ties = _max_per_cell(bought, data.n_users, data.n_items, tie)
+        self.ties = max_per_cell(bought, data.n_users, data.n_items, tie)
         self.fitted = True
         return self
 
-    def recommend(
-        self,
-        who: str | None,
-        context: Context = NO_CONTEXT,
-        k: int = 10,
-        exclude: Collection[str] = (),
-    ) -> list[Scored]:
+    def scores(self, who: str | None, context: Context) -> np.ndarray:
         row = self.users.get(who) if who is not None else None
         if row is None or row >= self.counts.shape[0]:
-            return []
-        scores = (
+            return np.zeros(len(self.items))
+        return (
             self.counts[row].toarray().ravel().astype(np.float64) + self.ties[row].toarray().ravel()
         )
-        return top_k(scores, self.items.ids, k, exclude, self.config)
-
-    def similar_items(self, items: Any, k: int = 10, exclude: Collection[str] = ()) -> list[Scored]:
-        return []
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {}, {"users": self.users.array(), "items": self.items.array(),
-                    **_csr("counts", self.counts), **_csr("ties", self.ties)}  # fmt: skip
+                    **pack_csr("counts", self.counts), **pack_csr("ties", self.ties)}  # fmt: skip
 
     def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.users, self.items = Vocab(arrays["users"]), Vocab(arrays["items"])
-        self.counts, self.ties = _from_csr("counts", arrays), _from_csr("ties", arrays)
-
-
-def _max_per_cell(
-    data: Interactions, n_users: int, n_items: int, values: np.ndarray | None = None
-) -> sp.csr_matrix:
-    """Per customer x item, the largest value (default: the latest timestamp)."""
-    keep = data.user >= 0
-    values = (data.ts if values is None else values)[keep]
-    users, items = data.user[keep].astype(np.int64), data.item[keep].astype(np.int64)
-    cell = users * max(n_items, 1) + items
-    order = np.lexsort((values, cell))
-    cell, values = cell[order], values[order]
-    last = np.ones(cell.size, dtype=bool)
-    last[:-1] = cell[1:] != cell[:-1]
-    cell, values = cell[last], values[last]
-    return sp.csr_matrix(
-        (values.astype(np.float64), (cell // max(n_items, 1), cell % max(n_items, 1))),
-        shape=(n_users, n_items),
-    )
+        self.counts, self.ties = unpack_csr("counts", arrays), unpack_csr("ties", arrays)
 
 
 def _repurchase_intervals(bought: Interactions, n_items: int) -> np.ndarray:

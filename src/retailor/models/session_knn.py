@@ -10,19 +10,19 @@ New sessions from the stream become neighbours at once.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 
-from retailor.models.base import NO_CONTEXT, Context, Recommender, Scored, top_k
-from retailor.models.cooccurrence import _csr, _from_csr
+from retailor.models.base import Context, ScoringRecommender
 from retailor.models.interactions import DAY, Interactions
+from retailor.models.sparse import pack_csr, unpack_csr
 from retailor.models.vocab import Vocab
 
 
-class SessionKNN(Recommender):
+class SessionKNN(ScoringRecommender):
     """Nearest past sessions to the live one, their items scored by similarity."""
 
     name = "session_knn"
@@ -51,6 +51,10 @@ class SessionKNN(Recommender):
         self.item_idf = np.zeros(0)
         self.last_session: dict[str, list[int]] = {}
         self.now = 0.0
+
+    @property
+    def item_ids(self) -> Sequence[str]:
+        return self.items.ids
 
     def fit(self, data: Interactions) -> Self:
         self.items = Vocab(data.item_ids)
@@ -153,28 +157,12 @@ class SessionKNN(Recommender):
         out[: scores.size] = scores
         return out
 
-    def recommend(
-        self,
-        who: str | None,
-        context: Context = NO_CONTEXT,
-        k: int = 10,
-        exclude: Collection[str] = (),
-    ) -> list[Scored]:
-        return top_k(self.scores(who, context), self.items.ids, k, exclude, self.config)
-
-    def similar_items(
-        self, items: Sequence[str], k: int = 10, exclude: Collection[str] = ()
-    ) -> list[Scored]:
-        return self.recommend(
-            None, Context(session_items=tuple(items)), k, set(exclude) | set(items)
-        )
-
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         users = sorted(self.last_session)
         flat = [c for u in users for c in self.last_session[u]]
         bounds = np.cumsum([0] + [len(self.last_session[u]) for u in users])
         return {"now": self.now}, {
-            "items": self.items.array(), **_csr("sessions", self.sessions),
+            "items": self.items.array(), **pack_csr("sessions", self.sessions),
             "session_time": self.session_time, "item_idf": self.item_idf,
             "last_users": np.asarray(users, dtype=str), "last_items": np.asarray(flat, dtype=np.int64),
             "last_bounds": bounds,
@@ -183,7 +171,7 @@ class SessionKNN(Recommender):
     def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.now = meta["now"]
         self.items = Vocab(arrays["items"])
-        self.sessions = _from_csr("sessions", arrays)
+        self.sessions = unpack_csr("sessions", arrays)
         self.by_item = self.sessions.tocsc()
         self.session_time, self.item_idf = arrays["session_time"], arrays["item_idf"]
         bounds, flat = arrays["last_bounds"], arrays["last_items"]

@@ -1,7 +1,7 @@
 """Training jobs: fit models from the event log, gate each new version on a holdout, and
 keep every version in the registry with its metrics.
 
-For each model a candidate is fitted on everything but the newest ``holdout_days`` and
+For each model a candidate is fitted on everything but the newest ``holdout_days`` (30) and
 scored (NDCG@10, Recall@10 and the rest) on what customers bought in them. The active
 version is scored on the same holdout when it was trained before the holdout began
 (otherwise its own recorded holdout figures stand in). The candidate is then refitted on
@@ -21,8 +21,8 @@ import numpy as np
 from retailor.evaluation.metrics import score_lists
 from retailor.evaluation.runner import CustomerSplit, customer_split
 from retailor.models.base import Context, Recommender
-from retailor.models.blend import Blend
-from retailor.models.families import create, known_models, load
+from retailor.models.families import known_models, load
+from retailor.models.fits import Fits
 from retailor.models.interactions import Interactions
 from retailor.storage.base import ModelRecord, ModelRegistry
 
@@ -50,7 +50,7 @@ def check_names(names: Sequence[str]) -> list[str]:
     return list(names)
 
 
-HOLDOUT_CUSTOMERS = 2000
+HOLDOUT_CUSTOMERS = 1000
 
 
 def holdout_metrics(model: Recommender, split: CustomerSplit, seed: int = 0) -> dict[str, float]:
@@ -72,50 +72,40 @@ def train_models(
     names: Sequence[str],
     *,
     seed: int = 0,
-    holdout_days: float = 7.0,
+    holdout_days: float = 30.0,
     tolerance: float = 0.02,
     progress: Progress = lambda *_: None,
 ) -> list[TrainOutcome]:
-    """Train ``names`` (in order; the blend reuses the sources trained before it)."""
+    """Train ``names`` (the blend last: it reuses the fits made before it). The default
+    holdout equals the blend's validation window, so the holdout candidates are the
+    sources the blend's newest window needs anyway."""
     names = sorted(check_names(names), key=lambda n: n == "blend")
     try:
         split: CustomerSplit | None = customer_split(data, holdout_days)
     except ValueError:
         split = None
-    trained_until = data.now
+    fits = Fits(data, seed)
     steps = len(names)
     outcomes: list[TrainOutcome] = []
-    on_holdout: dict[str, Recommender] = {}
-    on_all: dict[str, Recommender] = {}
     for step, name in enumerate(names):
         progress(f"{name}: holdout", step, steps)
         started = time.perf_counter()
         metrics: dict[str, Any] = {"interactions": len(data), **data.describe()}
         active = registry.active(name)
         if split is not None:
-            candidate = _fit(name, split.train, seed, on_holdout)
-            on_holdout[name] = candidate
-            metrics["holdout"] = holdout_metrics(candidate, split)
+            metrics["holdout"] = holdout_metrics(fits.model(name, split.cutoff), split)
             metrics["holdout_days"] = holdout_days
             metrics["holdout_customers"] = len(split.truth)
         progress(f"{name}: all data", step, steps)
-        model = _fit(name, data, seed, on_all)
-        on_all[name] = model
+        model = fits.model(name)
         metrics["fit_seconds"] = round(time.perf_counter() - started, 3)
         activate, reason = _gate(name, registry, active, metrics, split, tolerance)
         metrics["gate"] = reason
-        params = {"seed": seed, "config": model.params, "trained_until": trained_until}
+        params = {"seed": seed, "config": model.params, "trained_until": data.now}
         record = registry.save(name, params, metrics, activate=activate, artifact=model.save())
         outcomes.append(TrainOutcome(name, record, activate, reason, model))
     progress("done", steps, steps)
     return outcomes
-
-
-def _fit(name: str, data: Interactions, seed: int, fitted: dict[str, Recommender]) -> Recommender:
-    model = create(name, seed=seed)
-    if isinstance(model, Blend):
-        return model.fit(data, fitted=fitted)
-    return model.fit(data)
 
 
 def _gate(

@@ -116,3 +116,5 @@ def test_peers_answer_like_models(name: str) -> None:
     model = peer(name).fit(DATA)
     assert model.recommend(SHOPPER, Context(), 5)
     assert isinstance(model.recommend("nobody", Context(), 5), list)
+    again = type(model).load(model.save())
+    assert answers(again) == answers(model)

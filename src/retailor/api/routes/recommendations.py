@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
 
 import msgspec
 from starlette.requests import Request
@@ -14,7 +14,7 @@ from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response, query_int
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
-from retailor.models.base import Context
+from retailor.models.base import Context, Scored
 from retailor.models.families import known_models
 
 
@@ -82,23 +82,11 @@ async def recommendations(request: Request, ctx: AppContext) -> Response:
         category=request.query_params.get("category") or None,
     )
 
-    def answer() -> Any:
+    def answer() -> tuple[str, list[Scored]]:
         return ctx.models.recommend(name, who or raw, context, k, set(_list(request, "exclude")))
 
-    try:
-        used, items = await asyncio.to_thread(answer)
-    except KeyError:
-        raise ProblemError(
-            404, f"model {name!r} has not been trained yet: retailor train --models {name}"
-        ) from None
-    return json_response(
-        Recommendations(
-            model=used,
-            version=ctx.models.versions.get(used),
-            customer=who,
-            items=[Recommended(s.item_id, round(s.score, 6), s.source) for s in items],
-        )
-    )
+    used, items = await _answered(name, answer)
+    return _response(ctx, used, who, items)
 
 
 @endpoint(
@@ -117,17 +105,28 @@ async def similar(request: Request, ctx: AppContext) -> Response:
     name = _model(request, ctx, "item_item")
     k = query_int(request, "k", 10, 1, 200)
     item = request.path_params["item_id"]
+    _, items = await _answered(name, lambda: (name, ctx.models.similar(name, [item], k)))
+    return _response(ctx, name, None, items)
+
+
+async def _answered(
+    name: str, answer: Callable[[], tuple[str, list[Scored]]]
+) -> tuple[str, list[Scored]]:
+    """Run a model's answer off the event loop; an untrained model is a 404."""
     try:
-        items = await asyncio.to_thread(ctx.models.similar, name, [item], k)
+        return await asyncio.to_thread(answer)
     except KeyError:
         raise ProblemError(
             404, f"model {name!r} has not been trained yet: retailor train --models {name}"
         ) from None
+
+
+def _response(ctx: AppContext, model: str, who: str | None, items: list[Scored]) -> Response:
     return json_response(
         Recommendations(
-            model=name,
-            version=ctx.models.versions.get(name),
-            customer=None,
+            model=model,
+            version=ctx.models.versions.get(model),
+            customer=who,
             items=[Recommended(s.item_id, round(s.score, 6), s.source) for s in items],
         )
     )
