@@ -18,7 +18,7 @@ from retailor.cli.common import (
     reach_data,
     settings_from,
 )
-from retailor.models.families import DEFAULT_MODELS, known_models
+from retailor.models.families import DEFAULT_MODELS, describe, known_models
 from retailor.storage.factory import open_model_registry
 
 
@@ -32,9 +32,9 @@ def _all_models() -> str:
     "--models",
     "names",
     default=None,
-    help="Comma-separated models to train (default: all). Recommenders: "
-    + ", ".join(known_models())
-    + "; and clv (lifetime value: BG/NBD + Gamma-Gamma).",
+    help="Comma-separated models to train (default: all but bpr and most_bought). "
+    + "; ".join(f"{name}: {describe(name)}" for name in known_models())
+    + "; clv: lifetime value (BG/NBD + Gamma-Gamma).",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of every model.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per trained version.")
@@ -42,7 +42,7 @@ def _all_models() -> str:
 def train(data_dir: Path | None, names: str | None, seed: int, as_json: bool) -> None:
     """Train models from the event log.
 
-    Each recommender is scored on the newest 7 days (fitted on what came before), refitted
+    Each recommender is scored on the newest 30 days (fitted on what came before), refitted
     on everything and saved as a new version, which becomes active only if it is not
     worse than the active version on that holdout. Works while a server runs on the data
     directory (it trains in the server).

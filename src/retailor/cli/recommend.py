@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from retailor.models.base import Context
 from retailor.models.families import known_models
 
 HEADER = ("customer_id", "rank", "item_id", "score", "source")
+Answer = Callable[[str], list[tuple[str, float, str]]]
 
 
 def read_customers(path: Path) -> list[str]:
@@ -104,7 +106,7 @@ def recommend(
             app.state.shutdown()
 
 
-def _write(output: Path, customers: list[str], answer: object) -> None:
+def _write(output: Path, customers: list[str], answer: Answer) -> None:
     rows = 0
     with (
         open(output, "w", newline="") as handle,
@@ -117,7 +119,7 @@ def _write(output: Path, customers: list[str], answer: object) -> None:
         writer.writerow(HEADER)
         task = bar.add_task("recommending", total=len(customers))
         for customer in customers:
-            for rank, (item, score, source) in enumerate(answer(customer), start=1):  # type: ignore[operator]
+            for rank, (item, score, source) in enumerate(answer(customer), start=1):
                 writer.writerow((customer, rank, item, f"{score:.6f}", source))
                 rows += 1
             bar.advance(task)

@@ -126,7 +126,7 @@ def load_demo(url: str, admin_key: str, ingest_key: str, say: Say) -> dict[str, 
         say(
             f"{len(trained)} recommendation models trained"
             + (
-                f"; the blend scores NDCG@10 {holdout['ndcg@10']:.3f} on the newest 7 days"
+                f"; the blend scores NDCG@10 {holdout['ndcg@10']:.3f} on the newest 30 days"
                 if holdout
                 else ""
             )

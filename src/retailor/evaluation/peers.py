@@ -94,7 +94,6 @@ class GlobalPopularity(ScoringRecommender):
     """The same list for everyone: items by how many customers (or sessions) had them."""
 
     name = "global_popularity"
-    personal = False
 
     def __init__(self, *, seed: int = 0, **params: Any) -> None:
         super().__init__(seed=seed, **params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from retailor.evaluation.peers import PEERS
 from retailor.evaluation.runner import Report
 
 
@@ -24,7 +25,7 @@ def plot_report(report: Report, path: Path) -> None:
         xs = [i + (j - (len(columns) - 1) / 2) * width for i in range(len(names))]
         ax.bar(xs, values, width, label=column)
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(names, rotation=30, ha="right")
+    ax.set_xticklabels([f"{n} (peer)" if n in PEERS else n for n in names], rotation=30, ha="right")
     ax.set_ylabel("score (higher is better)")
     title = (
         "next-item prediction"

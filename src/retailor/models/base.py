@@ -60,8 +60,6 @@ class Recommender(ABC):
     name: ClassVar[str]
     #: True when ``update`` learns from new interactions without a full ``fit``.
     incremental: ClassVar[bool] = False
-    #: True when the model needs a customer's history (not just context) to answer.
-    personal: ClassVar[bool] = True
 
     def __init__(self, *, seed: int = 0, **params: Any) -> None:
         self.seed = seed

@@ -61,13 +61,6 @@ class Blend(Recommender):
         self.ranker: Any = None
         self.training: dict[str, Any] = {}
 
-    @property
-    def feature_names(self) -> list[str]:
-        names = []
-        for source in self.params["sources"]:
-            names += [f"{source}_score", f"{source}_rank", f"{source}_share"]
-        return [*names, "sources_hit", *History.FEATURES]
-
     # --- training ----------------------------------------------------------------------
 
     def fit(self, data: Interactions) -> Self:

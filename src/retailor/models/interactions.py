@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -143,14 +142,6 @@ class Interactions:
     def now(self) -> float:
         """The newest interaction time: the reference point of time decay."""
         return float(self.ts.max()) if self.ts.size else 0.0
-
-    @cached_property
-    def user_index(self) -> dict[str, int]:
-        return {str(u): i for i, u in enumerate(self.user_ids)}
-
-    @cached_property
-    def item_index(self) -> dict[str, int]:
-        return {str(u): i for i, u in enumerate(self.item_ids)}
 
     # --- selection ---------------------------------------------------------------------
 

@@ -52,7 +52,6 @@ class Popularity(ScoringRecommender):
     """Most popular items, decayed by time; by category and store when the context says."""
 
     name = "popularity"
-    personal = False
     incremental = True
 
     def __init__(
@@ -141,7 +140,6 @@ class Trending(ScoringRecommender):
     """Items whose recent interest outruns their long-run rate (a Poisson z-score)."""
 
     name = "trending"
-    personal = False
     incremental = True
 
     def __init__(

@@ -21,7 +21,7 @@ from typing import Any
 from retailor.domain.catalog import CatalogItem
 from retailor.domain.events import Event
 from retailor.models.base import Context, Recommender, Scored
-from retailor.models.families import DEFAULT_MODELS, known_models, load
+from retailor.models.families import DEFAULT_MODELS, create, known_models, load
 from retailor.models.from_log import attributes_of, interactions_from_batches
 from retailor.models.training import Progress, TrainOutcome, train_models
 from retailor.storage.base import ModelRegistry
@@ -64,7 +64,6 @@ class ModelService:
         self._queue: queue.SimpleQueue[list[Event] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.last_training: dict[str, Any] | None = None
 
     # --- life cycle --------------------------------------------------------------------
 
@@ -75,8 +74,6 @@ class ModelService:
         if missing:
             data = self.training_data()
             for name in missing:
-                from retailor.models.families import create
-
                 model = create(name, seed=self.seed).fit(data)
                 with self._lock:
                     self.models[name], self.versions[name] = model, None
@@ -166,20 +163,11 @@ class ModelService:
     ) -> list[TrainOutcome]:
         """A full training run now (one at a time), then swap in what became active."""
         with self._train_lock:
-            started = time.perf_counter()
             data = self.training_data()
             outcomes = train_models(
                 data, self.registry, names, seed=self.seed, progress=progress or (lambda *_: None)
             )
             self.reload()
-            self.last_training = {
-                "finished_at": time.time(),
-                "seconds": round(time.perf_counter() - started, 2),
-                "models": {
-                    o.name: {"version": o.record.version, "activated": o.activated}
-                    for o in outcomes
-                },
-            }
             return outcomes
 
     def _retrain_loop(self) -> None:

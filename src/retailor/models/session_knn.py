@@ -4,8 +4,9 @@ The live session (oldest item first) is compared with past sessions that share i
 items: recent positions of the live session weigh more (linear decay), recent sessions
 weigh more (exponential decay of their age), and each neighbour session's items are
 scored by the neighbour's similarity. It serves anonymous visitors and in-session
-personalization; with no live session it uses the customer's latest past session.
-New sessions from the stream become neighbours at once.
+personalization; with no live session it uses the customer's latest past session (or
+order, in purchase-only histories). New sessions from the stream become neighbours at
+once.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class SessionKNN(ScoringRecommender):
         self.items = Vocab()
         self.sessions = sp.csr_matrix((0, 0), dtype=np.float32)  # session x item
         self.by_item = sp.csc_matrix((0, 0), dtype=np.float32)
+        self.lengths = np.zeros(0)
         self.session_time = np.zeros(0)
         self.item_idf = np.zeros(0)
         self.last_session: dict[str, list[int]] = {}
@@ -58,8 +60,7 @@ class SessionKNN(ScoringRecommender):
 
     def fit(self, data: Interactions) -> Self:
         self.items = Vocab(data.item_ids)
-        unit = data.session if data.session_ids.size else data.user
-        n_units = data.session_ids.size if data.session_ids.size else data.n_users
+        unit, n_units = _units(data)
         keep = unit >= 0
         m = sp.csr_matrix(
             (np.ones(int(keep.sum()), dtype=np.float32), (unit[keep], data.item[keep])),
@@ -69,13 +70,13 @@ class SessionKNN(ScoringRecommender):
         m.data[:] = 1.0
         times = np.zeros(n_units)
         np.maximum.at(times, unit[keep], data.ts[keep])
-        self.sessions, self.session_time = m, times
-        self.by_item = m.tocsc()
+        self.session_time = times
+        self._index(m)
         counts = np.asarray(m.sum(axis=0)).ravel()
         self.item_idf = np.log((n_units + 1) / (counts + 1)) + 1.0
         self.now = data.now
         self.last_session = {}
-        if data.n_users and data.session_ids.size:
+        if data.n_users:
             rows = np.flatnonzero(keep & (data.user >= 0))
             latest: dict[int, int] = {}
             for r in rows:  # rows are in time order: the last write per user wins
@@ -86,10 +87,16 @@ class SessionKNN(ScoringRecommender):
         self.fitted = True
         return self
 
+    def _index(self, sessions: sp.csr_matrix) -> None:
+        """Keep the session x item matrix with its by-item view and session lengths."""
+        self.sessions = sessions
+        self.by_item = sessions.tocsc()
+        self.lengths = np.diff(sessions.indptr).astype(np.float64)
+
     def update(self, data: Interactions) -> None:
         """Add the new sessions (or extend known ones) as neighbours."""
         codes = self.items.codes(data.item_ids)
-        unit = data.session if data.session_ids.size else data.user
+        unit, _ = _units(data)
         grouped: dict[int, list[int]] = {}
         for r in range(len(data)):
             if unit[r] >= 0:
@@ -108,8 +115,7 @@ class SessionKNN(ScoringRecommender):
         add.data[:] = 1.0
         old = self.sessions
         old.resize((old.shape[0], len(self.items)))
-        self.sessions = sp.vstack([old, add]).tocsr()
-        self.by_item = self.sessions.tocsc()
+        self._index(sp.vstack([old, add]).tocsr())
         self.session_time = np.concatenate([self.session_time, np.full(len(grouped), data.now)])
         self.item_idf = np.pad(
             self.item_idf, (0, len(self.items) - self.item_idf.size), constant_values=1.0
@@ -144,8 +150,7 @@ class SessionKNN(ScoringRecommender):
         if candidates.size > sample:
             newest = np.argpartition(-self.session_time[candidates], sample - 1)[:sample]
             candidates = candidates[newest]
-        lengths = np.asarray(self.sessions[candidates].sum(axis=1)).ravel()
-        similarity = overlap[candidates] / np.sqrt(lengths * len(weights))
+        similarity = overlap[candidates] / np.sqrt(self.lengths[candidates] * len(weights))
         now = context.now if context.now is not None else self.now
         age = np.maximum(now - self.session_time[candidates], 0.0) / DAY
         similarity = similarity * np.power(0.5, age / self.params["session_half_life_days"])
@@ -171,11 +176,20 @@ class SessionKNN(ScoringRecommender):
     def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.now = meta["now"]
         self.items = Vocab(arrays["items"])
-        self.sessions = unpack_csr("sessions", arrays)
-        self.by_item = self.sessions.tocsc()
+        self._index(unpack_csr("sessions", arrays))
         self.session_time, self.item_idf = arrays["session_time"], arrays["item_idf"]
         bounds, flat = arrays["last_bounds"], arrays["last_items"]
         self.last_session = {
             str(u): [int(c) for c in flat[bounds[i] : bounds[i + 1]]]
             for i, u in enumerate(arrays["last_users"])
         }
+
+
+def _units(data: Interactions) -> tuple[np.ndarray, int]:
+    """What a "session" is in ``data``: its sessions, else its orders (purchase-only
+    histories), else each customer's whole history."""
+    if data.session_ids.size:
+        return data.session, int(data.session_ids.size)
+    if data.basket_ids.size:
+        return data.basket, int(data.basket_ids.size)
+    return data.user, data.n_users
