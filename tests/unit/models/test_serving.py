@@ -1,0 +1,78 @@
+"""The server's model service: live models before any training, freshness from the
+stream, scheduled retraining in the background, and swapping in what became active."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from retailor.domain.events import Event, EventType
+from retailor.models.base import Context
+from retailor.models.serving import ModelService
+from retailor.storage.files.models import FileModelRegistry
+from retailor.storage.schema import events_to_table
+
+
+def views(start: datetime, n: int, item: str = "sku{k}", prefix: str = "e") -> list[Event]:
+    return [
+        Event(
+            event_id=f"{prefix}{k}",
+            type=EventType.PRODUCT_VIEWED,
+            timestamp=start + timedelta(hours=k),
+            received_at=start,
+            customer_id=f"c{k % 7}",
+            session_id=f"s{k // 3}",
+            properties={"item_id": item.format(k=k % 5)},
+        )  # fmt: skip
+        for k in range(n)
+    ]
+
+
+def service(tmp_path: Path, log: list[Event], retrain_every: float) -> ModelService:
+    return ModelService(
+        FileModelRegistry(tmp_path / "models"),
+        lambda: events_to_table(log).to_batches(),
+        lambda identifier: identifier,
+        lambda ids: {},
+        lambda: [],
+        refresh_seconds=0.1,
+        retrain_every=retrain_every,
+    )
+
+
+def wait_until(check: object, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_live_models_answer_and_learn_from_the_stream(tmp_path: Path) -> None:
+    start = datetime.now(UTC) - timedelta(days=3)
+    models = service(tmp_path, views(start, 40), retrain_every=0)
+    models.start()
+    try:
+        used, items = models.recommend("blend", "c1", Context(), 3)
+        assert used == "popularity" and items
+        models.observe(views(datetime.now(UTC), 12, item="brand-new", prefix="n"))
+        assert wait_until(
+            lambda: models.recommend("trending", None, Context(), 1)[1][0].item_id == "brand-new"
+        )
+    finally:
+        models.close()
+
+
+def test_scheduled_retraining_swaps_in_new_versions(tmp_path: Path) -> None:
+    start = datetime.now(UTC) - timedelta(days=3)
+    models = service(tmp_path, views(start, 60), retrain_every=0.2)
+    models.start()
+    try:
+        assert wait_until(lambda: models.versions.get("blend") is not None, seconds=60)
+        assert models.registry.active("item_item") is not None
+        used, items = models.recommend("blend", "c1", Context(), 3)
+        assert used == "blend" and items
+    finally:
+        models.close()
