@@ -24,7 +24,7 @@ def views(start: datetime, n: int, item: str = "sku{k}", prefix: str = "e") -> l
             customer_id=f"c{k % 7}",
             session_id=f"s{k // 3}",
             properties={"item_id": item.format(k=k % 5)},
-        )  # fmt: skip
+        )
         for k in range(n)
     ]
 
