@@ -44,7 +44,7 @@ def _ks(value: str) -> list[int]:
                    "implicit_als and global_popularity).")  # fmt: skip
 @click.option("--mode", type=click.Choice(["auto", "customers", "sessions"]), default="auto", show_default=True,
               help="customers: what each customer buys next; sessions: next item in a session "
-                   "(auto: sessions when the file has sessions but no customers).")  # fmt: skip
+                   "(auto: sessions when most rows have a session but no customer).")  # fmt: skip
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
 @click.option(
@@ -80,7 +80,8 @@ def evaluate(
     except ImportInputError as exc:
         raise click.ClickException(str(exc)) from None
     if mode == "auto":
-        mode = "sessions" if (test is not None or data.n_users == 0) else "customers"
+        mostly_anonymous = data.session_ids.size > 0 and float((data.user >= 0).mean()) < 0.5
+        mode = "sessions" if (test is not None or mostly_anonymous) else "customers"
     default = CUSTOMER_MODELS if mode == "customers" else SESSION_MODELS
     wanted = [n.strip() for n in names.split(",") if n.strip()] if names else list(default)
     unknown = [n for n in wanted if n not in known_models() and n not in PEERS]
@@ -103,7 +104,12 @@ def evaluate(
             else:
                 report = evaluate_sessions(data, test, wanted, ks, test_days, seed, step)
         except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
+            hint = (
+                " (or evaluate next items in sessions: --mode sessions)"
+                if mode == "customers" and data.session_ids.size
+                else ""
+            )
+            raise click.ClickException(f"{exc}{hint}") from None
     if plot is not None:
         from retailor.evaluation.plot import plot_report
 
@@ -128,9 +134,12 @@ def _print(report: dict[str, Any]) -> None:
     columns = [f"{m}@{k}" for k in report["k"] for m in metrics]
     if report["mode"] == "customers":
         columns += [f"coverage@{report['k'][0]}"]
-    table = Table("model", *columns, "fit s")
+    table = Table(box=None, pad_edge=False)
+    table.add_column("model", no_wrap=True)
+    for column in [*columns, "fit s"]:
+        table.add_column(column, justify="right", no_wrap=True)
     ranked = sorted(report["models"].items(), key=lambda kv: -kv[1][columns[0]])
     for name, result in ranked:
         label = f"{name} (peer)" if name in PEERS else name
-        table.add_row(label, *(f"{result[c]:.4f}" for c in columns), f"{result['fit_seconds']:.1f}")
+        table.add_row(label, *(f"{result[c]:.3f}" for c in columns), f"{result['fit_seconds']:.1f}")
     out.print(table)
