@@ -35,6 +35,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     profiles_in_ingest: bool = True
     retrain_minutes: float = 60.0
     models_refresh_seconds: float = 1.0
+    consent_required: bool = False
+    decision_timeout_ms: float = 50.0
+    offer_policy: str = "vowpal"
+    offer_reward: str = "redemption"
+    reward_window_seconds: float = 3600.0
+    reward_scale: float = 100.0
+    policy_seed: int = 0
 
     @property
     def storage_dsn(self) -> str:

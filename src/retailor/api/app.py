@@ -21,6 +21,7 @@ from retailor.api.endpoints import ENDPOINTS, build_routes
 from retailor.api.metrics import Metrics, RequestMetricsMiddleware
 from retailor.api.openapi import build_openapi
 from retailor.api.problems import ProblemError, handle_http, handle_problem, handle_unexpected
+from retailor.decision.service import DecisionService
 from retailor.domain.events import Event
 from retailor.identity.graph import IdentityRules
 from retailor.identity.salt import load_or_create_salt
@@ -64,9 +65,6 @@ def create_app(
     clv = storage.models.active("clv")
     if clv is not None:
         profiles.lifetime = LifetimeModel.from_params(clv.params)
-    started = time.perf_counter()
-    folded = profiles.rebuild(storage.events.scan())
-    log.info("profiles rebuilt from %d events in %.1f s", folded, time.perf_counter() - started)
     models = ModelService(
         storage.models,
         storage.events.scan,
@@ -76,6 +74,32 @@ def create_app(
         refresh_seconds=settings.models_refresh_seconds,
         retrain_every=settings.retrain_minutes * 60,
     )
+    segments = SegmentService(
+        FileSegmentStore(settings.data_dir / "segments"), profiles, storage.events
+    )
+    decisions = DecisionService(
+        settings.data_dir,
+        storage.decisions,
+        storage.catalog.items(),
+        models,
+        profiles,
+        segments,
+        consent_required=settings.consent_required,
+        timeout_seconds=settings.decision_timeout_ms / 1000,
+        policy=settings.offer_policy,
+        reward_mode=settings.offer_reward,
+        reward_window=settings.reward_window_seconds,
+        reward_scale=settings.reward_scale,
+        seed=settings.policy_seed,
+    )
+    started = time.perf_counter()
+    folded = profiles.rebuild(storage.events.scan(), also=decisions.features.apply)
+    log.info(
+        "profiles and online features rebuilt from %d events in %.1f s",
+        folded,
+        time.perf_counter() - started,
+    )
+    decisions.replay_log()
     if background:
         models.start()
     gc.freeze()  # the rebuilt projections live for the whole run: keep them out of collections
@@ -83,6 +107,7 @@ def create_app(
     def stored(events: Sequence[Event]) -> None:
         if settings.profiles_in_ingest:
             profiles.apply(events)
+        decisions.observe(events)
         if background:
             models.observe(events)
 
@@ -97,10 +122,9 @@ def create_app(
         auth=Authenticator(storage.keys, control_token),
         metrics=metrics,
         profiles=profiles,
-        segments=SegmentService(
-            FileSegmentStore(settings.data_dir / "segments"), profiles, storage.events
-        ),
+        segments=segments,
         models=models,
+        decisions=decisions,
     )
     closed = False
 
@@ -110,6 +134,7 @@ def create_app(
             return
         closed = True
         writer.close()
+        decisions.close()
         models.close()
         if owned:
             storage.close()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from retailor.api.auth import Authenticator
 from retailor.api.metrics import Metrics
 from retailor.api.problems import ProblemError
+from retailor.decision.service import DecisionService
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
 from retailor.ingest.validation import EventValidator
@@ -33,6 +34,7 @@ class AppContext:
     profiles: ProfileService
     segments: SegmentService
     models: ModelService
+    decisions: DecisionService
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
         """Make events durable (and rejections kept) before answering; 503 when it cannot."""

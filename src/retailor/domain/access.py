@@ -9,13 +9,16 @@ from msgspec import Struct
 
 
 class Scope(enum.StrEnum):
-    """What a key may do. ``ingest`` keys are safe to embed in a web page."""
+    """What a key may do. ``ingest`` keys are safe to embed in a web page; ``serve`` keys
+    are for the channel back ends that ask for decisions and recommendations and send
+    feedback (they read personalization, so keep them server-side)."""
 
     INGEST = "ingest"
+    SERVE = "serve"
     ADMIN = "admin"
 
     def allows(self, required: Scope) -> bool:
-        """An admin key may do everything; an ingest key only what needs ``ingest``."""
+        """An admin key may do everything; the others only what needs their own scope."""
         return self is Scope.ADMIN or self is required
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -108,8 +108,13 @@ class ProfileService:
     def apply_table(self, table: pa.Table) -> None:
         self.apply(table_to_events(table))
 
-    def rebuild(self, batches: Iterable[pa.RecordBatch]) -> int:
-        """Replace everything with what the log says; returns the number of events folded."""
+    def rebuild(
+        self,
+        batches: Iterable[pa.RecordBatch],
+        also: Callable[[list[Event]], None] | None = None,
+    ) -> int:
+        """Replace everything with what the log says; returns the number of events folded.
+        ``also`` sees every decoded batch (other projections rebuilt in the same pass)."""
         with self._lock:
             self.graph = IdentityGraph(self.graph.rules)
             self.states = {}
@@ -118,6 +123,8 @@ class ProfileService:
             for batch in batches:
                 events = table_to_events(batch)
                 self.apply(events)
+                if also is not None:
+                    also(events)
                 count += len(events)
             return count
 

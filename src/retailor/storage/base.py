@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from retailor.domain.access import ApiKey
 from retailor.domain.catalog import CatalogItem, CatalogPatch
+from retailor.domain.decisions import DecisionRecord, FeedbackRecord
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
 
@@ -218,3 +219,41 @@ class KeyStore(ABC):
     @abstractmethod
     def revoke(self, key_id: str) -> bool:
         """Mark the key revoked; False when no key has that id."""
+
+
+class DecisionLog(ABC):
+    """Every decision Retailor made and the feedback on it, for attribution, learning and
+    offline evaluation of policies.
+
+    Contract: ``append`` is idempotent on ``decision_id`` (the first record wins);
+    ``get`` returns a stored record or None; ``scan`` yields records oldest first, from
+    ``start`` (inclusive) when given; ``add_feedback`` keeps every record it is given;
+    ``feedback`` returns feedback oldest first, for one decision when asked.
+    """
+
+    @abstractmethod
+    def append(self, records: Sequence[DecisionRecord]) -> None:
+        """Store decisions (see the class contract)."""
+
+    @abstractmethod
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        """One decision by id."""
+
+    @abstractmethod
+    def scan(self, *, start: datetime | None = None) -> Iterator[DecisionRecord]:
+        """Decisions oldest first."""
+
+    @abstractmethod
+    def add_feedback(self, records: Sequence[FeedbackRecord]) -> None:
+        """Store feedback records."""
+
+    @abstractmethod
+    def feedback(self, *, decision_id: str | None = None) -> list[FeedbackRecord]:
+        """Feedback oldest first, of one decision or of all."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many decisions are stored."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""

@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from retailor.storage.base import CatalogStore, EventLog, KeyStore, ModelRegistry, QuarantineStore
+from retailor.storage.base import (
+    CatalogStore,
+    DecisionLog,
+    EventLog,
+    KeyStore,
+    ModelRegistry,
+    QuarantineStore,
+)
 from retailor.storage.files.models import FileModelRegistry
 
 
@@ -23,6 +30,7 @@ class Storage:
     quarantine: QuarantineStore
     keys: KeyStore
     models: ModelRegistry
+    decisions: DecisionLog
     dsn: str
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -47,6 +55,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
     scheme = urlparse(dsn).scheme
     if scheme == "memory":
         from retailor.storage.memory.catalog import MemoryCatalogStore
+        from retailor.storage.memory.decisions import MemoryDecisionLog
         from retailor.storage.memory.events import MemoryEventLog
         from retailor.storage.memory.keys import MemoryKeyStore
         from retailor.storage.memory.quarantine import MemoryQuarantineStore
@@ -57,11 +66,13 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             quarantine=MemoryQuarantineStore(),
             keys=MemoryKeyStore(),
             models=FileModelRegistry(data_dir / "models"),
+            decisions=MemoryDecisionLog(),
             dsn=dsn,
         )
     if scheme == "duckdb":
         from retailor.storage.duckdb.catalog import DuckDBCatalogStore
         from retailor.storage.duckdb.database import DuckDBDatabase
+        from retailor.storage.duckdb.decisions import DuckDBDecisionLog
         from retailor.storage.duckdb.events import DuckDBEventLog
         from retailor.storage.duckdb.quarantine import DuckDBQuarantineStore
         from retailor.storage.files.keys import FileKeyStore
@@ -74,6 +85,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             quarantine=DuckDBQuarantineStore(db),
             keys=FileKeyStore(data_dir / "keys.json"),
             models=FileModelRegistry(data_dir / "models"),
+            decisions=DuckDBDecisionLog(db),
             dsn=dsn,
             _closers=[db],
         )

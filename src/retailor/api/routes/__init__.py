@@ -3,8 +3,10 @@
 from retailor.api.routes import (
     catalog,
     customers,
+    decisions,
     events,
     models,
+    placements,
     quarantine,
     recommendations,
     segment,
@@ -15,8 +17,10 @@ from retailor.api.routes import (
 __all__ = [
     "catalog",
     "customers",
+    "decisions",
     "events",
     "models",
+    "placements",
     "quarantine",
     "recommendations",
     "segment",

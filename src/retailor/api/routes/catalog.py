@@ -74,9 +74,9 @@ async def put_items(request: Request, ctx: AppContext) -> Response:
 
     def upsert() -> UpsertResult:
         result = ctx.storage.catalog.upsert(patches, datetime.now(UTC))
-        ctx.profiles.remember_items(
-            ctx.storage.catalog.get_many([p.item_id for p in patches]).values()
-        )
+        changed = list(ctx.storage.catalog.get_many([p.item_id for p in patches]).values())
+        ctx.profiles.remember_items(changed)
+        ctx.decisions.catalog_changed(changed)
         return result
 
     result = await asyncio.to_thread(upsert)

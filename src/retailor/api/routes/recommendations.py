@@ -54,7 +54,7 @@ K = QueryParam(
     "/v1/recommendations",
     summary="Recommended items for a customer or an anonymous visitor",
     tag="models",
-    scope=Scope.ADMIN,
+    scope=Scope.SERVE,
     response=Recommendations,
     query=(
         QueryParam("customer_id", "the customer (any linked identifier: email:…, loyalty_card:…)", {"type": "string"}),
@@ -94,7 +94,7 @@ async def recommendations(request: Request, ctx: AppContext) -> Response:
     "/v1/items/{item_id}/similar",
     summary="Items similar to an item (co-occurrence by default)",
     tag="models",
-    scope=Scope.ADMIN,
+    scope=Scope.SERVE,
     response=Recommendations,
     query=(MODEL, K),
     errors=(404, 422),

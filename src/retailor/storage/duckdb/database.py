@@ -47,6 +47,22 @@ CREATE TABLE IF NOT EXISTS quarantine (
     event_id VARCHAR,
     "index" BIGINT
 );
+CREATE TABLE IF NOT EXISTS decisions (
+    decision_id VARCHAR PRIMARY KEY,
+    "at" TIMESTAMPTZ NOT NULL,
+    placement VARCHAR NOT NULL,
+    customer VARCHAR,
+    record VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS decision_feedback (
+    decision_id VARCHAR NOT NULL,
+    "at" TIMESTAMPTZ NOT NULL,
+    type VARCHAR NOT NULL,
+    item_id VARCHAR,
+    offer_id VARCHAR,
+    value DOUBLE,
+    source VARCHAR NOT NULL
+);
 """
 
 _LOCK_PID = re.compile(r"PID (\d+)")

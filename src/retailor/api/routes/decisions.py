@@ -1,0 +1,153 @@
+"""Decisions, search re-ranking and feedback: what channels call on every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from retailor.api.context import AppContext
+from retailor.api.endpoints import endpoint
+from retailor.api.http import json_response, read_body
+from retailor.api.problems import ProblemError
+from retailor.decision.engine import UnknownPlacementError
+from retailor.decision.feedback import BudgetExhaustedError, FeedbackError, UnknownDecisionError
+from retailor.domain.access import Scope
+from retailor.domain.decisions import (
+    Decision,
+    DecisionRecord,
+    DecisionRequest,
+    Feedback,
+    FeedbackRecord,
+    RerankRequest,
+)
+
+_decision_request = msgspec.json.Decoder(DecisionRequest)
+_rerank_request = msgspec.json.Decoder(RerankRequest)
+_feedback = msgspec.json.Decoder(Feedback)
+MAX_REQUEST_BYTES = 256 * 1024
+
+
+class FeedbackOut(msgspec.Struct):
+    decision_id: str
+    outcome: str
+
+
+class DecisionDetail(msgspec.Struct):
+    decision: DecisionRecord
+    feedback: list[FeedbackRecord]
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> object:
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ProblemError(422, str(exc), title="Invalid request") from None
+    except msgspec.DecodeError as exc:
+        raise ProblemError(400, f"the body is not valid JSON: {exc}") from None
+
+
+def _unknown_placement(ctx: AppContext, name: str) -> ProblemError:
+    known = ", ".join(sorted(ctx.decisions.placements.all()))
+    return ProblemError(
+        404, f"no placement {name!r}; known: {known}. Define it with PUT /v1/placements/{name}"
+    )
+
+
+@endpoint(
+    "POST",
+    "/v1/decisions",
+    summary="What this customer should see here, now: items and offers",
+    tag="decisions",
+    scope=Scope.SERVE,
+    body=DecisionRequest,
+    response=Decision,
+    errors=(400, 404, 422),
+)
+async def decide(request: Request, ctx: AppContext) -> Response:
+    """Items with scores and reasons, and offers chosen by the placement's policy with the
+    probability they were chosen with. Answers for unknown visitors (session and
+    trending) and before any model is trained (fallbacks); never returns an item a rule
+    excludes. Send feedback and later events with the ``decision_id``."""
+    body = await read_body(request, MAX_REQUEST_BYTES)
+    wanted = _decode(_decision_request, body)
+    assert isinstance(wanted, DecisionRequest)
+    try:
+        decision = ctx.decisions.engine.decide(wanted)
+    except UnknownPlacementError:
+        raise _unknown_placement(ctx, wanted.placement) from None
+    return json_response(decision)
+
+
+@endpoint(
+    "POST",
+    "/v1/rerank",
+    summary="Re-order your search engine's results for this customer",
+    tag="decisions",
+    scope=Scope.SERVE,
+    body=RerankRequest,
+    response=Decision,
+    errors=(400, 404, 422),
+)
+async def rerank(request: Request, ctx: AppContext) -> Response:
+    """The items you send (best first, as your search engine ranked them) come back
+    re-ordered by this customer's affinity, with the search placement's rules applied."""
+    body = await read_body(request, MAX_REQUEST_BYTES)
+    wanted = _decode(_rerank_request, body)
+    assert isinstance(wanted, RerankRequest)
+    try:
+        decision = ctx.decisions.engine.rerank(wanted)
+    except UnknownPlacementError:
+        raise _unknown_placement(ctx, wanted.placement) from None
+    return json_response(decision)
+
+
+@endpoint(
+    "POST",
+    "/v1/feedback",
+    summary="What happened to a decision's item or offer",
+    tag="decisions",
+    scope=Scope.SERVE,
+    body=Feedback,
+    response=FeedbackOut,
+    errors=(400, 404, 409, 422),
+)
+async def feedback(request: Request, ctx: AppContext) -> Response:
+    """``viewed``, ``clicked``, ``redeemed`` or ``purchased``, of an ``item_id`` or an
+    ``offer_id`` of the decision. A redemption is checked against the offer's budget and
+    redemption limit: 409 when nothing is left (refuse the coupon), ``duplicate`` when this
+    decision's offer was already redeemed. Rewards teach the offer policy."""
+    body = await read_body(request, MAX_REQUEST_BYTES)
+    given = _decode(_feedback, body)
+    assert isinstance(given, Feedback)
+    try:
+        outcome = ctx.decisions.feedback.record(given)
+    except UnknownDecisionError:
+        raise ProblemError(404, f"no decision {given.decision_id!r}") from None
+    except FeedbackError as exc:
+        raise ProblemError(422, str(exc)) from None
+    except BudgetExhaustedError as exc:
+        raise ProblemError(409, str(exc), title="Offer budget exhausted") from None
+    return json_response(FeedbackOut(given.decision_id, outcome))
+
+
+@endpoint(
+    "GET",
+    "/v1/decisions/{decision_id}",
+    summary="One logged decision and its feedback",
+    tag="decisions",
+    scope=Scope.ADMIN,
+    response=DecisionDetail,
+    errors=(404,),
+)
+async def get_decision(request: Request, ctx: AppContext) -> Response:
+    """Context, items and their sources, offers with eligible sets and propensities,
+    model versions, latency, and every piece of feedback since."""
+    decision_id = request.path_params["decision_id"]
+    record = ctx.decisions.recorder.get(decision_id)
+    if record is None:
+        raise ProblemError(404, f"no decision {decision_id!r}")
+    fed = ctx.decisions.recorder.store.feedback(decision_id=decision_id)
+    return json_response(DecisionDetail(record, fed))

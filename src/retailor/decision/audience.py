@@ -1,0 +1,85 @@
+"""Who a decision is for: the canonical customer, every subject of the identity cluster
+(for the online features), consent, loyalty tier, new or returning, and segments (only
+computed when a rule or an offer asks, and cached for a few seconds)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from retailor.domain.customers import IdentifierKind
+from retailor.profiles.segmentation import SegmentService
+from retailor.profiles.service import ProfileService
+
+SEGMENT_TTL_SECONDS = 10.0
+MAX_SUBJECTS = 20
+
+
+@dataclass(frozen=True)
+class Who:
+    """The resolved customer of a request."""
+
+    key: str | None  # canonical customer key, None for a stranger
+    subjects: tuple[str, ...]  # online-feature keys (c:..., a:...)
+    consent: dict[str, bool]
+    loyalty_tier: str | None
+    returning: bool
+
+
+class AudienceResolver:
+    """Resolves identifiers and reads what decisions need of profiles and segments."""
+
+    def __init__(self, profiles: ProfileService, segments: SegmentService) -> None:
+        self.profiles = profiles
+        self.segments = segments
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def who(self, customer_id: str | None, anonymous_id: str | None) -> Who:
+        raw = customer_id or anonymous_id
+        key = self.profiles.resolve(raw) if raw else None
+        if key is None and customer_id and anonymous_id:
+            key = self.profiles.resolve(anonymous_id)
+        subjects: list[str] = []
+        if customer_id:
+            subjects.append(f"c:{customer_id}")
+        if anonymous_id:
+            subjects.append(f"a:{anonymous_id}")
+        state = None
+        if key is not None:
+            for ref in self.profiles.graph.members(key)[:MAX_SUBJECTS]:
+                if ref.kind is IdentifierKind.CUSTOMER_ID:
+                    subjects.append(f"c:{ref.value}")
+                elif ref.kind is IdentifierKind.ANONYMOUS_ID:
+                    subjects.append(f"a:{ref.value}")
+            state = self.profiles.states.get(key)
+        if state is None:
+            return Who(key, tuple(dict.fromkeys(subjects)), {}, None, False)
+        return Who(
+            key=key,
+            subjects=tuple(dict.fromkeys(subjects)),
+            consent={p: bool(s.value) for p, s in list(state.consent.items())},
+            loyalty_tier=str(state.loyalty_tier.value) if state.loyalty_tier else None,
+            returning=bool(state.orders),
+        )
+
+    def segments_of(self, key: str | None) -> frozenset[str]:
+        """The segments ``key`` belongs to (cached for a few seconds)."""
+        if key is None:
+            return frozenset()
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[0] < SEGMENT_TTL_SECONDS:
+            return cached[1]
+        view = self.profiles.view(key)
+        found = (
+            frozenset(self.segments.segments_of(key, view.traits, view.consent))
+            if view is not None
+            else frozenset()
+        )
+        with self._lock:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[key] = (now, found)
+        return found

@@ -1,0 +1,223 @@
+"""Candidate sources: where a placement's items come from, each answering with scored
+items and a reason a person can read.
+
+Model-backed sources go through the model service (which falls back when a model is not
+trained); real-time sources read the online features; ``new_arrivals`` reads the catalog.
+Any trained model's name is a source too (``als``, ``content``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from retailor.decision.catalog import CatalogIndex
+from retailor.domain.decisions import DecisionContext
+from retailor.features.online import OnlineFeatures, Snapshot
+from retailor.models.base import Context, Scored
+from retailor.models.families import known_models
+from retailor.models.serving import ModelService
+
+#: Sources that need neither a customer nor consent to personalize.
+NON_PERSONAL = frozenset({"trending_now", "trending", "popular", "new_arrivals", "category_top"})
+#: Sources anchored on what is on screen (allowed without personalization consent).
+CONTEXTUAL = frozenset({"similar", "complements"})
+
+_MODEL_REASONS = {
+    "als": "picked for your taste",
+    "bpr": "picked for your taste",
+    "popularity": "popular right now",
+    "trending": "trending this week",
+    "buy_again": "you bought this before",
+    "most_bought": "you bought this before",
+    "content": "like things you looked at",
+    "item_item": "goes with your history",
+    "fbt": "goes with your history",
+    "viewed_bought": "goes with your history",
+}
+
+
+@dataclass(frozen=True)
+class SourceRequest:
+    """What a source needs: who (canonical key or raw id), the live features, the request's
+    context, how many items to produce and what never to return."""
+
+    who: str | None
+    features: Snapshot
+    context: DecisionContext
+    n: int
+    exclude: frozenset[str]
+
+
+Answer = list[tuple[str, float, str]]  # item, score, reason
+SourceFn = Callable[[SourceRequest], Answer]
+
+
+class CandidateSources:
+    """The named sources (see the module docstring) over the server's models and features."""
+
+    def __init__(
+        self, models: ModelService, features: OnlineFeatures, catalog: CatalogIndex
+    ) -> None:
+        self.models, self.features, self.catalog = models, features, catalog
+        self._named: dict[str, SourceFn] = {
+            "personal": self._personal,
+            "similar": self._similar,
+            "complements": self._complements,
+            "viewed_similar": self._viewed_similar,
+            "recently_viewed": self._recently_viewed,
+            "session": self._session,
+            "trending_now": self._trending_now,
+            "trending": self._model_source("trending", "trending this week"),
+            "popular": self._popular,
+            "category_top": self._category_top,
+            "buy_again": self._model_source("buy_again", "time to buy again?"),
+            "new_arrivals": self._new_arrivals,
+        }
+
+    def names(self) -> list[str]:
+        return sorted({*self._named, *known_models()})
+
+    def known(self, name: str) -> bool:
+        return name in self._named or name in known_models()
+
+    def run(self, name: str, request: SourceRequest) -> Answer:
+        """One source's answer; an untrained model answers nothing."""
+        fn = self._named.get(name)
+        if fn is None:
+            fn = self._model_source(name, _MODEL_REASONS.get(name, "recommended for you"))
+        try:
+            return fn(request)
+        except KeyError:  # the model is not trained yet
+            return []
+
+    def versions(self) -> dict[str, int | None]:
+        return dict(self.models.versions)
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _label(self, item_id: str) -> str:
+        facts = self.catalog.get(item_id)
+        return facts.label() if facts is not None else item_id
+
+    def _context(self, request: SourceRequest) -> Context:
+        recent = [item for item, _ in request.features.recent_items[:10]]
+        return Context(
+            session_items=tuple(reversed(recent)),
+            items=tuple(filter(None, [request.context.item_id, *request.context.cart])),
+            store_id=request.context.store_id or request.features.store_id,
+            category=request.context.category,
+        )
+
+    def _scored(self, answer: list[Scored], reason: str | Callable[[Scored], str]) -> Answer:
+        return [
+            (s.item_id, s.score, reason if isinstance(reason, str) else reason(s)) for s in answer
+        ]
+
+    # --- the sources ---------------------------------------------------------------
+
+    def _personal(self, request: SourceRequest) -> Answer:
+        used, answer = self.models.recommend(
+            "blend", request.who, self._context(request), request.n, request.exclude
+        )
+        recent = request.features.recent_items
+        viewed = f"because you viewed {self._label(recent[0][0])}" if recent else None
+
+        def reason(s: Scored) -> str:
+            if s.source in ("session_knn", "viewed_together", "item_item") and viewed:
+                return viewed
+            if used != "blend":
+                return _MODEL_REASONS.get(used, "recommended for you")
+            return _MODEL_REASONS.get(s.source, "recommended for you")
+
+        return self._scored(answer, reason)
+
+    def _model_source(self, name: str, reason: str) -> SourceFn:
+        def run(request: SourceRequest) -> Answer:
+            _, answer = self.models.recommend(
+                name, request.who, self._context(request), request.n, request.exclude
+            )
+            return self._scored(answer, reason)
+
+        return run
+
+    def _anchored(self, model: str, anchors: list[str], n: int, template: str) -> Answer:
+        out: dict[str, tuple[str, float, str]] = {}
+        for rank, anchor in enumerate(anchors):
+            weight = 1.0 / (1 + rank)
+            try:
+                similar = self.models.similar(model, [anchor], n)
+            except KeyError:
+                return []
+            for s in similar:
+                if s.item_id in anchors:
+                    continue
+                score = s.score * weight
+                if s.item_id not in out or out[s.item_id][1] < score:
+                    out[s.item_id] = (s.item_id, score, template.format(self._label(anchor)))
+        return sorted(out.values(), key=lambda t: -t[1])[:n]
+
+    def _similar(self, request: SourceRequest) -> Answer:
+        item = request.context.item_id
+        if not item:
+            return []
+        answer = self._anchored("item_item", [item], request.n, "similar to {}")
+        return answer or self._anchored("content", [item], request.n, "similar to {}")
+
+    def _complements(self, request: SourceRequest) -> Answer:
+        anchors = list(
+            dict.fromkeys(filter(None, [request.context.item_id, *request.context.cart]))
+        )
+        anchors = anchors or request.features.cart
+        return self._anchored("fbt", anchors[:5], request.n, "often bought with {}")
+
+    def _viewed_similar(self, request: SourceRequest) -> Answer:
+        anchors = [item for item, _ in request.features.recent_items[:3]]
+        return self._anchored("item_item", anchors, request.n, "because you viewed {}")
+
+    def _recently_viewed(self, request: SourceRequest) -> Answer:
+        return [
+            (item, weight, "you viewed this recently")
+            for item, weight in request.features.recent_items[: request.n]
+        ]
+
+    def _session(self, request: SourceRequest) -> Answer:
+        recent = request.features.recent_items
+        if not recent:
+            return []
+        _, answer = self.models.recommend(
+            "session_knn", request.who, self._context(request), request.n, request.exclude
+        )
+        return self._scored(answer, f"because you viewed {self._label(recent[0][0])}")
+
+    def _trending_now(self, request: SourceRequest) -> Answer:
+        return [
+            (item, score, "trending now") for item, score in self.features.trending_now(request.n)
+        ]
+
+    def _popular(self, request: SourceRequest) -> Answer:
+        store = request.context.store_id
+        context = Context(store_id=store)
+        _, answer = self.models.recommend("popularity", None, context, request.n, request.exclude)
+        return self._scored(answer, "popular in this store" if store else "popular")
+
+    def _category_top(self, request: SourceRequest) -> Answer:
+        category = request.context.category
+        if category is None and request.features.categories:
+            category = max(request.features.categories.items(), key=lambda kv: kv[1])[0]
+        if category is None:
+            return []
+        _, answer = self.models.recommend(
+            "popularity", None, Context(category=category), request.n, request.exclude
+        )
+        return self._scored(answer, f"popular in {category}")
+
+    def _new_arrivals(self, request: SourceRequest) -> Answer:
+        newest = self.catalog.newest(request.n)
+        if not newest:
+            return []
+        top = newest[0].created_at or 0.0
+        return [
+            (f.item_id, 1.0 / (1.0 + (top - (f.created_at or 0.0)) / 86_400), "new arrival")
+            for f in newest
+        ]

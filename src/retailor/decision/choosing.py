@@ -1,0 +1,172 @@
+"""Choosing offers for a decision and learning from what happened to them.
+
+:class:`OfferChooser` finds the eligible offers (definition, budget, caps), lets the
+policy draw among them, and counts the impression in the ledger (re-drawing when a
+concurrent request took the last of a cap or budget). :class:`RewardTracker` keeps each
+choice until its reward is known: a redemption (or, in margin mode, the margin-weighted
+revenue sent as feedback value) teaches the policy at once; a choice without reward after
+``reward_window`` seconds teaches it a zero.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from retailor.decision.offers import Audience, OfferBook, OfferLedger, ineligible_reason
+from retailor.decision.policies import Arm, Policy
+from retailor.domain.decisions import LoggedOffer
+from retailor.domain.offers import Offer
+
+PENDING_LIMIT = 500_000
+
+
+def _bucket(value: float, edges: Sequence[float], names: Sequence[str]) -> str:
+    for edge, name in zip(edges, names, strict=False):
+        if value < edge:
+            return name
+    return names[-1]
+
+
+def context_features(audience: Audience, placement: str, favourite: str | None) -> dict[str, str]:
+    """The shared features a policy sees: who, where, when."""
+    hour = audience.now.hour
+    return {
+        "placement": placement,
+        "channel": audience.channel or "unknown",
+        "segments": ",".join(sorted(audience.segments)),
+        "tier": audience.loyalty_tier or "none",
+        "customer": "returning" if audience.returning else "new",
+        "daypart": _bucket(hour, (6, 12, 18, 24), ("night", "morning", "afternoon", "evening")),
+        "week": "weekend" if audience.now.weekday() >= 5 else "weekday",
+        "basket": _bucket(
+            audience.basket, (0.01, 20, 50, 100), ("empty", "small", "medium", "large", "xl")
+        ),
+        "favourite": favourite or "",
+    }
+
+
+def offer_features(offer: Offer | None) -> dict[str, str]:
+    """What a policy knows of an offer besides its id."""
+    if offer is None:
+        return {}
+    return {
+        "kind": offer.kind,
+        "value": f"{offer.kind}_{_bucket(offer.value, (5, 10, 20, 50), ('xs', 's', 'm', 'l', 'xl'))}",
+        "scope": ",".join(offer.scope.categories),
+    }
+
+
+@dataclass(frozen=True)
+class Pending:
+    features: dict[str, str]
+    arms: tuple[Arm, ...]
+    offer_id: str
+    probability: float
+    at: float
+
+
+class RewardTracker:
+    """Choices waiting for their reward (see the module docstring); thread-safe."""
+
+    def __init__(self, policy: Policy, reward_window: float) -> None:
+        self.policy = policy
+        self.reward_window = reward_window
+        self._pending: OrderedDict[tuple[str, str], Pending] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def wait(self, decision_id: str, pending: Pending) -> None:
+        expired: list[Pending] = []
+        with self._lock:
+            self._pending[(decision_id, pending.offer_id)] = pending
+            while len(self._pending) > PENDING_LIMIT:
+                expired.append(self._pending.popitem(last=False)[1])
+        for p in expired:
+            self._learn(p, 0.0)
+
+    def reward(self, decision_id: str, offer_id: str, reward: float) -> bool:
+        """Teach the policy this choice's reward; False when it is not waiting any more."""
+        with self._lock:
+            pending = self._pending.pop((decision_id, offer_id), None)
+        if pending is None:
+            return False
+        self._learn(pending, reward)
+        return True
+
+    def sweep(self, now: float | None = None) -> int:
+        """Teach zeros for choices older than the reward window; returns how many."""
+        cutoff = (time.monotonic() if now is None else now) - self.reward_window
+        expired: list[Pending] = []
+        with self._lock:
+            while self._pending:
+                key, oldest = next(iter(self._pending.items()))
+                if oldest.at > cutoff:
+                    break
+                del self._pending[key]
+                expired.append(oldest)
+        for p in expired:
+            self._learn(p, 0.0)
+        return len(expired)
+
+    def _learn(self, pending: Pending, reward: float) -> None:
+        self.policy.update(
+            pending.features, pending.arms, pending.offer_id, pending.probability, reward
+        )
+
+    def waiting(self) -> int:
+        return len(self._pending)
+
+
+class OfferChooser:
+    """Eligibility, the policy's draw and the ledger, for one decision's offers."""
+
+    def __init__(self, book: OfferBook, ledger: OfferLedger, tracker: RewardTracker) -> None:
+        self.book, self.ledger, self.tracker = book, ledger, tracker
+
+    @property
+    def policy(self) -> Policy:
+        return self.tracker.policy
+
+    def eligible(self, audience: Audience) -> list[Offer]:
+        at = audience.now.timestamp()
+        return [
+            offer
+            for offer in self.book.all()
+            if ineligible_reason(offer, audience) is None
+            and self.ledger.available(offer, audience.who, at)
+        ]
+
+    def choose(
+        self, decision_id: str, audience: Audience, features: Mapping[str, str], n: int
+    ) -> list[tuple[Offer, LoggedOffer]]:
+        """Up to ``n`` offers, each drawn by the policy among the still-eligible ones."""
+        offers = self.eligible(audience)
+        at = audience.now.timestamp()
+        chosen: list[tuple[Offer, LoggedOffer]] = []
+        context = dict(features)
+        while offers and len(chosen) < n:
+            arms = tuple(Arm(o.offer_id, offer_features(o)) for o in offers)
+            choice = self.policy.select(context, arms)
+            offer = next(o for o in offers if o.offer_id == choice.offer_id)
+            offers.remove(offer)
+            if not self.ledger.award(offer, audience.who, at):
+                continue  # a concurrent request used the last of a cap or budget
+            logged = LoggedOffer(
+                offer_id=offer.offer_id,
+                probability=choice.probability,
+                eligible=[a.offer_id for a in arms],
+                features=context,
+            )
+            self.tracker.wait(
+                decision_id,
+                Pending(context, arms, offer.offer_id, choice.probability, time.monotonic()),
+            )
+            chosen.append((offer, logged))
+        return chosen
+
+    def arms_of(self, eligible: Sequence[str]) -> tuple[Arm, ...]:
+        """Arms for logged offer ids, described by today's definitions."""
+        return tuple(Arm(oid, offer_features(self.book.get(oid))) for oid in eligible)

@@ -1,0 +1,430 @@
+"""The decision engine: placement → candidates from its sources → blended scores →
+business rules → slot quotas and diversity → pins → fallbacks → offers → logged decision.
+
+Everything it reads is in memory (models, online features, profiles, catalog facts,
+placements, offers), so a decision costs well under a millisecond of CPU on the request
+thread; the decision log is written behind it. A source that fails, or a decision that
+runs past its time budget, falls back to the placement's fallback sources: a decision
+request always gets an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from retailor.decision.audience import AudienceResolver, Who
+from retailor.decision.candidates import CONTEXTUAL, NON_PERSONAL, CandidateSources, SourceRequest
+from retailor.decision.catalog import CatalogIndex
+from retailor.decision.choosing import OfferChooser, context_features
+from retailor.decision.offers import Audience, consented
+from retailor.decision.placements import PlacementBook
+from retailor.decision.recorder import DecisionRecorder
+from retailor.decision.rules import Candidate, RuleContext, RuleSet, diversify, place_pins
+from retailor.domain.decisions import (
+    DecidedItem,
+    DecidedOffer,
+    Decision,
+    DecisionContext,
+    DecisionRecord,
+    DecisionRequest,
+    LoggedOffer,
+    RerankRequest,
+)
+from retailor.domain.placements import Placement
+from retailor.features.online import EMPTY, OnlineFeatures, Snapshot
+
+log = logging.getLogger("retailor.decisions")
+#: Rank damping of the blend: a source's item at rank r contributes weight / (r + RANK_DAMPING).
+RANK_DAMPING = 5.0
+MAX_REASONS = 2
+
+
+class UnknownPlacementError(LookupError):
+    """The request names a placement that is neither a default nor defined."""
+
+
+@dataclass
+class EngineSettings:
+    consent_required: bool = False
+    timeout_seconds: float = 0.05
+    candidates_per_source: int = 50
+
+
+@dataclass
+class _Pool:
+    by_item: dict[str, Candidate] = field(default_factory=dict)
+    sources: dict[str, list[str]] = field(default_factory=dict)  # source -> items in its order
+
+    def add(self, source: str, weight: float, answer: Sequence[tuple[str, float, str]]) -> None:
+        order = self.sources.setdefault(source, [])
+        for rank, (item, _, reason) in enumerate(answer):
+            contribution = weight / (rank + RANK_DAMPING)
+            order.append(item)
+            found = self.by_item.get(item)
+            if found is None:
+                self.by_item[item] = Candidate(item, contribution, source, [reason])
+                continue
+            if contribution > found.score - contribution:
+                found.source = source
+                found.reasons.insert(0, reason)
+            elif reason not in found.reasons:
+                found.reasons.append(reason)
+            found.score += contribution
+
+
+class DecisionEngine:
+    """Answers decision and re-rank requests (see the module docstring)."""
+
+    def __init__(
+        self,
+        placements: PlacementBook,
+        sources: CandidateSources,
+        features: OnlineFeatures,
+        catalog: CatalogIndex,
+        audience: AudienceResolver,
+        chooser: OfferChooser,
+        recorder: DecisionRecorder,
+        settings: EngineSettings | None = None,
+    ) -> None:
+        self.placements, self.sources, self.features = placements, sources, features
+        self.catalog, self.audience, self.chooser, self.recorder = (
+            catalog,
+            audience,
+            chooser,
+            recorder,
+        )
+        self.settings = settings or EngineSettings()
+
+    # --- decisions -----------------------------------------------------------------
+
+    def decide(self, request: DecisionRequest) -> Decision:
+        """Items and offers for one request; raises :class:`UnknownPlacementError`."""
+        started = time.perf_counter()
+        placement = self.placements.get(request.placement)
+        if placement is None:
+            raise UnknownPlacementError(request.placement)
+        who = self.audience.who(request.customer_id, request.anonymous_id)
+        personalized = consented(
+            who.consent, "personalization", required=self.settings.consent_required
+        )
+        snapshot = self.features.snapshot(who.subjects) if personalized else EMPTY
+        ctx = request.context
+        channel = ctx.channel or snapshot.channel
+        store_id = ctx.store_id or snapshot.store_id
+        now = datetime.now(UTC)
+        segments = (
+            self.audience.segments_of(who.key)
+            if personalized and self._needs_segments(placement, request)
+            else frozenset()
+        )
+        rules = RuleSet(
+            placement.rules,
+            RuleContext(
+                channel=channel,
+                store_id=store_id,
+                segments=segments,
+                now=now,
+                cart=frozenset(ctx.cart) | frozenset(snapshot.cart),
+                purchased=snapshot.purchased,
+            ),
+            self.catalog,
+        )
+        k = request.k or placement.k
+        exclude = frozenset(request.exclude) | ({ctx.item_id} if ctx.item_id else frozenset())
+        items, fallback = self._items(
+            placement, who, personalized, snapshot, ctx, rules, k, exclude, started
+        )
+        decision_id = uuid.uuid4().hex
+        wanted = placement.offers if request.offers is None else request.offers
+        offers: list[tuple[DecidedOffer, LoggedOffer]] = []
+        if wanted:
+            audience = Audience(
+                who=who.key or (f"a:{request.anonymous_id}" if request.anonymous_id else None),
+                channel=channel,
+                store_id=store_id,
+                segments=segments,
+                loyalty_tier=who.loyalty_tier,
+                returning=who.returning,
+                consent=who.consent,
+                consent_required=self.settings.consent_required,
+                basket=self._basket(ctx),
+                now=now,
+            )
+            favourite = (
+                max(snapshot.categories.items(), key=lambda kv: kv[1])[0]
+                if snapshot.categories
+                else None
+            )
+            for offer, logged in self.chooser.choose(
+                decision_id,
+                audience,
+                context_features(audience, placement.placement_id, favourite),
+                wanted,
+            ):
+                decided = DecidedOffer(
+                    offer_id=offer.offer_id,
+                    name=offer.name or offer.offer_id,
+                    kind=offer.kind,
+                    value=offer.value,
+                    probability=round(logged.probability, 6),
+                )
+                offers.append((decided, logged))
+        versions = self.sources.versions()
+        decision = Decision(
+            decision_id=decision_id,
+            placement=placement.placement_id,
+            customer=who.key,
+            items=[
+                DecidedItem(
+                    item_id=c.item_id,
+                    score=round(c.score, 6),
+                    reasons=c.reasons[:MAX_REASONS],
+                    source=c.source,
+                )
+                for c in items
+            ],
+            offers=[d for d, _ in offers],
+            model_versions=versions,
+            personalized=personalized,
+            fallback=fallback,
+        )
+        self.recorder.add(
+            DecisionRecord(
+                decision_id=decision_id,
+                at=now,
+                placement=placement.placement_id,
+                customer=who.key,
+                anonymous_id=request.anonymous_id,
+                context={
+                    "item_id": ctx.item_id,
+                    "cart": ctx.cart,
+                    "query": ctx.query,
+                    "store_id": store_id,
+                    "channel": channel,
+                    "category": ctx.category,
+                },
+                items=[c.item_id for c in items],
+                sources=[c.source for c in items],
+                offers=[logged for _, logged in offers],
+                model_versions=versions,
+                personalized=personalized,
+                fallback=fallback,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+        )
+        return decision
+
+    def _needs_segments(self, placement: Placement, request: DecisionRequest) -> bool:
+        if any(
+            r.when is not None and (r.when.segments or r.when.not_segments) for r in placement.rules
+        ):
+            return True
+        wanted = placement.offers if request.offers is None else request.offers
+        return bool(wanted) and any(o.targeting.segments for o in self.chooser.book.all())
+
+    def _basket(self, ctx: DecisionContext) -> float:
+        if ctx.cart_value is not None:
+            return ctx.cart_value
+        total = 0.0
+        for item in ctx.cart:
+            facts = self.catalog.get(item)
+            if facts is not None and facts.price is not None:
+                total += facts.price
+        return total
+
+    def _items(
+        self,
+        placement: Placement,
+        who: Who,
+        personalized: bool,
+        snapshot: Snapshot,
+        ctx: DecisionContext,
+        rules: RuleSet,
+        k: int,
+        exclude: frozenset[str],
+        started: float,
+    ) -> tuple[list[Candidate], str | None]:
+        n = max(self.settings.candidates_per_source, 3 * k)
+        request = SourceRequest(
+            who=(who.key or None) if personalized else None,
+            features=snapshot,
+            context=ctx,
+            n=n,
+            exclude=exclude,
+        )
+        pool = _Pool()
+        fallback: str | None = None
+        for spec in placement.sources:
+            if not personalized and spec.source not in NON_PERSONAL | CONTEXTUAL:
+                continue
+            if time.perf_counter() - started > self.settings.timeout_seconds:
+                fallback = "timeout"
+                break
+            try:
+                answer = self.sources.run(spec.source, request)
+            except Exception:
+                log.exception("candidate source %r failed; using the others", spec.source)
+                fallback = f"error in {spec.source}"
+                continue
+            pool.add(spec.source, spec.weight, [a for a in answer if a[0] not in exclude])
+        ranked = rules.apply(list(pool.by_item.values()))
+        chosen = self._with_quotas(placement, pool, ranked, k)
+        if len(chosen) < k:
+            taken = {c.item_id for c in chosen}
+            for name in placement.fallback:
+                if len(chosen) >= k:
+                    break
+                try:
+                    answer = self.sources.run(name, request)
+                except Exception:
+                    log.exception("fallback source %r failed", name)
+                    continue
+                floor = min((c.score for c in chosen), default=1.0)
+                added = 0
+                for rank, (item, _, reason) in enumerate(answer):
+                    if len(chosen) >= k:
+                        break
+                    if item in taken or item in exclude or not rules.allows(item):
+                        continue
+                    score = floor * 0.5 / (rank + 1)
+                    chosen.append(Candidate(item, score, name, [reason]))
+                    taken.add(item)
+                    added += 1
+                if added and fallback is None:
+                    fallback = name
+        chosen = place_pins(chosen, rules, k)
+        return chosen, fallback
+
+    def _with_quotas(
+        self, placement: Placement, pool: _Pool, ranked: list[Candidate], k: int
+    ) -> list[Candidate]:
+        quotas = [s for s in placement.sources if s.slots]
+        if not quotas:
+            return diversify(ranked, placement.diversity, self.catalog, k)
+        allowed = {c.item_id: c for c in ranked}
+        reserved: list[Candidate] = []
+        taken: set[str] = set()
+        for spec in quotas:
+            count = 0
+            for item in pool.sources.get(spec.source, []):
+                if count >= (spec.slots or 0) or len(reserved) >= k:
+                    break
+                candidate = allowed.get(item)
+                if candidate is None or item in taken:
+                    continue
+                reserved.append(candidate)
+                taken.add(item)
+                count += 1
+        rest = diversify(
+            [c for c in ranked if c.item_id not in taken],
+            placement.diversity,
+            self.catalog,
+            k - len(reserved),
+        )
+        merged = reserved + rest
+        merged.sort(key=lambda c: (-c.score, c.item_id))
+        return merged
+
+    # --- search re-ranking ---------------------------------------------------------
+
+    def rerank(self, request: RerankRequest) -> Decision:
+        """The search engine's items re-ordered for this customer: the engine's own rank is
+        the prior, lifted by the customer's affinity (similar to what they viewed, in the
+        categories they favour, popular with everyone). Rule-excluded items are dropped."""
+        started = time.perf_counter()
+        placement = self.placements.get(request.placement)
+        if placement is None:
+            raise UnknownPlacementError(request.placement)
+        who = self.audience.who(request.customer_id, request.anonymous_id)
+        personalized = consented(
+            who.consent, "personalization", required=self.settings.consent_required
+        )
+        snapshot = self.features.snapshot(who.subjects) if personalized else EMPTY
+        ctx = request.context
+        now = datetime.now(UTC)
+        rules = RuleSet(
+            placement.rules,
+            RuleContext(
+                channel=ctx.channel or snapshot.channel,
+                store_id=ctx.store_id or snapshot.store_id,
+                segments=frozenset(),
+                now=now,
+                cart=frozenset(ctx.cart) | frozenset(snapshot.cart),
+                purchased=snapshot.purchased,
+            ),
+            self.catalog,
+        )
+        candidates = list(dict.fromkeys(request.items))
+        near: dict[str, tuple[float, str]] = {}
+        if personalized and snapshot.recent_items:
+            for item, score, reason in self.sources.run(
+                "viewed_similar",
+                SourceRequest(None, snapshot, ctx, 200, frozenset()),
+            ):
+                near[item] = (score, reason)
+        top_near = max((s for s, _ in near.values()), default=1.0) or 1.0
+        total_interest = sum(snapshot.categories.values()) or 1.0
+        out: list[Candidate] = []
+        for rank, item in enumerate(candidates):
+            if not rules.allows(item):
+                continue
+            prior = 1.0 / math.log2(rank + 2)
+            lift, reasons = 0.0, []
+            if item in near:
+                lift += near[item][0] / top_near
+                reasons.append(near[item][1])
+            facts = self.catalog.get(item)
+            if facts is not None and facts.category:
+                interest = snapshot.categories.get(facts.category[-1], 0.0) / total_interest
+                if interest > 0:
+                    lift += interest
+                    reasons.append(f"you like {facts.category[-1]}")
+            candidate = Candidate(
+                item, prior * (1.0 + lift), "rerank", reasons or ["search relevance"]
+            )
+            rules.rescore(candidate)
+            out.append(candidate)
+        position = {item: i for i, item in enumerate(candidates)}
+        out.sort(key=lambda c: (-c.score, position[c.item_id]))
+        decision_id = uuid.uuid4().hex
+        versions = self.sources.versions()
+        self.recorder.add(
+            DecisionRecord(
+                decision_id=decision_id,
+                at=now,
+                placement=placement.placement_id,
+                customer=who.key,
+                anonymous_id=request.anonymous_id,
+                context={"query": ctx.query, "items": len(candidates)},
+                items=[c.item_id for c in out],
+                sources=["rerank"] * len(out),
+                offers=[],
+                model_versions=versions,
+                personalized=personalized,
+                fallback=None,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+        )
+        return Decision(
+            decision_id=decision_id,
+            placement=placement.placement_id,
+            customer=who.key,
+            items=[
+                DecidedItem(
+                    item_id=c.item_id,
+                    score=round(c.score, 6),
+                    reasons=c.reasons[:MAX_REASONS],
+                    source=c.source,
+                )
+                for c in out
+            ],
+            offers=[],
+            model_versions=versions,
+            personalized=personalized,
+        )

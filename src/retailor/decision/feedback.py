@@ -1,0 +1,180 @@
+"""Feedback on decisions, from ``POST /v1/feedback`` and from events that carry a
+``decision_id``: kept in the decision log, counted against offer budgets (a redemption
+that would exceed a budget or limit is refused), and turned into rewards for the policy.
+
+Rewards: in ``redemption`` mode a redeemed offer is worth 1; in ``margin`` mode a redeemed
+or purchased offer is worth ``(value - cost) / reward_scale``, where ``value`` is the
+margin-weighted revenue the caller reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from retailor.decision.choosing import RewardTracker
+from retailor.decision.offers import OfferBook, OfferLedger
+from retailor.decision.recorder import DecisionRecorder
+from retailor.domain.decisions import DecisionRecord, Feedback, FeedbackRecord
+from retailor.domain.events import Event, EventType, order_revenue
+
+log = logging.getLogger("retailor.decisions")
+
+_EVENT_FEEDBACK = {
+    EventType.OFFER_VIEWED: "viewed",
+    EventType.OFFER_CLICKED: "clicked",
+    EventType.OFFER_REDEEMED: "redeemed",
+    EventType.PRODUCT_VIEWED: "clicked",
+    EventType.ORDER_COMPLETED: "purchased",
+}
+
+
+class UnknownDecisionError(LookupError):
+    """No decision has this id."""
+
+
+class FeedbackError(ValueError):
+    """Feedback that contradicts its decision (an offer or item it did not show)."""
+
+
+class BudgetExhaustedError(RuntimeError):
+    """The redemption would exceed the offer's budget or redemption limit."""
+
+
+class FeedbackService:
+    """Records feedback and rewards the policy (see the module docstring)."""
+
+    def __init__(
+        self,
+        recorder: DecisionRecorder,
+        book: OfferBook,
+        ledger: OfferLedger,
+        tracker: RewardTracker,
+        *,
+        reward_mode: str = "redemption",
+        reward_scale: float = 100.0,
+    ) -> None:
+        self.recorder, self.book, self.ledger, self.tracker = recorder, book, ledger, tracker
+        self.reward_mode, self.reward_scale = reward_mode, reward_scale
+        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+
+    def record(self, feedback: Feedback, source: str = "api") -> str:
+        """Check, count and keep one piece of feedback; returns ``"counted"`` or
+        ``"duplicate"`` (an offer redeemed twice for one decision)."""
+        decision = self.recorder.get(feedback.decision_id)
+        if decision is None:
+            raise UnknownDecisionError(feedback.decision_id)
+        outcome = self._count(decision, feedback, strict=True)
+        self.recorder.store.add_feedback([self._record(feedback, source)])
+        return outcome
+
+    def _record(self, feedback: Feedback, source: str) -> FeedbackRecord:
+        return FeedbackRecord(
+            decision_id=feedback.decision_id,
+            at=feedback.timestamp or datetime.now(UTC),
+            type=feedback.type,
+            item_id=feedback.item_id,
+            offer_id=feedback.offer_id,
+            value=feedback.value,
+            source=source,
+        )
+
+    def _count(self, decision: DecisionRecord, feedback: Feedback, *, strict: bool) -> str:
+        shown = {o.offer_id for o in decision.offers}
+        if feedback.offer_id is not None and feedback.offer_id not in shown:
+            if strict:
+                raise FeedbackError(
+                    f"offer {feedback.offer_id!r} was not part of decision {decision.decision_id}"
+                    + (f"; it offered {', '.join(sorted(shown))}" if shown else "; it offered none")
+                )
+            return "ignored"
+        if (
+            feedback.item_id is not None
+            and strict
+            and feedback.type in ("viewed", "clicked")
+            and feedback.item_id not in decision.items
+        ):
+            raise FeedbackError(
+                f"item {feedback.item_id!r} was not part of decision {decision.decision_id}"
+            )
+        if feedback.offer_id is None:
+            return "counted"
+        offer = self.book.get(feedback.offer_id)
+        if feedback.type == "redeemed" and offer is not None:
+            outcome = self.ledger.redeem(offer, decision.decision_id)
+            if outcome == "exhausted":
+                raise BudgetExhaustedError(
+                    f"offer {offer.offer_id!r} has no budget or redemptions left"
+                )
+            if outcome == "duplicate":
+                return outcome
+        reward = self._reward(feedback, offer.redemption_cost() if offer else 0.0)
+        if reward is not None:
+            self.tracker.reward(decision.decision_id, feedback.offer_id, reward)
+        return "counted"
+
+    def _reward(self, feedback: Feedback, cost: float) -> float | None:
+        if self.reward_mode == "margin":
+            if feedback.type in ("redeemed", "purchased") and feedback.value is not None:
+                return (feedback.value - cost) / self.reward_scale
+            return None
+        return 1.0 if feedback.type == "redeemed" else None
+
+    # --- events that carry a decision id ---------------------------------------------
+
+    def observe(self, events: Sequence[Event]) -> None:
+        """Called from the ingest path with stored events; queues the relevant ones."""
+        for event in events:
+            if event.decision_id and event.type in _EVENT_FEEDBACK:
+                self._events.put(event)
+
+    def pump(self) -> int:
+        """Process queued event feedback and expire old choices (from the log's thread)."""
+        handled = 0
+        records: list[FeedbackRecord] = []
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            feedback = _feedback_of(event)
+            decision = self.recorder.get(feedback.decision_id)
+            if decision is None:
+                continue
+            try:
+                outcome = self._count(decision, feedback, strict=False)
+            except BudgetExhaustedError:
+                log.warning(
+                    "offer %s redeemed over its budget (event %s); validate redemptions with "
+                    "POST /v1/feedback to refuse them",
+                    feedback.offer_id,
+                    event.event_id,
+                )
+                outcome = "over budget"
+            if outcome != "ignored":
+                records.append(self._record(feedback, "event"))
+            handled += 1
+        if records:
+            self.recorder.store.add_feedback(records)
+        self.tracker.sweep()
+        return handled
+
+
+def _feedback_of(event: Event) -> Feedback:
+    props = event.properties
+    kind = _EVENT_FEEDBACK[event.type]
+    value = None
+    if event.type is EventType.ORDER_COMPLETED:
+        value = order_revenue(props)
+    return Feedback(
+        decision_id=str(event.decision_id),
+        type=kind,  # type: ignore[arg-type]
+        item_id=str(props["item_id"]) if "item_id" in props else None,
+        offer_id=str(props["offer_id"]) if "offer_id" in props else None,
+        value=value if value is not None else props.get("value"),
+        timestamp=event.timestamp,
+    )

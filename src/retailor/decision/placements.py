@@ -1,0 +1,77 @@
+"""The placements of a server: the packaged defaults (``placements.toml``) overridden by
+the merchandiser's definitions (``PUT /v1/placements/{id}``, kept as files), parsed once
+and held in memory so a change is effective for the very next decision."""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import msgspec
+
+from retailor.domain.placements import DefinitionError, Placement, parse_placement
+from retailor.storage.files.documents import JsonDocuments, check_id
+
+
+def default_definitions() -> dict[str, dict[str, Any]]:
+    """The packaged default placements, by id."""
+    text = resources.files("retailor.decision").joinpath("placements.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+class PlacementBook:
+    """Placements by id: defaults, overridden by stored definitions."""
+
+    def __init__(self, store: JsonDocuments, known_source: Callable[[str], bool]) -> None:
+        self._store = store
+        self._known = known_source
+        self._lock = threading.Lock()
+        self.defaults = {
+            pid: parse_placement(raw, pid) for pid, raw in default_definitions().items()
+        }
+        self._custom: dict[str, Placement] = {}
+        for pid, raw in store.all().items():
+            try:
+                self._custom[pid] = self._check(parse_placement(raw, pid))
+            except DefinitionError:
+                continue  # a definition that no longer validates falls back to the default
+
+    def _check(self, placement: Placement) -> Placement:
+        for i, source in enumerate(placement.sources):
+            if not self._known(source.source):
+                raise DefinitionError(
+                    f"unknown source {source.source!r} - at `$.sources[{i}].source`"
+                )
+        for i, name in enumerate(placement.fallback):
+            if not self._known(name):
+                raise DefinitionError(f"unknown source {name!r} - at `$.fallback[{i}]`")
+        return placement
+
+    def get(self, placement_id: str) -> Placement | None:
+        return self._custom.get(placement_id) or self.defaults.get(placement_id)
+
+    def is_default(self, placement_id: str) -> bool:
+        return placement_id not in self._custom and placement_id in self.defaults
+
+    def all(self) -> dict[str, Placement]:
+        return {**self.defaults, **self._custom}
+
+    def put(self, placement_id: str, raw: Any) -> Placement:
+        """Validate (``DefinitionError`` says where), store and start using a definition."""
+        check_id("placement", placement_id)
+        placement = self._check(parse_placement(raw, placement_id))
+        placement.updated_at = datetime.now(UTC)
+        with self._lock:
+            self._store.put(placement_id, msgspec.to_builtins(placement))
+            self._custom[placement_id] = placement
+        return placement
+
+    def delete(self, placement_id: str) -> bool:
+        """Drop a stored definition (a default placement reverts to its default)."""
+        with self._lock:
+            self._custom.pop(placement_id, None)
+            return self._store.delete(placement_id)

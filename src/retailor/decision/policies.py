@@ -1,0 +1,162 @@
+"""Policies choose one offer among the eligible ones and learn from rewards.
+
+Every policy answers :meth:`Policy.select` with the chosen offer and the probability it
+had of being chosen (logged, so any other policy can be evaluated offline on the log),
+and learns with :meth:`Policy.update`. ``vowpal`` is a contextual bandit
+(vowpalwabbit ``--cb_explore_adf``: shared customer and context features, per-offer
+features, their interactions, SquareCB exploration); ``uniform`` picks at random, the
+baseline of experiments.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Features = Mapping[str, str]
+_UNSAFE = re.compile(r"[\s|:]+")
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One eligible offer as a policy sees it."""
+
+    offer_id: str
+    features: Features
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chosen offer, its probability, and the whole distribution over the arms."""
+
+    offer_id: str
+    probability: float
+    distribution: dict[str, float]
+
+
+class Policy(ABC):
+    """The contract every offer policy follows (see the module docstring)."""
+
+    name = "policy"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+        self._lock = threading.Lock()
+        self.updates = 0
+
+    @abstractmethod
+    def distribution(self, context: Features, arms: Sequence[Arm]) -> list[float]:
+        """The probability of choosing each arm (sums to 1)."""
+
+    def select(self, context: Features, arms: Sequence[Arm]) -> Choice:
+        """Draw one arm from :meth:`distribution`."""
+        if not arms:
+            raise ValueError("no eligible offer to choose from")
+        probs = np.asarray(self.distribution(context, arms), dtype=float)
+        probs = np.clip(probs, 0.0, None)
+        probs = probs / probs.sum() if probs.sum() > 0 else np.full(len(arms), 1.0 / len(arms))
+        with self._lock:
+            index = int(self._rng.choice(len(arms), p=probs))
+        return Choice(
+            arms[index].offer_id,
+            float(probs[index]),
+            {arm.offer_id: float(p) for arm, p in zip(arms, probs, strict=True)},
+        )
+
+    def update(
+        self, context: Features, arms: Sequence[Arm], chosen: str, probability: float, reward: float
+    ) -> None:
+        """Learn from the reward of one logged choice (no-op for policies that do not learn)."""
+        self.updates += 1
+
+
+class UniformPolicy(Policy):
+    """Every eligible offer equally likely."""
+
+    name = "uniform"
+
+    def distribution(self, context: Features, arms: Sequence[Arm]) -> list[float]:
+        return [1.0 / len(arms)] * len(arms)
+
+
+def _token(value: str) -> str:
+    return _UNSAFE.sub("_", value) or "_"
+
+
+def _namespace(features: Features) -> str:
+    parts = []
+    for key, value in sorted(features.items()):
+        if not value:
+            continue
+        for v in value.split(","):  # a comma-separated value is a set (segments)
+            parts.append(f"{_token(key)}={_token(v)}")
+    return " ".join(parts)
+
+
+class VowpalPolicy(Policy):
+    """A contextual bandit over vowpalwabbit's ``--cb_explore_adf`` (thread-safe).
+
+    Shared features go to namespace ``C`` (context) and offer features to ``A``; the
+    quadratic interaction ``CA`` lets the value of an offer depend on who asks. Rewards
+    are turned into VW costs (``-reward``).
+    """
+
+    name = "vowpal"
+
+    def __init__(self, seed: int = 0, exploration: str = "--squarecb --gamma_scale 10") -> None:
+        super().__init__(seed)
+        import vowpalwabbit  # lazily: only servers with offers pay for loading it
+
+        self.exploration = exploration
+        self._vw = vowpalwabbit.Workspace(
+            f"--cb_explore_adf {exploration} -q CA --quiet --random_seed {seed}"
+        )
+
+    @staticmethod
+    def _example(
+        context: Features, arms: Sequence[Arm], label: tuple[int, float, float] | None = None
+    ) -> list[str]:
+        lines = [f"shared |C {_namespace(context)}"]
+        for i, arm in enumerate(arms):
+            prefix = ""
+            if label is not None and label[0] == i:
+                prefix = f"0:{label[1]}:{label[2]} "
+            lines.append(f"{prefix}|A offer={_token(arm.offer_id)} {_namespace(arm.features)}")
+        return lines
+
+    def distribution(self, context: Features, arms: Sequence[Arm]) -> list[float]:
+        with self._lock:
+            pmf = self._vw.predict(self._example(context, arms))
+        return [float(p) for p in pmf]
+
+    def update(
+        self, context: Features, arms: Sequence[Arm], chosen: str, probability: float, reward: float
+    ) -> None:
+        index = next((i for i, a in enumerate(arms) if a.offer_id == chosen), None)
+        if index is None or probability <= 0:
+            return
+        example = self._example(context, arms, (index, -float(reward), float(probability)))
+        with self._lock:
+            self._vw.learn(example)
+            self.updates += 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._vw.finish()
+
+
+POLICIES: dict[str, type[Policy]] = {"vowpal": VowpalPolicy, "uniform": UniformPolicy}
+
+
+def create_policy(name: str, seed: int = 0) -> Policy:
+    """A policy by name (``vowpal`` or ``uniform``)."""
+    try:
+        return POLICIES[name](seed=seed)
+    except KeyError:
+        raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}") from None

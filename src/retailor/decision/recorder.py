@@ -1,0 +1,105 @@
+"""The decision log writer: decisions are queued by the engine (no I/O on the request
+path) and appended by a background thread in small batches; recent decisions stay in
+memory so feedback and ``GET /v1/decisions/{id}`` find them before and after the write.
+
+A crash loses at most the last ``flush_seconds`` of decisions, never events.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from retailor.domain.decisions import DecisionRecord
+from retailor.storage.base import DecisionLog
+
+log = logging.getLogger("retailor.decisions")
+RECENT = 200_000
+
+
+class DecisionRecorder:
+    """Queue, batch and remember decisions (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: DecisionLog,
+        *,
+        flush_seconds: float = 0.2,
+        on_flush: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.flush_seconds = flush_seconds
+        self._on_flush = on_flush
+        self._queue: queue.SimpleQueue[DecisionRecord | None] = queue.SimpleQueue()
+        self._recent: OrderedDict[str, DecisionRecord] = OrderedDict()
+        self._lock = threading.Lock()
+        self._written = threading.Condition()
+        self._queued_count = 0
+        self._written_count = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="retailor-decisions", daemon=True)
+        self._thread.start()
+
+    def add(self, record: DecisionRecord) -> None:
+        with self._lock:
+            self._recent[record.decision_id] = record
+            if len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+            self._queued_count += 1
+        self._queue.put(record)
+
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        """A decision by id: from memory when recent, else from the log."""
+        with self._lock:
+            found = self._recent.get(decision_id)
+        return found if found is not None else self.store.get(decision_id)
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            try:
+                first = self._queue.get(timeout=self.flush_seconds)
+            except queue.Empty:
+                if self._on_flush is not None:
+                    self._on_flush()
+                continue
+            batch: list[DecisionRecord] = []
+            if first is None:
+                stop = True
+            else:
+                batch.append(first)
+            while len(batch) < 5000:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            try:
+                self.store.append(batch)
+            except Exception:
+                log.exception("could not write %d decisions to the decision log", len(batch))
+            with self._written:
+                self._written_count += len(batch)
+                self._written.notify_all()
+            if self._on_flush is not None:
+                self._on_flush()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is written; False on timeout."""
+        with self._lock:
+            target = self._queued_count
+        with self._written:
+            return self._written.wait_for(lambda: self._written_count >= target, timeout)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join(timeout=10)

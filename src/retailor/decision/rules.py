@@ -1,0 +1,286 @@
+"""Business rules applied to ranked candidates: exclusions, include filters, boosts and
+burials, margin boosting, pins, diversity limits, each only when its condition holds.
+
+The engine asks :meth:`RuleSet.allows` of every item it would show, fallbacks and pins
+included, so no rule-excluded item is ever returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from retailor.decision.catalog import CatalogIndex, ItemFacts
+from retailor.domain.placements import (
+    WEEKDAYS,
+    Boost,
+    BoostMargin,
+    Bury,
+    Condition,
+    Diversity,
+    Exclude,
+    ExcludeHidden,
+    ExcludeInCart,
+    ExcludeOutOfStock,
+    ExcludePurchased,
+    Include,
+    Match,
+    Pin,
+    Rule,
+)
+
+DAY = 86_400.0
+
+
+@dataclass
+class Candidate:
+    """An item on its way to the answer: its blended score, best source and reasons."""
+
+    item_id: str
+    score: float
+    source: str
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What conditions and customer-specific rules look at."""
+
+    channel: str | None
+    store_id: str | None
+    segments: frozenset[str]
+    now: datetime
+    cart: frozenset[str]
+    purchased: dict[str, float]  # item -> epoch seconds of the latest purchase
+
+
+def condition_holds(condition: Condition | None, ctx: RuleContext) -> bool:
+    """Whether every given part of ``condition`` holds for ``ctx``."""
+    if condition is None:
+        return True
+    if condition.channels and ctx.channel not in condition.channels:
+        return False
+    if condition.stores and ctx.store_id not in condition.stores:
+        return False
+    if condition.segments and not ctx.segments.intersection(condition.segments):
+        return False
+    if condition.not_segments and ctx.segments.intersection(condition.not_segments):
+        return False
+    return in_schedule(
+        ctx.now, condition.days, condition.hours, condition.starts_at, condition.ends_at
+    )
+
+
+def in_schedule(
+    now: datetime,
+    days: Sequence[str],
+    hours: tuple[int, int] | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+) -> bool:
+    """Whether ``now`` is within a date range, on one of ``days``, within UTC ``hours``."""
+    now = now.astimezone(UTC)
+    if starts_at is not None and now < _aware(starts_at):
+        return False
+    if ends_at is not None and now >= _aware(ends_at):
+        return False
+    if days and WEEKDAYS[now.weekday()] not in days:
+        return False
+    if hours is not None:
+        start, end = hours
+        hour = now.hour
+        inside = start <= hour < end if start <= end else (hour >= start or hour < end)
+        if not inside:
+            return False
+    return True
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def matches(match: Match, facts: ItemFacts | None, item_id: str, now: float) -> bool:
+    """Whether an item (``facts`` None when the catalog does not know it) matches."""
+    if match.items and item_id not in match.items:
+        return False
+    if facts is None:
+        return not (
+            match.categories
+            or match.brands
+            or match.price_min is not None
+            or match.price_max is not None
+            or match.margin_above is not None
+            or match.new_within_days is not None
+            or match.stock_above is not None
+            or match.attributes
+        )
+    if match.categories and not any(c in facts.category for c in match.categories):
+        return False
+    if match.brands and facts.brand not in match.brands:
+        return False
+    if match.price_min is not None and (facts.price is None or facts.price < match.price_min):
+        return False
+    if match.price_max is not None and (facts.price is None or facts.price > match.price_max):
+        return False
+    if match.margin_above is not None:
+        rate = facts.margin_rate
+        if rate is None or rate <= match.margin_above:
+            return False
+    if match.new_within_days is not None and (
+        facts.created_at is None or now - facts.created_at > match.new_within_days * DAY
+    ):
+        return False
+    if match.stock_above is not None and (facts.stock is None or facts.stock <= match.stock_above):
+        return False
+    return all(facts.attributes.get(k) == v for k, v in match.attributes.items())
+
+
+class RuleSet:
+    """The rules of one placement, bound to one request's context."""
+
+    def __init__(self, rules: Sequence[Rule], ctx: RuleContext, catalog: CatalogIndex) -> None:
+        self.ctx = ctx
+        self.catalog = catalog
+        self.now = ctx.now.timestamp()
+        active = [r for r in rules if condition_holds(r.when, ctx)]
+        self.filters = [
+            r
+            for r in active
+            if isinstance(
+                r,
+                ExcludeOutOfStock
+                | ExcludeHidden
+                | ExcludePurchased
+                | ExcludeInCart
+                | Include
+                | Exclude,
+            )
+        ]
+        self.scorers = [r for r in active if isinstance(r, Boost | Bury | BoostMargin)]
+        self.pins = sorted(
+            (r for r in active if isinstance(r, Pin)), key=lambda p: (p.position, p.item_id)
+        )
+
+    def allows(self, item_id: str) -> bool:
+        """Whether no active exclusion removes ``item_id`` (and every include keeps it)."""
+        facts = self.catalog.get(item_id)
+        for rule in self.filters:
+            if isinstance(rule, ExcludeOutOfStock):
+                if facts is not None and facts.stock is not None and facts.stock < rule.min_stock:
+                    return False
+            elif isinstance(rule, ExcludeHidden):
+                if facts is not None and facts.hidden:
+                    return False
+            elif isinstance(rule, ExcludeInCart):
+                if item_id in self.ctx.cart:
+                    return False
+            elif isinstance(rule, ExcludePurchased):
+                if self._bought(item_id, facts, rule):
+                    return False
+            elif isinstance(rule, Include):
+                if not matches(rule.match, facts, item_id, self.now):
+                    return False
+            elif matches(rule.match, facts, item_id, self.now):
+                return False
+        return True
+
+    def _bought(self, item_id: str, facts: ItemFacts | None, rule: ExcludePurchased) -> bool:
+        at = self.ctx.purchased.get(item_id)
+        if at is None:
+            return False
+        if rule.within_days is not None and self.now - at > rule.within_days * DAY:
+            return False
+        if facts is not None and rule.repurchasable_categories:
+            return not any(c in facts.category for c in rule.repurchasable_categories)
+        return True
+
+    def rescore(self, candidate: Candidate) -> None:
+        """Apply boosts, burials and margin weighting to one candidate's score."""
+        if not self.scorers:
+            return
+        facts = self.catalog.get(candidate.item_id)
+        for rule in self.scorers:
+            if isinstance(rule, BoostMargin):
+                rate = facts.margin_rate if facts is not None else None
+                if rate is not None:
+                    candidate.score *= 1.0 + rule.weight * max(rate, 0.0)
+            elif matches(rule.match, facts, candidate.item_id, self.now):
+                if isinstance(rule, Boost):
+                    candidate.score *= rule.factor
+                else:
+                    candidate.score /= rule.factor
+
+    def apply(self, candidates: list[Candidate]) -> list[Candidate]:
+        """Drop what the rules exclude, rescore the rest, best first."""
+        kept = [c for c in candidates if self.allows(c.item_id)]
+        for candidate in kept:
+            self.rescore(candidate)
+        kept.sort(key=lambda c: (-c.score, c.item_id))
+        return kept
+
+
+def diversify(
+    ranked: Sequence[Candidate], diversity: Diversity | None, catalog: CatalogIndex, k: int
+) -> list[Candidate]:
+    """The first ``k`` of ``ranked`` within the per-category and per-brand limits; when the
+    limits leave fewer than ``k``, the rest is filled in rank order."""
+    if diversity is None or (
+        diversity.max_per_category is None and diversity.max_per_brand is None
+    ):
+        return list(ranked[:k])
+    chosen: list[Candidate] = []
+    skipped: list[Candidate] = []
+    per_category: dict[str, int] = {}
+    per_brand: dict[str, int] = {}
+    for candidate in ranked:
+        if len(chosen) == k:
+            break
+        facts = catalog.get(candidate.item_id)
+        category = _category_at(facts, diversity.category_level)
+        brand = facts.brand if facts is not None else None
+        if (
+            diversity.max_per_category is not None
+            and category is not None
+            and per_category.get(category, 0) >= diversity.max_per_category
+        ) or (
+            diversity.max_per_brand is not None
+            and brand is not None
+            and per_brand.get(brand, 0) >= diversity.max_per_brand
+        ):
+            skipped.append(candidate)
+            continue
+        chosen.append(candidate)
+        if category is not None:
+            per_category[category] = per_category.get(category, 0) + 1
+        if brand is not None:
+            per_brand[brand] = per_brand.get(brand, 0) + 1
+    return chosen + skipped[: k - len(chosen)]
+
+
+def _category_at(facts: ItemFacts | None, level: int) -> str | None:
+    if facts is None or not facts.category:
+        return None
+    path = facts.category
+    if level < 0:
+        return path[level] if -level <= len(path) else path[0]
+    return path[min(level, len(path) - 1)]
+
+
+def place_pins(
+    chosen: list[Candidate], rules: RuleSet, k: int, label: str = "featured"
+) -> list[Candidate]:
+    """Put every allowed pinned item at its position (1-based), keeping ``k`` items."""
+    if not rules.pins:
+        return chosen
+    out = list(chosen)
+    for pin in rules.pins:
+        if not rules.allows(pin.item_id):
+            continue
+        existing = next((c for c in out if c.item_id == pin.item_id), None)
+        if existing is not None:
+            out.remove(existing)
+        pinned = existing or Candidate(pin.item_id, 0.0, "pinned")
+        pinned.reasons = [label, *[r for r in pinned.reasons if r != label]]
+        out.insert(min(pin.position - 1, len(out)), pinned)
+    return out[:k]

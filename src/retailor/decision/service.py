@@ -1,0 +1,150 @@
+"""The decision side of a running server, built in one place: catalog facts, online
+features, placements, offers and their ledger, the policy and its pending rewards, the
+decision log writer, feedback and the engine. At start the ledger and the policy are
+rebuilt from the decision log, so caps, budgets and what the bandit learned survive a
+restart."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from retailor.decision.audience import AudienceResolver
+from retailor.decision.candidates import CandidateSources
+from retailor.decision.catalog import CatalogIndex
+from retailor.decision.choosing import OfferChooser, RewardTracker
+from retailor.decision.engine import DecisionEngine, EngineSettings
+from retailor.decision.feedback import FeedbackService
+from retailor.decision.offers import OfferBook, OfferLedger
+from retailor.decision.placements import PlacementBook
+from retailor.decision.policies import create_policy
+from retailor.decision.recorder import DecisionRecorder
+from retailor.domain.catalog import CatalogItem
+from retailor.domain.events import Event
+from retailor.features.online import OnlineFeatures
+from retailor.models.serving import ModelService
+from retailor.profiles.segmentation import SegmentService
+from retailor.profiles.service import ProfileService
+from retailor.storage.base import DecisionLog
+from retailor.storage.files.documents import JsonDocuments
+
+log = logging.getLogger("retailor.decisions")
+
+
+class DecisionService:
+    """Everything decisions need, wired together (see the module docstring)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        decisions: DecisionLog,
+        items: Iterable[CatalogItem],
+        models: ModelService,
+        profiles: ProfileService,
+        segments: SegmentService,
+        *,
+        consent_required: bool = False,
+        timeout_seconds: float = 0.05,
+        policy: str = "vowpal",
+        reward_mode: str = "redemption",
+        reward_window: float = 3600.0,
+        reward_scale: float = 100.0,
+        seed: int = 0,
+    ) -> None:
+        self.catalog = CatalogIndex(items)
+        self.features = OnlineFeatures(self._item_info)
+        self.sources = CandidateSources(models, self.features, self.catalog)
+        self.placements = PlacementBook(
+            JsonDocuments(data_dir / "placements", "placement"), self.sources.known
+        )
+        self.offers = OfferBook(JsonDocuments(data_dir / "offers", "offer"))
+        self.ledger = OfferLedger()
+        self.tracker = RewardTracker(create_policy(policy, seed), reward_window)
+        self.chooser = OfferChooser(self.offers, self.ledger, self.tracker)
+        self.recorder = DecisionRecorder(decisions, on_flush=self._pump)
+        self.feedback = FeedbackService(
+            self.recorder,
+            self.offers,
+            self.ledger,
+            self.tracker,
+            reward_mode=reward_mode,
+            reward_scale=reward_scale,
+        )
+        self.engine = DecisionEngine(
+            self.placements,
+            self.sources,
+            self.features,
+            self.catalog,
+            AudienceResolver(profiles, segments),
+            self.chooser,
+            self.recorder,
+            EngineSettings(consent_required=consent_required, timeout_seconds=timeout_seconds),
+        )
+
+    def _item_info(self, item_id: str) -> tuple[list[str], str | None]:
+        facts = self.catalog.get(item_id)
+        return (list(facts.category), facts.brand) if facts is not None else ([], None)
+
+    def _pump(self) -> None:
+        try:
+            self.feedback.pump()
+        except Exception:
+            log.exception("could not process decision feedback")
+
+    def observe(self, events: Sequence[Event]) -> None:
+        """Stored events, in the ingest path before they are acknowledged."""
+        self.features.apply(events)
+        self.feedback.observe(events)
+
+    def catalog_changed(self, items: Iterable[CatalogItem]) -> None:
+        self.catalog.update(items)
+
+    def replay_log(self) -> int:
+        """Rebuild offer caps, budgets and the policy from the decision log."""
+        store = self.recorder.store
+        started = time.perf_counter()
+        week_ago = datetime.now(UTC) - timedelta(days=7)
+        redeemed = {
+            (f.decision_id, f.offer_id)
+            for f in store.feedback()
+            if f.type == "redeemed" and f.offer_id
+        }
+        impressions: list[tuple[str, str, float]] = []
+        redemptions: list[tuple[str, str, float]] = []
+        learned = 0
+        for record in store.scan():
+            for offer in record.offers:
+                who = record.customer or (
+                    f"a:{record.anonymous_id}" if record.anonymous_id else None
+                )
+                definition = self.offers.get(offer.offer_id)
+                if who is not None and record.at >= week_ago:
+                    impressions.append((offer.offer_id, who, record.at.timestamp()))
+                won = (record.decision_id, offer.offer_id) in redeemed
+                if won:
+                    cost = definition.redemption_cost() if definition is not None else 0.0
+                    redemptions.append((offer.offer_id, record.decision_id, cost))
+                if self.feedback.reward_mode == "redemption":
+                    self.tracker.policy.update(
+                        offer.features,
+                        self.chooser.arms_of(offer.eligible),
+                        offer.offer_id,
+                        offer.probability,
+                        1.0 if won else 0.0,
+                    )
+                    learned += 1
+        self.ledger.replay(impressions, redemptions)
+        if learned:
+            log.info(
+                "offer policy relearned %d choices from the decision log in %.1f s",
+                learned,
+                time.perf_counter() - started,
+            )
+        return learned
+
+    def close(self) -> None:
+        self.recorder.close()
+        self._pump()

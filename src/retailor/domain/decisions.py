@@ -1,0 +1,131 @@
+"""Decisions as data: what a channel asks (placement, who, context), what Retailor answers
+(items with reasons, offers with the probability they were chosen with), the feedback
+that follows, and the record the decision log keeps of each decision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+Identifier = Annotated[str, Meta(min_length=1, max_length=256)]
+FeedbackType = Literal["viewed", "clicked", "redeemed", "purchased"]
+
+
+class DecisionContext(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Where the customer is: the item on screen, the cart, a search query, the store and
+    channel, the category being browsed."""
+
+    item_id: str | None = None
+    cart: list[str] = msgspec.field(default_factory=list)
+    cart_value: Annotated[float, Meta(ge=0)] | None = None
+    query: str | None = None
+    store_id: str | None = None
+    channel: str | None = None
+    category: str | None = None
+
+
+class DecisionRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/decisions``: a placement, who (either id, or neither for a stranger), the
+    context, and how many items and offers (placement defaults when absent)."""
+
+    placement: Identifier
+    customer_id: Identifier | None = None
+    anonymous_id: Identifier | None = None
+    session_id: Identifier | None = None
+    context: DecisionContext = msgspec.field(default_factory=DecisionContext)
+    k: Annotated[int, Meta(ge=1, le=100)] | None = None
+    offers: Annotated[int, Meta(ge=0, le=10)] | None = None
+    exclude: list[str] = msgspec.field(default_factory=list)
+
+
+class RerankRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/rerank``: the retailer's own search results, best first, to re-order."""
+
+    items: Annotated[list[str], Meta(min_length=1, max_length=1000)]
+    customer_id: Identifier | None = None
+    anonymous_id: Identifier | None = None
+    session_id: Identifier | None = None
+    context: DecisionContext = msgspec.field(default_factory=DecisionContext)
+    placement: Identifier = "search"
+
+
+class DecidedItem(Struct, kw_only=True):
+    item_id: str
+    score: float
+    reasons: list[str]
+    source: str
+
+
+class DecidedOffer(Struct, kw_only=True):
+    offer_id: str
+    name: str
+    kind: str
+    value: float
+    probability: float
+
+
+class Decision(Struct, kw_only=True):
+    """The answer to a decision request."""
+
+    decision_id: str
+    placement: str
+    customer: str | None
+    items: list[DecidedItem]
+    offers: list[DecidedOffer]
+    model_versions: dict[str, int | None]
+    personalized: bool
+    fallback: str | None = None
+
+
+class LoggedOffer(Struct, kw_only=True):
+    """One offer slot of a logged decision: what was eligible, what was chosen and with
+    which probability, and the features the policy saw."""
+
+    offer_id: str
+    probability: float
+    eligible: list[str]
+    features: dict[str, str]
+
+
+class DecisionRecord(Struct, kw_only=True):
+    """What the decision log keeps of one decision."""
+
+    decision_id: str
+    at: datetime
+    placement: str
+    customer: str | None
+    anonymous_id: str | None
+    context: dict[str, Any]
+    items: list[str]
+    sources: list[str]
+    offers: list[LoggedOffer]
+    model_versions: dict[str, int | None]
+    personalized: bool
+    fallback: str | None
+    latency_ms: float
+
+
+class Feedback(Struct, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/feedback``: what happened to a decision's item or offer."""
+
+    decision_id: Identifier
+    type: FeedbackType
+    item_id: str | None = None
+    offer_id: str | None = None
+    value: float | None = None
+    timestamp: datetime | None = None
+
+
+class FeedbackRecord(Struct, kw_only=True):
+    """Feedback as the decision log keeps it (from the API or from events)."""
+
+    decision_id: str
+    at: datetime
+    type: str
+    item_id: str | None
+    offer_id: str | None
+    value: float | None
+    source: str  # "api" or "event"

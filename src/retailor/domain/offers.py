@@ -1,0 +1,120 @@
+"""Offers as data: what a marketer declares (kind, scope, targeting, schedule, budget,
+frequency caps, consent) and the checks that make a definition valid.
+
+Eligibility against a request lives in ``retailor.decision.offers``; this module only
+describes an offer and refuses definitions that cannot work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from retailor.domain.placements import DefinitionError, Hour, Weekday
+
+OfferKind = Literal["percent_off", "amount_off", "free_shipping", "points_multiplier", "bundle"]
+NonNegative = Annotated[float, Meta(ge=0)]
+#: Channels where an offer is marketing that needs the channel's marketing consent.
+MARKETING_CHANNELS = {"email": "marketing_email", "sms": "marketing_sms", "push": "marketing_push"}
+
+
+class OfferScope(Struct, kw_only=True, forbid_unknown_fields=True):
+    """What the offer applies to; empty lists mean the whole basket."""
+
+    items: list[str] = msgspec.field(default_factory=list)
+    categories: list[str] = msgspec.field(default_factory=list)
+
+
+class Targeting(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Who may get the offer; every given part must hold (segments: any of them)."""
+
+    segments: list[str] = msgspec.field(default_factory=list)
+    loyalty_tiers: list[str] = msgspec.field(default_factory=list)
+    channels: list[str] = msgspec.field(default_factory=list)
+    stores: list[str] = msgspec.field(default_factory=list)
+    customers: Literal["any", "new", "returning"] = "any"
+
+
+class Schedule(Struct, kw_only=True, forbid_unknown_fields=True):
+    """When the offer runs: a date range, weekdays and a ``[start, end)`` range of UTC hours."""
+
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    days: list[Weekday] = msgspec.field(default_factory=list)
+    hours: tuple[Hour, Hour] | None = None
+
+
+class FrequencyCap(Struct, kw_only=True, forbid_unknown_fields=True):
+    """How often one customer may be shown the offer."""
+
+    per_day: Annotated[int, Meta(ge=1)] | None = None
+    per_week: Annotated[int, Meta(ge=1)] | None = None
+
+
+class Offer(Struct, kw_only=True, forbid_unknown_fields=True):
+    """One offer (see the module docstring).
+
+    ``value`` is the percentage for ``percent_off`` (0-100], the amount for ``amount_off``,
+    the multiplier for ``points_multiplier``, the bundle's price for ``bundle``. ``cost`` is
+    what one redemption costs the retailer; ``budget`` caps the sum of redemption costs and
+    ``max_redemptions`` their number. ``marketing`` offers need the channel's marketing
+    consent on email, SMS and push; ``consent_purpose`` adds a purpose of your own.
+    """
+
+    offer_id: str = ""
+    name: str = ""
+    description: str = ""
+    kind: OfferKind
+    value: NonNegative = 0.0
+    bundle_items: list[str] = msgspec.field(default_factory=list)
+    scope: OfferScope = msgspec.field(default_factory=OfferScope)
+    targeting: Targeting = msgspec.field(default_factory=Targeting)
+    schedule: Schedule = msgspec.field(default_factory=Schedule)
+    budget: NonNegative | None = None
+    max_redemptions: Annotated[int, Meta(ge=1)] | None = None
+    frequency_cap: FrequencyCap = msgspec.field(default_factory=FrequencyCap)
+    min_basket: NonNegative | None = None
+    consent_purpose: str | None = None
+    marketing: bool = True
+    cost: NonNegative | None = None
+    active: bool = True
+    updated_at: datetime | None = None
+
+    def redemption_cost(self) -> float:
+        """What one redemption costs: ``cost``, else the amount off, else nothing known."""
+        if self.cost is not None:
+            return self.cost
+        return self.value if self.kind == "amount_off" else 0.0
+
+
+def parse_offer(raw: Any, offer_id: str) -> Offer:
+    """Decode and check an offer definition; the error says where it is wrong.
+
+    >>> parse_offer({"kind": "percent_off", "value": 10}, "ten").redemption_cost()
+    0.0
+    """
+    if isinstance(raw, dict):
+        raw = {**raw, "offer_id": offer_id}
+    try:
+        offer = msgspec.convert(raw, Offer)
+    except msgspec.ValidationError as exc:
+        raise DefinitionError(str(exc)) from None
+    if offer.kind == "percent_off" and not 0 < offer.value <= 100:
+        raise DefinitionError("a percent_off value is a percentage in (0, 100] - at `$.value`")
+    if offer.kind == "amount_off" and offer.value <= 0:
+        raise DefinitionError("an amount_off value must be above 0 - at `$.value`")
+    if offer.kind == "points_multiplier" and offer.value <= 1:
+        raise DefinitionError("a points_multiplier value must be above 1 - at `$.value`")
+    if offer.kind == "bundle" and len(offer.bundle_items) < 2:
+        raise DefinitionError("a bundle needs at least two bundle_items - at `$.bundle_items`")
+    if offer.budget is not None and offer.cost is None and offer.kind != "amount_off":
+        raise DefinitionError(
+            "a budget needs the cost of one redemption to count against it - at `$.cost`"
+        )
+    start, end = offer.schedule.starts_at, offer.schedule.ends_at
+    if start is not None and end is not None and start >= end:
+        raise DefinitionError("starts_at must be before ends_at - at `$.schedule`")
+    return offer

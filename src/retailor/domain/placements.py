@@ -1,0 +1,217 @@
+"""Placements and business rules as data: what a merchandiser declares for each spot where
+products are shown (home page, product page, cart, email, POS receipt, ...).
+
+A placement names its candidate sources (with weights or slot quotas), its rules, its
+diversity limits, its fallbacks and its default size. Rules are a tagged union on
+``kind``; every rule may carry a ``when`` condition on the request's context. Decoding
+with :func:`parse_placement` checks types and ranges and says where a definition is wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Hour = Annotated[int, Meta(ge=0, le=24)]
+Positive = Annotated[float, Meta(gt=0)]
+Count = Annotated[int, Meta(ge=1, le=1000)]
+
+
+class Condition(Struct, kw_only=True, forbid_unknown_fields=True):
+    """When a rule applies; every given part must hold (an empty condition always holds).
+
+    ``hours`` is a ``[start, end)`` range of UTC hours (``[22, 6]`` wraps midnight).
+    """
+
+    channels: list[str] = msgspec.field(default_factory=list)
+    stores: list[str] = msgspec.field(default_factory=list)
+    segments: list[str] = msgspec.field(default_factory=list)
+    not_segments: list[str] = msgspec.field(default_factory=list)
+    days: list[Weekday] = msgspec.field(default_factory=list)
+    hours: tuple[Hour, Hour] | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+class Match(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Which items a rule is about; every given part must hold.
+
+    ``categories`` match anywhere in an item's category path; ``margin_above`` is the
+    margin rate ``(price - cost) / price``; ``new_within_days`` looks at ``created_at``;
+    ``stock_above`` finds overstock; ``attributes`` compares catalog attributes for equality.
+    """
+
+    items: list[str] = msgspec.field(default_factory=list)
+    categories: list[str] = msgspec.field(default_factory=list)
+    brands: list[str] = msgspec.field(default_factory=list)
+    price_min: Annotated[float, Meta(ge=0)] | None = None
+    price_max: Annotated[float, Meta(ge=0)] | None = None
+    margin_above: float | None = None
+    new_within_days: Annotated[int, Meta(ge=0)] | None = None
+    stock_above: int | None = None
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class _Rule(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
+    when: Condition | None = None
+    note: str = ""
+
+
+class ExcludeOutOfStock(_Rule, tag="exclude_out_of_stock"):
+    """Drop items whose known stock is below ``min_stock`` (unknown stock is kept)."""
+
+    min_stock: Annotated[int, Meta(ge=1)] = 1
+
+
+class ExcludeHidden(_Rule, tag="exclude_hidden"):
+    """Drop items the catalog marks hidden (``hidden: true``, ``visible: false`` or a
+    ``status`` of hidden, discontinued or inactive)."""
+
+
+class ExcludePurchased(_Rule, tag="exclude_purchased"):
+    """Drop what the customer already bought, except in ``repurchasable_categories``
+    (consumables); ``within_days`` limits the look-back."""
+
+    repurchasable_categories: list[str] = msgspec.field(default_factory=list)
+    within_days: Annotated[int, Meta(ge=1)] | None = None
+
+
+class ExcludeInCart(_Rule, tag="exclude_in_cart"):
+    """Drop what is in the cart (the request's and the live one)."""
+
+
+class Include(_Rule, tag="include"):
+    """Keep only matching items."""
+
+    match: Match
+
+
+class Exclude(_Rule, tag="exclude"):
+    """Drop matching items."""
+
+    match: Match
+
+
+class Boost(_Rule, tag="boost"):
+    """Multiply the score of matching items by ``factor`` (> 1 lifts them)."""
+
+    match: Match
+    factor: Positive = 1.5
+
+
+class Bury(_Rule, tag="bury"):
+    """Divide the score of matching items by ``factor`` (> 1 sinks them)."""
+
+    match: Match
+    factor: Positive = 2.0
+
+
+class BoostMargin(_Rule, tag="boost_margin"):
+    """Multiply every score by ``1 + weight * margin rate`` (items without a cost unchanged)."""
+
+    weight: Annotated[float, Meta(ge=0, le=100)] = 1.0
+
+
+class Pin(_Rule, tag="pin"):
+    """Put ``item_id`` at ``position`` (1 = first), whatever the models say; other rules
+    that exclude the item still win (a pinned item that is out of stock is not shown)."""
+
+    item_id: str
+    position: Annotated[int, Meta(ge=1, le=1000)] = 1
+
+
+Rule = (
+    ExcludeOutOfStock
+    | ExcludeHidden
+    | ExcludePurchased
+    | ExcludeInCart
+    | Include
+    | Exclude
+    | Boost
+    | Bury
+    | BoostMargin
+    | Pin
+)
+RULE_KINDS = tuple(
+    str(t.__struct_config__.tag)
+    for t in (
+        ExcludeOutOfStock,
+        ExcludeHidden,
+        ExcludePurchased,
+        ExcludeInCart,
+        Include,
+        Exclude,
+        Boost,
+        Bury,
+        BoostMargin,
+        Pin,
+    )
+)
+
+
+class Source(Struct, kw_only=True, forbid_unknown_fields=True):
+    """One candidate source of a placement: a weight in the blend or a slot quota."""
+
+    source: str
+    weight: Positive = 1.0
+    slots: Count | None = None
+
+
+class Diversity(Struct, kw_only=True, forbid_unknown_fields=True):
+    """At most so many items per category (at ``category_level`` of the path, 0 = top;
+    -1 = the leaf) or per brand."""
+
+    max_per_category: Count | None = None
+    max_per_brand: Count | None = None
+    category_level: int = -1
+
+
+class Placement(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A placement's strategy (see the module docstring)."""
+
+    placement_id: str = ""
+    name: str = ""
+    description: str = ""
+    sources: list[Source]
+    rules: list[Rule] = msgspec.field(default_factory=list)
+    diversity: Diversity | None = None
+    fallback: list[str] = msgspec.field(default_factory=lambda: ["trending_now", "popular"])
+    k: Annotated[int, Meta(ge=1, le=100)] = 10
+    offers: Annotated[int, Meta(ge=0, le=10)] = 0
+    updated_at: datetime | None = None
+
+
+class DefinitionError(ValueError):
+    """A definition that does not decode or does not make sense; the message says where."""
+
+
+def parse_placement(raw: Any, placement_id: str) -> Placement:
+    """Decode a placement definition (JSON-like data) and check it.
+
+    >>> parse_placement({"sources": [{"source": "trending"}]}, "home").k
+    10
+    """
+    if isinstance(raw, dict):
+        raw = {**raw, "placement_id": placement_id}
+    try:
+        placement = msgspec.convert(raw, Placement)
+    except msgspec.ValidationError as exc:
+        raise DefinitionError(str(exc)) from None
+    if not placement.sources:
+        raise DefinitionError("a placement needs at least one source - at `$.sources`")
+    for i, rule in enumerate(placement.rules):
+        match = getattr(rule, "match", None)
+        if isinstance(match, Match) and match == Match():
+            raise DefinitionError(f"an empty match would hit every item - at `$.rules[{i}].match`")
+        if isinstance(match, Match) and (
+            match.price_min is not None
+            and match.price_max is not None
+            and match.price_min > match.price_max
+        ):
+            raise DefinitionError(f"price_min is above price_max - at `$.rules[{i}].match`")
+    return placement
