@@ -42,6 +42,8 @@ from retailor.features.online import EMPTY, OnlineFeatures, Snapshot
 log = logging.getLogger("retailor.decisions")
 #: Rank damping of the blend: a source's item at rank r contributes weight / (r + RANK_DAMPING).
 RANK_DAMPING = 5.0
+#: How much a search result's personal affinity (0..~2) multiplies its search-rank prior.
+AFFINITY_WEIGHT = 3.0
 MAX_REASONS = 2
 
 
@@ -115,7 +117,7 @@ class DecisionEngine:
         )
         snapshot = self.features.snapshot(who.subjects) if personalized else EMPTY
         ctx = request.context
-        channel = ctx.channel or snapshot.channel
+        channel = ctx.channel or placement.channel or snapshot.channel
         store_id = ctx.store_id or snapshot.store_id
         now = datetime.now(UTC)
         segments = (
@@ -351,7 +353,7 @@ class DecisionEngine:
         rules = RuleSet(
             placement.rules,
             RuleContext(
-                channel=ctx.channel or snapshot.channel,
+                channel=ctx.channel or placement.channel or snapshot.channel,
                 store_id=ctx.store_id or snapshot.store_id,
                 segments=frozenset(),
                 now=now,
@@ -386,7 +388,10 @@ class DecisionEngine:
                     lift += interest
                     reasons.append(f"you like {facts.category[-1]}")
             candidate = Candidate(
-                item, prior * (1.0 + lift), "rerank", reasons or ["search relevance"]
+                item,
+                prior * (1.0 + AFFINITY_WEIGHT * lift),
+                "rerank",
+                reasons or ["search relevance"],
             )
             rules.rescore(candidate)
             out.append(candidate)

@@ -183,6 +183,7 @@ class Placement(Struct, kw_only=True, forbid_unknown_fields=True):
     fallback: list[str] = msgspec.field(default_factory=lambda: ["trending_now", "popular"])
     k: Annotated[int, Meta(ge=1, le=100)] = 10
     offers: Annotated[int, Meta(ge=0, le=10)] = 0
+    channel: str | None = None  # the channel it serves when a request does not say
     updated_at: datetime | None = None
 
 

@@ -1,0 +1,658 @@
+"""Decisions: latency at a fixed rate and maximum throughput of POST /v1/decisions.
+
+    .venv/bin/python benchmarks/decisions.py [--seconds 10] [--rate 1000] [--json figures.json]
+
+Starts `retailor serve` on a fresh data directory and loads a shop through the API: 2,000
+items in 40 categories (8 departments), 5,000 customers with ~20 events each over the
+last 30 days (sessions of views, cart adds and orders, tastes skewed to one or two
+categories, popular items more viewed) and 1,000 anonymous visitors who browsed today;
+trains the default recommenders (POST /v1/models/train) and puts 4 offers. Then 3,000
+request bodies are generated: 45 % home and 35 % product_detail for known customers, 8 %
+cart, 12 % anonymous visitors (half of them seen before), a third asking for one offer.
+Each body is sent once first (every answer must be a 200 with items; a sample of the
+logged decisions gives the engine's own time), then, in the same run:
+
+1. Open loop at a fixed rate (default 1,000 req/s) for ``--seconds`` after 2 s of
+   warm-up, of GET /healthz and then of POST /v1/decisions rotating through the bodies.
+   The generator is this script's own (no rate-limited generator is installed: wrk2, oha
+   and vegeta are not packaged for Debian 12, and hey limits each worker's rate, closed
+   loop, with a single body): a separate process, asyncio, 32 keep-alive HTTP/1.1
+   connections; request i is due at t0 + i/rate and its latency runs from that due time
+   to the last byte of the answer, so a slow answer delays the queue and is counted
+   (no coordinated omission). Target: p99 <= 10 ms. The /healthz run is both the floor
+   and the check that the generator holds the rate (achieved rate, how late it sends,
+   its CPU); the table says when the generator itself is the bottleneck.
+2. Closed loop with wrk (one thread, 64 connections, ``--seconds``): the maximum
+   throughput of GET /healthz and of POST /v1/decisions (a Lua script rotating through
+   the same bodies). Target: decisions >= 40 % of /healthz.
+
+Every answer's status is checked (non-2xx are counted and reported; any makes the exit
+status 1). Targets are for 2 cores, where the server and the load generator share the
+machine. Run by hand; never a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import Server, env_note, need_wrk, start_server, write_json, wrk
+
+HEALTH = 'wrk.method = "GET"\nwrk.path = "/healthz"\n'
+DEPARTMENTS = {
+    "Apparel": ["Tops", "Trousers", "Dresses", "Shoes", "Accessories"],
+    "Home": ["Kitchen", "Bedding", "Bath", "Lighting", "Storage"],
+    "Electronics": ["Phones", "Audio", "Computers", "Cameras", "Cables"],
+    "Beauty": ["Skincare", "Makeup", "Hair", "Fragrance", "Nails"],
+    "Grocery": ["Snacks", "Drinks", "Pantry", "Breakfast", "Frozen"],
+    "Sports": ["Running", "Cycling", "Fitness", "Outdoor", "Swimming"],
+    "Toys": ["Puzzles", "Building", "Dolls", "Games", "Baby"],
+    "Garden": ["Tools", "Plants", "Furniture", "Watering", "Barbecue"],
+}
+CATEGORIES = [(dept, cat) for dept, cats in DEPARTMENTS.items() for cat in cats]
+ITEMS, CUSTOMERS, ANONYMOUS, BODIES = 2_000, 5_000, 1_000, 3_000
+OFFERS: dict[str, dict[str, Any]] = {
+    "ten-percent": {"name": "10 % off", "kind": "percent_off", "value": 10},
+    "five-off": {
+        "name": "5 off",
+        "kind": "amount_off",
+        "value": 5,
+        "budget": 100_000,
+        "frequency_cap": {"per_day": 50},
+    },
+    "free-shipping": {"name": "Free shipping", "kind": "free_shipping", "cost": 4.5},
+    "double-points": {"name": "Double points", "kind": "points_multiplier", "value": 2},
+}
+P99_TARGET_MS = 10.0
+RATIO_TARGET = 0.40
+WARMUP_S = 2.0
+OPEN_CONNECTIONS = 32
+WRK_CONNECTIONS = 64
+
+
+# --- the shop ---------------------------------------------------------------------------
+
+
+class Shop:
+    """A seeded catalog, event history and request mix."""
+
+    def __init__(self, seed: int = 11) -> None:
+        self.rng = random.Random(seed)
+        self.now = datetime.now(UTC)
+        self.items: list[dict[str, Any]] = []
+        self.by_category: list[list[str]] = [[] for _ in CATEGORIES]
+        self.weights: list[list[float]] = [[] for _ in CATEGORIES]
+        for i in range(ITEMS):
+            c = i % len(CATEGORIES)
+            dept, cat = CATEGORIES[c]
+            item_id = f"sku-{i:05d}"
+            price = round(min(400.0, self.rng.lognormvariate(3.2, 0.8)), 2)
+            self.items.append(
+                {
+                    "item_id": item_id,
+                    "name": f"{cat} {i}",
+                    "category": [dept, cat],
+                    "brand": f"{dept[:3]}-brand-{self.rng.randrange(8)}",
+                    "price": price,
+                    "cost": round(price * self.rng.uniform(0.4, 0.7), 2),
+                    "stock": 0 if self.rng.random() < 0.03 else self.rng.randint(1, 500),
+                }
+            )
+            rank = len(self.by_category[c]) + 1
+            self.by_category[c].append(item_id)
+            self.weights[c].append(1.0 / rank)  # Zipf-like popularity within a category
+        self.taste = [
+            self.rng.sample(range(len(CATEGORIES)), self.rng.choice((1, 2, 2)))
+            for _ in range(CUSTOMERS)
+        ]
+
+    def item(self, categories: list[int]) -> str:
+        c = (
+            self.rng.choice(categories)
+            if self.rng.random() < 0.75
+            else self.rng.randrange(len(CATEGORIES))
+        )
+        return self.rng.choices(self.by_category[c], self.weights[c])[0]
+
+    def events(self) -> list[dict[str, Any]]:
+        """Sessions of 3-8 events per customer (about 20 events each), then anonymous
+        visitors' sessions today."""
+        out: list[dict[str, Any]] = []
+        for c in range(CUSTOMERS):
+            who = {"customer_id": f"c{c}"}
+            wanted = self.rng.randint(12, 28)
+            s = 0
+            while wanted > 0:
+                size = min(wanted, self.rng.randint(3, 8))
+                out.extend(self._session(f"c{c}-s{s}", who, self.taste[c], size, days=30))
+                wanted -= size
+                s += 1
+        for a in range(ANONYMOUS):
+            taste = self.rng.sample(range(len(CATEGORIES)), 1)
+            who = {"anonymous_id": f"anon-{a}"}
+            out.extend(self._session(f"anon-{a}-s0", who, taste, self.rng.randint(3, 6), days=1))
+        return out
+
+    def _session(
+        self, session: str, who: dict[str, str], taste: list[int], size: int, days: int
+    ) -> list[dict[str, Any]]:
+        start = self.now - timedelta(seconds=self.rng.uniform(3_600, days * 86_400))
+        channel = "web" if self.rng.random() < 0.7 else "app"
+        carted: list[str] = []
+        out: list[dict[str, Any]] = []
+        for k in range(size):
+            base = {
+                "event_id": f"{session}-e{k}",
+                "timestamp": (start + timedelta(seconds=70 * k)).isoformat(),
+                "session_id": session,
+                "channel": channel,
+                **who,
+            }
+            last = k == size - 1
+            if last and "customer_id" in who and (carted or self.rng.random() < 0.2):
+                bought = carted or [self.item(taste)]
+                lines = [
+                    {"item_id": i, "quantity": self.rng.randint(1, 2), "price": self._price(i)}
+                    for i in dict.fromkeys(bought)
+                ]
+                props: dict[str, Any] = {"order_id": f"o-{session}", "lines": lines}
+                out.append({**base, "type": "order_completed", "properties": props})
+            elif (carted and self.rng.random() < 0.25) or (not carted and self.rng.random() < 0.15):
+                item = carted[-1] if carted and self.rng.random() < 0.3 else self.item(taste)
+                carted.append(item)
+                props = {"item_id": item, "quantity": 1}
+                out.append({**base, "type": "product_added", "properties": props})
+            else:
+                props = {"item_id": self.item(taste)}
+                out.append({**base, "type": "product_viewed", "properties": props})
+        return out
+
+    def _price(self, item_id: str) -> float:
+        return float(self.items[int(item_id[4:])]["price"])
+
+    def bodies(self, n: int = BODIES) -> list[bytes]:
+        """Decision requests: who, where, with which context, and whether one offer."""
+        out = []
+        for _ in range(n):
+            roll = self.rng.random()
+            request: dict[str, Any] = {}
+            context: dict[str, Any] = {"channel": "web" if self.rng.random() < 0.7 else "app"}
+            if roll < 0.88:
+                c = self.rng.randrange(CUSTOMERS)
+                request["customer_id"] = f"c{c}"
+                taste = self.taste[c]
+            else:
+                known = self.rng.random() < 0.5
+                request["anonymous_id"] = (
+                    f"anon-{self.rng.randrange(ANONYMOUS)}"
+                    if known
+                    else f"visitor-{self.rng.randrange(10**9)}"
+                )
+                taste = [self.rng.randrange(len(CATEGORIES))]
+            if roll < 0.45 or (roll >= 0.88 and self.rng.random() < 0.5):
+                request["placement"] = "home"
+            elif roll < 0.80 or roll >= 0.88:
+                request["placement"] = "product_detail"
+                context["item_id"] = self.item(taste)
+            else:
+                request["placement"] = "cart"
+                context["cart"] = list(
+                    dict.fromkeys(self.item(taste) for _ in range(self.rng.randint(1, 3)))
+                )
+            request["context"] = context
+            request["offers"] = 1 if self.rng.random() < 1 / 3 else 0
+            out.append(json.dumps(request, separators=(",", ":")).encode())
+        return out
+
+
+def load(server: Server, shop: Shop, console: Console) -> dict[str, Any]:
+    """Catalog, events, trained models and offers into ``server``; what it took."""
+    figures: dict[str, Any] = {}
+    headers = {"Authorization": f"Bearer {server.key}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=1_800) as client:
+        with console.status("catalog"):
+            r = client.put("/v1/catalog/items", json={"items": shop.items})
+            r.raise_for_status()
+        figures["items"] = len(shop.items)
+        events = shop.events()
+        accepted = 0
+        started = time.perf_counter()
+        with console.status(f"{len(events):,} events"):
+            for i in range(0, len(events), 5_000):
+                r = client.post("/v1/events", json={"events": events[i : i + 5_000]})
+                if r.status_code != 200:
+                    raise SystemExit(f"events refused: {r.status_code} {r.text[:500]}")
+                accepted += r.json()["accepted"]
+        figures["events"] = len(events)
+        figures["events_accepted"] = accepted
+        figures["events_s"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        with console.status("training the default models"):
+            r = client.post("/v1/models/train")
+            if r.status_code != 200:
+                raise SystemExit(f"training failed: {r.status_code} {r.text[:500]}")
+        figures["train_s"] = round(time.perf_counter() - started, 1)
+        figures["models"] = {
+            m["name"]: {"version": m["version"], "activated": m["activated"], "gate": m["gate"]}
+            for m in r.json()["models"]
+        }
+        for offer_id, offer in OFFERS.items():
+            client.put(f"/v1/offers/{offer_id}", json=offer).raise_for_status()
+        figures["offers"] = len(OFFERS)
+    return figures
+
+
+def preflight(server: Server, bodies: list[bytes], asks: list[int]) -> dict[str, Any]:
+    """Every body once: statuses, what the answers hold, and the engine's own time from a
+    sample of the logged decisions (GET /v1/decisions/{id})."""
+    headers = {"Authorization": f"Bearer {server.key}", "Content-Type": "application/json"}
+    statuses: Counter[int] = Counter()
+    fallbacks: Counter[str] = Counter()
+    problems: list[str] = []
+    empty = personalized = offered = asked = 0
+    sizes: list[int] = []
+    ids: list[str] = []
+    wall: list[float] = []
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+        for body, wants in zip(bodies, asks, strict=True):
+            started = time.perf_counter()
+            r = client.post("/v1/decisions", content=body)
+            wall.append((time.perf_counter() - started) * 1000)
+            statuses[r.status_code] += 1
+            if r.status_code != 200:
+                if len(problems) < 3:
+                    problems.append(f"{r.status_code}: {r.text[:300]}")
+                continue
+            answer = r.json()
+            ids.append(answer["decision_id"])
+            sizes.append(len(answer["items"]))
+            empty += not answer["items"]
+            personalized += bool(answer["personalized"])
+            fallbacks[answer.get("fallback") or "none"] += 1
+            asked += wants
+            offered += bool(wants and answer["offers"])
+        engine = []
+        for decision_id in random.Random(3).sample(ids, min(300, len(ids))):
+            r = client.get(f"/v1/decisions/{decision_id}")
+            if r.status_code == 200:
+                engine.append(r.json()["decision"]["latency_ms"])
+    return {
+        "requests": len(bodies),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "problems": problems,
+        "empty_answers": empty,
+        "mean_items": round(float(np.mean(sizes)), 2) if sizes else 0.0,
+        "personalized_share": round(personalized / max(1, len(ids)), 3),
+        "fallbacks": dict(fallbacks.most_common()),
+        "offers_asked": asked,
+        "offers_given": offered,
+        "sequential_ms": _percentiles(np.array(wall)),
+        "engine_ms": _percentiles(np.array(engine)) if engine else {},
+    }
+
+
+def asks_offer(body: bytes) -> int:
+    return int(json.loads(body).get("offers") or 0)
+
+
+# --- the open-loop generator (runs in its own process) ------------------------------------
+
+
+def _percentiles(values: np.ndarray) -> dict[str, float]:
+    if values.size == 0:
+        return {}
+    p50, p90, p99, p999 = np.percentile(values, [50, 90, 99, 99.9])
+    return {
+        "p50": round(float(p50), 3),
+        "p90": round(float(p90), 3),
+        "p99": round(float(p99), 3),
+        "p99.9": round(float(p999), 3),
+        "max": round(float(values.max()), 3),
+    }
+
+
+def raw_requests(url: str, method: str, path: str, key: str, bodies: list[bytes]) -> list[bytes]:
+    """Whole HTTP/1.1 requests, ready to write on a keep-alive connection."""
+    host = urlsplit(url).netloc
+    if not bodies:
+        return [f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()]
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+        "Content-Type: application/json\r\n"
+    )
+    return [f"{head}Content-Length: {len(b)}\r\n\r\n".encode() + b for b in bodies]
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    """Read one answer whole; its status."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    lower = head.lower()
+    at = lower.find(b"\r\ncontent-length:")
+    if at >= 0:
+        end = lower.index(b"\r\n", at + 2)
+        await reader.readexactly(int(lower[at + 17 : end]))
+    elif b"transfer-encoding: chunked" in lower:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status
+
+
+async def _drive(
+    url: str, requests: list[bytes], rate: float, seconds: float, warmup: float, connections: int
+) -> dict[str, Any]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    clock = time.perf_counter
+    queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
+    total = int(rate * (warmup + seconds))
+    due = np.zeros(total)
+    sent = np.zeros(total)
+    done = np.zeros(total)
+    status = np.zeros(total, dtype=np.int32)
+    errors: Counter[str] = Counter()
+    state = {"in_flight": 0, "max_in_flight": 0, "max_backlog": 0}
+
+    async def worker(opened: asyncio.Future[None]) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        if not opened.done():
+            opened.set_result(None)
+        while (item := await queue.get()) is not None:
+            i, at = item
+            state["in_flight"] += 1
+            state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
+            sent[i] = clock()
+            try:
+                async with asyncio.timeout(10):
+                    writer.write(requests[i % len(requests)])
+                    status[i] = await _read_response(reader)
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+                errors[type(exc).__name__] += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+            done[i] = clock()
+            due[i] = at
+            state["in_flight"] -= 1
+        writer.close()
+
+    openings = [asyncio.get_running_loop().create_future() for _ in range(connections)]
+    workers = [asyncio.create_task(worker(o)) for o in openings]
+    await asyncio.gather(*openings)
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = clock() + 0.05
+    i = 0
+    while i < total:
+        now = clock()
+        upto = min(total, int((now - t0) * rate) + 1)
+        while i < upto:
+            queue.put_nowait((i, t0 + i / rate))
+            i += 1
+        state["max_backlog"] = max(state["max_backlog"], queue.qsize())
+        await asyncio.sleep(max(0.0, t0 + i / rate - clock()))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.wait_for(asyncio.gather(*workers), timeout=60)
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    wall = clock() - t0
+    cpu_s = end.ru_utime + end.ru_stime - cpu.ru_utime - cpu.ru_stime
+
+    first = int(rate * warmup)
+    window = slice(first, total)
+    latency = (done[window] - due[window]) * 1000
+    lag = (sent[window] - due[window]) * 1000
+    service = (done[window] - sent[window]) * 1000
+    codes = status[window]
+    counted = Counter(int(c) for c in codes)
+    all_codes = Counter(int(c) for c in status)
+    measured = total - first
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "connections": connections,
+        "requests": measured,
+        "achieved_per_s": round(measured / (float(done[window].max()) - (t0 + warmup)), 1),
+        "latency_ms": _percentiles(latency),
+        "service_ms": _percentiles(service),
+        "send_lag_ms": _percentiles(lag),
+        "statuses": {str(k): v for k, v in sorted(counted.items())},
+        "non_2xx": sum(v for k, v in counted.items() if not 200 <= k < 300),
+        "non_2xx_with_warmup": sum(v for k, v in all_codes.items() if not 200 <= k < 300),
+        "errors": dict(errors),
+        "max_in_flight": state["max_in_flight"],
+        "max_backlog": state["max_backlog"],
+        "generator_cpu": round(cpu_s / wall, 3),
+    }
+
+
+def open_loop(
+    url: str, requests: list[bytes], rate: float, seconds: float, warmup: float, connections: int
+) -> dict[str, Any]:
+    """Requests due at t0 + i/rate for ``warmup + seconds``, over ``connections``;
+    latencies from the due time, of the requests after the warm-up."""
+    return asyncio.run(_drive(url, requests, rate, seconds, warmup, connections))
+
+
+# --- wrk -----------------------------------------------------------------------------------
+
+
+def rotating(key: str, bodies: list[bytes]) -> str:
+    """Lua for wrk: POST /v1/decisions, each request the next of ``bodies``."""
+    listed = ",\n".join(f"[==[{b.decode()}]==]" for b in bodies)
+    return f"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+local bodies = {{
+{listed}
+}}
+local requests = {{}}
+for i, body in ipairs(bodies) do
+  requests[i] = wrk.format("POST", "/v1/decisions", nil, body)
+end
+local n = 0
+request = function()
+  n = n % #requests + 1
+  return requests[n]
+end
+"""
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "[green]met[/]" if ok else "[bold red]NOT met[/]"
+
+
+def report(console: Console, figures: dict[str, Any], rate: float, seconds: int) -> int:
+    health, decide = figures["open_healthz"], figures["open_decisions"]
+    wrk_h, wrk_d = figures["wrk_healthz"], figures["wrk_decisions"]
+    table = Table(
+        "measure",
+        "result",
+        "p50 / p99 / p99.9 / max ms",
+        "target",
+        "",
+        title=f"Decisions ({figures['machine']}, {seconds} s each)",
+    )
+
+    def open_row(label: str, f: dict[str, Any], target: str, mark: str) -> None:
+        lat = f["latency_ms"]
+        table.add_row(
+            label,
+            f"{f['achieved_per_s']:,.0f} req/s achieved, {f['non_2xx']} non-2xx",
+            f"{lat['p50']:.2f} / {lat['p99']:.2f} / {lat['p99.9']:.2f} / {lat['max']:.1f}",
+            target,
+            mark,
+        )
+
+    open_row(f"open loop {rate:,.0f} req/s: GET /healthz", health, "", "")
+    met_p99 = decide["latency_ms"]["p99"] <= P99_TARGET_MS and decide["non_2xx"] == 0
+    open_row(
+        f"open loop {rate:,.0f} req/s: POST /v1/decisions",
+        decide,
+        f"p99 <= {P99_TARGET_MS:.0f} ms",
+        verdict(met_p99),
+    )
+    service = decide["service_ms"]
+    table.add_row(
+        "  of which on the wire (send to answer)",
+        f"max {decide['max_in_flight']} in flight, backlog {decide['max_backlog']}",
+        f"{service['p50']:.2f} / {service['p99']:.2f} / {service['p99.9']:.2f} / {service['max']:.1f}",
+        "",
+        "",
+    )
+    lag = health["send_lag_ms"]
+    bound = (
+        health["achieved_per_s"] < 0.98 * rate
+        or lag["p99"] > 1.0
+        or health["generator_cpu"] > 0.8
+        or decide["generator_cpu"] > 0.8
+    )
+    table.add_row(
+        "  generator check (on /healthz)",
+        f"sends late by p99 {lag['p99']:.2f} ms; CPU {health['generator_cpu']:.0%} "
+        f"(/healthz), {decide['generator_cpu']:.0%} (decisions) of a core",
+        f"{lag['p50']:.2f} / {lag['p99']:.2f} / {lag['p99.9']:.2f} / {lag['max']:.1f}",
+        "holds the rate",
+        "[bold red]generator-bound[/]" if bound else "[green]ok[/]",
+    )
+    for label, f in ((f"wrk {WRK_CONNECTIONS} conn.: GET /healthz", wrk_h),):
+        table.add_row(
+            label,
+            f"{f['requests_per_s']:,.0f} req/s, {f['errors']} errors",
+            f"{f['p50_ms']:.2f} / {f['p99_ms']:.2f} (closed loop)",
+            "",
+            "",
+        )
+    ratio = wrk_d["requests_per_s"] / wrk_h["requests_per_s"]
+    met_ratio = ratio >= RATIO_TARGET and wrk_d["errors"] == 0
+    table.add_row(
+        f"wrk {WRK_CONNECTIONS} conn.: POST /v1/decisions",
+        f"{wrk_d['requests_per_s']:,.0f} req/s, {wrk_d['errors']} errors; {ratio:.2f} of /healthz",
+        f"{wrk_d['p50_ms']:.2f} / {wrk_d['p99_ms']:.2f} (closed loop)",
+        f">= {RATIO_TARGET:.2f} of /healthz",
+        verdict(met_ratio),
+    )
+    pre = figures["preflight"]
+    engine = pre["engine_ms"]
+    table.add_row(
+        f"each of {pre['requests']:,} bodies once, in order",
+        f"statuses {pre['statuses']}, {pre['empty_answers']} empty; "
+        f"{pre['personalized_share']:.0%} personalized; offers {pre['offers_given']}"
+        f"/{pre['offers_asked']} asked",
+        f"engine {engine.get('p50', 0):.2f} / {engine.get('p99', 0):.2f} / "
+        f"{engine.get('p99.9', 0):.2f} / {engine.get('max', 0):.1f}",
+        "all 200",
+        verdict(pre["statuses"] == {"200": pre["requests"]}),
+    )
+    shop = figures["shop"]
+    activated = sum(m["activated"] for m in shop["models"].values())
+    table.add_row(
+        "the shop",
+        f"{shop['items']:,} items, {CUSTOMERS:,} customers, {shop['events_accepted']:,} "
+        f"events, {activated}/{len(shop['models'])} models active, {shop['offers']} offers",
+        f"trained in {shop['train_s']:.0f} s",
+        "",
+        "",
+    )
+    console.print(table)
+    console.print(f"fallbacks in the pre-flight: {pre['fallbacks']}")
+    for problem in pre["problems"]:
+        console.print(f"[red]{problem}[/]")
+    if bound:
+        console.print(
+            "[bold red]the open-loop generator did not hold the rate: latencies include its own delay[/]"
+        )
+    return int(
+        decide["non_2xx"]
+        + health["non_2xx"]
+        + wrk_h["errors"]
+        + wrk_d["errors"]
+        + pre["requests"]
+        - pre["statuses"].get("200", 0)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measurement")
+    parser.add_argument("--rate", type=float, default=1_000.0, help="open-loop requests/s")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    need_wrk()
+    console = Console(width=150)
+    work = Path(tempfile.mkdtemp(prefix="retailor-wrk-"))
+    shop = Shop()
+    bodies = shop.bodies()
+    figures: dict[str, Any] = {"machine": env_note()}
+    server = start_server("admin")
+    spawn = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as generator:
+            generator.submit(int, 0).result()  # start the process before measuring
+            figures["shop"] = load(server, shop, console)
+            with console.status(f"pre-flight: {len(bodies):,} decisions, one by one"):
+                figures["preflight"] = preflight(server, bodies, [asks_offer(b) for b in bodies])
+            for name, requests in (
+                ("healthz", raw_requests(server.url, "GET", "/healthz", server.key, [])),
+                (
+                    "decisions",
+                    raw_requests(server.url, "POST", "/v1/decisions", server.key, bodies),
+                ),
+            ):
+                with console.status(f"open loop at {args.rate:,.0f} req/s: {name}"):
+                    figures[f"open_{name}"] = generator.submit(
+                        open_loop,
+                        server.url,
+                        requests,
+                        args.rate,
+                        args.seconds,
+                        WARMUP_S,
+                        OPEN_CONNECTIONS,
+                    ).result()
+        with console.status(f"wrk, {WRK_CONNECTIONS} connections: GET /healthz"):
+            figures["wrk_healthz"] = wrk(server.url, HEALTH, args.seconds, WRK_CONNECTIONS, work)
+        with console.status(f"wrk, {WRK_CONNECTIONS} connections: POST /v1/decisions"):
+            figures["wrk_decisions"] = wrk(
+                server.url, rotating(server.key, bodies), args.seconds, WRK_CONNECTIONS, work
+            )
+    finally:
+        server.stop()
+    figures["targets"] = {"p99_ms": P99_TARGET_MS, "throughput_ratio": RATIO_TARGET}
+    figures["throughput_ratio"] = round(
+        figures["wrk_decisions"]["requests_per_s"] / figures["wrk_healthz"]["requests_per_s"], 3
+    )
+    failed = report(console, figures, args.rate, args.seconds)
+    write_json(args.json, figures)
+    if failed:
+        console.print(f"[bold red]{failed} requests failed or got a non-2xx answer[/]")
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

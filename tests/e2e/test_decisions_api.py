@@ -1,0 +1,304 @@
+"""The decision API in process: placements, rules, read-your-writes freshness, fallbacks,
+consent, offers with budgets, feedback (API and events) and the decision log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from retailor.api.app import create_app
+from retailor.domain.access import Scope
+from retailor.privacy.keys import create_key
+from retailor.settings import Settings
+from retailor.storage.factory import open_storage
+from tests.conftest import AppHarness
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def items(n: int = 30) -> list[dict[str, Any]]:
+    return [
+        {"item_id": f"sku{i}", "name": f"Thing {i}", "category": ["Home", f"cat{i % 3}"],
+         "brand": f"brand{i % 4}", "price": 5.0 + i, "cost": 2.0 + i / 2, "stock": 0 if i == 7 else 20}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def view(event_id: str, who: dict[str, str], item: str, minutes_ago: float = 0) -> dict[str, Any]:
+    at = NOW - timedelta(minutes=minutes_ago)
+    return {"event_id": event_id, "type": "product_viewed", "timestamp": at.isoformat(),
+            "properties": {"item_id": item}, **who}  # fmt: skip
+
+
+def seed(app: AppHarness) -> None:
+    assert (
+        app.client.put(
+            "/v1/catalog/items", json={"items": items()}, headers=app.admin()
+        ).status_code
+        == 200
+    )
+    events = [
+        view(f"seed{i}", {"anonymous_id": f"crowd{i % 9}"}, f"sku{i % 12}", 30 - i / 10)
+        for i in range(120)
+    ]
+    assert (
+        app.client.post("/v1/events", json={"events": events}, headers=app.admin()).status_code
+        == 200
+    )
+
+
+def decide(app: AppHarness, **body: Any) -> dict[str, Any]:
+    response = app.client.post("/v1/decisions", json=body, headers=app.admin())
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_unknown_visitor_gets_trending_before_any_training(app: AppHarness) -> None:
+    seed(app)
+    answer = decide(app, placement="home")
+    assert answer["items"] and answer["customer"] is None
+    assert all(i["reasons"] for i in answer["items"])
+    assert "sku7" not in [i["item_id"] for i in answer["items"]]  # out of stock
+    for placement in (
+        "product_detail",
+        "cart",
+        "checkout",
+        "search",
+        "category",
+        "email",
+        "push",
+        "pos_receipt",
+        "kiosk",
+    ):
+        got = decide(
+            app, placement=placement, anonymous_id="new-visitor", context={"item_id": "sku1"}
+        )
+        assert got["placement"] == placement and "sku7" not in [i["item_id"] for i in got["items"]]
+
+
+def test_an_acknowledged_event_shapes_the_very_next_decision(app: AppHarness) -> None:
+    seed(app)
+    put = app.client.put(
+        "/v1/placements/recent",
+        json={"sources": [{"source": "recently_viewed"}], "fallback": [], "k": 3},
+        headers=app.admin(),
+    )
+    assert put.status_code == 200, put.text
+    for n, item in enumerate(["sku20", "sku21", "sku22", "sku23"]):
+        ack = app.client.post(
+            "/v1/events",
+            json=view(f"fresh{n}", {"anonymous_id": "v1"}, item, minutes_ago=-n / 60),
+            headers=app.admin(),
+        )
+        assert ack.status_code == 200
+        got = decide(app, placement="recent", anonymous_id="v1")
+        assert got["items"][0]["item_id"] == item
+        assert got["items"][0]["reasons"] == ["you viewed this recently"]
+
+
+def test_browsing_before_login_counts_after_it(app: AppHarness) -> None:
+    seed(app)
+    app.client.put(
+        "/v1/placements/recent",
+        json={"sources": [{"source": "recently_viewed"}], "fallback": []},
+        headers=app.admin(),
+    )
+    app.client.post(
+        "/v1/events", json=view("anon1", {"anonymous_id": "dev-9"}, "sku25"), headers=app.admin()
+    )
+    login = {
+        "event_id": "login",
+        "type": "identify",
+        "timestamp": NOW.isoformat(),
+        "anonymous_id": "dev-9",
+        "customer_id": "cust-9",
+    }
+    assert app.client.post("/v1/events", json=login, headers=app.admin()).status_code == 200
+    got = decide(app, placement="recent", customer_id="cust-9")
+    assert [i["item_id"] for i in got["items"]] == ["sku25"]
+
+
+def test_rules_apply_immediately_and_pins_and_exclusions_hold(app: AppHarness) -> None:
+    seed(app)
+    definition = {
+        "sources": [{"source": "trending_now"}],
+        "rules": [
+            {"kind": "exclude", "match": {"brands": ["brand0"]}},
+            {"kind": "pin", "item_id": "sku29", "position": 1},
+            {"kind": "pin", "item_id": "sku7", "position": 2},
+            {"kind": "exclude_out_of_stock"},
+        ],
+        "fallback": ["popular", "new_arrivals"],
+        "k": 8,
+    }
+    assert (
+        app.client.put("/v1/placements/home", json=definition, headers=app.admin()).status_code
+        == 200
+    )
+    got = decide(app, placement="home")
+    ids = [i["item_id"] for i in got["items"]]
+    assert ids[0] == "sku29" and got["items"][0]["reasons"][0] == "featured"
+    assert "sku7" not in ids and not any(int(i[3:]) % 4 == 0 for i in ids)
+    shown = app.client.get("/v1/placements/home", headers=app.admin()).json()
+    assert shown["default"] is False and len(shown["placement"]["rules"]) == 4
+    assert app.client.delete("/v1/placements/home", headers=app.admin()).status_code == 204
+    assert app.client.get("/v1/placements/home", headers=app.admin()).json()["default"] is True
+
+
+def test_bad_requests_are_clear_problems(app: AppHarness) -> None:
+    h = app.admin()
+    r = app.client.post("/v1/decisions", json={"placement": "nowhere"}, headers=h)
+    assert r.status_code == 404 and "home" in r.json()["detail"]
+    r = app.client.post("/v1/decisions", json={"placement": "home", "k": 0}, headers=h)
+    assert r.status_code == 422 and "$.k" in r.json()["detail"]
+    r = app.client.post("/v1/decisions", content=b"{nope", headers=h)
+    assert r.status_code == 400
+    r = app.client.put("/v1/placements/p", json={"sources": [{"source": "telepathy"}]}, headers=h)
+    assert r.status_code == 422 and r.json()["where"] == "$.sources[0].source"
+    r = app.client.put("/v1/offers/o", json={"kind": "percent_off", "value": 500}, headers=h)
+    assert r.status_code == 422 and r.json()["where"] == "$.value"
+    assert app.client.get("/v1/offers/none", headers=h).status_code == 404
+    assert app.client.get("/v1/decisions/none", headers=h).status_code == 404
+    r = app.client.post("/v1/feedback", json={"decision_id": "none", "type": "clicked"}, headers=h)
+    assert r.status_code == 404
+    r = app.client.post("/v1/decisions", json={"placement": "home"}, headers=app.ingest())
+    assert r.status_code == 403
+
+
+def test_consent_turns_personalization_and_marketing_off(app: AppHarness) -> None:
+    seed(app)
+    h = app.admin()
+    app.client.put(
+        "/v1/placements/recent",
+        json={
+            "sources": [{"source": "recently_viewed"}, {"source": "trending_now", "weight": 0.01}]
+        },
+        headers=h,
+    )
+    app.client.put("/v1/offers/promo", json={"kind": "percent_off", "value": 10}, headers=h)
+    app.client.post("/v1/events", json=view("c-view", {"customer_id": "ann"}, "sku26"), headers=h)
+    assert decide(app, placement="recent", customer_id="ann")["items"][0]["item_id"] == "sku26"
+    no = {"event_id": "no-consent", "type": "consent_updated", "customer_id": "ann", "timestamp": NOW.isoformat(),
+          "properties": {"purposes": {"personalization": False}}}  # fmt: skip
+    assert app.client.post("/v1/events", json=no, headers=h).status_code == 200
+    got = decide(app, placement="recent", customer_id="ann")
+    assert got["personalized"] is False and "sku26" not in [i["item_id"] for i in got["items"]]
+    assert all(i["source"] == "trending_now" for i in got["items"])
+    # no marketing offer by email without the channel's marketing consent
+    assert decide(app, placement="email", customer_id="ann", offers=1)["offers"] == []
+    yes = {"event_id": "yes-email", "type": "consent_updated", "customer_id": "ann", "timestamp": NOW.isoformat(),
+           "properties": {"purposes": {"marketing_email": True}}}  # fmt: skip
+    app.client.post("/v1/events", json=yes, headers=h)
+    assert [
+        o["offer_id"] for o in decide(app, placement="email", customer_id="ann", offers=1)["offers"]
+    ] == ["promo"]
+
+
+def test_offers_budget_feedback_and_the_decision_log(app: AppHarness) -> None:
+    seed(app)
+    h = app.admin()
+    assert (
+        app.client.put(
+            "/v1/offers/five", json={"kind": "amount_off", "value": 5, "budget": 10}, headers=h
+        ).status_code
+        == 200
+    )
+    granted = []
+    for n in range(4):
+        got = decide(app, placement="cart", customer_id=f"c{n}", offers=1)
+        assert [o["offer_id"] for o in got["offers"]] == ["five"] and got["offers"][0][
+            "probability"
+        ] == 1.0
+        granted.append(got["decision_id"])
+    outcomes = [
+        app.client.post(
+            "/v1/feedback",
+            json={"decision_id": d, "type": "redeemed", "offer_id": "five"},
+            headers=h,
+        )
+        for d in granted
+    ]
+    assert [r.status_code for r in outcomes] == [200, 200, 409, 409]
+    assert app.client.get("/v1/offers/five", headers=h).json()["spent"] == 10.0
+    assert decide(app, placement="cart", customer_id="c9", offers=1)["offers"] == []  # budget spent
+    r = app.client.post(
+        "/v1/feedback",
+        json={"decision_id": granted[0], "type": "redeemed", "offer_id": "nope"},
+        headers=h,
+    )
+    assert r.status_code == 422
+    # an event that carries the decision id counts as feedback too
+    click = {"event_id": "clicked", "type": "product_viewed", "customer_id": "c1", "timestamp": NOW.isoformat(),
+             "decision_id": granted[1], "properties": {"item_id": "sku3"}}  # fmt: skip
+    assert app.client.post("/v1/events", json=click, headers=h).status_code == 200
+    app.client.app.state.ctx.decisions.recorder.flush()
+    logged = app.client.get(f"/v1/decisions/{granted[1]}", headers=h).json()
+    assert logged["decision"]["offers"][0]["eligible"] == ["five"]
+    assert {(f["type"], f["source"]) for f in logged["feedback"]} >= {("redeemed", "api")}
+    import time
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(logged["feedback"]) < 2:
+        time.sleep(0.1)
+        logged = app.client.get(f"/v1/decisions/{granted[1]}", headers=h).json()
+    assert ("clicked", "event") in {(f["type"], f["source"]) for f in logged["feedback"]}
+
+
+def test_a_decision_past_its_time_budget_answers_with_the_fallback(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", decision_timeout_ms=0.0)
+    settings.data_dir.mkdir()
+    storage = open_storage(settings.storage_dsn, settings.data_dir)
+    _, admin = create_key(storage.keys, Scope.ADMIN)
+    with TestClient(create_app(settings, storage), raise_server_exceptions=False) as client:
+        h = {"Authorization": f"Bearer {admin}"}
+        client.put("/v1/catalog/items", json={"items": items()}, headers=h)
+        client.post(
+            "/v1/events",
+            json={"events": [view(f"e{i}", {"anonymous_id": "x"}, f"sku{i}") for i in range(10)]},
+            headers=h,
+        )
+        got = client.post(
+            "/v1/decisions", json={"placement": "home", "anonymous_id": "x"}, headers=h
+        )
+        assert (
+            got.status_code == 200 and got.json()["fallback"] == "timeout" and got.json()["items"]
+        )
+    storage.close()
+
+
+def test_rerank_reorders_search_results_for_the_customer(app: AppHarness) -> None:
+    seed(app)
+    h = app.admin()
+    for n in range(5):  # this shopper keeps looking at cat2
+        app.client.post(
+            "/v1/events", json=view(f"r{n}", {"customer_id": "bo"}, f"sku{2 + 3 * n}"), headers=h
+        )
+    results = ["sku0", "sku1", "sku3", "sku4", "sku5", "sku7"]
+    got = app.client.post(
+        "/v1/rerank",
+        json={"items": results, "customer_id": "bo", "context": {"query": "thing"}},
+        headers=h,
+    ).json()
+    ids = [i["item_id"] for i in got["items"]]
+    assert ids[0] == "sku5", got
+    assert "sku7" not in ids and sorted(ids) == sorted(set(results) - {"sku7"})
+    assert any("cat2" in r for r in got["items"][0]["reasons"])
+    stranger = app.client.post("/v1/rerank", json={"items": results}, headers=h).json()
+    assert [i["item_id"] for i in stranger["items"]] == [i for i in results if i != "sku7"]
+
+
+@pytest.mark.parametrize("placement", ["home", "product_detail"])
+def test_decisions_are_served_to_serve_scoped_keys(app: AppHarness, placement: str) -> None:
+    _, serve = create_key(app.storage.keys, Scope.SERVE)
+    r = app.client.post(
+        "/v1/decisions", json={"placement": placement}, headers={"Authorization": f"Bearer {serve}"}
+    )
+    assert r.status_code == 200
+    r = app.client.put(
+        "/v1/offers/x", json={"kind": "free_shipping"}, headers={"Authorization": f"Bearer {serve}"}
+    )
+    assert r.status_code == 403

@@ -1,0 +1,215 @@
+"""Offer eligibility, frequency caps, budgets under concurrency, and the bandit learning
+which offer works for which segment."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from retailor.decision.choosing import OfferChooser, RewardTracker, context_features
+from retailor.decision.offers import Audience, OfferBook, OfferLedger, ineligible_reason
+from retailor.decision.policies import Arm, UniformPolicy, VowpalPolicy
+from retailor.domain.offers import parse_offer
+from retailor.domain.placements import DefinitionError
+from retailor.storage.files.documents import JsonDocuments
+
+NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+
+
+def audience(**fields: Any) -> Audience:
+    base: dict[str, Any] = {
+        "who": "c1",
+        "channel": "web",
+        "store_id": None,
+        "segments": frozenset(),
+        "loyalty_tier": None,
+        "returning": True,
+        "consent": {},
+        "consent_required": False,
+        "basket": 0.0,
+        "now": NOW,
+    }
+    base.update(fields)
+    return Audience(**base)
+
+
+def test_eligibility_follows_targeting_schedule_basket_and_consent() -> None:
+    def why(definition: dict[str, Any], **who: Any) -> str | None:
+        return ineligible_reason(parse_offer(definition, "o"), audience(**who))
+
+    pct = {"kind": "percent_off", "value": 10}
+    assert why(pct) is None
+    assert why({**pct, "active": False}) == "inactive"
+    assert why({**pct, "targeting": {"segments": ["vip"]}}) == "segment"
+    assert why({**pct, "targeting": {"segments": ["vip"]}}, segments=frozenset({"vip"})) is None
+    assert why({**pct, "targeting": {"loyalty_tiers": ["gold"]}}, loyalty_tier="silver")
+    assert why({**pct, "targeting": {"channels": ["app"]}}) == "channel"
+    assert why({**pct, "targeting": {"stores": ["s1"]}}, store_id="s1") is None
+    assert why({**pct, "targeting": {"customers": "new"}}) == "for new customers"
+    assert why({**pct, "targeting": {"customers": "returning"}}, returning=False)
+    assert why({**pct, "schedule": {"ends_at": "2026-11-01T00:00:00Z"}}) == "out of schedule"
+    assert why({**pct, "schedule": {"days": ["sat"]}}) == "out of schedule"
+    assert why({**pct, "min_basket": 50}, basket=20.0) == "basket below minimum"
+    assert why({**pct, "min_basket": 50}, basket=60.0) is None
+    # marketing on email/SMS/push needs an explicit yes for that channel
+    assert why(pct, channel="email") == "no marketing consent for the channel"
+    assert why(pct, channel="email", consent={"marketing_email": True}) is None
+    assert why({**pct, "marketing": False}, channel="push") is None
+    # a purpose of the offer's own: absent is fine unless consent is required
+    assert why({**pct, "consent_purpose": "analytics"}) is None
+    assert why({**pct, "consent_purpose": "analytics"}, consent_required=True)
+    assert why({**pct, "consent_purpose": "analytics"}, consent={"analytics": False})
+    assert why({**pct, "frequency_cap": {"per_day": 1}}, who=None)
+
+
+def test_invalid_offers_say_where() -> None:
+    for definition, where in [
+        ({"kind": "percent_off", "value": 150}, "$.value"),
+        ({"kind": "coupon"}, "$.kind"),
+        ({"kind": "bundle", "bundle_items": ["a"]}, "$.bundle_items"),
+        ({"kind": "percent_off", "value": 5, "budget": 100}, "$.cost"),
+        (
+            {"kind": "amount_off", "value": 5, "frequency_cap": {"per_day": 0}},
+            "$.frequency_cap.per_day",
+        ),
+    ]:
+        with pytest.raises(DefinitionError) as err:
+            parse_offer(definition, "o")
+        assert where in str(err.value)
+
+
+def test_frequency_caps_per_day_and_week() -> None:
+    offer = parse_offer(
+        {"kind": "percent_off", "value": 10, "frequency_cap": {"per_day": 2, "per_week": 3}}, "o"
+    )
+    ledger = OfferLedger()
+    t = NOW.timestamp()
+    assert ledger.award(offer, "c1", t) and ledger.award(offer, "c1", t + 1)
+    assert not ledger.award(offer, "c1", t + 2)  # third today
+    assert ledger.award(offer, "c2", t + 2)  # someone else
+    assert ledger.award(offer, "c1", t + 86_401)  # next day
+    assert not ledger.award(offer, "c1", t + 2 * 86_401)  # fourth this week
+    assert ledger.award(offer, "c1", t + 8 * 86_400)  # a week later
+
+
+def test_concurrent_redemptions_never_overspend_the_budget() -> None:
+    offer = parse_offer({"kind": "amount_off", "value": 7, "budget": 100}, "o")
+    capped = parse_offer(
+        {"kind": "percent_off", "value": 10, "cost": 1, "max_redemptions": 25}, "p"
+    )
+    ledger = OfferLedger()
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(16)
+
+    def redeem(worker: int) -> None:
+        start.wait()
+        for n in range(50):
+            for o in (offer, capped):
+                result = ledger.redeem(o, f"d{worker}-{n}")
+                with lock:
+                    outcomes.append(f"{o.offer_id}:{result}")
+
+    threads = [threading.Thread(target=redeem, args=(w,)) for w in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    redemptions, spent = ledger.usage("o")
+    assert redemptions == 14 and spent == 98.0  # 14 x 7 <= 100 < 15 x 7
+    assert outcomes.count("o:counted") == 14
+    assert ledger.usage("p")[0] == 25 and outcomes.count("p:counted") == 25
+    fresh = OfferLedger()
+    assert fresh.redeem(offer, "d1") == "counted" and fresh.redeem(offer, "d1") == "duplicate"
+
+
+def test_concurrent_awards_hold_the_frequency_cap(tmp_path: Path) -> None:
+    book = OfferBook(JsonDocuments(tmp_path, "offer"))
+    book.put("o", {"kind": "percent_off", "value": 10, "frequency_cap": {"per_day": 3}})
+    chooser = OfferChooser(book, OfferLedger(), RewardTracker(UniformPolicy(seed=1), 3600))
+    shown: list[int] = []
+    lock = threading.Lock()
+
+    def ask(n: int) -> None:
+        got = chooser.choose(f"d{n}", audience(), {"placement": "home"}, 1)
+        with lock:
+            shown.append(len(got))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(shown) == 3
+
+
+def test_bandit_learns_the_best_offer_per_segment() -> None:
+    """Synthetic shoppers: VIPs redeem the free-shipping offer most, bargain hunters the
+    20 % off; the rest is noise. After learning, the policy picks each segment's best."""
+    rng = np.random.default_rng(7)
+    offers = {
+        "free_ship": {"kind": "free_shipping"},
+        "pct20": {"kind": "percent_off", "value": 20},
+        "pts2": {"kind": "points_multiplier", "value": 2},
+    }
+    rates = {
+        "vip": {"free_ship": 0.40, "pct20": 0.10, "pts2": 0.15},
+        "bargain": {"free_ship": 0.05, "pct20": 0.45, "pts2": 0.10},
+    }
+    arms = [Arm(o, {"kind": d["kind"]}) for o, d in offers.items()]
+    policy = VowpalPolicy(seed=3)
+    tracker = RewardTracker(policy, reward_window=3600)
+    picks: dict[str, list[str]] = {"vip": [], "bargain": []}
+    for t in range(4000):
+        segment = "vip" if t % 2 else "bargain"
+        features = context_features(audience(segments=frozenset({segment})), "home", None)
+        choice = policy.select(features, arms)
+        redeemed = rng.random() < rates[segment][choice.offer_id]
+        policy.update(features, arms, choice.offer_id, choice.probability, float(redeemed))
+        picks[segment].append(choice.offer_id)
+    for segment, best in (("vip", "free_ship"), ("bargain", "pct20")):
+        late = picks[segment][-500:]
+        assert late.count(best) / len(late) > 0.8, (segment, {o: late.count(o) for o in offers})
+        features = context_features(audience(segments=frozenset({segment})), "home", None)
+        dist = policy.select(features, arms).distribution
+        assert max(dist, key=lambda o: dist[o]) == best
+    assert tracker.waiting() == 0
+
+
+def test_unrewarded_choices_teach_zero_after_the_window(tmp_path: Path) -> None:
+    class Counting(UniformPolicy):
+        rewards: list[float] = []
+
+        def update(self, context, arms, chosen, probability, reward):  # type: ignore[no-untyped-def]
+            self.rewards.append(reward)
+
+    policy = Counting(seed=0)
+    book = OfferBook(JsonDocuments(tmp_path, "offer"))
+    book.put("a", {"kind": "percent_off", "value": 5})
+    tracker = RewardTracker(policy, reward_window=0.0)
+    chooser = OfferChooser(book, OfferLedger(), tracker)
+    chooser.choose("d1", audience(), {}, 1)
+    chooser.choose("d2", audience(), {}, 1)
+    assert tracker.reward("d1", "a", 1.0)
+    assert not tracker.reward("d1", "a", 1.0)  # learned once
+    assert tracker.sweep(now=10**12) == 1
+    assert policy.rewards == [1.0, 0.0]
+
+
+def test_offers_persist_and_survive_reload(tmp_path: Path) -> None:
+    store = JsonDocuments(tmp_path, "offer")
+    OfferBook(store).put(
+        "o",
+        {
+            "kind": "amount_off",
+            "value": 3,
+            "schedule": {"starts_at": (NOW + timedelta(days=1)).isoformat()},
+        },
+    )
+    again = OfferBook(store).get("o")
+    assert again is not None and again.value == 3 and again.schedule.starts_at is not None

@@ -1,0 +1,187 @@
+"""Every rule kind, conditions, diversity and pins, on a small catalog."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+
+from retailor.decision.catalog import CatalogIndex
+from retailor.decision.rules import Candidate, RuleContext, RuleSet, diversify, place_pins
+from retailor.domain.catalog import CatalogItem
+from retailor.domain.placements import DefinitionError, Diversity, Rule, parse_placement
+
+NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # a Monday
+
+
+def item(i: int, **fields: object) -> CatalogItem:
+    base: dict[str, object] = {
+        "item_id": f"i{i}",
+        "name": f"Item {i}",
+        "category": ["Home", "Kitchen" if i % 2 else "Garden"],
+        "brand": "acme" if i < 5 else "zen",
+        "price": 10.0 * (i + 1),
+        "cost": 5.0 * (i + 1),
+        "stock": 10,
+        "created_at": NOW - timedelta(days=100),
+    }
+    base.update(fields)
+    return msgspec.convert(base, CatalogItem)
+
+
+CATALOG = CatalogIndex(
+    [
+        *(item(i) for i in range(10)),
+        item(10, stock=0),
+        item(11, attributes={"hidden": True}),
+        item(12, created_at=NOW - timedelta(days=2)),
+        item(13, stock=500),
+        item(14, category=["Grocery", "Coffee"], cost=1.0, price=10.0),
+    ]
+)
+
+
+def rules(*defs: dict[str, object]) -> list[Rule]:
+    return parse_placement({"sources": [{"source": "popular"}], "rules": list(defs)}, "p").rules
+
+
+def ctx(**fields: object) -> RuleContext:
+    base: dict[str, object] = {
+        "channel": "web",
+        "store_id": None,
+        "segments": frozenset(),
+        "now": NOW,
+        "cart": frozenset(),
+        "purchased": {},
+    }
+    base.update(fields)
+    return RuleContext(**base)  # type: ignore[arg-type]
+
+
+def ranked(rule_set: RuleSet, n: int = 15) -> list[str]:
+    pool = [Candidate(f"i{i}", float(n - i), "popular") for i in range(n)]
+    return [c.item_id for c in rule_set.apply(pool)]
+
+
+def test_exclusions_of_stock_visibility_cart_and_purchases() -> None:
+    bought = {"i1": NOW.timestamp() - 86_400, "i14": NOW.timestamp() - 86_400}
+    rs = RuleSet(
+        rules(
+            {"kind": "exclude_out_of_stock"},
+            {"kind": "exclude_hidden"},
+            {"kind": "exclude_in_cart"},
+            {"kind": "exclude_purchased", "repurchasable_categories": ["Grocery"]},
+        ),
+        ctx(cart=frozenset({"i2"}), purchased=bought),
+        CATALOG,
+    )
+    out = ranked(rs)
+    for gone in ("i10", "i11", "i2", "i1"):
+        assert gone not in out
+    assert "i14" in out  # coffee is a consumable: bought before, offered again
+    assert "unknown-item" not in out and rs.allows("unknown-item")
+
+
+def test_purchase_lookback_and_min_stock() -> None:
+    old = {"i3": (NOW - timedelta(days=40)).timestamp()}
+    rs = RuleSet(
+        rules({"kind": "exclude_purchased", "within_days": 30}), ctx(purchased=old), CATALOG
+    )
+    assert rs.allows("i3")
+    rs = RuleSet(rules({"kind": "exclude_out_of_stock", "min_stock": 11}), ctx(), CATALOG)
+    assert not rs.allows("i3") and rs.allows("i13")
+
+
+def test_include_and_exclude_by_category_brand_and_price() -> None:
+    rs = RuleSet(rules({"kind": "include", "match": {"categories": ["Kitchen"]}}), ctx(), CATALOG)
+    assert set(ranked(rs, 10)) == {"i1", "i3", "i5", "i7", "i9"}
+    rs = RuleSet(rules({"kind": "exclude", "match": {"brands": ["acme"]}}), ctx(), CATALOG)
+    assert not set(ranked(rs, 10)) & {"i0", "i1", "i2", "i3", "i4"}
+    rs = RuleSet(
+        rules({"kind": "include", "match": {"price_min": 30, "price_max": 50}}), ctx(), CATALOG
+    )
+    assert ranked(rs, 10) == ["i2", "i3", "i4"]
+
+
+def test_boost_bury_margin_and_new_arrivals() -> None:
+    rs = RuleSet(
+        rules({"kind": "boost", "match": {"items": ["i9"]}, "factor": 100}), ctx(), CATALOG
+    )
+    assert ranked(rs)[0] == "i9"
+    rs = RuleSet(
+        rules({"kind": "bury", "match": {"brands": ["acme"]}, "factor": 100}), ctx(), CATALOG
+    )
+    assert ranked(rs, 10)[:5] == ["i5", "i6", "i7", "i8", "i9"]
+    rs = RuleSet(
+        rules({"kind": "boost", "match": {"new_within_days": 7}, "factor": 50}), ctx(), CATALOG
+    )
+    assert ranked(rs)[0] == "i12"
+    rs = RuleSet(
+        rules({"kind": "boost", "match": {"stock_above": 100}, "factor": 50}), ctx(), CATALOG
+    )
+    assert ranked(rs)[0] == "i13"
+    rs = RuleSet(rules({"kind": "boost_margin", "weight": 100}), ctx(), CATALOG)
+    pool = [Candidate("i0", 1.0, "p"), Candidate("i14", 1.0, "p")]  # margins 0.5 and 0.9
+    assert [c.item_id for c in rs.apply(pool)] == ["i14", "i0"]
+
+
+def test_conditions_on_channel_store_segment_and_time() -> None:
+    boost = {"kind": "boost", "match": {"items": ["i9"]}, "factor": 100}
+    cases = [
+        ({"channels": ["app"]}, ctx(channel="web"), False),
+        ({"channels": ["app"]}, ctx(channel="app"), True),
+        ({"stores": ["s1"]}, ctx(store_id="s1"), True),
+        ({"segments": ["vip"]}, ctx(segments=frozenset({"vip"})), True),
+        ({"segments": ["vip"]}, ctx(), False),
+        ({"not_segments": ["vip"]}, ctx(segments=frozenset({"vip"})), False),
+        ({"days": ["mon"]}, ctx(), True),
+        ({"days": ["sat", "sun"]}, ctx(), False),
+        ({"hours": [9, 17]}, ctx(), True),
+        ({"hours": [22, 6]}, ctx(), False),
+        ({"starts_at": "2026-12-01T00:00:00Z"}, ctx(), False),
+        ({"ends_at": "2026-12-01T00:00:00Z"}, ctx(), True),
+    ]
+    for when, context, applies in cases:
+        rs = RuleSet(rules({**boost, "when": when}), context, CATALOG)
+        assert (ranked(rs)[0] == "i9") is applies, when
+
+
+def test_pins_respect_exclusions() -> None:
+    rs = RuleSet(
+        rules(
+            {"kind": "pin", "item_id": "i8", "position": 1},
+            {"kind": "pin", "item_id": "i10", "position": 2},  # out of stock: not shown
+            {"kind": "exclude_out_of_stock"},
+        ),
+        ctx(),
+        CATALOG,
+    )
+    chosen = place_pins(rs.apply([Candidate(f"i{i}", 10.0 - i, "p") for i in range(5)]), rs, 4)
+    assert [c.item_id for c in chosen] == ["i8", "i0", "i1", "i2"]
+
+
+def test_diversity_limits_per_category_and_brand() -> None:
+    pool = [Candidate(f"i{i}", 10.0 - i, "p") for i in range(10)]
+    out = diversify(pool, Diversity(max_per_category=2), CATALOG, 4)
+    assert [c.item_id for c in out] == ["i0", "i1", "i2", "i3"]
+    out = diversify(pool, Diversity(max_per_brand=1), CATALOG, 3)
+    assert [c.item_id for c in out][:2] == ["i0", "i5"]  # then filled in rank order
+    assert len(out) == 3
+
+
+def test_invalid_definitions_say_where() -> None:
+    bad = [
+        ({"kind": "pin", "item_id": "x", "position": 0}, "$.rules[0].position"),
+        ({"kind": "boost", "match": {}}, "$.rules[0].match"),
+        ({"kind": "teleport"}, "$.rules[0].kind"),
+        ({"kind": "include", "match": {"price_min": 9, "price_max": 1}}, "$.rules[0].match"),
+        (
+            {"kind": "boost", "match": {"items": ["a"]}, "when": {"days": ["funday"]}},
+            "$.rules[0].when.days[0]",
+        ),
+    ]
+    for rule, where in bad:
+        with pytest.raises(DefinitionError) as err:
+            parse_placement({"sources": [{"source": "popular"}], "rules": [rule]}, "p")
+        assert where in str(err.value)
