@@ -25,7 +25,8 @@ class RetailorError(Exception):
 
 
 class Client:
-    """Synchronous client: events, catalog, timelines, quarantine."""
+    """Synchronous client: events, catalog, customers, segments, models, decisions,
+    feedback, placements and offers."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0) -> None:
         self._http = httpx.Client(
@@ -165,3 +166,202 @@ class Client:
         """Create or replace a segment; returns its definition and size."""
         body = msgspec.json.encode(definition)
         return self._call("PUT", f"/v1/segments/{segment_id}", body=body)  # type: ignore[no-any-return]
+
+    # --- decisions -------------------------------------------------------------------
+
+    def decide(
+        self,
+        placement: str,
+        *,
+        customer_id: str | None = None,
+        anonymous_id: str | None = None,
+        session_id: str | None = None,
+        context: dict[str, Any] | None = None,
+        k: int | None = None,
+        offers: int | None = None,
+        exclude: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Items and offers for ``placement``: ``{"decision_id", "items", "offers", ...}``."""
+        return self._call("POST", "/v1/decisions", body=_decision_body(  # type: ignore[no-any-return]
+            placement, customer_id, anonymous_id, session_id, context, k, offers, exclude
+        ))  # fmt: skip
+
+    def rerank(
+        self,
+        items: Sequence[str],
+        *,
+        customer_id: str | None = None,
+        anonymous_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Your search engine's ``items`` re-ordered for this customer."""
+        body = _drop_none(
+            {"items": list(items), "customer_id": customer_id, "anonymous_id": anonymous_id,
+             "context": context}
+        )  # fmt: skip
+        return self._call("POST", "/v1/rerank", body=msgspec.json.encode(body))  # type: ignore[no-any-return]
+
+    def feedback(
+        self,
+        decision_id: str,
+        type: str,
+        *,
+        item_id: str | None = None,
+        offer_id: str | None = None,
+        value: float | None = None,
+    ) -> dict[str, Any]:
+        """What happened to a decision's item or offer (viewed, clicked, redeemed, purchased).
+        A redemption over the offer's budget raises ``RetailorError`` with status 409."""
+        body = _drop_none(
+            {"decision_id": decision_id, "type": type, "item_id": item_id, "offer_id": offer_id,
+             "value": value}
+        )  # fmt: skip
+        return self._call("POST", "/v1/feedback", body=msgspec.json.encode(body))  # type: ignore[no-any-return]
+
+    def decision(self, decision_id: str) -> dict[str, Any]:
+        """A logged decision with its feedback."""
+        return self._call("GET", f"/v1/decisions/{decision_id}")  # type: ignore[no-any-return]
+
+    def put_placement(self, placement_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+        return self._call(  # type: ignore[no-any-return]
+            "PUT", f"/v1/placements/{placement_id}", body=msgspec.json.encode(definition)
+        )
+
+    def placement(self, placement_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/placements/{placement_id}")  # type: ignore[no-any-return]
+
+    def put_offer(self, offer_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+        return self._call(  # type: ignore[no-any-return]
+            "PUT", f"/v1/offers/{offer_id}", body=msgspec.json.encode(definition)
+        )
+
+    def offer(self, offer_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/offers/{offer_id}")  # type: ignore[no-any-return]
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _decision_body(
+    placement: str,
+    customer_id: str | None,
+    anonymous_id: str | None,
+    session_id: str | None,
+    context: dict[str, Any] | None,
+    k: int | None,
+    offers: int | None,
+    exclude: Sequence[str],
+) -> bytes:
+    return msgspec.json.encode(
+        _drop_none(
+            {
+                "placement": placement,
+                "customer_id": customer_id,
+                "anonymous_id": anonymous_id,
+                "session_id": session_id,
+                "context": context,
+                "k": k,
+                "offers": offers,
+                "exclude": list(exclude) or None,
+            }
+        )
+    )
+
+
+class AsyncClient:
+    """Asynchronous client for the hot paths: events, decisions, re-ranking, feedback and
+    customer profiles (``async with AsyncClient(url, key) as client: ...``)."""
+
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = 30.0) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=timeout,
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _call(
+        self, method: str, path: str, *, body: bytes | None = None, partial_ok: bool = False
+    ) -> Any:
+        try:
+            response = await self._http.request(
+                method,
+                path,
+                content=body,
+                headers={"Content-Type": "application/json"} if body is not None else None,
+            )
+        except httpx.HTTPError as exc:
+            raise RetailorError(0, {"detail": f"cannot reach the server: {exc}"}) from None
+        data = msgspec.json.decode(response.content) if response.content else {}
+        if response.status_code < 400 or (
+            partial_ok and response.status_code == 422 and "accepted" in data
+        ):
+            return data
+        raise RetailorError(
+            response.status_code, data if isinstance(data, dict) else {"detail": data}
+        )
+
+    async def send_events(self, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Send events; returns ``{"accepted", "duplicates", "rejected"}``."""
+        body = msgspec.json.encode({"events": list(events)})
+        return await self._call("POST", "/v1/events", body=body, partial_ok=True)  # type: ignore[no-any-return]
+
+    async def decide(
+        self,
+        placement: str,
+        *,
+        customer_id: str | None = None,
+        anonymous_id: str | None = None,
+        session_id: str | None = None,
+        context: dict[str, Any] | None = None,
+        k: int | None = None,
+        offers: int | None = None,
+        exclude: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Items and offers for ``placement`` (see ``Client.decide``)."""
+        body = _decision_body(
+            placement, customer_id, anonymous_id, session_id, context, k, offers, exclude
+        )
+        return await self._call("POST", "/v1/decisions", body=body)  # type: ignore[no-any-return]
+
+    async def rerank(
+        self,
+        items: Sequence[str],
+        *,
+        customer_id: str | None = None,
+        anonymous_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body = _drop_none(
+            {"items": list(items), "customer_id": customer_id, "anonymous_id": anonymous_id,
+             "context": context}
+        )  # fmt: skip
+        return await self._call("POST", "/v1/rerank", body=msgspec.json.encode(body))  # type: ignore[no-any-return]
+
+    async def feedback(
+        self,
+        decision_id: str,
+        type: str,
+        *,
+        item_id: str | None = None,
+        offer_id: str | None = None,
+        value: float | None = None,
+    ) -> dict[str, Any]:
+        body = _drop_none(
+            {"decision_id": decision_id, "type": type, "item_id": item_id, "offer_id": offer_id,
+             "value": value}
+        )  # fmt: skip
+        return await self._call("POST", "/v1/feedback", body=msgspec.json.encode(body))  # type: ignore[no-any-return]
+
+    async def customer(self, identifier: str) -> dict[str, Any]:
+        """The single customer view of any linked identifier."""
+        return await self._call("GET", f"/v1/customers/{identifier}")  # type: ignore[no-any-return]

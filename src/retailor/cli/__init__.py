@@ -1,5 +1,5 @@
 """The ``retailor`` command line: serve, import, keys, quarantine, train, models,
-recommend, evaluate, segments, demo."""
+recommend, evaluate, segments, policies, demo."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from retailor.cli.evaluate import evaluate
 from retailor.cli.imports import import_file
 from retailor.cli.keys import keys
 from retailor.cli.models import models, train
+from retailor.cli.policies import policies
 from retailor.cli.quarantine import quarantine
 from retailor.cli.recommend import recommend
 from retailor.cli.segments import segments
@@ -37,3 +38,4 @@ main.add_command(models)
 main.add_command(segments)
 main.add_command(recommend)
 main.add_command(evaluate)
+main.add_command(policies)

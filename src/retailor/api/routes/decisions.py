@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -14,6 +15,7 @@ from retailor.api.http import json_response, read_body
 from retailor.api.problems import ProblemError
 from retailor.decision.engine import UnknownPlacementError
 from retailor.decision.feedback import BudgetExhaustedError, FeedbackError, UnknownDecisionError
+from retailor.decision.logged import logged_choices
 from retailor.domain.access import Scope
 from retailor.domain.decisions import (
     Decision,
@@ -151,3 +153,34 @@ async def get_decision(request: Request, ctx: AppContext) -> Response:
         raise ProblemError(404, f"no decision {decision_id!r}")
     fed = ctx.decisions.recorder.store.feedback(decision_id=decision_id)
     return json_response(DecisionDetail(record, fed))
+
+
+@endpoint(
+    "GET",
+    "/v1/decision-log/choices",
+    summary="Every logged offer choice with its propensity and reward (NDJSON)",
+    tag="decisions",
+    scope=Scope.ADMIN,
+    media_type="application/x-ndjson",
+)
+async def logged_offer_choices(request: Request, ctx: AppContext) -> Response:
+    """One JSON object per line: decision id, time, placement, the features the policy saw,
+    the eligible offers, the chosen one, its probability and its reward. What
+    ``retailor policies evaluate`` reads to estimate other policies offline."""
+    settings = ctx.settings
+    costs = {o.offer_id: o.redemption_cost() for o in ctx.decisions.offers.all()}
+
+    def rows() -> bytes:
+        ctx.decisions.recorder.flush()
+        encoder = msgspec.json.Encoder()
+        return b"".join(
+            encoder.encode(row) + b"\n"
+            for row in logged_choices(
+                ctx.decisions.recorder.store,
+                reward_mode=settings.offer_reward,
+                reward_scale=settings.reward_scale,
+                costs=costs,
+            )
+        )
+
+    return Response(await asyncio.to_thread(rows), media_type="application/x-ndjson")
