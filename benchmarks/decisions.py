@@ -661,6 +661,7 @@ def main() -> None:
                         WARMUP_S,
                         OPEN_CONNECTIONS,
                     ).result()
+        time.sleep(2)  # let the server finish what the open loop left in flight
         with console.status(f"wrk, {WRK_CONNECTIONS} connections: GET /healthz"):
             figures["wrk_healthz"] = wrk(server.url, HEALTH, args.seconds, WRK_CONNECTIONS, work)
         with console.status(f"wrk, {WRK_CONNECTIONS} connections: POST /v1/decisions"):

@@ -94,6 +94,16 @@ Try:
   curl -s '{url}/v1/recommendations?customer_id={customer}&k=5' -H 'Authorization: Bearer {admin}'
   curl -s '{url}/v1/items/85123A/similar?model=fbt&k=5' -H 'Authorization: Bearer {admin}'
 
+  # what this customer should see on the home page now: items with reasons, an offer
+  curl -s -X POST {url}/v1/decisions -H 'Authorization: Bearer {admin}' \\
+       -d '{{"placement":"home","customer_id":"{customer}","offers":1}}'
+  # ... on a product page, for a visitor nobody knows yet
+  curl -s -X POST {url}/v1/decisions -H 'Authorization: Bearer {admin}' \\
+       -d '{{"placement":"product_detail","anonymous_id":"new-visitor","context":{{"item_id":"85123A"}}}}'
+  # tell Retailor the offer was redeemed (use the decision_id and offer_id you got)
+  curl -s -X POST {url}/v1/feedback -H 'Authorization: Bearer {admin}' \\
+       -d '{{"decision_id":"DECISION_ID","type":"redeemed","offer_id":"OFFER_ID"}}'
+
   # a segment and its members
   curl -s {url}/v1/segments/loyal-buyers/members -H 'Authorization: Bearer {admin}'
 

@@ -137,6 +137,17 @@ def load_demo(url: str, admin_key: str, ingest_key: str, say: Say) -> dict[str, 
                      {"trait": "rfm.segment", "op": "in", "value": ["champions", "loyal", "potential loyalist"]}]},
         )  # fmt: skip
         say(f"segment loyal-buyers: {segment['size']:,} customers")
+        admin.put_offer("free-shipping", {"name": "Free shipping", "kind": "free_shipping", "cost": 4.95,
+                                          "budget": 2000, "frequency_cap": {"per_day": 3}})  # fmt: skip
+        admin.put_offer("ten-off", {"name": "10% off", "kind": "percent_off", "value": 10, "cost": 3.0,
+                                    "min_basket": 20, "targeting": {"customers": "returning"}})  # fmt: skip
+        decision = admin.decide("home", customer_id=str(figures["customer"]), offers=1)
+        first = decision["items"][0] if decision["items"] else None
+        say(
+            f"decision on the home page for customer {figures['customer']}: {len(decision['items'])} items"
+            + (f", first {first['item_id']} ({'; '.join(first['reasons'])})" if first else "")
+            + (f", offer {decision['offers'][0]['offer_id']}" if decision["offers"] else "")
+        )
     return figures
 
 
