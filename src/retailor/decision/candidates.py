@@ -4,11 +4,20 @@ items and a reason a person can read.
 Model-backed sources go through the model service (which falls back when a model is not
 trained); real-time sources read the online features; ``new_arrivals`` reads the catalog.
 Any trained model's name is a source too (``als``, ``content``, ...).
+
+Model answers are memoized for a short while (:class:`AnswerCache`): an item's neighbours
+for a minute, a customer's personal list for half a minute and only while the customer's
+recent items and the request's context items stay the same, non-personal lists for a few
+seconds. A model swap (a new trained version) empties the memo at once; between swaps the
+models' own incremental updates reach answers within those times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from retailor.decision.catalog import CatalogIndex
@@ -51,6 +60,43 @@ class SourceRequest:
 
 Answer = list[tuple[str, float, str]]  # item, score, reason
 SourceFn = Callable[[SourceRequest], Answer]
+#: How long memoized answers live, by kind.
+NEIGHBOURS_TTL, PERSONAL_TTL, SHARED_TTL = 60.0, 30.0, 5.0
+#: How many neighbours of an item are kept (a source asks for at most this many).
+NEIGHBOURS = 100
+
+
+class AnswerCache:
+    """A bounded, thread-safe memo of model answers with a time to live per entry, emptied
+    when the model generation changes."""
+
+    def __init__(self, generation: Callable[[], int], size: int = 200_000) -> None:
+        self._generation = generation
+        self._size = size
+        self._seen_generation = -1
+        self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Hashable, ttl: float, compute: Callable[[], object]) -> object:
+        now = time.monotonic()
+        generation = self._generation()
+        with self._lock:
+            if generation != self._seen_generation:
+                self._entries.clear()
+                self._seen_generation = generation
+            found = self._entries.get(key)
+            if found is not None and now - found[0] < ttl:
+                self.hits += 1
+                return found[1]
+            self.misses += 1
+        value = compute()
+        with self._lock:
+            self._entries[key] = (now, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
 
 
 class CandidateSources:
@@ -60,6 +106,7 @@ class CandidateSources:
         self, models: ModelService, features: OnlineFeatures, catalog: CatalogIndex
     ) -> None:
         self.models, self.features, self.catalog = models, features, catalog
+        self.cache = AnswerCache(lambda: models.generation)
         self._named: dict[str, SourceFn] = {
             "personal": self._personal,
             "similar": self._similar,
@@ -116,9 +163,19 @@ class CandidateSources:
 
     # --- the sources ---------------------------------------------------------------
 
+    def _recommend(
+        self, name: str, who: str | None, context: Context, n: int, ttl: float
+    ) -> tuple[str, list[Scored]]:
+        """A model's answer (memoized for ``ttl``); exclusions are applied by the caller."""
+        key = (name, who, tuple(context.session_items[-5:]), tuple(context.items),
+               context.store_id, context.category, n)  # fmt: skip
+        return self.cache.get(  # type: ignore[return-value]
+            key, ttl, lambda: self.models.recommend(name, who, context, n)
+        )
+
     def _personal(self, request: SourceRequest) -> Answer:
-        used, answer = self.models.recommend(
-            "blend", request.who, self._context(request), request.n, request.exclude
+        used, answer = self._recommend(
+            "blend", request.who, self._context(request), request.n, PERSONAL_TTL
         )
         recent = request.features.recent_items
         viewed = f"because you viewed {self._label(recent[0][0])}" if recent else None
@@ -134,8 +191,8 @@ class CandidateSources:
 
     def _model_source(self, name: str, reason: str) -> SourceFn:
         def run(request: SourceRequest) -> Answer:
-            _, answer = self.models.recommend(
-                name, request.who, self._context(request), request.n, request.exclude
+            _, answer = self._recommend(
+                name, request.who, self._context(request), request.n, PERSONAL_TTL
             )
             return self._scored(answer, reason)
 
@@ -145,8 +202,9 @@ class CandidateSources:
         out: dict[str, tuple[str, float, str]] = {}
         for rank, anchor in enumerate(anchors):
             weight = 1.0 / (1 + rank)
+            reason = template.format(self._label(anchor))
             try:
-                similar = self.models.similar(model, [anchor], n)
+                similar = self._neighbours(model, anchor)[:n]
             except KeyError:
                 return []
             for s in similar:
@@ -154,8 +212,15 @@ class CandidateSources:
                     continue
                 score = s.score * weight
                 if s.item_id not in out or out[s.item_id][1] < score:
-                    out[s.item_id] = (s.item_id, score, template.format(self._label(anchor)))
+                    out[s.item_id] = (s.item_id, score, reason)
         return sorted(out.values(), key=lambda t: -t[1])[:n]
+
+    def _neighbours(self, model: str, item: str) -> list[Scored]:
+        return self.cache.get(  # type: ignore[return-value]
+            ("neighbours", model, item),
+            NEIGHBOURS_TTL,
+            lambda: self.models.similar(model, [item], NEIGHBOURS),
+        )
 
     def _similar(self, request: SourceRequest) -> Answer:
         item = request.context.item_id
@@ -185,8 +250,8 @@ class CandidateSources:
         recent = request.features.recent_items
         if not recent:
             return []
-        _, answer = self.models.recommend(
-            "session_knn", request.who, self._context(request), request.n, request.exclude
+        _, answer = self._recommend(
+            "session_knn", request.who, self._context(request), request.n, PERSONAL_TTL
         )
         return self._scored(answer, f"because you viewed {self._label(recent[0][0])}")
 
@@ -197,8 +262,9 @@ class CandidateSources:
 
     def _popular(self, request: SourceRequest) -> Answer:
         store = request.context.store_id
-        context = Context(store_id=store)
-        _, answer = self.models.recommend("popularity", None, context, request.n, request.exclude)
+        _, answer = self._recommend(
+            "popularity", None, Context(store_id=store), request.n, SHARED_TTL
+        )
         return self._scored(answer, "popular in this store" if store else "popular")
 
     def _category_top(self, request: SourceRequest) -> Answer:
@@ -207,8 +273,8 @@ class CandidateSources:
             category = max(request.features.categories.items(), key=lambda kv: kv[1])[0]
         if category is None:
             return []
-        _, answer = self.models.recommend(
-            "popularity", None, Context(category=category), request.n, request.exclude
+        _, answer = self._recommend(
+            "popularity", None, Context(category=category), request.n, SHARED_TTL
         )
         return self._scored(answer, f"popular in {category}")
 

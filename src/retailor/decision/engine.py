@@ -10,10 +10,11 @@ request always gets an answer.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
+import os
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,18 @@ RANK_DAMPING = 5.0
 #: How much a search result's personal affinity (0..~2) multiplies its search-rank prior.
 AFFINITY_WEIGHT = 3.0
 MAX_REASONS = 2
+#: Ranked candidates checked against the rules, per slot of the answer (room for diversity).
+RANKED_PER_SLOT = 3
+
+
+_PREFIX = os.urandom(8).hex()
+_COUNTER = itertools.count(1)
+
+
+def next_decision_id() -> str:
+    """A unique decision id: a random per-process prefix and a counter (cheaper than a
+    UUID from the system's random source on every request)."""
+    return f"{_PREFIX}{next(_COUNTER):010x}"
 
 
 class UnknownPlacementError(LookupError):
@@ -55,15 +68,18 @@ class UnknownPlacementError(LookupError):
 class EngineSettings:
     consent_required: bool = False
     timeout_seconds: float = 0.05
-    candidates_per_source: int = 50
+    candidates_per_source: int = 30
 
 
 @dataclass
 class _Pool:
     by_item: dict[str, Candidate] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)  # source -> items in its order
+    best: dict[str, float] = field(default_factory=dict)  # item -> its largest contribution
 
     def add(self, source: str, weight: float, answer: Sequence[tuple[str, float, str]]) -> None:
+        """Blend one source's ranked answer in: the source that contributes most to an item
+        names it and gives the first reason."""
         order = self.sources.setdefault(source, [])
         for rank, (item, _, reason) in enumerate(answer):
             contribution = weight / (rank + RANK_DAMPING)
@@ -71,9 +87,13 @@ class _Pool:
             found = self.by_item.get(item)
             if found is None:
                 self.by_item[item] = Candidate(item, contribution, source, [reason])
+                self.best[item] = contribution
                 continue
-            if contribution > found.score - contribution:
+            if contribution > self.best[item]:
+                self.best[item] = contribution
                 found.source = source
+                if reason in found.reasons:
+                    found.reasons.remove(reason)
                 found.reasons.insert(0, reason)
             elif reason not in found.reasons:
                 found.reasons.append(reason)
@@ -142,7 +162,7 @@ class DecisionEngine:
         items, fallback = self._items(
             placement, who, personalized, snapshot, ctx, rules, k, exclude, started
         )
-        decision_id = uuid.uuid4().hex
+        decision_id = next_decision_id()
         wanted = placement.offers if request.offers is None else request.offers
         offers: list[tuple[DecidedOffer, LoggedOffer]] = []
         if wanted:
@@ -275,8 +295,8 @@ class DecisionEngine:
                 fallback = f"error in {spec.source}"
                 continue
             pool.add(spec.source, spec.weight, [a for a in answer if a[0] not in exclude])
-        ranked = rules.apply(list(pool.by_item.values()))
-        chosen = self._with_quotas(placement, pool, ranked, k)
+        ranked = rules.apply(list(pool.by_item.values()), need=RANKED_PER_SLOT * k)
+        chosen = self._with_quotas(placement, pool, ranked, rules, k)
         if len(chosen) < k:
             taken = {c.item_id for c in chosen}
             for name in placement.fallback:
@@ -304,12 +324,11 @@ class DecisionEngine:
         return chosen, fallback
 
     def _with_quotas(
-        self, placement: Placement, pool: _Pool, ranked: list[Candidate], k: int
+        self, placement: Placement, pool: _Pool, ranked: list[Candidate], rules: RuleSet, k: int
     ) -> list[Candidate]:
         quotas = [s for s in placement.sources if s.slots]
         if not quotas:
             return diversify(ranked, placement.diversity, self.catalog, k)
-        allowed = {c.item_id: c for c in ranked}
         reserved: list[Candidate] = []
         taken: set[str] = set()
         for spec in quotas:
@@ -317,8 +336,8 @@ class DecisionEngine:
             for item in pool.sources.get(spec.source, []):
                 if count >= (spec.slots or 0) or len(reserved) >= k:
                     break
-                candidate = allowed.get(item)
-                if candidate is None or item in taken:
+                candidate = pool.by_item.get(item)
+                if candidate is None or item in taken or not rules.allows(item):
                     continue
                 reserved.append(candidate)
                 taken.add(item)
@@ -397,7 +416,7 @@ class DecisionEngine:
             out.append(candidate)
         position = {item: i for i, item in enumerate(candidates)}
         out.sort(key=lambda c: (-c.score, position[c.item_id]))
-        decision_id = uuid.uuid4().hex
+        decision_id = next_decision_id()
         versions = self.sources.versions()
         self.recorder.add(
             DecisionRecord(

@@ -10,13 +10,12 @@ baseline of experiments.
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 Features = Mapping[str, str]
 _UNSAFE = re.compile(r"[\s|:]+")
@@ -46,7 +45,7 @@ class Policy(ABC):
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self.updates = 0
 
@@ -58,15 +57,21 @@ class Policy(ABC):
         """Draw one arm from :meth:`distribution`."""
         if not arms:
             raise ValueError("no eligible offer to choose from")
-        probs = np.asarray(self.distribution(context, arms), dtype=float)
-        probs = np.clip(probs, 0.0, None)
-        probs = probs / probs.sum() if probs.sum() > 0 else np.full(len(arms), 1.0 / len(arms))
+        probs = [max(0.0, float(p)) for p in self.distribution(context, arms)]
+        total = sum(probs)
+        probs = [p / total for p in probs] if total > 0 else [1.0 / len(arms)] * len(arms)
         with self._lock:
-            index = int(self._rng.choice(len(arms), p=probs))
+            draw = self._rng.random()
+        index, cumulative = len(arms) - 1, 0.0
+        for i, p in enumerate(probs):
+            cumulative += p
+            if draw < cumulative:
+                index = i
+                break
         return Choice(
             arms[index].offer_id,
-            float(probs[index]),
-            {arm.offer_id: float(p) for arm, p in zip(arms, probs, strict=True)},
+            probs[index],
+            {arm.offer_id: p for arm, p in zip(arms, probs, strict=True)},
         )
 
     def update(

@@ -7,7 +7,7 @@ included, so no rule-excluded item is ever returned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -33,7 +33,7 @@ from retailor.domain.placements import (
 DAY = 86_400.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """An item on its way to the answer: its blended score, best source and reasons."""
 
@@ -162,26 +162,35 @@ class RuleSet:
             (r for r in active if isinstance(r, Pin)), key=lambda p: (p.position, p.item_id)
         )
 
+        self._checks = [self._check(rule) for rule in self.filters]
+
+    def _check(self, rule: Rule) -> Callable[[str, ItemFacts | None], bool]:
+        """A function telling whether ``rule`` removes an item (compiled once per request)."""
+        if isinstance(rule, ExcludeOutOfStock):
+            floor = rule.min_stock
+            return lambda _, f: f is not None and f.stock is not None and f.stock < floor
+        if isinstance(rule, ExcludeHidden):
+            return lambda _, f: f is not None and f.hidden
+        if isinstance(rule, ExcludeInCart):
+            cart = self.ctx.cart
+            return lambda item, _: item in cart
+        if isinstance(rule, ExcludePurchased):
+            bought = rule
+            return lambda item, f: self._bought(item, f, bought)
+        if isinstance(rule, Include):
+            keep = rule.match
+            return lambda item, f: not matches(keep, f, item, self.now)
+        assert isinstance(rule, Exclude)
+        drop = rule.match
+        return lambda item, f: matches(drop, f, item, self.now)
+
     def allows(self, item_id: str) -> bool:
         """Whether no active exclusion removes ``item_id`` (and every include keeps it)."""
+        if not self._checks:
+            return True
         facts = self.catalog.get(item_id)
-        for rule in self.filters:
-            if isinstance(rule, ExcludeOutOfStock):
-                if facts is not None and facts.stock is not None and facts.stock < rule.min_stock:
-                    return False
-            elif isinstance(rule, ExcludeHidden):
-                if facts is not None and facts.hidden:
-                    return False
-            elif isinstance(rule, ExcludeInCart):
-                if item_id in self.ctx.cart:
-                    return False
-            elif isinstance(rule, ExcludePurchased):
-                if self._bought(item_id, facts, rule):
-                    return False
-            elif isinstance(rule, Include):
-                if not matches(rule.match, facts, item_id, self.now):
-                    return False
-            elif matches(rule.match, facts, item_id, self.now):
+        for check in self._checks:  # noqa: SIM110 - a plain loop is the fast path here
+            if check(item_id, facts):
                 return False
         return True
 
@@ -211,12 +220,21 @@ class RuleSet:
                 else:
                     candidate.score /= rule.factor
 
-    def apply(self, candidates: list[Candidate]) -> list[Candidate]:
-        """Drop what the rules exclude, rescore the rest, best first."""
-        kept = [c for c in candidates if self.allows(c.item_id)]
-        for candidate in kept:
-            self.rescore(candidate)
-        kept.sort(key=lambda c: (-c.score, c.item_id))
+    def apply(self, candidates: list[Candidate], need: int | None = None) -> list[Candidate]:
+        """Rescore, rank best first, and keep what the rules allow: the first ``need`` of
+        them when given (the rest are never checked), else all."""
+        if self.scorers:
+            for candidate in candidates:
+                self.rescore(candidate)
+        candidates.sort(key=lambda c: (-c.score, c.item_id))
+        if not self._checks:
+            return candidates if need is None else candidates[:need]
+        kept: list[Candidate] = []
+        for candidate in candidates:
+            if self.allows(candidate.item_id):
+                kept.append(candidate)
+                if need is not None and len(kept) >= need:
+                    break
         return kept
 
 

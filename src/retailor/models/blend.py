@@ -291,11 +291,10 @@ class History:
         out[:, 3] = self.counts.indptr[row + 1] - self.counts.indptr[row]
         out[:, 4] = (now - self.seen[row]) / DAY if self.seen[row] > 0 else 9999.0
         if known.any():
-            counts = self.counts[row].toarray().ravel()
-            last = self.last[row].toarray().ravel()
-            own = counts[codes[known]]
+            own = _row_values(self.counts, row, codes[known])
+            last = _row_values(self.last, row, codes[known])
             out[known, 0] = own
-            out[known, 1] = np.where(own > 0, (now - last[codes[known]]) / DAY, 9999.0)
+            out[known, 1] = np.where(own > 0, (now - last) / DAY, 9999.0)
         return out
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -320,3 +319,20 @@ class History:
         history.orders, history.seen = arrays["history_orders"], arrays["history_seen"]
         history.reach, history.now = arrays["history_reach"], float(arrays["history_now"][0])
         return history
+
+
+def _row_values(matrix: sp.csr_matrix, row: int, columns: np.ndarray) -> np.ndarray:
+    """``matrix[row, columns]`` as a dense vector, read from the CSR arrays directly."""
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    cols, vals = matrix.indices[start:end], matrix.data[start:end]
+    out = np.zeros(len(columns), dtype=np.float64)
+    if end == start:
+        return out
+    if not np.all(cols[:-1] <= cols[1:]):
+        order = np.argsort(cols)
+        cols, vals = cols[order], vals[order]
+    pos = np.searchsorted(cols, columns)
+    hit = pos < len(cols)
+    hit[hit] = cols[pos[hit]] == columns[hit]
+    out[hit] = vals[pos[hit]]
+    return out

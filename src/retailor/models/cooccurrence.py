@@ -26,6 +26,10 @@ from retailor.models.vocab import Vocab
 SIMILARITIES = ("jaccard", "lift", "cosine", "confidence", "counts")
 
 
+#: Up to this many history items, scoring adds similarity rows directly (no sparse product).
+DIRECT_ROWS = 64
+
+
 class CoOccurrence(ScoringRecommender):
     """Items that go with what the customer (or the context) touched."""
 
@@ -187,7 +191,13 @@ class CoOccurrence(ScoringRecommender):
         codes = np.fromiter(weights, dtype=np.int64)
         values = np.fromiter(weights.values(), dtype=np.float64)
         fitted = codes < self.sim.shape[0]
-        if fitted.any():
+        if fitted.sum() <= DIRECT_ROWS:  # a short history: add its rows of the similarity
+            indptr, indices, data = self.sim.indptr, self.sim.indices, self.sim.data
+            for code, value in zip(codes[fitted].tolist(), values[fitted].tolist(), strict=True):
+                start, end = indptr[code], indptr[code + 1]
+                if end > start:
+                    out[indices[start:end]] += value * data[start:end]
+        else:
             vector = sp.csr_matrix(
                 (values[fitted], (np.zeros(int(fitted.sum()), dtype=np.int64), codes[fitted])),
                 shape=(1, self.sim.shape[0]),

@@ -59,6 +59,7 @@ class ModelService:
         self.refresh_seconds, self.retrain_every, self.seed = refresh_seconds, retrain_every, seed
         self.models: dict[str, Recommender] = {}
         self.versions: dict[str, int | None] = {}
+        self.generation = 0  # grows whenever a model is swapped in, for caches of answers
         self._lock = threading.RLock()
         self._train_lock = threading.Lock()
         self._queue: queue.SimpleQueue[list[Event] | None] = queue.SimpleQueue()
@@ -77,6 +78,7 @@ class ModelService:
                 model = create(name, seed=self.seed).fit(data)
                 with self._lock:
                     self.models[name], self.versions[name] = model, None
+                    self.generation += 1
         self._spawn(self._refresh_loop, "retailor-models-refresh")
         if self.retrain_every > 0:
             self._spawn(self._retrain_loop, "retailor-models-retrain")
@@ -107,6 +109,7 @@ class ModelService:
             model = load(name, blob)
             with self._lock:
                 self.models[name], self.versions[name] = model, record.version
+                self.generation += 1
             swapped.append(name)
         return swapped
 
