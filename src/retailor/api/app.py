@@ -91,6 +91,7 @@ def create_app(
         reward_window=settings.reward_window_seconds,
         reward_scale=settings.reward_scale,
         seed=settings.policy_seed,
+        background=background,
     )
     started = time.perf_counter()
     folded = profiles.rebuild(storage.events.scan(), also=decisions.features.apply)
@@ -102,6 +103,7 @@ def create_app(
     decisions.replay_log()
     if background:
         models.start()
+        decisions.warm(profiles)
     gc.freeze()  # the rebuilt projections live for the whole run: keep them out of collections
 
     def stored(events: Sequence[Event]) -> None:

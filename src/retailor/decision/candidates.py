@@ -5,10 +5,11 @@ Model-backed sources go through the model service (which falls back when a model
 trained); real-time sources read the online features; ``new_arrivals`` reads the catalog.
 Any trained model's name is a source too (``als``, ``content``, ...).
 
-Model answers are memoized for a short while (:class:`AnswerCache`): an item's neighbours
-for a minute, a customer's personal list for half a minute and only while the customer's
-recent items and the request's context items stay the same, non-personal lists for a few
-seconds. A model swap (a new trained version) empties the memo at once; between swaps the
+Each customer's long-term list comes from :class:`PersonalLists` (in memory, refreshed in
+the background). Other model answers are memoized for a short while (:class:`AnswerCache`):
+an item's neighbours for a minute, session answers for half a minute and only while the
+customer's recent items and the request's context items stay the same, non-personal lists
+for a few seconds. A model swap (a new trained version) empties the memo at once; between swaps the
 models' own incremental updates reach answers within those times.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from retailor.decision.catalog import CatalogIndex
+from retailor.decision.personal import PersonalLists
 from retailor.domain.decisions import DecisionContext
 from retailor.features.online import OnlineFeatures, Snapshot
 from retailor.models.base import Context, Scored
@@ -66,6 +68,15 @@ NEIGHBOURS_TTL, PERSONAL_TTL, SHARED_TTL = 60.0, 30.0, 5.0
 NEIGHBOURS = 100
 
 
+def _personal_reason(used: str, scored: Scored) -> str:
+    """Why an item is on a customer's long-term list: the model that ranked it best."""
+    if used != "blend":
+        return _MODEL_REASONS.get(used, "recommended for you")
+    if scored.source in ("session_knn", "viewed_together", "item_item", "fbt", "viewed_bought"):
+        return "goes with your history"
+    return _MODEL_REASONS.get(scored.source, "recommended for you")
+
+
 class AnswerCache:
     """A bounded, thread-safe memo of model answers with a time to live per entry, emptied
     when the model generation changes."""
@@ -103,10 +114,16 @@ class CandidateSources:
     """The named sources (see the module docstring) over the server's models and features."""
 
     def __init__(
-        self, models: ModelService, features: OnlineFeatures, catalog: CatalogIndex
+        self,
+        models: ModelService,
+        features: OnlineFeatures,
+        catalog: CatalogIndex,
+        *,
+        background: bool = True,
     ) -> None:
         self.models, self.features, self.catalog = models, features, catalog
         self.cache = AnswerCache(lambda: models.generation)
+        self.personal = PersonalLists(models, _personal_reason, background=background)
         self._named: dict[str, SourceFn] = {
             "personal": self._personal,
             "similar": self._similar,
@@ -174,20 +191,7 @@ class CandidateSources:
         )
 
     def _personal(self, request: SourceRequest) -> Answer:
-        used, answer = self._recommend(
-            "blend", request.who, self._context(request), request.n, PERSONAL_TTL
-        )
-        recent = request.features.recent_items
-        viewed = f"because you viewed {self._label(recent[0][0])}" if recent else None
-
-        def reason(s: Scored) -> str:
-            if s.source in ("session_knn", "viewed_together", "item_item") and viewed:
-                return viewed
-            if used != "blend":
-                return _MODEL_REASONS.get(used, "recommended for you")
-            return _MODEL_REASONS.get(s.source, "recommended for you")
-
-        return self._scored(answer, reason)
+        return self.personal.get(request.who, request.n)[1]
 
     def _model_source(self, name: str, reason: str) -> SourceFn:
         def run(request: SourceRequest) -> Answer:

@@ -16,7 +16,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from retailor.decision.audience import AudienceResolver, Who
@@ -71,33 +71,45 @@ class EngineSettings:
     candidates_per_source: int = 30
 
 
-@dataclass
 class _Pool:
-    by_item: dict[str, Candidate] = field(default_factory=dict)
-    sources: dict[str, list[str]] = field(default_factory=dict)  # source -> items in its order
-    best: dict[str, float] = field(default_factory=dict)  # item -> its largest contribution
+    """Blended scores of every candidate, the source that contributes most to each (it
+    names the item and gives the first reason), and each source's own order."""
+
+    __slots__ = ("best", "first", "reasons", "score", "sources")
+
+    def __init__(self) -> None:
+        self.score: dict[str, float] = {}
+        self.best: dict[str, float] = {}
+        self.first: dict[str, str] = {}
+        self.reasons: dict[str, list[str]] = {}
+        self.sources: dict[str, list[str]] = {}
 
     def add(self, source: str, weight: float, answer: Sequence[tuple[str, float, str]]) -> None:
-        """Blend one source's ranked answer in: the source that contributes most to an item
-        names it and gives the first reason."""
-        order = self.sources.setdefault(source, [])
+        order: list[str] = []
+        score, best, first, reasons = self.score, self.best, self.first, self.reasons
         for rank, (item, _, reason) in enumerate(answer):
             contribution = weight / (rank + RANK_DAMPING)
             order.append(item)
-            found = self.by_item.get(item)
-            if found is None:
-                self.by_item[item] = Candidate(item, contribution, source, [reason])
-                self.best[item] = contribution
+            old = score.get(item)
+            if old is None:
+                score[item] = best[item] = contribution
+                first[item] = source
+                reasons[item] = [reason]
                 continue
-            if contribution > self.best[item]:
-                self.best[item] = contribution
-                found.source = source
-                if reason in found.reasons:
-                    found.reasons.remove(reason)
-                found.reasons.insert(0, reason)
-            elif reason not in found.reasons:
-                found.reasons.append(reason)
-            found.score += contribution
+            score[item] = old + contribution
+            said = reasons[item]
+            if contribution > best[item]:
+                best[item] = contribution
+                first[item] = source
+                if reason in said:
+                    said.remove(reason)
+                said.insert(0, reason)
+            elif reason not in said:
+                said.append(reason)
+        self.sources[source] = order
+
+    def candidate(self, item: str) -> Candidate:
+        return Candidate(item, self.score[item], self.first[item], self.reasons[item])
 
 
 class DecisionEngine:
@@ -295,7 +307,7 @@ class DecisionEngine:
                 fallback = f"error in {spec.source}"
                 continue
             pool.add(spec.source, spec.weight, [a for a in answer if a[0] not in exclude])
-        ranked = rules.apply(list(pool.by_item.values()), need=RANKED_PER_SLOT * k)
+        ranked = [pool.candidate(i) for i in rules.rank(pool.score, need=RANKED_PER_SLOT * k)]
         chosen = self._with_quotas(placement, pool, ranked, rules, k)
         if len(chosen) < k:
             taken = {c.item_id for c in chosen}
@@ -336,9 +348,9 @@ class DecisionEngine:
             for item in pool.sources.get(spec.source, []):
                 if count >= (spec.slots or 0) or len(reserved) >= k:
                     break
-                candidate = pool.by_item.get(item)
-                if candidate is None or item in taken or not rules.allows(item):
+                if item in taken or item not in pool.score or not rules.allows(item):
                     continue
+                candidate = pool.candidate(item)  # scores already rescored by rank()
                 reserved.append(candidate)
                 taken.add(item)
                 count += 1

@@ -204,38 +204,48 @@ class RuleSet:
             return not any(c in facts.category for c in rule.repurchasable_categories)
         return True
 
-    def rescore(self, candidate: Candidate) -> None:
-        """Apply boosts, burials and margin weighting to one candidate's score."""
-        if not self.scorers:
-            return
-        facts = self.catalog.get(candidate.item_id)
+    def adjusted(self, item_id: str, score: float) -> float:
+        """``score`` after the boosts, burials and margin weighting that apply to the item."""
+        facts = self.catalog.get(item_id)
         for rule in self.scorers:
             if isinstance(rule, BoostMargin):
                 rate = facts.margin_rate if facts is not None else None
                 if rate is not None:
-                    candidate.score *= 1.0 + rule.weight * max(rate, 0.0)
-            elif matches(rule.match, facts, candidate.item_id, self.now):
-                if isinstance(rule, Boost):
-                    candidate.score *= rule.factor
-                else:
-                    candidate.score /= rule.factor
+                    score *= 1.0 + rule.weight * max(rate, 0.0)
+            elif matches(rule.match, facts, item_id, self.now):
+                score = score * rule.factor if isinstance(rule, Boost) else score / rule.factor
+        return score
 
-    def apply(self, candidates: list[Candidate], need: int | None = None) -> list[Candidate]:
-        """Rescore, rank best first, and keep what the rules allow: the first ``need`` of
-        them when given (the rest are never checked), else all."""
+    def rescore(self, candidate: Candidate) -> None:
+        """Apply boosts, burials and margin weighting to one candidate's score."""
         if self.scorers:
-            for candidate in candidates:
-                self.rescore(candidate)
-        candidates.sort(key=lambda c: (-c.score, c.item_id))
+            candidate.score = self.adjusted(candidate.item_id, candidate.score)
+
+    def rank(self, scores: dict[str, float], need: int | None = None) -> list[str]:
+        """Rescore ``scores`` in place, rank best first (ties by item id) and keep what the
+        rules allow: the first ``need`` of them when given (the rest are never checked)."""
+        if self.scorers:
+            for item in scores:
+                scores[item] = self.adjusted(item, scores[item])
+        order = sorted(scores, key=lambda item: (-scores[item], item))
         if not self._checks:
-            return candidates if need is None else candidates[:need]
-        kept: list[Candidate] = []
-        for candidate in candidates:
-            if self.allows(candidate.item_id):
-                kept.append(candidate)
+            return order if need is None else order[:need]
+        kept: list[str] = []
+        for item in order:
+            if self.allows(item):
+                kept.append(item)
                 if need is not None and len(kept) >= need:
                     break
         return kept
+
+    def apply(self, candidates: list[Candidate], need: int | None = None) -> list[Candidate]:
+        """:meth:`rank` for candidates."""
+        by_item = {c.item_id: c for c in candidates}
+        scores = {c.item_id: c.score for c in candidates}
+        kept = self.rank(scores, need)
+        for item in kept:
+            by_item[item].score = scores[item]
+        return [by_item[item] for item in kept]
 
 
 def diversify(

@@ -53,10 +53,11 @@ class DecisionService:
         reward_window: float = 3600.0,
         reward_scale: float = 100.0,
         seed: int = 0,
+        background: bool = True,
     ) -> None:
         self.catalog = CatalogIndex(items)
         self.features = OnlineFeatures(self._item_info)
-        self.sources = CandidateSources(models, self.features, self.catalog)
+        self.sources = CandidateSources(models, self.features, self.catalog, background=background)
         self.placements = PlacementBook(
             JsonDocuments(data_dir / "placements", "placement"), self.sources.known
         )
@@ -145,6 +146,19 @@ class DecisionService:
             )
         return learned
 
+    def warm(self, profiles: ProfileService, limit: int = 50_000) -> None:
+        """Queue the personal lists of the most recently active customers for computing."""
+        recent = sorted(
+            (
+                (state.last_seen, key)
+                for key, state in list(profiles.states.items())
+                if state.last_seen
+            ),
+            reverse=True,
+        )[:limit]
+        self.sources.personal.refresh([key for _, key in recent])
+
     def close(self) -> None:
+        self.sources.personal.close()
         self.recorder.close()
         self._pump()

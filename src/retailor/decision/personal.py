@@ -1,0 +1,118 @@
+"""Each customer's long-term list — the blend of every trained model for their history —
+kept in memory and refreshed behind the requests that read it.
+
+A decision reads the list of its customer from memory; a list older than ``ttl`` or made
+by models that have since been replaced is still served once while a background thread
+recomputes it (stale while revalidate), so a retrain or a busy hour never puts the blend's
+milliseconds on the request path. Only a customer met for the first time is computed in
+the request. Session intent is not part of this list: placements add it with the
+real-time sources (``viewed_similar``, ``session``, ``recently_viewed``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+from retailor.models.base import Context, Scored
+from retailor.models.serving import ModelService
+
+log = logging.getLogger("retailor.decisions")
+#: How many items a list keeps (a request asking for more is computed on the spot).
+LIST_SIZE = 60
+REFRESH_SECONDS = 300.0
+Entry = list[tuple[str, float, str]]  # item, score, reason
+
+
+class PersonalLists:
+    """Lists by customer key (None: strangers), refreshed in the background; thread-safe."""
+
+    def __init__(
+        self,
+        models: ModelService,
+        reason: Callable[[str, Scored], str],
+        *,
+        ttl: float = REFRESH_SECONDS,
+        size: int = 500_000,
+        background: bool = True,
+    ) -> None:
+        self.models = models
+        self.reason = reason
+        self.ttl = ttl
+        self.size = size
+        self._entries: OrderedDict[str | None, tuple[int, float, str, Entry]] = OrderedDict()
+        self._pending: OrderedDict[str | None, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.computed = 0
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._run, name="retailor-personal", daemon=True)
+            self._thread.start()
+
+    def get(self, who: str | None, n: int) -> tuple[str, Entry]:
+        """The model that answered and the customer's best ``n`` items with their reasons."""
+        if n > LIST_SIZE:
+            return self._compute(who, n)
+        with self._lock:
+            entry = self._entries.get(who)
+        if entry is None:
+            used, items = self._compute(who, LIST_SIZE)
+            self._store(who, used, items)
+            return used, items[:n]
+        generation, at, used, items = entry
+        if generation != self.models.generation or time.monotonic() - at > self.ttl:
+            self.refresh([who])
+        return used, items[:n]
+
+    def refresh(self, keys: Iterable[str | None]) -> None:
+        """Recompute these lists in the background (each at most once while queued)."""
+        with self._lock:
+            for key in keys:
+                self._pending[key] = None
+        self._wake.set()
+
+    def _compute(self, who: str | None, n: int) -> tuple[str, Entry]:
+        try:
+            used, answer = self.models.recommend("blend", who, Context(), n)
+        except KeyError:  # nothing trained and no live model yet
+            return "none", []
+        return used, [(s.item_id, s.score, self.reason(used, s)) for s in answer]
+
+    def _store(self, who: str | None, used: str, items: Entry) -> None:
+        with self._lock:
+            self._entries[who] = (self.models.generation, time.monotonic(), used, items)
+            self._entries.move_to_end(who)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+            self.computed += 1
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            while not self._stop.is_set():
+                with self._lock:
+                    if not self._pending:
+                        break
+                    who, _ = self._pending.popitem(last=False)
+                try:
+                    used, items = self._compute(who, LIST_SIZE)
+                except Exception:
+                    log.exception("could not refresh the personal list of %s", who)
+                    continue
+                self._store(who, used, items)
+                time.sleep(0)  # let requests run between two lists
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __len__(self) -> int:
+        return len(self._entries)
