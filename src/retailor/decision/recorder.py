@@ -2,7 +2,7 @@
 path) and appended by a background thread in small batches; recent decisions stay in
 memory so feedback and ``GET /v1/decisions/{id}`` find them before and after the write.
 
-A crash loses at most the last ``flush_seconds`` of decisions, never events.
+A crash loses at most the last ``flush_seconds`` (half a second) of decisions, never events.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class DecisionRecorder:
         self,
         store: DecisionLog,
         *,
-        flush_seconds: float = 0.2,
+        flush_seconds: float = 0.5,
         on_flush: Callable[[], None] | None = None,
     ) -> None:
         self.store = store

@@ -225,8 +225,8 @@ class DecisionLog(ABC):
     """Every decision Retailor made and the feedback on it, for attribution, learning and
     offline evaluation of policies.
 
-    Contract: ``append`` is idempotent on ``decision_id`` (the first record wins);
-    ``get`` returns a stored record or None; ``scan`` yields records oldest first, from
+    Contract: ``append`` stores every record it is given (decision ids are unique: the
+    engine makes them so); ``get`` returns a stored record or None; ``scan`` yields records oldest first, from
     ``start`` (inclusive) when given; ``add_feedback`` keeps every record it is given;
     ``feedback`` returns feedback oldest first, for one decision when asked.
     """

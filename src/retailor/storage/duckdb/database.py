@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     "index" BIGINT
 );
 CREATE TABLE IF NOT EXISTS decisions (
-    decision_id VARCHAR PRIMARY KEY,
+    decision_id VARCHAR NOT NULL,
     "at" TIMESTAMPTZ NOT NULL,
     placement VARCHAR NOT NULL,
     customer VARCHAR,

@@ -21,7 +21,7 @@ class MemoryDecisionLog(DecisionLog):
     def append(self, records: Sequence[DecisionRecord]) -> None:
         with self._lock:
             for record in records:
-                self._decisions.setdefault(record.decision_id, record)
+                self._decisions[record.decision_id] = record
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         return self._decisions.get(decision_id)
