@@ -204,11 +204,12 @@ class CandidateSources:
 
     def _anchored(self, model: str, anchors: list[str], n: int, template: str) -> Answer:
         out: dict[str, tuple[str, float, str]] = {}
+        each = n if len(anchors) == 1 else n // len(anchors) + 4
         for rank, anchor in enumerate(anchors):
             weight = 1.0 / (1 + rank)
             reason = template.format(self._label(anchor))
             try:
-                similar = self._neighbours(model, anchor)[:n]
+                similar = self._neighbours(model, anchor)[:each]
             except KeyError:
                 return []
             for s in similar:

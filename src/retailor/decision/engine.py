@@ -47,7 +47,7 @@ RANK_DAMPING = 5.0
 AFFINITY_WEIGHT = 3.0
 MAX_REASONS = 2
 #: Ranked candidates checked against the rules, per slot of the answer (room for diversity).
-RANKED_PER_SLOT = 3
+RANKED_PER_SLOT = 2
 
 
 _PREFIX = os.urandom(8).hex()
@@ -68,7 +68,7 @@ class UnknownPlacementError(LookupError):
 class EngineSettings:
     consent_required: bool = False
     timeout_seconds: float = 0.05
-    candidates_per_source: int = 30
+    candidates_per_source: int = 20
 
 
 class _Pool:
@@ -284,7 +284,7 @@ class DecisionEngine:
         exclude: frozenset[str],
         started: float,
     ) -> tuple[list[Candidate], str | None]:
-        n = max(self.settings.candidates_per_source, 3 * k)
+        n = max(self.settings.candidates_per_source, 2 * k)
         request = SourceRequest(
             who=(who.key or None) if personalized else None,
             features=snapshot,

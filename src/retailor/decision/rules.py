@@ -222,12 +222,12 @@ class RuleSet:
             candidate.score = self.adjusted(candidate.item_id, candidate.score)
 
     def rank(self, scores: dict[str, float], need: int | None = None) -> list[str]:
-        """Rescore ``scores`` in place, rank best first (ties by item id) and keep what the
+        """Rescore ``scores`` in place, rank best first and keep what the
         rules allow: the first ``need`` of them when given (the rest are never checked)."""
         if self.scorers:
             for item in scores:
                 scores[item] = self.adjusted(item, scores[item])
-        order = sorted(scores, key=lambda item: (-scores[item], item))
+        order = sorted(scores, key=scores.__getitem__, reverse=True)  # ties: first seen first
         if not self._checks:
             return order if need is None else order[:need]
         kept: list[str] = []

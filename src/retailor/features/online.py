@@ -28,6 +28,10 @@ SESSION_GAP_SECONDS = 1800.0
 VIEW, CART, PURCHASE = 0, 1, 2
 _WEIGHTS = {VIEW: 1.0, CART: 3.0, PURCHASE: 5.0}
 TRENDING_CACHE_SECONDS = 1.0
+#: A snapshot is reused while its subjects have no new events, for this much of the
+#: newest event time (decayed weights move little in that time).
+SNAPSHOT_REUSE_SECONDS = 30.0
+SNAPSHOT_CACHE = 100_000
 
 ItemInfo = Callable[[str], tuple[list[str], str | None]]
 
@@ -66,6 +70,7 @@ class Subject:
     last_at: float = 0.0
     channel: str | None = None
     store_id: str | None = None
+    version: int = 0
 
     def fold(self, event: Event, at: float, info: ItemInfo) -> None:
         new_session = (
@@ -150,6 +155,7 @@ class OnlineFeatures:
         self.newest = 0.0
         self._trending: tuple[float, float, list[tuple[str, float]]] | None = None
         self._pruned_at = 0.0
+        self._snapshots: dict[tuple[str, ...], tuple[tuple[int, ...], int, Snapshot]] = {}
 
     # --- writing -------------------------------------------------------------------
 
@@ -172,6 +178,7 @@ class OnlineFeatures:
                     if subject is None:
                         subject = self._subjects[key] = Subject()
                     subject.fold(event, at, self._info)
+                    subject.version += 1  # after the fold: a snapshot never caches half of it
                 self._count(event, at)
             if self.newest - self._pruned_at > 60:
                 self._prune()
@@ -205,12 +212,26 @@ class OnlineFeatures:
     # --- reading -------------------------------------------------------------------
 
     def snapshot(self, keys: Sequence[str]) -> Snapshot:
-        """The merged features of the subjects ``keys`` (``c:…``/``a:…``) as of now."""
+        """The merged features of the subjects ``keys`` (``c:…``/``a:…``) as of now; reused
+        while none of them changed and the clock moved less than a few seconds."""
         with self._lock:
             subjects = [s for s in (self._subjects.get(k) for k in keys) if s is not None]
             now = self.newest
         if not subjects:
             return Snapshot([], {}, [], {}, None, 0, 0.0, None, None, now)
+        key = tuple(keys)
+        versions = tuple(s.version for s in subjects)
+        bucket = int(now // SNAPSHOT_REUSE_SECONDS)
+        cached = self._snapshots.get(key)
+        if cached is not None and cached[0] == versions and cached[1] == bucket:
+            return cached[2]
+        snapshot = self._merge(subjects, now)
+        if len(self._snapshots) >= SNAPSHOT_CACHE:
+            self._snapshots.clear()
+        self._snapshots[key] = (versions, bucket, snapshot)
+        return snapshot
+
+    def _merge(self, subjects: list[Subject], now: float) -> Snapshot:
         items: dict[str, tuple[float, float]] = {}
         categories: dict[str, float] = {}
         cart: dict[str, None] = {}

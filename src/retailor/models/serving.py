@@ -11,6 +11,7 @@ become active, and active versions are swapped in without blocking answers.
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -111,6 +112,10 @@ class ModelService:
                 self.models[name], self.versions[name] = model, record.version
                 self.generation += 1
             swapped.append(name)
+        if swapped:
+            # models live until the next swap: keep their many small objects out of the
+            # collector's full passes (they are freed by reference counting when replaced)
+            gc.freeze()
         return swapped
 
     # --- the stream --------------------------------------------------------------------
