@@ -203,6 +203,8 @@ class CandidateSources:
         return run
 
     def _anchored(self, model: str, anchors: list[str], n: int, template: str) -> Answer:
+        if not anchors:
+            return []
         out: dict[str, tuple[str, float, str]] = {}
         each = n if len(anchors) == 1 else n // len(anchors) + 4
         for rank, anchor in enumerate(anchors):

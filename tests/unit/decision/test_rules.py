@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -185,3 +186,25 @@ def test_invalid_definitions_say_where() -> None:
         with pytest.raises(DefinitionError) as err:
             parse_placement({"sources": [{"source": "popular"}], "rules": [rule]}, "p")
         assert where in str(err.value)
+
+
+def test_every_source_answers_for_a_stranger_without_models(tmp_path: Path) -> None:
+    """No source raises when nothing is known: no customer, no views, no trained model."""
+    from retailor.decision.candidates import CandidateSources, SourceRequest
+    from retailor.domain.decisions import DecisionContext
+    from retailor.features.online import EMPTY, OnlineFeatures
+    from retailor.models.serving import ModelService
+    from retailor.storage.files.models import FileModelRegistry
+
+    models = ModelService(FileModelRegistry(tmp_path), lambda: iter(()), lambda _: None,
+                          lambda ids: {}, lambda: iter(()))  # fmt: skip
+    sources = CandidateSources(
+        models, OnlineFeatures(lambda _: ([], None)), CATALOG, background=False
+    )
+    for context in (
+        DecisionContext(),
+        DecisionContext(item_id="i1", cart=["i2"], category="Kitchen"),
+    ):
+        request = SourceRequest(None, EMPTY, context, 10, frozenset())
+        for name in sources.names():
+            assert isinstance(sources.run(name, request), list), name
