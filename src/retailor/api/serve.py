@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import signal
+import sys
 from collections.abc import Callable
 
 from granian.constants import Interfaces
@@ -28,6 +29,10 @@ class _QuietEmbedded(logging.Filter):
         return "experimental" not in record.getMessage()
 
 
+#: How often the interpreter lets another thread run (Python's default is 5 ms).
+SWITCH_INTERVAL_SECONDS = 0.001
+
+
 def serve(
     settings: Settings, on_ready: Callable[[str, Callable[[], None]], None] | None = None
 ) -> None:
@@ -37,6 +42,9 @@ def serve(
     any thread) shuts it down.
     """
     token = secrets.token_urlsafe(32)
+    # background threads (the writer, the decision log, model refreshes) must not hold the
+    # interpreter for long stretches while requests wait on the event loop
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     app = create_app(settings, control_token=token)
     url = f"http://{settings.host}:{settings.port}"
     server = Server(

@@ -270,13 +270,11 @@ class OnlineFeatures:
 
     def trending_now(self, k: int) -> list[tuple[str, float]]:
         """Items moving most in the last hour (views, carts x3, purchases x5; the last five
-        minutes count double); recomputed at most once a second."""
+        minutes count double); recomputed at most once a second, and only after new events."""
         clock = time.monotonic()
         cached = self._trending
-        if (
-            cached is not None
-            and clock - cached[0] < TRENDING_CACHE_SECONDS
-            and cached[1] == self.newest
+        if cached is not None and (
+            cached[1] == self.newest or clock - cached[0] < TRENDING_CACHE_SECONDS
         ):
             return cached[2][:k]
         with self._lock:
