@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 Features = Mapping[str, str]
 _UNSAFE = re.compile(r"[\s|:]+")
+MEMO_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class VowpalPolicy(Policy):
         self._vw = vowpalwabbit.Workspace(
             f"--cb_explore_adf {exploration} -q CA --quiet --random_seed {seed}"
         )
+        self._memo: dict[object, list[float]] = {}
 
     @staticmethod
     def _example(
@@ -136,9 +138,21 @@ class VowpalPolicy(Policy):
         return lines
 
     def distribution(self, context: Features, arms: Sequence[Arm]) -> list[float]:
+        """VW's exploration distribution, memoized until the next update: the same context
+        and offers give the same distribution between two learning steps."""
+        key = (
+            tuple(sorted(context.items())),
+            tuple((a.offer_id, tuple(sorted(a.features.items()))) for a in arms),
+        )
         with self._lock:
-            pmf = self._vw.predict(self._example(context, arms))
-        return [float(p) for p in pmf]
+            found = self._memo.get(key)
+            if found is not None:
+                return found
+            pmf = [float(p) for p in self._vw.predict(self._example(context, arms))]
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = pmf
+        return pmf
 
     def update(
         self, context: Features, arms: Sequence[Arm], chosen: str, probability: float, reward: float
@@ -150,6 +164,7 @@ class VowpalPolicy(Policy):
         with self._lock:
             self._vw.learn(example)
             self.updates += 1
+            self._memo.clear()
 
     def close(self) -> None:
         with self._lock:
