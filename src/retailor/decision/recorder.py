@@ -40,6 +40,7 @@ class DecisionRecorder:
         self._queued_count = 0
         self._written_count = 0
         self._closed = False
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="retailor-decisions", daemon=True)
         self._thread.start()
 
@@ -58,35 +59,30 @@ class DecisionRecorder:
         return found if found is not None else self.store.get(decision_id)
 
     def _run(self) -> None:
+        """Every ``flush_seconds`` (or when woken by flush/close), write what is queued in
+        one append: one statement per interval, whatever the request rate."""
         stop = False
         while not stop:
-            try:
-                first = self._queue.get(timeout=self.flush_seconds)
-            except queue.Empty:
-                if self._on_flush is not None:
-                    self._on_flush()
-                continue
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
             batch: list[DecisionRecord] = []
-            if first is None:
-                stop = True
-            else:
-                batch.append(first)
-            while len(batch) < 5000:
+            while True:
                 try:
-                    more = self._queue.get_nowait()
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if more is None:
+                if item is None:
                     stop = True
                     break
-                batch.append(more)
-            try:
-                self.store.append(batch)
-            except Exception:
-                log.exception("could not write %d decisions to the decision log", len(batch))
-            with self._written:
-                self._written_count += len(batch)
-                self._written.notify_all()
+                batch.append(item)
+            if batch:
+                try:
+                    self.store.append(batch)
+                except Exception:
+                    log.exception("could not write %d decisions to the decision log", len(batch))
+                with self._written:
+                    self._written_count += len(batch)
+                    self._written.notify_all()
             if self._on_flush is not None:
                 self._on_flush()
 
@@ -94,6 +90,7 @@ class DecisionRecorder:
         """Wait until everything queued so far is written; False on timeout."""
         with self._lock:
             target = self._queued_count
+        self._wake.set()
         with self._written:
             return self._written.wait_for(lambda: self._written_count >= target, timeout)
 
@@ -102,4 +99,5 @@ class DecisionRecorder:
             return
         self._closed = True
         self._queue.put(None)
+        self._wake.set()
         self._thread.join(timeout=10)
