@@ -7,7 +7,7 @@ Any trained model's name is a source too (``als``, ``content``, ...).
 
 Each customer's long-term list comes from :class:`PersonalLists` (in memory, refreshed in
 the background). Other model answers are memoized for a short while (:class:`AnswerCache`):
-an item's neighbours for a minute, session answers for half a minute and only while the
+an item's neighbours for ten minutes, session answers for half a minute and only while the
 customer's recent items and the request's context items stay the same, non-personal lists
 for a few seconds. A model swap (a new trained version) empties the memo at once; between swaps the
 models' own incremental updates reach answers within those times.
@@ -63,7 +63,7 @@ class SourceRequest:
 Answer = list[tuple[str, float, str]]  # item, score, reason
 SourceFn = Callable[[SourceRequest], Answer]
 #: How long memoized answers live, by kind.
-NEIGHBOURS_TTL, PERSONAL_TTL, SHARED_TTL = 60.0, 30.0, 5.0
+NEIGHBOURS_TTL, PERSONAL_TTL, SHARED_TTL = 600.0, 30.0, 5.0
 #: How many neighbours of an item are kept (a source asks for at most this many).
 NEIGHBOURS = 100
 
@@ -97,7 +97,8 @@ class AnswerCache:
                 self._entries.clear()
                 self._seen_generation = generation
             found = self._entries.get(key)
-            if found is not None and now - found[0] < ttl:
+            # up to 20 % longer by key, so entries made together do not expire together
+            if found is not None and now - found[0] < ttl * (1.0 + (hash(key) % 64) / 320):
                 self.hits += 1
                 return found[1]
             self.misses += 1
