@@ -204,8 +204,16 @@ class CandidateSources:
         return run
 
     def _anchored(self, model: str, anchors: list[str], n: int, template: str) -> Answer:
+        """Neighbours of several anchors merged (the first anchor weighs most), memoized."""
         if not anchors:
             return []
+        return self.cache.get(  # type: ignore[return-value]
+            ("anchored", model, tuple(anchors), n, template),
+            NEIGHBOURS_TTL,
+            lambda: self._merge_neighbours(model, anchors, n, template),
+        )
+
+    def _merge_neighbours(self, model: str, anchors: list[str], n: int, template: str) -> Answer:
         out: dict[str, tuple[str, float, str]] = {}
         each = n if len(anchors) == 1 else n // len(anchors) + 4
         for rank, anchor in enumerate(anchors):
