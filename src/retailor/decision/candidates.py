@@ -174,22 +174,24 @@ class CandidateSources:
             category=request.context.category,
         )
 
-    def _scored(self, answer: list[Scored], reason: str | Callable[[Scored], str]) -> Answer:
-        return [
-            (s.item_id, s.score, reason if isinstance(reason, str) else reason(s)) for s in answer
-        ]
+    def _scored(self, answer: list[tuple[str, float]], reason: str) -> Answer:
+        return [(item, score, reason) for item, score in answer]
 
     # --- the sources ---------------------------------------------------------------
 
     def _recommend(
         self, name: str, who: str | None, context: Context, n: int, ttl: float
-    ) -> tuple[str, list[Scored]]:
-        """A model's answer (memoized for ``ttl``); exclusions are applied by the caller."""
+    ) -> tuple[str, list[tuple[str, float]]]:
+        """A model's answer as (item, score) pairs, memoized for ``ttl`` (plain tuples: the
+        garbage collector stops tracking them); exclusions are applied by the caller."""
         key = (name, who, tuple(context.session_items[-5:]), tuple(context.items),
                context.store_id, context.category, n)  # fmt: skip
-        return self.cache.get(  # type: ignore[return-value]
-            key, ttl, lambda: self.models.recommend(name, who, context, n)
-        )
+
+        def compute() -> tuple[str, list[tuple[str, float]]]:
+            used, answer = self.models.recommend(name, who, context, n)
+            return used, [(s.item_id, s.score) for s in answer]
+
+        return self.cache.get(key, ttl, compute)  # type: ignore[return-value]
 
     def _personal(self, request: SourceRequest) -> Answer:
         return self.personal.get(request.who, request.n)[1]
@@ -223,19 +225,19 @@ class CandidateSources:
                 similar = self._neighbours(model, anchor)[:each]
             except KeyError:
                 return []
-            for s in similar:
-                if s.item_id in anchors:
+            for item, similarity in similar:
+                if item in anchors:
                     continue
-                score = s.score * weight
-                if s.item_id not in out or out[s.item_id][1] < score:
-                    out[s.item_id] = (s.item_id, score, reason)
+                score = similarity * weight
+                if item not in out or out[item][1] < score:
+                    out[item] = (item, score, reason)
         return sorted(out.values(), key=lambda t: -t[1])[:n]
 
-    def _neighbours(self, model: str, item: str) -> list[Scored]:
+    def _neighbours(self, model: str, item: str) -> list[tuple[str, float]]:
         return self.cache.get(  # type: ignore[return-value]
             ("neighbours", model, item),
             NEIGHBOURS_TTL,
-            lambda: self.models.similar(model, [item], NEIGHBOURS),
+            lambda: [(s.item_id, s.score) for s in self.models.similar(model, [item], NEIGHBOURS)],
         )
 
     def _similar(self, request: SourceRequest) -> Answer:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from retailor.decision.offers import Audience, OfferBook, OfferLedger, ineligible_reason
 from retailor.decision.policies import Arm, Policy
@@ -60,13 +60,30 @@ def offer_features(offer: Offer | None) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class Pending:
-    features: dict[str, str]
-    arms: tuple[Arm, ...]
+Pairs = tuple[tuple[str, str], ...]
+
+
+class Pending(NamedTuple):
+    """A choice waiting for its reward, in plain tuples (hundreds of thousands can wait an
+    hour; tuples of strings are not tracked by the garbage collector)."""
+
+    features: Pairs
+    arms: tuple[tuple[str, Pairs], ...]
     offer_id: str
     probability: float
     at: float
+
+    @classmethod
+    def of(
+        cls, features: Mapping[str, str], arms: Sequence[Arm], offer_id: str, probability: float
+    ) -> Pending:
+        return cls(
+            tuple(features.items()),
+            tuple((a.offer_id, tuple(a.features.items())) for a in arms),
+            offer_id,
+            probability,
+            time.monotonic(),
+        )
 
 
 class RewardTracker:
@@ -112,8 +129,9 @@ class RewardTracker:
         return len(expired)
 
     def _learn(self, pending: Pending, reward: float) -> None:
+        arms = [Arm(offer_id, dict(features)) for offer_id, features in pending.arms]
         self.policy.update(
-            pending.features, pending.arms, pending.offer_id, pending.probability, reward
+            dict(pending.features), arms, pending.offer_id, pending.probability, reward
         )
 
     def waiting(self) -> int:
@@ -162,7 +180,7 @@ class OfferChooser:
             )
             self.tracker.wait(
                 decision_id,
-                Pending(context, arms, offer.offer_id, choice.probability, time.monotonic()),
+                Pending.of(context, arms, offer.offer_id, choice.probability),
             )
             chosen.append((offer, logged))
         return chosen

@@ -3,6 +3,8 @@ path) and appended by a background thread in small batches; recent decisions sta
 memory so feedback and ``GET /v1/decisions/{id}`` find them before and after the write.
 
 A crash loses at most the last ``flush_seconds`` (half a second) of decisions, never events.
+Recent decisions are kept encoded (bytes are invisible to the garbage collector, so a
+large memory of decisions costs no collection time).
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
+import msgspec
+
 from retailor.domain.decisions import DecisionRecord
 from retailor.storage.base import DecisionLog
 
 log = logging.getLogger("retailor.decisions")
-RECENT = 200_000
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(DecisionRecord).decode
+RECENT = 100_000
 
 
 class DecisionRecorder:
@@ -34,7 +40,7 @@ class DecisionRecorder:
         self.flush_seconds = flush_seconds
         self._on_flush = on_flush
         self._queue: queue.SimpleQueue[DecisionRecord | None] = queue.SimpleQueue()
-        self._recent: OrderedDict[str, DecisionRecord] = OrderedDict()
+        self._recent: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._written = threading.Condition()
         self._queued_count = 0
@@ -45,8 +51,9 @@ class DecisionRecorder:
         self._thread.start()
 
     def add(self, record: DecisionRecord) -> None:
+        encoded = _encode(record)
         with self._lock:
-            self._recent[record.decision_id] = record
+            self._recent[record.decision_id] = encoded
             if len(self._recent) > RECENT:
                 self._recent.popitem(last=False)
             self._queued_count += 1
@@ -56,7 +63,7 @@ class DecisionRecorder:
         """A decision by id: from memory when recent, else from the log."""
         with self._lock:
             found = self._recent.get(decision_id)
-        return found if found is not None else self.store.get(decision_id)
+        return _decode(found) if found is not None else self.store.get(decision_id)
 
     def _run(self) -> None:
         """Every ``flush_seconds`` (or when woken by flush/close), write what is queued in
