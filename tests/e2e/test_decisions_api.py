@@ -207,9 +207,10 @@ def test_offers_budget_feedback_and_the_decision_log(app: AppHarness) -> None:
         ).status_code
         == 200
     )
-    granted = []
+    granted, shown = [], []
     for n in range(4):
         got = decide(app, placement="cart", customer_id=f"c{n}", offers=1)
+        shown.append([i["item_id"] for i in got["items"]])
         assert [o["offer_id"] for o in got["offers"]] == ["five"] and got["offers"][0][
             "probability"
         ] == 1.0
@@ -233,7 +234,7 @@ def test_offers_budget_feedback_and_the_decision_log(app: AppHarness) -> None:
     assert r.status_code == 422
     # an event that carries the decision id counts as feedback too
     click = {"event_id": "clicked", "type": "product_viewed", "customer_id": "c1", "timestamp": NOW.isoformat(),
-             "decision_id": granted[1], "properties": {"item_id": "sku3"}}  # fmt: skip
+             "decision_id": granted[1], "properties": {"item_id": shown[1][0]}}  # fmt: skip
     assert app.client.post("/v1/events", json=click, headers=h).status_code == 200
     app.client.app.state.ctx.decisions.recorder.flush()
     logged = app.client.get(f"/v1/decisions/{granted[1]}", headers=h).json()
@@ -302,3 +303,77 @@ def test_decisions_are_served_to_serve_scoped_keys(app: AppHarness, placement: s
         "/v1/offers/x", json={"kind": "free_shipping"}, headers={"Authorization": f"Bearer {serve}"}
     )
     assert r.status_code == 403
+
+
+def test_a_visitor_id_cannot_claim_a_customer(app: AppHarness) -> None:
+    seed(app)
+    h = app.admin()
+    app.client.put(
+        "/v1/placements/recent",
+        json={"sources": [{"source": "recently_viewed"}], "fallback": []},
+        headers=h,
+    )
+    identify = {"event_id": "alice-id", "type": "identify", "customer_id": "alice", "timestamp": NOW.isoformat(),
+                "properties": {"traits": {"email": "alice@example.com"}}}  # fmt: skip
+    app.client.post("/v1/events", json=identify, headers=h)
+    app.client.post(
+        "/v1/events", json=view("alice-v", {"customer_id": "alice"}, "sku27"), headers=h
+    )
+    assert [
+        i["item_id"]
+        for i in decide(app, placement="recent", customer_id="email:alice@example.com")["items"]
+    ] == ["sku27"]
+    for claimed in ("alice", "email:alice@example.com"):
+        got = decide(app, placement="recent", anonymous_id=claimed)
+        assert got["items"] == [] and got["customer"] is None
+
+
+def test_pins_never_bring_back_an_excluded_item(app: AppHarness) -> None:
+    seed(app)
+    h = app.admin()
+    app.client.put("/v1/placements/pinned", headers=h, json={
+        "sources": [{"source": "trending_now"}],
+        "rules": [{"kind": "pin", "item_id": "sku3", "position": 1}, {"kind": "pin", "item_id": "sku4", "position": 1}]})  # fmt: skip
+    ids = [
+        i["item_id"]
+        for i in decide(app, placement="pinned", context={"item_id": "sku3"}, exclude=["sku4"])[
+            "items"
+        ]
+    ]
+    assert "sku3" not in ids and "sku4" not in ids
+    assert decide(app, placement="pinned")["items"][0]["item_id"] in ("sku3", "sku4")
+
+
+def test_bad_feedback_is_refused_and_bad_event_values_cost_nothing(app: AppHarness) -> None:
+    seed(app)
+    h = app.admin()
+    app.client.put("/v1/offers/o", json={"kind": "percent_off", "value": 5}, headers=h)
+    got = decide(app, placement="cart", customer_id="c1", offers=1)
+    old = {
+        "decision_id": got["decision_id"],
+        "type": "clicked",
+        "offer_id": "o",
+        "timestamp": "0001-01-01T00:00:00Z",
+    }
+    assert app.client.post("/v1/feedback", json=old, headers=h).status_code == 422
+    bad_channel = app.client.post(
+        "/v1/decisions", json={"placement": "email", "context": {"channel": "Email"}}, headers=h
+    )
+    assert bad_channel.status_code == 422 and "channel" in bad_channel.json()["detail"]
+    events = [
+        {"event_id": "ov1", "type": "offer_viewed", "customer_id": "c1", "timestamp": NOW.isoformat(),
+         "decision_id": got["decision_id"], "properties": {"offer_id": "o", "value": "cheap"}},
+        {"event_id": "ov2", "type": "offer_redeemed", "customer_id": "c1", "timestamp": NOW.isoformat(),
+         "decision_id": got["decision_id"], "properties": {"offer_id": "o"}},
+    ]  # fmt: skip
+    assert app.client.post("/v1/events", json={"events": events}, headers=h).status_code == 200
+    import time
+
+    deadline = time.monotonic() + 5
+    types: set[str] = set()
+    while time.monotonic() < deadline and types != {"viewed", "redeemed"}:
+        time.sleep(0.1)
+        fed = app.client.get(f"/v1/decisions/{got['decision_id']}", headers=h).json()["feedback"]
+        types = {f["type"] for f in fed}
+    assert types == {"viewed", "redeemed"}
+    assert app.client.get("/v1/offers/o", headers=h).json()["redemptions"] == 1

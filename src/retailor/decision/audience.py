@@ -35,12 +35,14 @@ class AudienceResolver:
         self.segments = segments
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
+        self._defined: tuple[float, bool] = (-1e9, False)
 
     def who(self, customer_id: str | None, anonymous_id: str | None) -> Who:
-        raw = customer_id or anonymous_id
-        key = self.profiles.resolve(raw) if raw else None
-        if key is None and customer_id and anonymous_id:
-            key = self.profiles.resolve(anonymous_id)
+        # a customer id may be any linked identifier (the caller holds a serve key); an
+        # anonymous id is only ever an anonymous id
+        key = self.profiles.resolve(customer_id) if customer_id else None
+        if key is None and anonymous_id:
+            key = self.profiles.resolve_anonymous(anonymous_id)
         subjects: list[str] = []
         if customer_id:
             subjects.append(f"c:{customer_id}")
@@ -63,6 +65,13 @@ class AudienceResolver:
             loyalty_tier=str(state.loyalty_tier.value) if state.loyalty_tier else None,
             returning=bool(state.orders),
         )
+
+    def any_segments(self) -> bool:
+        """Whether any segment is defined (checked at most every few seconds)."""
+        now = time.monotonic()
+        if now - self._defined[0] > SEGMENT_TTL_SECONDS / 2:
+            self._defined = (now, bool(self.segments.store.all()))
+        return self._defined[1]
 
     def segments_of(self, key: str | None) -> frozenset[str]:
         """The segments ``key`` belongs to (cached for a few seconds)."""

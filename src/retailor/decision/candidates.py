@@ -85,26 +85,30 @@ class AnswerCache:
         self._generation = generation
         self._size = size
         self._seen_generation = -1
-        self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, int, object]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
     def get(self, key: Hashable, ttl: float, compute: Callable[[], object]) -> object:
         now = time.monotonic()
-        generation = self._generation()
+        generation = self._generation()  # read before computing: a swap meanwhile shows
         with self._lock:
             if generation != self._seen_generation:
                 self._entries.clear()
                 self._seen_generation = generation
             found = self._entries.get(key)
             # up to 20 % longer by key, so entries made together do not expire together
-            if found is not None and now - found[0] < ttl * (1.0 + (hash(key) % 64) / 320):
+            if (
+                found is not None
+                and found[1] == generation
+                and now - found[0] < ttl * (1.0 + (hash(key) % 64) / 320)
+            ):
                 self.hits += 1
-                return found[1]
+                return found[2]
             self.misses += 1
         value = compute()
         with self._lock:
-            self._entries[key] = (now, value)
+            self._entries[key] = (now, generation, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
@@ -184,7 +188,7 @@ class CandidateSources:
     ) -> tuple[str, list[tuple[str, float]]]:
         """A model's answer as (item, score) pairs, memoized for ``ttl`` (plain tuples: the
         garbage collector stops tracking them); exclusions are applied by the caller."""
-        key = (name, who, tuple(context.session_items[-5:]), tuple(context.items),
+        key = (name, who, tuple(context.session_items), tuple(context.items),
                context.store_id, context.category, n)  # fmt: skip
 
         def compute() -> tuple[str, list[tuple[str, float]]]:

@@ -85,6 +85,8 @@ class _Pool:
         self.sources: dict[str, list[str]] = {}
 
     def add(self, source: str, weight: float, answer: Sequence[tuple[str, float, str]]) -> None:
+        if not self.score and self._first(source, weight, answer):
+            return
         order: list[str] = []
         score, best, first, reasons = self.score, self.best, self.first, self.reasons
         for rank, (item, _, reason) in enumerate(answer):
@@ -107,6 +109,21 @@ class _Pool:
             elif reason not in said:
                 said.append(reason)
         self.sources[source] = order
+
+    def _first(self, source: str, weight: float, answer: Sequence[tuple[str, float, str]]) -> bool:
+        """The first source into an empty pool, built with comprehensions (most of a
+        decision's candidates come from it); False when its answer repeats an item."""
+        items = [a[0] for a in answer]
+        score = dict(
+            zip(items, [weight / (r + RANK_DAMPING) for r in range(len(items))], strict=True)
+        )
+        if len(score) != len(items):
+            return False
+        self.score, self.best = score, dict(score)
+        self.first = dict.fromkeys(items, source)
+        self.reasons = {a[0]: [a[2]] for a in answer}
+        self.sources[source] = items
+        return True
 
     def candidate(self, item: str) -> Candidate:
         return Candidate(item, self.score[item], self.first[item], self.reasons[item])
@@ -149,7 +166,9 @@ class DecisionEngine:
         )
         snapshot = self.features.snapshot(who.subjects) if personalized else EMPTY
         ctx = request.context
-        channel = ctx.channel or placement.channel or snapshot.channel
+        channel = (
+            (ctx.channel.value if ctx.channel else None) or placement.channel or snapshot.channel
+        )
         store_id = ctx.store_id or snapshot.store_id
         now = datetime.now(UTC)
         segments = (
@@ -254,13 +273,19 @@ class DecisionEngine:
         )
         return decision
 
-    def _needs_segments(self, placement: Placement, request: DecisionRequest) -> bool:
-        if any(
+    @staticmethod
+    def _rules_need_segments(placement: Placement) -> bool:
+        return any(
             r.when is not None and (r.when.segments or r.when.not_segments) for r in placement.rules
-        ):
+        )
+
+    def _needs_segments(self, placement: Placement, request: DecisionRequest) -> bool:
+        """Segments cost a profile read: only when a rule's condition or the offers need
+        them (targeting, and the policy, which learns per segment)."""
+        if self._rules_need_segments(placement):
             return True
         wanted = placement.offers if request.offers is None else request.offers
-        return bool(wanted) and any(o.targeting.segments for o in self.chooser.book.all())
+        return bool(wanted) and self.audience.any_segments()
 
     def _basket(self, ctx: DecisionContext) -> float:
         if ctx.cart_value is not None:
@@ -332,7 +357,7 @@ class DecisionEngine:
                     added += 1
                 if added and fallback is None:
                     fallback = name
-        chosen = place_pins(chosen, rules, k)
+        chosen = place_pins(chosen, rules, k, exclude)
         return chosen, fallback
 
     def _with_quotas(
@@ -381,12 +406,19 @@ class DecisionEngine:
         snapshot = self.features.snapshot(who.subjects) if personalized else EMPTY
         ctx = request.context
         now = datetime.now(UTC)
+        segments = (
+            self.audience.segments_of(who.key)
+            if personalized and self._rules_need_segments(placement)
+            else frozenset()
+        )
         rules = RuleSet(
             placement.rules,
             RuleContext(
-                channel=ctx.channel or placement.channel or snapshot.channel,
+                channel=(ctx.channel.value if ctx.channel else None)
+                or placement.channel
+                or snapshot.channel,
                 store_id=ctx.store_id or snapshot.store_id,
-                segments=frozenset(),
+                segments=segments,
                 now=now,
                 cart=frozenset(ctx.cart) | frozenset(snapshot.cart),
                 purchased=snapshot.purchased,
@@ -396,10 +428,14 @@ class DecisionEngine:
         candidates = list(dict.fromkeys(request.items))
         near: dict[str, tuple[float, str]] = {}
         if personalized and snapshot.recent_items:
-            for item, score, reason in self.sources.run(
-                "viewed_similar",
-                SourceRequest(None, snapshot, ctx, 200, frozenset()),
-            ):
+            try:
+                similar = self.sources.run(
+                    "viewed_similar", SourceRequest(None, snapshot, ctx, 200, frozenset())
+                )
+            except Exception:  # the prior alone still answers
+                log.exception("re-ranking without similar items")
+                similar = []
+            for item, score, reason in similar:
                 near[item] = (score, reason)
         top_near = max((s for s, _ in near.values()), default=1.0) or 1.0
         total_interest = sum(snapshot.categories.values()) or 1.0

@@ -10,10 +10,14 @@ margin-weighted revenue the caller reports.
 from __future__ import annotations
 
 import logging
+import math
 import queue
+import re
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import msgspec
 
 from retailor.decision.choosing import RewardTracker
 from retailor.decision.offers import OfferBook, OfferLedger
@@ -30,6 +34,16 @@ _EVENT_FEEDBACK = {
     EventType.PRODUCT_VIEWED: "clicked",
     EventType.ORDER_COMPLETED: "purchased",
 }
+
+
+#: How old feedback sent with a timestamp may be.
+FEEDBACK_PAST_DAYS = 365
+_DECISION_ID = re.compile(r"^[0-9a-f]{26}$")
+
+
+def looks_like_decision_id(value: str) -> bool:
+    """Whether ``value`` has the shape of the ids this engine makes."""
+    return bool(_DECISION_ID.match(value))
 
 
 class UnknownDecisionError(LookupError):
@@ -65,6 +79,20 @@ class FeedbackService:
     def record(self, feedback: Feedback, source: str = "api") -> str:
         """Check, count and keep one piece of feedback; returns ``"counted"`` or
         ``"duplicate"`` (an offer redeemed twice for one decision)."""
+        if feedback.timestamp is not None:
+            now = datetime.now(UTC)
+            at = (
+                feedback.timestamp
+                if feedback.timestamp.tzinfo
+                else feedback.timestamp.replace(tzinfo=UTC)
+            )
+            if not now - timedelta(days=FEEDBACK_PAST_DAYS) <= at <= now + timedelta(days=1):
+                raise FeedbackError(
+                    f"timestamp {feedback.timestamp.isoformat()} is not within the last "
+                    f"{FEEDBACK_PAST_DAYS} days (leave it out to mean now)"
+                )
+        if feedback.value is not None and not math.isfinite(feedback.value):
+            raise FeedbackError("value must be a finite number")
         decision = self.recorder.get(feedback.decision_id)
         if decision is None:
             raise UnknownDecisionError(feedback.decision_id)
@@ -94,10 +122,11 @@ class FeedbackService:
             return "ignored"
         if (
             feedback.item_id is not None
-            and strict
             and feedback.type in ("viewed", "clicked")
             and feedback.item_id not in decision.items
         ):
+            if not strict:
+                return "ignored"
             raise FeedbackError(
                 f"item {feedback.item_id!r} was not part of decision {decision.decision_id}"
             )
@@ -133,7 +162,8 @@ class FeedbackService:
                 self._events.put(event)
 
     def pump(self) -> int:
-        """Process queued event feedback and expire old choices (from the log's thread)."""
+        """Process queued event feedback and expire old choices (from the log's thread).
+        A bad event is skipped with a log line; it never costs the others."""
         handled = 0
         records: list[FeedbackRecord] = []
         while True:
@@ -141,25 +171,34 @@ class FeedbackService:
                 event = self._events.get_nowait()
             except queue.Empty:
                 break
-            feedback = _feedback_of(event)
-            decision = self.recorder.get(feedback.decision_id)
-            if decision is None:
-                continue
+            if not looks_like_decision_id(str(event.decision_id)):
+                continue  # not one of ours: no log look-up for it
             try:
-                outcome = self._count(decision, feedback, strict=False)
-            except BudgetExhaustedError:
-                log.warning(
-                    "offer %s redeemed over its budget (event %s); validate redemptions with "
-                    "POST /v1/feedback to refuse them",
-                    feedback.offer_id,
-                    event.event_id,
-                )
-                outcome = "over budget"
-            if outcome != "ignored":
-                records.append(self._record(feedback, "event"))
-            handled += 1
+                feedback = _feedback_of(event)
+                decision = self.recorder.get(feedback.decision_id)
+                if decision is None:
+                    continue
+                try:
+                    outcome = self._count(decision, feedback, strict=False)
+                except BudgetExhaustedError:
+                    log.warning(
+                        "offer %s redeemed over its budget (event %s): logged, not counted; "
+                        "validate redemptions with POST /v1/feedback to refuse them",
+                        feedback.offer_id,
+                        event.event_id,
+                    )
+                    feedback = msgspec.structs.replace(feedback, type="redeemed_over_budget")
+                    outcome = "over budget"
+                if outcome != "ignored":
+                    records.append(self._record(feedback, "event"))
+                handled += 1
+            except Exception:
+                log.exception("could not take feedback from event %s", event.event_id)
         if records:
-            self.recorder.store.add_feedback(records)
+            try:
+                self.recorder.store.add_feedback(records)
+            except Exception:
+                log.exception("could not keep %d pieces of feedback from events", len(records))
         self.tracker.sweep()
         return handled
 
@@ -170,11 +209,15 @@ def _feedback_of(event: Event) -> Feedback:
     value = None
     if event.type is EventType.ORDER_COMPLETED:
         value = order_revenue(props)
+    if value is None:
+        raw = props.get("value")
+        if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
+            value = float(raw)
     return Feedback(
         decision_id=str(event.decision_id),
         type=kind,  # type: ignore[arg-type]
         item_id=str(props["item_id"]) if "item_id" in props else None,
         offer_id=str(props["offer_id"]) if "offer_id" in props else None,
-        value=value if value is not None else props.get("value"),
+        value=value,
         timestamp=event.timestamp,
     )

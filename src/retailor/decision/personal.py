@@ -61,8 +61,9 @@ class PersonalLists:
         with self._lock:
             entry = self._entries.get(who)
         if entry is None:
+            generation = self.models.generation
             used, items = self._compute(who, LIST_SIZE)
-            self._store(who, used, items)
+            self._store(who, used, items, generation)
             return used, items[:n]
         generation, at, used, items = entry
         if generation != self.models.generation or time.monotonic() - at > self.ttl:
@@ -83,9 +84,10 @@ class PersonalLists:
             return "none", []
         return used, [(s.item_id, s.score, self.reason(used, s)) for s in answer]
 
-    def _store(self, who: str | None, used: str, items: Entry) -> None:
+    def _store(self, who: str | None, used: str, items: Entry, generation: int) -> None:
+        """Keep a list stamped with the model generation read before computing it."""
         with self._lock:
-            self._entries[who] = (self.models.generation, time.monotonic(), used, items)
+            self._entries[who] = (generation, time.monotonic(), used, items)
             self._entries.move_to_end(who)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -100,12 +102,13 @@ class PersonalLists:
                     if not self._pending:
                         break
                     who, _ = self._pending.popitem(last=False)
+                generation = self.models.generation
                 try:
                     used, items = self._compute(who, LIST_SIZE)
                 except Exception:
                     log.exception("could not refresh the personal list of %s", who)
                     continue
-                self._store(who, used, items)
+                self._store(who, used, items, generation)
                 time.sleep(0)  # let requests run between two lists
 
     def close(self) -> None:

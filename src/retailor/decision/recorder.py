@@ -24,6 +24,8 @@ log = logging.getLogger("retailor.decisions")
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(DecisionRecord).decode
 RECENT = 100_000
+#: Decisions kept for another try when the log cannot be written.
+RETRY_LIMIT = 100_000
 
 
 class DecisionRecorder:
@@ -47,6 +49,7 @@ class DecisionRecorder:
         self._written_count = 0
         self._closed = False
         self._wake = threading.Event()
+        self._failed: list[DecisionRecord] = []
         self._thread = threading.Thread(target=self._run, name="retailor-decisions", daemon=True)
         self._thread.start()
 
@@ -82,11 +85,20 @@ class DecisionRecorder:
                     stop = True
                     break
                 batch.append(item)
+            batch = self._failed + batch
+            self._failed = []
             if batch:
                 try:
                     self.store.append(batch)
                 except Exception:
+                    # keep them for the next round (bounded): a passing error loses nothing
                     log.exception("could not write %d decisions to the decision log", len(batch))
+                    self._failed = batch[-RETRY_LIMIT:]
+                    if len(batch) > RETRY_LIMIT:
+                        log.error(
+                            "dropped %d decisions after repeated failures", len(batch) - RETRY_LIMIT
+                        )
+                    continue
                 with self._written:
                     self._written_count += len(batch)
                     self._written.notify_all()

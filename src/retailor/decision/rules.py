@@ -7,7 +7,7 @@ included, so no rule-excluded item is ever returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -296,14 +296,19 @@ def _category_at(facts: ItemFacts | None, level: int) -> str | None:
 
 
 def place_pins(
-    chosen: list[Candidate], rules: RuleSet, k: int, label: str = "featured"
+    chosen: list[Candidate],
+    rules: RuleSet,
+    k: int,
+    exclude: Collection[str] = (),
+    label: str = "featured",
 ) -> list[Candidate]:
-    """Put every allowed pinned item at its position (1-based), keeping ``k`` items."""
+    """Put every allowed pinned item at its position (1-based), keeping ``k`` items; an
+    item the request excludes (or the one on screen) is never pinned."""
     if not rules.pins:
         return chosen
     out = list(chosen)
     for pin in rules.pins:
-        if not rules.allows(pin.item_id):
+        if pin.item_id in exclude or not rules.allows(pin.item_id):
             continue
         existing = next((c for c in out if c.item_id == pin.item_id), None)
         if existing is not None:

@@ -114,21 +114,23 @@ class DecisionService:
             if f.type == "redeemed" and f.offer_id
         }
         impressions: list[tuple[str, str, float]] = []
+        # redemptions come from the feedback itself: budgets hold even if a decision's own
+        # record was lost (each pair counted once)
         redemptions: list[tuple[str, str, float]] = []
+        for decision_id, offer_id in sorted(redeemed):
+            definition = self.offers.get(offer_id)
+            cost = definition.redemption_cost() if definition is not None else 0.0
+            redemptions.append((offer_id, decision_id, cost))
         learned = 0
         for record in store.scan():
             for offer in record.offers:
                 who = record.customer or (
                     f"a:{record.anonymous_id}" if record.anonymous_id else None
                 )
-                definition = self.offers.get(offer.offer_id)
                 if who is not None and record.at >= week_ago:
                     impressions.append((offer.offer_id, who, record.at.timestamp()))
                 won = (record.decision_id, offer.offer_id) in redeemed
-                if won:
-                    cost = definition.redemption_cost() if definition is not None else 0.0
-                    redemptions.append((offer.offer_id, record.decision_id, cost))
-                if self.feedback.reward_mode == "redemption":
+                if self.feedback.reward_mode == "redemption":  # margin rewards are not replayed
                     self.tracker.policy.update(
                         offer.features,
                         self.chooser.arms_of(offer.eligible),
@@ -148,11 +150,13 @@ class DecisionService:
 
     def warm(self, profiles: ProfileService, limit: int = 50_000) -> None:
         """Queue the personal lists of the most recently active customers for computing."""
+        refused = "personalization"
         recent = sorted(
             (
                 (state.last_seen, key)
                 for key, state in list(profiles.states.items())
                 if state.last_seen
+                and not (refused in state.consent and state.consent[refused].value is False)
             ),
             reverse=True,
         )[:limit]

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from retailor.domain.events import Channel
+
 Identifier = Annotated[str, Meta(min_length=1, max_length=256)]
 FeedbackType = Literal["viewed", "clicked", "redeemed", "purchased"]
 
@@ -23,7 +25,7 @@ class DecisionContext(Struct, kw_only=True, forbid_unknown_fields=True):
     cart_value: Annotated[float, Meta(ge=0)] | None = None
     query: str | None = None
     store_id: str | None = None
-    channel: str | None = None
+    channel: Channel | None = None
     category: str | None = None
 
 

@@ -150,6 +150,12 @@ class ProfileService:
                     return key
         return None
 
+    def resolve_anonymous(self, anonymous_id: str) -> str | None:
+        """The canonical customer of a visitor id, looked up only as an anonymous id (a
+        visitor cannot claim a customer by sending their email or customer id)."""
+        with self._lock:
+            return self.graph.key_of(CustomerRef(IdentifierKind.ANONYMOUS_ID, anonymous_id))
+
     def scale(self) -> RFMScale | None:
         """RFM quintiles over the base (recomputed at most every few seconds when events
         arrive, so reads stay fast), measured to the newest event seen."""

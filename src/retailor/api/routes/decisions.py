@@ -124,8 +124,8 @@ async def feedback(request: Request, ctx: AppContext) -> Response:
     body = await read_body(request, MAX_REQUEST_BYTES)
     given = _decode(_feedback, body)
     assert isinstance(given, Feedback)
-    try:
-        outcome = ctx.decisions.feedback.record(given)
+    try:  # in a thread: an old decision is looked up in the log
+        outcome = await asyncio.to_thread(ctx.decisions.feedback.record, given)
     except UnknownDecisionError:
         raise ProblemError(404, f"no decision {given.decision_id!r}") from None
     except FeedbackError as exc:
@@ -148,11 +148,19 @@ async def get_decision(request: Request, ctx: AppContext) -> Response:
     """Context, items and their sources, offers with eligible sets and propensities,
     model versions, latency, and every piece of feedback since."""
     decision_id = request.path_params["decision_id"]
-    record = ctx.decisions.recorder.get(decision_id)
-    if record is None:
+
+    def read() -> DecisionDetail | None:
+        record = ctx.decisions.recorder.get(decision_id)
+        if record is None:
+            return None
+        return DecisionDetail(
+            record, ctx.decisions.recorder.store.feedback(decision_id=decision_id)
+        )
+
+    detail = await asyncio.to_thread(read)
+    if detail is None:
         raise ProblemError(404, f"no decision {decision_id!r}")
-    fed = ctx.decisions.recorder.store.feedback(decision_id=decision_id)
-    return json_response(DecisionDetail(record, fed))
+    return json_response(detail)
 
 
 @endpoint(
