@@ -377,3 +377,54 @@ def test_bad_feedback_is_refused_and_bad_event_values_cost_nothing(app: AppHarne
         types = {f["type"] for f in fed}
     assert types == {"viewed", "redeemed"}
     assert app.client.get("/v1/offers/o", headers=h).json()["redemptions"] == 1
+
+
+def test_the_bandit_relearns_from_the_decision_log_after_a_restart(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.data_dir.mkdir()
+
+    def started() -> tuple[Any, TestClient, dict[str, str]]:
+        storage = open_storage(settings.storage_dsn, settings.data_dir)
+        _, admin = create_key(storage.keys, Scope.ADMIN)
+        return (
+            storage,
+            TestClient(create_app(settings, storage), raise_server_exceptions=False),
+            {"Authorization": f"Bearer {admin}"},
+        )
+
+    storage, client, h = started()
+    with client:
+        client.put("/v1/offers/good", json={"kind": "free_shipping", "marketing": False}, headers=h)
+        client.put(
+            "/v1/offers/bad",
+            json={"kind": "percent_off", "value": 5, "marketing": False},
+            headers=h,
+        )
+        for n in range(300):
+            got = client.post(
+                "/v1/decisions",
+                json={"placement": "cart", "customer_id": f"c{n}", "offers": 1},
+                headers=h,
+            ).json()
+            if got["offers"][0]["offer_id"] == "good":
+                client.post(
+                    "/v1/feedback",
+                    json={
+                        "decision_id": got["decision_id"],
+                        "type": "redeemed",
+                        "offer_id": "good",
+                    },
+                    headers=h,
+                )
+        live = client.app.state.ctx.decisions.tracker.policy  # type: ignore[attr-defined]
+        assert live.updates > 0
+    storage.close()
+    storage, client, h = started()
+    with client:
+        decisions = client.app.state.ctx.decisions  # type: ignore[attr-defined]
+        assert decisions.tracker.policy.updates == 300  # every logged choice relearned
+        assert decisions.ledger.usage("good")[0] > 0
+        picks = [client.post("/v1/decisions", json={"placement": "cart", "customer_id": f"d{n}", "offers": 1},
+                             headers=h).json()["offers"][0]["offer_id"] for n in range(50)]  # fmt: skip
+        assert picks.count("good") > 40
+    storage.close()

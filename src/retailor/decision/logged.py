@@ -9,6 +9,7 @@ from datetime import datetime
 
 import msgspec
 
+from retailor.domain.decisions import DecisionRecord, LoggedOffer
 from retailor.storage.base import DecisionLog
 
 
@@ -25,17 +26,17 @@ class ChoiceRow(msgspec.Struct, kw_only=True):
     reward: float
 
 
-def logged_choices(
+def rewarded_offers(
     store: DecisionLog,
     *,
     reward_mode: str = "redemption",
     reward_scale: float = 100.0,
     costs: Mapping[str, float] | None = None,
     start: datetime | None = None,
-) -> Iterator[ChoiceRow]:
-    """Every offer choice in the log, oldest first, with its reward: 1 when redeemed
-    (``redemption``), else ``(value - cost) / reward_scale`` of redemptions and purchases
-    reported as feedback (``margin``); 0 without any."""
+) -> Iterator[tuple[DecisionRecord, LoggedOffer, float]]:
+    """Every offer choice in the log, oldest first, with its decision and its reward: 1
+    when redeemed (``redemption``), else ``(value - cost) / reward_scale`` of redemptions
+    and purchases reported as feedback (``margin``); 0 without any."""
     costs = costs or {}
     rewards: dict[tuple[str, str], float] = {}
     for f in store.feedback():
@@ -50,13 +51,28 @@ def logged_choices(
             rewards[key] = 1.0
     for record in store.scan(start=start):
         for offer in record.offers:
-            yield ChoiceRow(
-                decision_id=record.decision_id,
-                at=record.at,
-                placement=record.placement,
-                features=offer.features,
-                eligible=offer.eligible,
-                chosen=offer.offer_id,
-                propensity=offer.probability,
-                reward=rewards.get((record.decision_id, offer.offer_id), 0.0),
-            )
+            yield record, offer, rewards.get((record.decision_id, offer.offer_id), 0.0)
+
+
+def logged_choices(
+    store: DecisionLog,
+    *,
+    reward_mode: str = "redemption",
+    reward_scale: float = 100.0,
+    costs: Mapping[str, float] | None = None,
+    start: datetime | None = None,
+) -> Iterator[ChoiceRow]:
+    """:func:`rewarded_offers` as rows for export and offline evaluation."""
+    for record, offer, reward in rewarded_offers(
+        store, reward_mode=reward_mode, reward_scale=reward_scale, costs=costs, start=start
+    ):
+        yield ChoiceRow(
+            decision_id=record.decision_id,
+            at=record.at,
+            placement=record.placement,
+            features=offer.features,
+            eligible=offer.eligible,
+            chosen=offer.offer_id,
+            propensity=offer.probability,
+            reward=reward,
+        )

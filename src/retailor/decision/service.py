@@ -18,6 +18,7 @@ from retailor.decision.catalog import CatalogIndex
 from retailor.decision.choosing import OfferChooser, RewardTracker
 from retailor.decision.engine import DecisionEngine, EngineSettings
 from retailor.decision.feedback import FeedbackService
+from retailor.decision.logged import rewarded_offers
 from retailor.decision.offers import OfferBook, OfferLedger
 from retailor.decision.placements import PlacementBook
 from retailor.decision.policies import create_policy
@@ -104,41 +105,42 @@ class DecisionService:
         self.catalog.update(items)
 
     def replay_log(self) -> int:
-        """Rebuild offer caps, budgets and the policy from the decision log."""
+        """Rebuild offer caps, budgets and the policy from the decision log (one pass)."""
         store = self.recorder.store
         started = time.perf_counter()
         week_ago = datetime.now(UTC) - timedelta(days=7)
-        redeemed = {
-            (f.decision_id, f.offer_id)
-            for f in store.feedback()
-            if f.type == "redeemed" and f.offer_id
-        }
-        impressions: list[tuple[str, str, float]] = []
+        costs = {o.offer_id: o.redemption_cost() for o in self.offers.all()}
         # redemptions come from the feedback itself: budgets hold even if a decision's own
         # record was lost (each pair counted once)
-        redemptions: list[tuple[str, str, float]] = []
-        for decision_id, offer_id in sorted(redeemed):
-            definition = self.offers.get(offer_id)
-            cost = definition.redemption_cost() if definition is not None else 0.0
-            redemptions.append((offer_id, decision_id, cost))
+        redeemed = sorted(
+            {
+                (f.decision_id, f.offer_id)
+                for f in store.feedback()
+                if f.type == "redeemed" and f.offer_id
+            }
+        )
+        redemptions = [
+            (offer_id, decision_id, costs.get(offer_id, 0.0)) for decision_id, offer_id in redeemed
+        ]
+        impressions: list[tuple[str, str, float]] = []
         learned = 0
-        for record in store.scan():
-            for offer in record.offers:
-                who = record.customer or (
-                    f"a:{record.anonymous_id}" if record.anonymous_id else None
-                )
-                if who is not None and record.at >= week_ago:
-                    impressions.append((offer.offer_id, who, record.at.timestamp()))
-                won = (record.decision_id, offer.offer_id) in redeemed
-                if self.feedback.reward_mode == "redemption":  # margin rewards are not replayed
-                    self.tracker.policy.update(
-                        offer.features,
-                        self.chooser.arms_of(offer.eligible),
-                        offer.offer_id,
-                        offer.probability,
-                        1.0 if won else 0.0,
-                    )
-                    learned += 1
+        for record, offer, reward in rewarded_offers(
+            store,
+            reward_mode=self.feedback.reward_mode,
+            reward_scale=self.feedback.reward_scale,
+            costs=costs,
+        ):
+            who = record.customer or (f"a:{record.anonymous_id}" if record.anonymous_id else None)
+            if who is not None and record.at >= week_ago:
+                impressions.append((offer.offer_id, who, record.at.timestamp()))
+            self.tracker.policy.update(
+                offer.features,
+                self.chooser.arms_of(offer.eligible),
+                offer.offer_id,
+                offer.probability,
+                reward,
+            )
+            learned += 1
         self.ledger.replay(impressions, redemptions)
         if learned:
             log.info(
