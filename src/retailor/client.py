@@ -24,6 +24,17 @@ class RetailorError(Exception):
         self.problem = problem
 
 
+def _answer(response: httpx.Response, partial_ok: bool) -> Any:
+    """The decoded body of a success (or of a 422 that still reports ``accepted`` events
+    when ``partial_ok``); otherwise a ``RetailorError`` carrying the problem document."""
+    data = msgspec.json.decode(response.content) if response.content else {}
+    if response.status_code < 400 or (
+        partial_ok and response.status_code == 422 and "accepted" in data
+    ):
+        return data
+    raise RetailorError(response.status_code, data if isinstance(data, dict) else {"detail": data})
+
+
 class Client:
     """Synchronous client: events, catalog, customers, segments, models, decisions,
     feedback, placements and offers."""
@@ -63,14 +74,7 @@ class Client:
             )
         except httpx.HTTPError as exc:
             raise RetailorError(0, {"detail": f"cannot reach the server: {exc}"}) from None
-        data = msgspec.json.decode(response.content) if response.content else {}
-        if response.status_code < 400 or (
-            partial_ok and response.status_code == 422 and "accepted" in data
-        ):
-            return data
-        raise RetailorError(
-            response.status_code, data if isinstance(data, dict) else {"detail": data}
-        )
+        return _answer(response, partial_ok)
 
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/healthz")  # type: ignore[no-any-return]
@@ -195,11 +199,8 @@ class Client:
         context: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Your search engine's ``items`` re-ordered for this customer."""
-        body = _drop_none(
-            {"items": list(items), "customer_id": customer_id, "anonymous_id": anonymous_id,
-             "context": context}
-        )  # fmt: skip
-        return self._call("POST", "/v1/rerank", body=msgspec.json.encode(body))  # type: ignore[no-any-return]
+        body = _rerank_body(items, customer_id, anonymous_id, context)
+        return self._call("POST", "/v1/rerank", body=body)  # type: ignore[no-any-return]
 
     def feedback(
         self,
@@ -212,11 +213,8 @@ class Client:
     ) -> dict[str, Any]:
         """What happened to a decision's item or offer (viewed, clicked, redeemed, purchased).
         A redemption over the offer's budget raises ``RetailorError`` with status 409."""
-        body = _drop_none(
-            {"decision_id": decision_id, "type": type, "item_id": item_id, "offer_id": offer_id,
-             "value": value}
-        )  # fmt: skip
-        return self._call("POST", "/v1/feedback", body=msgspec.json.encode(body))  # type: ignore[no-any-return]
+        body = _feedback_body(decision_id, type, item_id, offer_id, value)
+        return self._call("POST", "/v1/feedback", body=body)  # type: ignore[no-any-return]
 
     def decision(self, decision_id: str) -> dict[str, Any]:
         """A logged decision with its feedback."""
@@ -241,6 +239,31 @@ class Client:
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _rerank_body(
+    items: Sequence[str],
+    customer_id: str | None,
+    anonymous_id: str | None,
+    context: dict[str, Any] | None,
+) -> bytes:
+    return msgspec.json.encode(
+        _drop_none(
+            {"items": list(items), "customer_id": customer_id, "anonymous_id": anonymous_id,
+             "context": context}
+        )
+    )  # fmt: skip
+
+
+def _feedback_body(
+    decision_id: str, type: str, item_id: str | None, offer_id: str | None, value: float | None
+) -> bytes:
+    return msgspec.json.encode(
+        _drop_none(
+            {"decision_id": decision_id, "type": type, "item_id": item_id, "offer_id": offer_id,
+             "value": value}
+        )
+    )  # fmt: skip
 
 
 def _decision_body(
@@ -301,14 +324,7 @@ class AsyncClient:
             )
         except httpx.HTTPError as exc:
             raise RetailorError(0, {"detail": f"cannot reach the server: {exc}"}) from None
-        data = msgspec.json.decode(response.content) if response.content else {}
-        if response.status_code < 400 or (
-            partial_ok and response.status_code == 422 and "accepted" in data
-        ):
-            return data
-        raise RetailorError(
-            response.status_code, data if isinstance(data, dict) else {"detail": data}
-        )
+        return _answer(response, partial_ok)
 
     async def send_events(self, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Send events; returns ``{"accepted", "duplicates", "rejected"}``."""
@@ -341,11 +357,8 @@ class AsyncClient:
         anonymous_id: str | None = None,
         context: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        body = _drop_none(
-            {"items": list(items), "customer_id": customer_id, "anonymous_id": anonymous_id,
-             "context": context}
-        )  # fmt: skip
-        return await self._call("POST", "/v1/rerank", body=msgspec.json.encode(body))  # type: ignore[no-any-return]
+        body = _rerank_body(items, customer_id, anonymous_id, context)
+        return await self._call("POST", "/v1/rerank", body=body)  # type: ignore[no-any-return]
 
     async def feedback(
         self,
@@ -356,11 +369,8 @@ class AsyncClient:
         offer_id: str | None = None,
         value: float | None = None,
     ) -> dict[str, Any]:
-        body = _drop_none(
-            {"decision_id": decision_id, "type": type, "item_id": item_id, "offer_id": offer_id,
-             "value": value}
-        )  # fmt: skip
-        return await self._call("POST", "/v1/feedback", body=msgspec.json.encode(body))  # type: ignore[no-any-return]
+        body = _feedback_body(decision_id, type, item_id, offer_id, value)
+        return await self._call("POST", "/v1/feedback", body=body)  # type: ignore[no-any-return]
 
     async def customer(self, identifier: str) -> dict[str, Any]:
         """The single customer view of any linked identifier."""

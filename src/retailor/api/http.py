@@ -7,6 +7,7 @@ import zlib
 from typing import Any
 
 import msgspec
+import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -49,6 +50,20 @@ async def read_body(request: Request, limit: int) -> bytes:
     elif encoding not in ("", "identity"):
         raise ProblemError(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
     return body
+
+
+async def read_definition(request: Request, limit: int) -> Any:
+    """A definition sent as JSON, or YAML with ``Content-Type: application/yaml``; 400 when
+    it does not parse."""
+    body = await read_body(request, limit)
+    try:
+        if "yaml" in request.headers.get("content-type", ""):
+            return yaml.safe_load(body)
+        return msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ProblemError(
+            400, f"the definition does not parse: {exc}", title="Malformed definition"
+        ) from None
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:

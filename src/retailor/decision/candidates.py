@@ -51,13 +51,12 @@ _MODEL_REASONS = {
 @dataclass(frozen=True)
 class SourceRequest:
     """What a source needs: who (canonical key or raw id), the live features, the request's
-    context, how many items to produce and what never to return."""
+    context and how many items to produce (the engine drops what the request excludes)."""
 
     who: str | None
     features: Snapshot
     context: DecisionContext
     n: int
-    exclude: frozenset[str]
 
 
 Answer = list[tuple[str, float, str]]  # item, score, reason
@@ -87,7 +86,6 @@ class AnswerCache:
         self._seen_generation = -1
         self._entries: OrderedDict[Hashable, tuple[float, int, object]] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
 
     def get(self, key: Hashable, ttl: float, compute: Callable[[], object]) -> object:
         now = time.monotonic()
@@ -103,9 +101,7 @@ class AnswerCache:
                 and found[1] == generation
                 and now - found[0] < ttl * (1.0 + (hash(key) % 64) / 320)
             ):
-                self.hits += 1
                 return found[2]
-            self.misses += 1
         value = compute()
         with self._lock:
             self._entries[key] = (now, generation, value)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from retailor.decision.audience import AudienceResolver, Who
 from retailor.decision.candidates import CONTEXTUAL, NON_PERSONAL, CandidateSources, SourceRequest
@@ -129,6 +130,30 @@ class _Pool:
         return Candidate(item, self.score[item], self.first[item], self.reasons[item])
 
 
+@dataclass(frozen=True)
+class _Situation:
+    who: Who
+    personalized: bool
+    snapshot: Snapshot
+    channel: str | None
+    store_id: str | None
+    now: datetime
+    segments: frozenset[str]
+    rules: RuleSet
+
+
+def _decided(candidates: Sequence[Candidate]) -> list[DecidedItem]:
+    return [
+        DecidedItem(
+            item_id=c.item_id,
+            score=round(c.score, 6),
+            reasons=c.reasons[:MAX_REASONS],
+            source=c.source,
+        )
+        for c in candidates
+    ]
+
+
 class DecisionEngine:
     """Answers decision and re-rank requests (see the module docstring)."""
 
@@ -152,29 +177,37 @@ class DecisionEngine:
         )
         self.settings = settings or EngineSettings()
 
-    # --- decisions -----------------------------------------------------------------
+    # --- what every request shares --------------------------------------------------
 
-    def decide(self, request: DecisionRequest) -> Decision:
-        """Items and offers for one request; raises :class:`UnknownPlacementError`."""
-        started = time.perf_counter()
-        placement = self.placements.get(request.placement)
+    def _placement(self, placement_id: str) -> Placement:
+        placement = self.placements.get(placement_id)
         if placement is None:
-            raise UnknownPlacementError(request.placement)
-        who = self.audience.who(request.customer_id, request.anonymous_id)
+            raise UnknownPlacementError(placement_id)
+        return placement
+
+    def _situation(
+        self,
+        placement: Placement,
+        customer_id: str | None,
+        anonymous_id: str | None,
+        ctx: DecisionContext,
+        need_segments: bool,
+    ) -> _Situation:
+        """Who asks, whether they may be personalized, their live features, and the
+        placement's rules bound to this request. Segments cost a profile read: only when
+        ``need_segments`` (a rule's condition, offer targeting or the policy needs them)."""
+        who = self.audience.who(customer_id, anonymous_id)
         personalized = consented(
             who.consent, "personalization", required=self.settings.consent_required
         )
         snapshot = self.features.snapshot(who.subjects) if personalized else EMPTY
-        ctx = request.context
         channel = (
             (ctx.channel.value if ctx.channel else None) or placement.channel or snapshot.channel
         )
         store_id = ctx.store_id or snapshot.store_id
         now = datetime.now(UTC)
         segments = (
-            self.audience.segments_of(who.key)
-            if personalized and self._needs_segments(placement, request)
-            else frozenset()
+            self.audience.segments_of(who.key) if personalized and need_segments else frozenset()
         )
         rules = RuleSet(
             placement.rules,
@@ -188,13 +221,32 @@ class DecisionEngine:
             ),
             self.catalog,
         )
+        return _Situation(who, personalized, snapshot, channel, store_id, now, segments, rules)
+
+    # --- decisions -----------------------------------------------------------------
+
+    def decide(self, request: DecisionRequest) -> Decision:
+        """Items and offers for one request; raises :class:`UnknownPlacementError`."""
+        started = time.perf_counter()
+        placement = self._placement(request.placement)
+        wanted = placement.offers if request.offers is None else request.offers
+        at = self._situation(
+            placement,
+            request.customer_id,
+            request.anonymous_id,
+            request.context,
+            self._rules_need_segments(placement) or (bool(wanted) and self.audience.any_segments()),
+        )
+        who, personalized, snapshot, rules = at.who, at.personalized, at.snapshot, at.rules
+        ctx, channel, store_id, now, segments = (
+            request.context, at.channel, at.store_id, at.now, at.segments,
+        )  # fmt: skip
         k = request.k or placement.k
         exclude = frozenset(request.exclude) | ({ctx.item_id} if ctx.item_id else frozenset())
         items, fallback = self._items(
             placement, who, personalized, snapshot, ctx, rules, k, exclude, started
         )
         decision_id = next_decision_id()
-        wanted = placement.offers if request.offers is None else request.offers
         offers: list[tuple[DecidedOffer, LoggedOffer]] = []
         if wanted:
             audience = Audience(
@@ -233,41 +285,48 @@ class DecisionEngine:
             decision_id=decision_id,
             placement=placement.placement_id,
             customer=who.key,
-            items=[
-                DecidedItem(
-                    item_id=c.item_id,
-                    score=round(c.score, 6),
-                    reasons=c.reasons[:MAX_REASONS],
-                    source=c.source,
-                )
-                for c in items
-            ],
+            items=_decided(items),
             offers=[d for d, _ in offers],
             model_versions=versions,
             personalized=personalized,
             fallback=fallback,
         )
+        context = {
+            "item_id": ctx.item_id,
+            "cart": ctx.cart,
+            "query": ctx.query,
+            "store_id": store_id,
+            "channel": channel,
+            "category": ctx.category,
+        }
+        return self._logged(
+            decision, now, request.anonymous_id, context, [logged for _, logged in offers], started
+        )
+
+    def _logged(
+        self,
+        decision: Decision,
+        at: datetime,
+        anonymous_id: str | None,
+        context: dict[str, Any],
+        offers: list[LoggedOffer],
+        started: float,
+    ) -> Decision:
+        """Queue the decision's record for the decision log; returns the decision."""
         self.recorder.add(
             DecisionRecord(
-                decision_id=decision_id,
-                at=now,
-                placement=placement.placement_id,
-                customer=who.key,
-                anonymous_id=request.anonymous_id,
-                context={
-                    "item_id": ctx.item_id,
-                    "cart": ctx.cart,
-                    "query": ctx.query,
-                    "store_id": store_id,
-                    "channel": channel,
-                    "category": ctx.category,
-                },
-                items=[c.item_id for c in items],
-                sources=[c.source for c in items],
-                offers=[logged for _, logged in offers],
-                model_versions=versions,
-                personalized=personalized,
-                fallback=fallback,
+                decision_id=decision.decision_id,
+                at=at,
+                placement=decision.placement,
+                customer=decision.customer,
+                anonymous_id=anonymous_id,
+                context=context,
+                items=[i.item_id for i in decision.items],
+                sources=[i.source for i in decision.items],
+                offers=offers,
+                model_versions=decision.model_versions,
+                personalized=decision.personalized,
+                fallback=decision.fallback,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
             )
         )
@@ -278,14 +337,6 @@ class DecisionEngine:
         return any(
             r.when is not None and (r.when.segments or r.when.not_segments) for r in placement.rules
         )
-
-    def _needs_segments(self, placement: Placement, request: DecisionRequest) -> bool:
-        """Segments cost a profile read: only when a rule's condition or the offers need
-        them (targeting, and the policy, which learns per segment)."""
-        if self._rules_need_segments(placement):
-            return True
-        wanted = placement.offers if request.offers is None else request.offers
-        return bool(wanted) and self.audience.any_segments()
 
     def _basket(self, ctx: DecisionContext) -> float:
         if ctx.cart_value is not None:
@@ -315,7 +366,6 @@ class DecisionEngine:
             features=snapshot,
             context=ctx,
             n=n,
-            exclude=exclude,
         )
         pool = _Pool()
         fallback: str | None = None
@@ -396,41 +446,22 @@ class DecisionEngine:
         the prior, lifted by the customer's affinity (similar to what they viewed, in the
         categories they favour, popular with everyone). Rule-excluded items are dropped."""
         started = time.perf_counter()
-        placement = self.placements.get(request.placement)
-        if placement is None:
-            raise UnknownPlacementError(request.placement)
-        who = self.audience.who(request.customer_id, request.anonymous_id)
-        personalized = consented(
-            who.consent, "personalization", required=self.settings.consent_required
+        placement = self._placement(request.placement)
+        at = self._situation(
+            placement,
+            request.customer_id,
+            request.anonymous_id,
+            request.context,
+            self._rules_need_segments(placement),
         )
-        snapshot = self.features.snapshot(who.subjects) if personalized else EMPTY
-        ctx = request.context
-        now = datetime.now(UTC)
-        segments = (
-            self.audience.segments_of(who.key)
-            if personalized and self._rules_need_segments(placement)
-            else frozenset()
-        )
-        rules = RuleSet(
-            placement.rules,
-            RuleContext(
-                channel=(ctx.channel.value if ctx.channel else None)
-                or placement.channel
-                or snapshot.channel,
-                store_id=ctx.store_id or snapshot.store_id,
-                segments=segments,
-                now=now,
-                cart=frozenset(ctx.cart) | frozenset(snapshot.cart),
-                purchased=snapshot.purchased,
-            ),
-            self.catalog,
-        )
+        who, personalized, snapshot, rules = at.who, at.personalized, at.snapshot, at.rules
+        ctx, now = request.context, at.now
         candidates = list(dict.fromkeys(request.items))
         near: dict[str, tuple[float, str]] = {}
         if personalized and snapshot.recent_items:
             try:
                 similar = self.sources.run(
-                    "viewed_similar", SourceRequest(None, snapshot, ctx, 200, frozenset())
+                    "viewed_similar", SourceRequest(None, snapshot, ctx, 200)
                 )
             except Exception:  # the prior alone still answers
                 log.exception("re-ranking without similar items")
@@ -464,39 +495,20 @@ class DecisionEngine:
             out.append(candidate)
         position = {item: i for i, item in enumerate(candidates)}
         out.sort(key=lambda c: (-c.score, position[c.item_id]))
-        decision_id = next_decision_id()
-        versions = self.sources.versions()
-        self.recorder.add(
-            DecisionRecord(
-                decision_id=decision_id,
-                at=now,
-                placement=placement.placement_id,
-                customer=who.key,
-                anonymous_id=request.anonymous_id,
-                context={"query": ctx.query, "items": len(candidates)},
-                items=[c.item_id for c in out],
-                sources=["rerank"] * len(out),
-                offers=[],
-                model_versions=versions,
-                personalized=personalized,
-                fallback=None,
-                latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
-        )
-        return Decision(
-            decision_id=decision_id,
+        decision = Decision(
+            decision_id=next_decision_id(),
             placement=placement.placement_id,
             customer=who.key,
-            items=[
-                DecidedItem(
-                    item_id=c.item_id,
-                    score=round(c.score, 6),
-                    reasons=c.reasons[:MAX_REASONS],
-                    source=c.source,
-                )
-                for c in out
-            ],
+            items=_decided(out),
             offers=[],
-            model_versions=versions,
+            model_versions=self.sources.versions(),
             personalized=personalized,
+        )
+        return self._logged(
+            decision,
+            now,
+            request.anonymous_id,
+            {"query": ctx.query, "items": len(candidates)},
+            [],
+            started,
         )

@@ -48,7 +48,6 @@ class PersonalLists:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self.computed = 0
         self._thread: threading.Thread | None = None
         if background:
             self._thread = threading.Thread(target=self._run, name="retailor-personal", daemon=True)
@@ -91,7 +90,6 @@ class PersonalLists:
             self._entries.move_to_end(who)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-            self.computed += 1
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from retailor.domain.placements import DefinitionError, Hour, Weekday
+from retailor.domain.placements import DefinitionError, Hour, Weekday, convert_definition
 
 OfferKind = Literal["percent_off", "amount_off", "free_shipping", "points_multiplier", "bundle"]
 NonNegative = Annotated[float, Meta(ge=0)]
@@ -96,12 +96,7 @@ def parse_offer(raw: Any, offer_id: str) -> Offer:
     >>> parse_offer({"kind": "percent_off", "value": 10}, "ten").redemption_cost()
     0.0
     """
-    if isinstance(raw, dict):
-        raw = {**raw, "offer_id": offer_id}
-    try:
-        offer = msgspec.convert(raw, Offer)
-    except msgspec.ValidationError as exc:
-        raise DefinitionError(str(exc)) from None
+    offer = convert_definition(raw, Offer, "offer_id", offer_id)
     if offer.kind == "percent_off" and not 0 < offer.value <= 100:
         raise DefinitionError("a percent_off value is a percentage in (0, 100] - at `$.value`")
     if offer.kind == "amount_off" and offer.value <= 0:

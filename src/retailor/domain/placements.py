@@ -10,7 +10,7 @@ with :func:`parse_placement` checks types and ranges and says where a definition
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
@@ -191,18 +191,27 @@ class DefinitionError(ValueError):
     """A definition that does not decode or does not make sense; the message says where."""
 
 
+T = TypeVar("T")
+
+
+def convert_definition(raw: Any, kind: type[T], id_field: str, id_value: str) -> T:
+    """Decode a definition sent as JSON-like data into ``kind``, with its id from the URL;
+    :class:`DefinitionError` says where it is wrong."""
+    if isinstance(raw, dict):
+        raw = {**raw, id_field: id_value}
+    try:
+        return msgspec.convert(raw, kind)
+    except msgspec.ValidationError as exc:
+        raise DefinitionError(str(exc)) from None
+
+
 def parse_placement(raw: Any, placement_id: str) -> Placement:
     """Decode a placement definition (JSON-like data) and check it.
 
     >>> parse_placement({"sources": [{"source": "trending"}]}, "home").k
     10
     """
-    if isinstance(raw, dict):
-        raw = {**raw, "placement_id": placement_id}
-    try:
-        placement = msgspec.convert(raw, Placement)
-    except msgspec.ValidationError as exc:
-        raise DefinitionError(str(exc)) from None
+    placement = convert_definition(raw, Placement, "placement_id", placement_id)
     if not placement.sources:
         raise DefinitionError("a placement needs at least one source - at `$.sources`")
     for i, rule in enumerate(placement.rules):

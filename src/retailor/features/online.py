@@ -290,6 +290,3 @@ class OnlineFeatures:
         top = scored[:200]
         self._trending = (clock, now, top)
         return top[:k]
-
-    def subjects(self) -> int:
-        return len(self._subjects)

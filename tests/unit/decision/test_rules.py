@@ -205,6 +205,6 @@ def test_every_source_answers_for_a_stranger_without_models(tmp_path: Path) -> N
         DecisionContext(),
         DecisionContext(item_id="i1", cart=["i2"], category="Kitchen"),
     ):
-        request = SourceRequest(None, EMPTY, context, 10, frozenset())
+        request = SourceRequest(None, EMPTY, context, 10)
         for name in sources.names():
             assert isinstance(sources.run(name, request), list), name

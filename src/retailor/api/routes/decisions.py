@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -13,6 +13,7 @@ from retailor.api.context import AppContext
 from retailor.api.endpoints import endpoint
 from retailor.api.http import json_response, read_body
 from retailor.api.problems import ProblemError
+from retailor.api.routes.placements import unknown_placement
 from retailor.decision.engine import UnknownPlacementError
 from retailor.decision.feedback import BudgetExhaustedError, FeedbackError, UnknownDecisionError
 from retailor.decision.logged import logged_choices
@@ -30,6 +31,7 @@ _decision_request = msgspec.json.Decoder(DecisionRequest)
 _rerank_request = msgspec.json.Decoder(RerankRequest)
 _feedback = msgspec.json.Decoder(Feedback)
 MAX_REQUEST_BYTES = 256 * 1024
+T = TypeVar("T")
 
 
 class FeedbackOut(msgspec.Struct):
@@ -42,20 +44,13 @@ class DecisionDetail(msgspec.Struct):
     feedback: list[FeedbackRecord]
 
 
-def _decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> object:
+def _decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise ProblemError(422, str(exc), title="Invalid request") from None
     except msgspec.DecodeError as exc:
         raise ProblemError(400, f"the body is not valid JSON: {exc}") from None
-
-
-def _unknown_placement(ctx: AppContext, name: str) -> ProblemError:
-    known = ", ".join(sorted(ctx.decisions.placements.all()))
-    return ProblemError(
-        404, f"no placement {name!r}; known: {known}. Define it with PUT /v1/placements/{name}"
-    )
 
 
 @endpoint(
@@ -75,11 +70,10 @@ async def decide(request: Request, ctx: AppContext) -> Response:
     excludes. Send feedback and later events with the ``decision_id``."""
     body = await read_body(request, MAX_REQUEST_BYTES)
     wanted = _decode(_decision_request, body)
-    assert isinstance(wanted, DecisionRequest)
     try:
         decision = ctx.decisions.engine.decide(wanted)
     except UnknownPlacementError:
-        raise _unknown_placement(ctx, wanted.placement) from None
+        raise unknown_placement(ctx, wanted.placement) from None
     return json_response(decision)
 
 
@@ -98,11 +92,10 @@ async def rerank(request: Request, ctx: AppContext) -> Response:
     re-ordered by this customer's affinity, with the search placement's rules applied."""
     body = await read_body(request, MAX_REQUEST_BYTES)
     wanted = _decode(_rerank_request, body)
-    assert isinstance(wanted, RerankRequest)
     try:
         decision = ctx.decisions.engine.rerank(wanted)
     except UnknownPlacementError:
-        raise _unknown_placement(ctx, wanted.placement) from None
+        raise unknown_placement(ctx, wanted.placement) from None
     return json_response(decision)
 
 
@@ -123,7 +116,6 @@ async def feedback(request: Request, ctx: AppContext) -> Response:
     decision's offer was already redeemed. Rewards teach the offer policy."""
     body = await read_body(request, MAX_REQUEST_BYTES)
     given = _decode(_feedback, body)
-    assert isinstance(given, Feedback)
     try:  # in a thread: an old decision is looked up in the log
         outcome = await asyncio.to_thread(ctx.decisions.feedback.record, given)
     except UnknownDecisionError:

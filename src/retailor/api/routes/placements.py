@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
 from retailor.api.context import AppContext
 from retailor.api.endpoints import endpoint
-from retailor.api.http import json_response, read_body
+from retailor.api.http import json_response, read_definition
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
 from retailor.domain.offers import Offer
@@ -45,26 +42,20 @@ def definition_problem(exc: Exception, title: str) -> ProblemError:
     return ProblemError(422, message, title=title, where=where)
 
 
-async def read_definition(request: Request, ctx: AppContext) -> Any:
-    body = await read_body(request, ctx.settings.max_body_bytes)
-    try:
-        if "yaml" in request.headers.get("content-type", ""):
-            return yaml.safe_load(body)
-        return msgspec.json.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ProblemError(
-            400, f"the definition does not parse: {exc}", title="Malformed definition"
-        ) from None
+def unknown_placement(ctx: AppContext, placement_id: str) -> ProblemError:
+    """The 404 for a placement that is neither a default nor defined."""
+    known = ", ".join(sorted(ctx.decisions.placements.all()))
+    return ProblemError(
+        404,
+        f"no placement {placement_id!r}; known: {known}. "
+        f"Define it with PUT /v1/placements/{placement_id}",
+    )
 
 
 def _placement_out(ctx: AppContext, placement_id: str) -> PlacementOut:
     placement = ctx.decisions.placements.get(placement_id)
     if placement is None:
-        known = ", ".join(sorted(ctx.decisions.placements.all()))
-        raise ProblemError(
-            404,
-            f"no placement {placement_id!r}; known: {known}. Define it with PUT /v1/placements/{placement_id}",
-        )
+        raise unknown_placement(ctx, placement_id)
     return PlacementOut(placement, ctx.decisions.placements.is_default(placement_id))
 
 
@@ -83,7 +74,7 @@ async def put_placement(request: Request, ctx: AppContext) -> Response:
     number of offers. Effective for the very next decision. A definition that does not
     validate is a 422 whose ``where`` names the field (e.g. ``$.rules[2].kind``)."""
     placement_id = request.path_params["placement_id"]
-    raw = await read_definition(request, ctx)
+    raw = await read_definition(request, ctx.settings.max_body_bytes)
     try:
         ctx.decisions.placements.put(placement_id, raw)
     except (DefinitionError, InvalidIdError) as exc:
@@ -167,7 +158,7 @@ async def put_offer(request: Request, ctx: AppContext) -> Response:
     targeting, schedule, budget and redemption limit, frequency cap, minimum basket,
     consent purpose and cost. Eligible from the next decision on."""
     offer_id = request.path_params["offer_id"]
-    raw = await read_definition(request, ctx)
+    raw = await read_definition(request, ctx.settings.max_body_bytes)
     try:
         ctx.decisions.offers.put(offer_id, raw)
     except (DefinitionError, InvalidIdError) as exc:

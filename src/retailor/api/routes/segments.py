@@ -6,13 +6,12 @@ import asyncio
 from typing import Any
 
 import msgspec
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
 from retailor.api.context import AppContext
 from retailor.api.endpoints import QueryParam, endpoint
-from retailor.api.http import json_response, query_int, read_body
+from retailor.api.http import json_response, query_int, read_definition
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
 from retailor.profiles.segments import SegmentError
@@ -62,17 +61,6 @@ class CustomersOut(msgspec.Struct):
     next_offset: int | None
 
 
-def _decode_definition(body: bytes, content_type: str) -> Any:
-    try:
-        if "yaml" in content_type:
-            return yaml.safe_load(body)
-        return msgspec.json.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ProblemError(
-            400, f"the definition does not parse: {exc}", title="Malformed definition"
-        ) from None
-
-
 async def _membership(ctx: AppContext, segment_id: str) -> tuple[Any, Any]:
     try:
         stored = ctx.segments.store.get(segment_id)
@@ -101,8 +89,7 @@ async def put_segment(request: Request, ctx: AppContext) -> Response:
     ``Content-Type: application/yaml``. A definition that does not parse or names an
     unknown trait is a 422 whose ``where`` says where."""
     segment_id = request.path_params["segment_id"]
-    body = await read_body(request, ctx.settings.max_body_bytes)
-    definition = _decode_definition(body, request.headers.get("content-type", ""))
+    definition = await read_definition(request, ctx.settings.max_body_bytes)
     try:
         ctx.segments.put(segment_id, definition)
     except SegmentError as exc:
