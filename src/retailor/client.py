@@ -293,14 +293,27 @@ def _decision_body(
 
 
 class AsyncClient:
-    """Asynchronous client for the hot paths: events, decisions, re-ranking, feedback and
-    customer profiles (``async with AsyncClient(url, key) as client: ...``)."""
+    """Asynchronous client for the hot paths (events, decisions, re-ranking, feedback,
+    customer profiles) and for what a simulation sets up (catalog, placements, offers,
+    training) (``async with AsyncClient(url, key) as client: ...``)."""
 
-    def __init__(self, base_url: str, api_key: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        """``transport`` replaces the network, e.g. ``httpx.ASGITransport(app)`` to call an
+        app in this process through the same HTTP API."""
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=max_connections),
         )
 
     async def close(self) -> None:
@@ -326,10 +339,31 @@ class AsyncClient:
             raise RetailorError(0, {"detail": f"cannot reach the server: {exc}"}) from None
         return _answer(response, partial_ok)
 
+    async def health(self) -> dict[str, Any]:
+        return await self._call("GET", "/healthz")  # type: ignore[no-any-return]
+
     async def send_events(self, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Send events; returns ``{"accepted", "duplicates", "rejected"}``."""
         body = msgspec.json.encode({"events": list(events)})
         return await self._call("POST", "/v1/events", body=body, partial_ok=True)  # type: ignore[no-any-return]
+
+    async def upsert_items(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Create or change catalog items (see ``Client.upsert_items``)."""
+        body = msgspec.json.encode({"items": list(items)})
+        return await self._call("PUT", "/v1/catalog/items", body=body, partial_ok=True)  # type: ignore[no-any-return]
+
+    async def train_models(self, names: Sequence[str] = ()) -> dict[str, Any]:
+        """Train recommenders on the server (see ``Client.train_models``)."""
+        path = "/v1/models/train" + (f"?models={','.join(names)}" if names else "")
+        return await self._call("POST", path)  # type: ignore[no-any-return]
+
+    async def put_placement(self, placement_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+        body = msgspec.json.encode(definition)
+        return await self._call("PUT", f"/v1/placements/{placement_id}", body=body)  # type: ignore[no-any-return]
+
+    async def put_offer(self, offer_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+        body = msgspec.json.encode(definition)
+        return await self._call("PUT", f"/v1/offers/{offer_id}", body=body)  # type: ignore[no-any-return]
 
     async def decide(
         self,

@@ -1,7 +1,10 @@
-"""`retailor demo` loads the shipped sample through a real server and explains what to try."""
+"""`retailor demo` runs the simulated retailer through a real server and explains what to
+try; `--history` loads the shipped slice of a real retailer's history instead."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,24 +12,36 @@ from pathlib import Path
 from tests.conftest import free_port
 
 
-def test_demo_loads_and_explains(tmp_path: Path) -> None:
+def run_demo(data: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "retailor", "demo", "--data", str(data), "--port",
+         str(free_port()), "--exit", *options],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "RETAILOR_NO_PROGRESS": "1"},
+    )  # fmt: skip
+
+
+def test_demo_simulates_compares_and_explains(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "retailor",
-            "demo",
-            "--data",
-            str(data),
-            "--port",
-            str(free_port()),
-            "--exit",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_demo(data, "--scale", "tiny")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Recommendations: what each arm earned" in out
+    assert "Retailor earns" in out and "popularity only" in out
+    assert "Offers: Retailor's bandit against a random offer and an oracle" in out
+    assert "Retailor is running at http://127.0.0.1:" in out
+    assert "curl -s -X POST" in out and "C000001" in out
+    for line in ("Segment-compatible endpoint:", "bad input: 3", "simulation.png"):
+        assert line in result.stderr, result.stderr
+    report = json.loads((data / "simulation.json").read_text())
+    assert report["mode"] == "http" and report["error_count"] == 0
+    assert (data / "simulation.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (data / "run" / "server.json").exists()  # the server stopped cleanly
+
+
+def test_demo_loads_a_real_history(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    result = run_demo(data, "--history")
     assert result.returncode == 0, result.stderr
     assert "Retailor is running at http://127.0.0.1:" in result.stdout
     assert "curl -s -X POST" in result.stdout
@@ -38,4 +53,4 @@ def test_demo_loads_and_explains(tmp_path: Path) -> None:
         "bad input: 3",
     ):
         assert line in result.stderr, result.stderr
-    assert not (data / "run" / "server.json").exists()  # the server stopped cleanly
+    assert not (data / "run" / "server.json").exists()

@@ -1,5 +1,5 @@
 """The ``retailor`` command line: serve, import, keys, quarantine, train, models,
-recommend, evaluate, segments, policies, demo."""
+recommend, evaluate, segments, policies, simulate, demo."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from retailor.cli.quarantine import quarantine
 from retailor.cli.recommend import recommend
 from retailor.cli.segments import segments
 from retailor.cli.serve import serve
+from retailor.cli.simulate import simulate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -39,3 +40,4 @@ main.add_command(segments)
 main.add_command(recommend)
 main.add_command(evaluate)
 main.add_command(policies)
+main.add_command(simulate)

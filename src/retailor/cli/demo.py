@@ -8,11 +8,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+import msgspec
 
 from retailor.api.runfile import read_run_file
 from retailor.cli.common import console, friendly_errors, out, settings_from
+from retailor.cli.simulate import print_summary, run_with_progress
+from retailor.client import Client
+from retailor.demo.loader import Say, segment_sample, send_bad_events
 from retailor.domain.access import Scope
 from retailor.privacy.keys import create_key
+from retailor.simulator.runner import DEMO_SERVER_SETTINGS, RunPlan
+from retailor.simulator.world import SCALES, Scale
 from retailor.storage.files.keys import FileKeyStore
 
 
@@ -27,23 +33,42 @@ from retailor.storage.files.keys import FileKeyStore
 )
 @click.option("--port", type=int, default=8642, show_default=True)
 @click.option(
+    "--scale",
+    type=click.Choice(list(SCALES)),
+    default="default",
+    show_default=True,
+    help="Size of the simulated retailer (tiny and small are quicker).",
+)
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Instead of the simulation, load a slice of a real retailer's order history "
+    "(Online Retail) with browsing around it.",
+)
+@click.option(
     "--exit",
     "exit_after",
     is_flag=True,
     help="Stop the server once the demo has loaded (for scripts).",
 )
 @friendly_errors
-def demo(data_dir: Path, port: int, exit_after: bool) -> None:
-    """Start a server on a fresh data directory, load a slice of a real retailer's
-    history (catalog, orders, web browsing, a Segment app, some bad input), and print
-    what to try. The server keeps running until Ctrl-C."""
+def demo(data_dir: Path, port: int, scale: str, history: bool, exit_after: bool) -> None:
+    """Start a server on a fresh data directory and show Retailor at work.
+
+    By default a simulated retailer (weeks of shoppers who react to what they are shown)
+    runs through the HTTP API; the models are trained, and a closed-loop experiment
+    compares Retailor with popularity, random items and no recommendations, and its offer
+    bandit with random offers and an oracle. With --history a slice of a real retailer's
+    history is loaded instead. Then it prints what to try; the server keeps running until
+    Ctrl-C."""
     from retailor.api.serve import serve
     from retailor.demo.loader import load_demo
 
     if read_run_file(data_dir) is not None:
         raise click.ClickException(f"a server is already running on {data_dir}; stop it first")
     shutil.rmtree(data_dir, ignore_errors=True)
-    settings = settings_from(data_dir, port=port)
+    overrides = {} if history else DEMO_SERVER_SETTINGS
+    settings = settings_from(data_dir, port=port, **overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keys = FileKeyStore(settings.data_dir / "keys.json")
     _, admin_key = create_key(keys, Scope.ADMIN, "demo admin")
@@ -54,9 +79,16 @@ def demo(data_dir: Path, port: int, exit_after: bool) -> None:
         def run() -> None:
             try:
                 console.rule("[bold]Retailor demo")
-                figures = load_demo(
-                    url, admin_key, ingest_key, lambda line: console.print("  loaded " + line)
-                )
+
+                def say(line: str) -> None:
+                    console.print("  " + line)
+
+                if history:
+                    figures = load_demo(url, admin_key, ingest_key, lambda x: say("loaded " + x))
+                else:
+                    figures = run_simulation_demo(
+                        url, admin_key, ingest_key, SCALES[scale], data_dir, say
+                    )
                 _explain(url, admin_key, ingest_key, figures, data_dir)
             except BaseException as exc:  # shown, then the server stops
                 failed.append(exc)
@@ -73,8 +105,44 @@ def demo(data_dir: Path, port: int, exit_after: bool) -> None:
         raise SystemExit(1)
 
 
+def run_simulation_demo(
+    url: str, admin_key: str, ingest_key: str, scale: Scale, data_dir: Path, say: Say
+) -> dict[str, object]:
+    """Simulate the retailer through the API, print the closed-loop comparison, then show
+    profiles, bad input and the Segment endpoint on the simulated shop."""
+    from retailor.simulator.report import plot
+
+    console.print(
+        f"  simulating a retailer with {scale.customers:,} customers and {scale.items:,} items: "
+        f"{scale.history_days} days of shopping before Retailor, then {scale.days} days in "
+        "which shoppers see (and react to) what each experiment arm shows"
+    )
+    report = run_with_progress(RunPlan(scale, seed=7, concurrency=16, url=url, api_key=admin_key))
+    print_summary(report)
+    (data_dir / "simulation.json").write_bytes(msgspec.json.format(msgspec.json.encode(report)))
+    plot(report, data_dir / "simulation.png")
+    say(f"the full report: {data_dir}/simulation.json, the plot: {data_dir}/simulation.png")
+    figures: dict[str, object] = {"customer": "C000001"}
+    with Client(url, admin_key) as admin, Client(url, ingest_key) as ingest:
+        clv = admin.train("clv")
+        say(f"lifetime value model trained on {clv['metrics']['customers']:,} customers")
+        segment = admin.put_segment(
+            "loyal-buyers", {"all": [{"trait": "order_count", "op": "gte", "value": 2}]}
+        )
+        say(f"segment loyal-buyers: {segment['size']:,} customers")
+        home = admin.decide("home", customer_id="C000001", k=4)
+        figures["item"] = home["items"][0]["item_id"] if home["items"] else "SKU-00001"
+        figures["segment"] = segment_sample(url, ingest_key, str(figures["item"]))
+        say(f"Segment-compatible endpoint: {figures['segment']} events from an app")
+        figures["rejected"] = send_bad_events(ingest, "C000001")
+        say(
+            f"bad input: {figures['rejected']} events rejected with a reason, kept in the quarantine"
+        )
+    return figures
+
+
 def _explain(url: str, admin: str, ingest: str, figures: dict[str, object], data_dir: Path) -> None:
-    customer = figures["customer"]
+    customer, item = figures["customer"], figures["item"]
     out.print(
         f"""
 [bold green]Retailor is running at {url}[/] on the data directory {data_dir}/
@@ -85,21 +153,21 @@ def _explain(url: str, admin: str, ingest: str, figures: dict[str, object], data
 Try:
   # send an event (acknowledged once it is on disk; re-sending it is a duplicate)
   curl -s -X POST {url}/v1/events -H 'Authorization: Bearer {ingest}' \\
-       -d '{{"event_id":"try-1","type":"product_viewed","customer_id":"{customer}","properties":{{"item_id":"85123A"}}}}'
+       -d '{{"event_id":"try-1","type":"product_viewed","customer_id":"{customer}","properties":{{"item_id":"{item}"}}}}'
 
   # the single customer view: identities, traits (RFM, lifetime value, favourites), segments
   curl -s {url}/v1/customers/{customer} -H 'Authorization: Bearer {admin}'
 
   # recommendations for this customer (the blend of every model), and what goes with an item
   curl -s '{url}/v1/recommendations?customer_id={customer}&k=5' -H 'Authorization: Bearer {admin}'
-  curl -s '{url}/v1/items/85123A/similar?model=fbt&k=5' -H 'Authorization: Bearer {admin}'
+  curl -s '{url}/v1/items/{item}/similar?model=fbt&k=5' -H 'Authorization: Bearer {admin}'
 
   # what this customer should see on the home page now: items with reasons, an offer
   curl -s -X POST {url}/v1/decisions -H 'Authorization: Bearer {admin}' \\
        -d '{{"placement":"home","customer_id":"{customer}","offers":1}}'
   # ... on a product page, for a visitor nobody knows yet
   curl -s -X POST {url}/v1/decisions -H 'Authorization: Bearer {admin}' \\
-       -d '{{"placement":"product_detail","anonymous_id":"new-visitor","context":{{"item_id":"85123A"}}}}'
+       -d '{{"placement":"product_detail","anonymous_id":"new-visitor","context":{{"item_id":"{item}"}}}}'
   # tell Retailor the offer was redeemed (use the decision_id and offer_id you got)
   curl -s -X POST {url}/v1/feedback -H 'Authorization: Bearer {admin}' \\
        -d '{{"decision_id":"DECISION_ID","type":"redeemed","offer_id":"OFFER_ID"}}'
@@ -111,7 +179,7 @@ Try:
   curl -s '{url}/v1/customers/{customer}/events?limit=5' -H 'Authorization: Bearer {admin}'
 
   # a catalog item, and what was rejected and why
-  curl -s {url}/v1/catalog/items/85123A -H 'Authorization: Bearer {admin}'
+  curl -s {url}/v1/catalog/items/{item} -H 'Authorization: Bearer {admin}'
   curl -s {url}/v1/quarantine -H 'Authorization: Bearer {admin}'
 
   # while the server runs, the CLI goes through it

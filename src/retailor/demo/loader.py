@@ -102,20 +102,14 @@ def load_demo(url: str, admin_key: str, ingest_key: str, say: Say) -> dict[str, 
             duplicates += answer["duplicates"]
         figures["browsing"] = accepted + duplicates
         say(f"web browsing: {figures['browsing']:,} events (views, searches, carts, logins)")
-        figures["segment"] = _segment_sample(url, ingest_key)
+        figures["segment"] = segment_sample(url, ingest_key, "85123A")
         say(f"Segment-compatible endpoint: {figures['segment']} events from an app")
-        bad: list[dict[str, Any]] = [
-            {"event_id": "demo-bad-1", "type": "product_viewed", "customer_id": "12347"},
-            {"event_id": "demo-bad-2", "type": "teleported", "customer_id": "12347"},
-            {"event_id": "demo-bad-3", "type": "order_completed", "customer_id": "12347",
-             "properties": {"order_id": "X1", "lines": []}},
-        ]  # fmt: skip
-        answer = ingest.send_events(bad)
-        figures["rejected"] = len(answer["rejected"])
+        figures["rejected"] = send_bad_events(ingest, "12347")
         say(
             f"bad input: {figures['rejected']} events rejected with a reason, kept in the quarantine"
         )
         figures["customer"] = history[0]["customer_id"] if history else "12347"
+        figures["item"] = "85123A"
         clv = admin.train("clv")
         say(
             f"lifetime value model trained on {clv['metrics']['customers']:,} customers (version {clv['version']})"
@@ -173,7 +167,20 @@ def _recent_orders(admin: Client, limit: int) -> list[dict[str, Any]]:
     return orders[:limit]
 
 
-def _segment_sample(url: str, ingest_key: str) -> int:
+def send_bad_events(ingest: Client, customer: str) -> int:
+    """Three broken events (missing property, unknown type, empty order); returns how many
+    were rejected (all three, kept in the quarantine with their reasons)."""
+    bad: list[dict[str, Any]] = [
+        {"event_id": "demo-bad-1", "type": "product_viewed", "customer_id": customer},
+        {"event_id": "demo-bad-2", "type": "teleported", "customer_id": customer},
+        {"event_id": "demo-bad-3", "type": "order_completed", "customer_id": customer,
+         "properties": {"order_id": "X1", "lines": []}},
+    ]  # fmt: skip
+    return len(ingest.send_events(bad)["rejected"])
+
+
+def segment_sample(url: str, ingest_key: str, item_id: str) -> int:
+    """Twenty app events through the Segment-compatible batch endpoint."""
     batch = []
     for n in range(20):
         batch.append(
@@ -183,7 +190,7 @@ def _segment_sample(url: str, ingest_key: str) -> int:
                 "messageId": f"demo-seg-{n}",
                 "anonymousId": f"app-device-{n % 5}",
                 "timestamp": "2010-12-09T10:00:00Z",
-                "properties": {"product_id": "85123A", "price": 2.55},
+                "properties": {"product_id": item_id, "price": 2.55},
                 "context": {"app": {"name": "Retailor Demo", "version": "1.0"}},
             }
         )

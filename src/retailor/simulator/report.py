@@ -1,0 +1,239 @@
+"""What a closed-loop run shows: per-arm figures with 95 % intervals, the bandit's regret
+against the oracle, daily revenue per visitor, and a plot of it.
+
+Intervals are percentile bootstraps over visitors (a visitor's visits stay together, so
+repeat visits do not make the intervals look narrower than they are).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retailor.simulator.arms import OFFER_ARMS, RECOMMENDATION_ARMS
+from retailor.simulator.driver import Outcome, Visit
+from retailor.simulator.world import World
+
+BOOTSTRAP = 1_000
+
+
+def estimate(
+    numerator: np.ndarray, denominator: np.ndarray, rng: np.random.Generator
+) -> dict[str, Any]:
+    """``sum(numerator) / sum(denominator)`` over visitors, with a bootstrap 95 % interval."""
+    n = len(numerator)
+    if n == 0 or denominator.sum() == 0:
+        return {"mean": 0.0, "ci95": [0.0, 0.0]}
+    mean = float(numerator.sum() / denominator.sum())
+    draws = rng.integers(0, n, (BOOTSTRAP, n))
+    num = numerator[draws].sum(axis=1)
+    den = denominator[draws].sum(axis=1)
+    ratios = num[den > 0] / den[den > 0]
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return {"mean": round(mean, 4), "ci95": [round(float(low), 4), round(float(high), 4)]}
+
+
+def _per_visitor(visits: list[Visit], fields: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Sums per visitor of each field (booleans count), plus ``visits`` and ``ones``."""
+    people: dict[int, list[float]] = defaultdict(lambda: [0.0] * (len(fields) + 1))
+    for v in visits:
+        row = people[v.person]
+        row[0] += 1
+        for j, name in enumerate(fields, start=1):
+            value = getattr(v, name)
+            row[j] += float(value or 0.0)
+    table = np.array(list(people.values()), dtype=float).reshape(-1, len(fields) + 1)
+    out = {"visits": table[:, 0], "ones": np.ones(len(table))}
+    for j, name in enumerate(fields, start=1):
+        out[name] = table[:, j]
+    return out
+
+
+FIELDS = ("shown", "clicks", "ordered", "revenue", "offer_cost", "margin", "carted", "redeemed")
+
+
+def arm_figures(visits: list[Visit], rng: np.random.Generator) -> dict[str, Any]:
+    """Click-through, conversion, revenue, offer cost and margin (per visitor) of a group."""
+    t = _per_visitor(visits, FIELDS)
+    return {
+        "visitors": len(t["ones"]),
+        "visits": int(t["visits"].sum()),
+        "click_through": estimate(t["clicks"], t["shown"], rng),
+        "conversion": estimate(t["ordered"], t["visits"], rng),
+        "revenue_per_visitor": estimate(t["revenue"], t["ones"], rng),
+        "offer_cost": estimate(t["offer_cost"], t["ones"], rng),
+        "margin": estimate(t["margin"], t["ones"], rng),
+    }
+
+
+def offer_figures(visits: list[Visit], rng: np.random.Generator) -> dict[str, Any]:
+    figures = arm_figures(visits, rng)
+    offered = [v for v in visits if v.offer_id is not None]
+    o = _per_visitor(offered, (*FIELDS, "regret"))
+    figures["offers_shown"] = len(offered)
+    figures["redemption_rate"] = estimate(o["redeemed"], o["visits"], rng)
+    figures["regret_per_offer"] = estimate(o["regret"], o["visits"], rng)
+    chosen: dict[str, int] = defaultdict(int)
+    for v in offered:
+        chosen[str(v.offer_id)] += 1
+    figures["chosen"] = dict(sorted(chosen.items()))
+    return figures
+
+
+def daily(visits: list[Visit], key: str, days: list[int]) -> dict[str, list[float | None]]:
+    """Revenue per visitor per day of each group named by ``key`` (``arm``/``offer_arm``)."""
+    revenue: dict[tuple[str, int], float] = defaultdict(float)
+    people: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for v in visits:
+        group = getattr(v, key)
+        revenue[group, v.day] += v.revenue
+        people[group, v.day].add(v.person)
+    groups = sorted({getattr(v, key) for v in visits})
+    return {
+        g: [round(revenue[g, d] / len(people[g, d]), 3) if people[g, d] else None for d in days]
+        for g in groups
+    }
+
+
+def regret_curve(visits: list[Visit], days: list[int]) -> dict[str, Any]:
+    """The bandit's regret against the oracle: per day (mean per offer shown), cumulative,
+    and whether the later days regret less than the first ones."""
+    curves: dict[str, Any] = {}
+    for arm in ("bandit", "random"):
+        per_day: list[float | None] = []
+        cumulative: list[float] = []
+        total = 0.0
+        for d in days:
+            regrets = [
+                float(v.regret)
+                for v in visits
+                if v.offer_arm == arm and v.day == d and v.regret is not None
+            ]
+            total += sum(regrets)
+            per_day.append(round(float(np.mean(regrets)), 4) if regrets else None)
+            cumulative.append(round(total, 3))
+        curves[arm] = {"per_day": per_day, "cumulative": cumulative}
+    bandit = [x for x in curves["bandit"]["per_day"] if x is not None]
+    third = max(1, len(bandit) // 3)
+    first, last = (
+        (float(np.mean(bandit[:third])), float(np.mean(bandit[-third:]))) if bandit else (0.0, 0.0)
+    )
+    curves["unit"] = "expected redemptions lost per offer shown, against the oracle's choice"
+    curves["first_third_mean"] = round(first, 4)
+    curves["last_third_mean"] = round(last, 4)
+    curves["falling"] = bool(bandit) and last < first
+    return curves
+
+
+def build_report(world: World, outcome: Outcome, elapsed: float, mode: str) -> dict[str, Any]:
+    """The JSON document ``retailor simulate --json`` prints."""
+    rng = np.random.default_rng([world.seed, 0xB007])
+    visits = outcome.visits
+    days = sorted({v.day for v in visits})
+    arms = {a: arm_figures([v for v in visits if v.arm == a], rng) for a in RECOMMENDATION_ARMS}
+    offers = {a: offer_figures([v for v in visits if v.offer_arm == a], rng) for a in OFFER_ARMS}
+    scale = world.scale
+    return {
+        "seed": world.seed,
+        "mode": mode,
+        "scale": {
+            "customers": scale.customers,
+            "items": scale.items,
+            "stores": scale.stores,
+            "history_days": scale.history_days,
+            "experiment_days": scale.days,
+        },
+        "arms": arms,
+        "lift": {
+            other: _lift(
+                arms["retailor"]["revenue_per_visitor"], arms[other]["revenue_per_visitor"]
+            )
+            for other in RECOMMENDATION_ARMS[1:]
+        },
+        "funnel": funnel(visits),
+        "offers": {
+            "arms": offers,
+            "regret": regret_curve(visits, days),
+        },
+        "daily_revenue_per_visitor": {
+            "days": [world.day_start(d).date().isoformat() for d in days],
+            "arms": daily(visits, "arm", days),
+            "offer_arms": daily(visits, "offer_arm", days),
+        },
+        "totals": {
+            "events_sent": outcome.events,
+            "history_visits": outcome.history_visits,
+            "history_orders": outcome.history_orders,
+            "experiment_visits": len(visits),
+            "experiment_orders": sum(v.ordered for v in visits),
+            "store_orders": outcome.store_orders,
+            "store_revenue": round(outcome.store_revenue, 2),
+            "models_trained_on_days": outcome.trained,
+        },
+        "errors": outcome.errors[:20],
+        "error_count": len(outcome.errors),
+        "elapsed_seconds": round(elapsed, 1),
+    }
+
+
+def _lift(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    ratio = ours["mean"] / theirs["mean"] if theirs["mean"] else None
+    return {
+        "revenue_per_visitor_ratio": round(ratio, 3) if ratio is not None else None,
+        "intervals_overlap": not (
+            ours["ci95"][0] > theirs["ci95"][1] or theirs["ci95"][0] > ours["ci95"][1]
+        ),
+    }
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    """Revenue per visitor per arm over the simulated days, and the bandit's regret."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = report["daily_revenue_per_visitor"]
+    days = list(range(1, len(series["days"]) + 1))
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(9, 7.5), dpi=110, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    for arm, values in series["arms"].items():
+        mean = report["arms"][arm]["revenue_per_visitor"]
+        top.plot(days, [np.nan if v is None else v for v in values], marker="o", ms=3,
+                 label=f"{arm} ({mean['mean']:.2f} per visitor)")  # fmt: skip
+    top.set_title("Simulated retailer: revenue per visitor per day, by arm")
+    top.set_xlabel("experiment day")
+    top.set_ylabel("revenue per visitor")
+    top.grid(alpha=0.3)
+    top.legend()
+    regret = report["offers"]["regret"]
+    for arm, style in (("bandit", "-"), ("random", "--")):
+        values = regret[arm]["per_day"]
+        bottom.plot(days, [np.nan if v is None else v for v in values], style, marker="o", ms=3,
+                    label=f"{'Retailor bandit' if arm == 'bandit' else 'random offer'}")  # fmt: skip
+    bottom.set_title("Offers: regret against the oracle (expected redemptions lost per offer)")
+    bottom.set_xlabel("experiment day")
+    bottom.set_ylabel("regret per offer")
+    bottom.grid(alpha=0.3)
+    bottom.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def funnel(visits: list[Visit]) -> dict[str, float]:
+    """Views per visit, and the shares of visits that cart and that buy (see
+    ``shopper.FUNNEL_RANGES``)."""
+    n = max(1, len(visits))
+    carted = sum(v.carted for v in visits)
+    ordered = sum(v.ordered for v in visits)
+    return {
+        "views_per_visit": round(sum(v.views for v in visits) / n, 3),
+        "cart_rate": round(carted / n, 4),
+        "conversion": round(ordered / n, 4),
+        "checkout_given_cart": round(ordered / max(1, carted), 4),
+    }
