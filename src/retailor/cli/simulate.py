@@ -7,17 +7,23 @@ import dataclasses
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from retailor.cli.common import console, friendly_errors, out
+from retailor.cli.common import console, friendly_errors, out, settings_from
+from retailor.domain.access import Scope
+from retailor.privacy.keys import create_key
 from retailor.simulator.driver import Outcome
+from retailor.simulator.runner import SIMULATION_SETTINGS, RunPlan
 from retailor.simulator.world import SCALES, Scale
 
 
@@ -76,7 +82,6 @@ def simulate(
       retailor simulate --offline --export sim-data --scale small
     """
     from retailor.simulator.report import plot as draw
-    from retailor.simulator.runner import RunPlan
 
     chosen = dataclasses.replace(
         SCALES[scale],
@@ -99,9 +104,13 @@ def simulate(
                 "give a new directory"
             )
     plan = RunPlan(chosen, seed=seed, concurrency=concurrency, retrain_days=retrain_days,
-                   url=url, api_key=api_key, data_dir=data_dir, export=export, offline=offline)  # fmt: skip
+                   url=url, api_key=api_key, export=export, offline=offline)  # fmt: skip
     try:
-        report = run_with_progress(plan)
+        if data_dir is not None:
+            with in_process_app(data_dir, seed) as (transport, key):
+                report = run_with_progress(dataclasses.replace(plan, api_key=key), transport)
+        else:
+            report = run_with_progress(plan)
     finally:
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -115,7 +124,24 @@ def simulate(
         console.print(f"plot written to {plot}")
 
 
-def run_with_progress(plan: Any) -> dict[str, Any]:
+@contextmanager
+def in_process_app(data_dir: Path, seed: int) -> Iterator[tuple[httpx.ASGITransport, str]]:
+    """A Retailor app in this process on ``data_dir`` (with the simulation's settings),
+    reached through an ASGI transport, and an admin key for it."""
+    from retailor.api.app import create_app
+
+    settings = settings_from(data_dir, policy_seed=seed, **SIMULATION_SETTINGS)
+    app = create_app(settings)
+    try:
+        _, key = create_key(app.state.ctx.storage.keys, Scope.ADMIN, "simulator")
+        yield httpx.ASGITransport(app=app), key
+    finally:
+        app.state.shutdown()
+
+
+def run_with_progress(
+    plan: RunPlan, transport: httpx.AsyncBaseTransport | None = None
+) -> dict[str, Any]:
     """Run a simulation with a progress bar over the simulated days (on stderr)."""
     from retailor.simulator.runner import simulate as run
 
@@ -136,7 +162,7 @@ def run_with_progress(plan: Any) -> dict[str, Any]:
                 status=f"{phase}: {outcome.events:,} events, {len(outcome.visits):,} visits in the experiment",
             )
 
-        return run(plan, advance)
+        return run(plan, advance, transport)
 
 
 def _cell(figure: dict[str, Any], digits: int = 2, percent: bool = False) -> str:

@@ -1,5 +1,6 @@
-"""Where a simulation runs: against a server over HTTP, or in this process through the
-same app and the same HTTP API without sockets (full speed, for research)."""
+"""Running a simulation against a server: over HTTP, or through an ASGI transport to an
+app in this process (the same HTTP API without sockets, at full speed, for research;
+``retailor simulate`` builds that app)."""
 
 from __future__ import annotations
 
@@ -32,28 +33,45 @@ class RunPlan:
     retrain_days: int = 7
     url: str | None = None
     api_key: str | None = None
-    data_dir: Path | None = None
     export: Path | None = None
     offline: bool = False
 
 
-def simulate(plan: RunPlan, progress: Progress | None = None) -> dict[str, Any]:
-    """Run the plan and return the report (see ``report.build_report``)."""
+def simulate(
+    plan: RunPlan,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, Any]:
+    """Run the plan and return the report (see ``report.build_report``): without
+    Retailor when ``plan.offline``, else through ``transport`` (an app in this process)
+    or over HTTP to ``plan.url``, with ``plan.api_key``."""
     world = create_world(plan.scale, plan.seed)
     started = time.perf_counter()
-    if plan.offline:
-        outcome, mode = _run(world, None, plan, progress), "export"
-    elif plan.url:
-        outcome, mode = _over_http(world, plan, progress), "http"
-    else:
-        outcome, mode = _in_process(world, plan, progress), "in-process"
+
+    async def main() -> Outcome:
+        if plan.offline:
+            return await _simulator(world, None, plan, progress).run()
+        if not plan.api_key or not (plan.url or transport):
+            raise ValueError("a simulation needs a server (url or transport) and an admin key")
+        async with AsyncClient(
+            plan.url or "http://retailor.local",
+            plan.api_key,
+            timeout=600,
+            transport=transport,
+            max_connections=plan.concurrency * 2,
+        ) as client:
+            await client.health()
+            return await _simulator(world, client, plan, progress).run()
+
+    outcome = asyncio.run(main())
+    mode = "export" if plan.offline else "in-process" if transport else "http"
     return build_report(world, outcome, time.perf_counter() - started, mode)
 
 
-def _run(
+def _simulator(
     world: World, client: AsyncClient | None, plan: RunPlan, progress: Progress | None
-) -> Outcome:
-    simulator = Simulator(
+) -> Simulator:
+    return Simulator(
         world,
         client,
         concurrency=plan.concurrency,
@@ -61,48 +79,3 @@ def _run(
         export=plan.export,
         progress=progress,
     )
-    return asyncio.run(simulator.run())
-
-
-def _over_http(world: World, plan: RunPlan, progress: Progress | None) -> Outcome:
-    url, key = plan.url, plan.api_key
-    assert url and key
-
-    async def main() -> Outcome:
-        async with AsyncClient(url, key, timeout=600, max_connections=plan.concurrency * 2) as client:  # fmt: skip
-            await client.health()
-            simulator = Simulator(
-                world, client, concurrency=plan.concurrency, retrain_days=plan.retrain_days,
-                export=plan.export, progress=progress,
-            )  # fmt: skip
-            return await simulator.run()
-
-    return asyncio.run(main())
-
-
-def _in_process(world: World, plan: RunPlan, progress: Progress | None) -> Outcome:
-    from retailor.api.app import create_app
-    from retailor.domain.access import Scope
-    from retailor.privacy.keys import create_key
-    from retailor.settings import load_settings
-
-    assert plan.data_dir is not None
-    settings = load_settings(
-        overrides={"data_dir": plan.data_dir, "policy_seed": plan.seed, **SIMULATION_SETTINGS}
-    )
-    app = create_app(settings)
-    try:
-        _, key = create_key(app.state.ctx.storage.keys, Scope.ADMIN, "simulator")
-
-        async def main() -> Outcome:
-            transport = httpx.ASGITransport(app=app)
-            async with AsyncClient("http://retailor.local", key, timeout=600, transport=transport) as client:  # fmt: skip
-                simulator = Simulator(
-                    world, client, concurrency=plan.concurrency, retrain_days=plan.retrain_days,
-                    export=plan.export, progress=progress,
-                )  # fmt: skip
-                return await simulator.run()
-
-        return asyncio.run(main())
-    finally:
-        app.state.shutdown()
