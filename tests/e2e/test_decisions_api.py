@@ -416,8 +416,8 @@ def test_the_bandit_relearns_from_the_decision_log_after_a_restart(tmp_path: Pat
                     },
                     headers=h,
                 )
-        live = client.app.state.ctx.decisions.tracker.policy  # type: ignore[attr-defined]
-        assert live.updates > 0
+        live = client.app.state.ctx.decisions.tracker  # type: ignore[attr-defined]
+        assert live.waiting() == 300  # learned when their hour-long reward window closes
     storage.close()
     storage, client, h = started()
     with client:

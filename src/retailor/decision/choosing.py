@@ -3,9 +3,12 @@
 :class:`OfferChooser` finds the eligible offers (definition, budget, caps), lets the
 policy draw among them, and counts the impression in the ledger (re-drawing when a
 concurrent request took the last of a cap or budget). :class:`RewardTracker` keeps each
-choice until its reward is known: a redemption (or, in margin mode, the margin-weighted
-revenue sent as feedback value) teaches the policy at once; a choice without reward after
-``reward_window`` seconds teaches it a zero.
+choice for ``reward_window`` seconds: a redemption (or, in margin mode, the margin-weighted
+revenue sent as feedback value) is noted on it, and when the window closes the policy
+learns the choice with its reward, or a zero without one. Every choice is learned after
+the same delay, in the order it was made: teaching redemptions at once and zeros only a
+window later would show the policy the successes of its recent choices without their
+failures, and it would chase whichever offer it favoured last.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Pending(NamedTuple):
     offer_id: str
     probability: float
     at: float
+    reward: float | None = None  # noted when feedback comes, learned when the window closes
 
     @classmethod
     def of(
@@ -102,19 +106,22 @@ class RewardTracker:
             while len(self._pending) > PENDING_LIMIT:
                 expired.append(self._pending.popitem(last=False)[1])
         for p in expired:
-            self._learn(p, 0.0)
+            self._learn(p)
 
     def reward(self, decision_id: str, offer_id: str, reward: float) -> bool:
-        """Teach the policy this choice's reward; False when it is not waiting any more."""
+        """Note this choice's reward (the policy learns it when the window closes); False
+        when the choice is not waiting any more or already has its reward."""
+        key = (decision_id, offer_id)
         with self._lock:
-            pending = self._pending.pop((decision_id, offer_id), None)
-        if pending is None:
-            return False
-        self._learn(pending, reward)
+            pending = self._pending.get(key)
+            if pending is None or pending.reward is not None:
+                return False
+            self._pending[key] = pending._replace(reward=reward)
         return True
 
     def sweep(self, now: float | None = None) -> int:
-        """Teach zeros for choices older than the reward window; returns how many."""
+        """Teach the policy the choices older than the reward window, each with its reward
+        (zero without one), oldest first; returns how many."""
         cutoff = (time.monotonic() if now is None else now) - self.reward_window
         expired: list[Pending] = []
         with self._lock:
@@ -125,14 +132,15 @@ class RewardTracker:
                 del self._pending[key]
                 expired.append(oldest)
         for p in expired:
-            self._learn(p, 0.0)
+            self._learn(p)
         return len(expired)
 
-    def _learn(self, pending: Pending, reward: float) -> None:
+    def _learn(self, pending: Pending) -> None:
         arms = [Arm(offer_id, dict(features)) for offer_id, features in pending.arms]
         self.policy.update(
-            dict(pending.features), arms, pending.offer_id, pending.probability, reward
-        )
+            dict(pending.features), arms, pending.offer_id, pending.probability,
+            pending.reward or 0.0,
+        )  # fmt: skip
 
     def waiting(self) -> int:
         return len(self._pending)

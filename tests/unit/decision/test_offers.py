@@ -196,9 +196,11 @@ def test_unrewarded_choices_teach_zero_after_the_window(tmp_path: Path) -> None:
     chooser.choose("d1", audience(), {}, 1)
     chooser.choose("d2", audience(), {}, 1)
     assert tracker.reward("d1", "a", 1.0)
-    assert not tracker.reward("d1", "a", 1.0)  # learned once
-    assert tracker.sweep(now=10**12) == 1
-    assert policy.rewards == [1.0, 0.0]
+    assert not tracker.reward("d1", "a", 1.0)  # rewarded once
+    assert policy.rewards == []  # nothing learned before the window closes
+    assert tracker.sweep(now=10**12) == 2
+    assert policy.rewards == [1.0, 0.0]  # in the order the choices were made
+    assert tracker.waiting() == 0
 
 
 def test_offers_persist_and_survive_reload(tmp_path: Path) -> None:
