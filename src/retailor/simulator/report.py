@@ -201,15 +201,21 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(9, 7.5), dpi=110, gridspec_kw={"height_ratios": [3, 2]}
     )
+    names = {"retailor": "Retailor", "popularity": "popularity only", "random": "random items",
+             "none": "no recommendations"}  # fmt: skip
+    peak = 0.0
     for arm, values in series["arms"].items():
         mean = report["arms"][arm]["revenue_per_visitor"]
-        top.plot(days, [np.nan if v is None else v for v in values], marker="o", ms=3,
-                 label=f"{arm} ({mean['mean']:.2f} per visitor)")  # fmt: skip
+        points = [np.nan if v is None else v for v in values]
+        peak = max([peak, *[v for v in values if v is not None]])
+        top.plot(days, points, marker="o", ms=3,
+                 label=f"{names.get(arm, arm)}: {mean['mean']:.2f} per visitor over the run")  # fmt: skip
+    top.set_ylim(0, peak * 1.45 if peak else 1)
+    top.legend(loc="upper center", ncol=2, fontsize="small")
     top.set_title("Simulated retailer: revenue per visitor per day, by arm")
     top.set_xlabel("experiment day")
-    top.set_ylabel("revenue per visitor")
+    top.set_ylabel("revenue per visitor that day")
     top.grid(alpha=0.3)
-    top.legend()
     regret = report["offers"]["regret"]
     for arm, style in (("bandit", "-"), ("random", "--")):
         values = regret[arm]["per_day"]
