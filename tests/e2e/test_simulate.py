@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from retailor.simulator.shopper import FUNNEL_RANGES
@@ -63,7 +64,40 @@ def test_closed_loop_report_has_every_arm_with_intervals(
     )
     assert report["totals"]["models_trained_on_days"][0] == report["scale"]["history_days"]
     assert report["totals"]["store_orders"] > 0
+    for lift in report["lift"].values():
+        low, high = lift["ratio_ci95"]
+        assert low <= lift["revenue_per_visitor_ratio"] <= high
+    assert all(arm["shoppers"] >= arm["visitors"] for arm in report["arms"].values())
+    assert (
+        sum(offers["regret"]["bandit"]["offers_per_day"])
+        == offers["arms"]["bandit"]["offers_shown"]
+    )
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_loop_is_closed(closed_loop: tuple[dict[str, Any], Path]) -> None:
+    """Retailor stored every experiment order and click the shoppers made (nothing was
+    dropped as a duplicate), and learned from the bandit's offers."""
+    report, plot = closed_loop
+    data = plot.parent / "data"
+    with duckdb.connect(str(data / "retailor.duckdb"), read_only=True) as db:
+        orders = db.execute(
+            "SELECT count(*) FROM events WHERE type = 'order_completed' AND channel <> 'store'"
+        ).fetchone()
+        attributed = db.execute(
+            "SELECT count(*) FROM events WHERE type = 'order_completed' AND decision_id IS NOT NULL"
+        ).fetchone()
+        feedback = db.execute(
+            "SELECT count(*) FROM decision_feedback WHERE type = 'redeemed'"
+        ).fetchone()
+    totals = report["totals"]
+    assert (
+        orders is not None and orders[0] == totals["history_orders"] + totals["experiment_orders"]
+    )
+    assert attributed is not None and attributed[0] > 0
+    redeemed = report["offers"]["arms"]["bandit"]["redemption_rate"]["mean"]
+    shown = report["offers"]["arms"]["bandit"]["offers_shown"]
+    assert feedback is not None and feedback[0] == round(redeemed * shown)
 
 
 def test_what_retailor_shows_changes_what_shoppers_buy(
@@ -88,12 +122,14 @@ def test_offline_event_stream_is_reproducible_and_importable(tmp_path: Path) -> 
     runs = {}
     for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
         result = retailor("simulate", "--offline", "--scale", "tiny", "--seed", seed,
-                          "--export", str(tmp_path / name))  # fmt: skip
+                          "--end", "2026-06-01", "--export", str(tmp_path / name))  # fmt: skip
         assert result.returncode == 0, result.stderr
         runs[name] = (tmp_path / name / "events.jsonl").read_bytes()
     assert runs["a"] == runs["b"], "the same seed gives the same events"
     assert runs["a"] != runs["c"]
     events = [json.loads(line) for line in runs["a"].splitlines()]
+    assert len({e["event_id"] for e in events}) == len(events), "event ids are unique"
+    assert max(e["timestamp"] for e in events) < "2026-06-01"
     kinds = {e["type"] for e in events}
     assert {"product_viewed", "product_added", "order_completed", "identify", "loyalty_enrolled",
             "consent_updated", "products_searched"} <= kinds  # fmt: skip

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ from retailor.simulator.world import SCALES, Scale
               help="Days of shopping before Retailor (the training history).")  # fmt: skip
 @click.option("--days", type=click.IntRange(min=1), help="Days of the closed-loop experiment.")
 @click.option("--seed", default=7, show_default=True, help="Same seed, same retailer and shoppers.")
+@click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day the simulated weeks end (default today): with the same seed and "
+                   "end, an --offline export is the same file.")  # fmt: skip
 @click.option("--url", envvar="RETAILOR_URL",
               help="Drive a running server over HTTP (else: in-process, no sockets).")  # fmt: skip
 @click.option("--key", "api_key", envvar="RETAILOR_API_KEY",
@@ -59,9 +63,9 @@ from retailor.simulator.world import SCALES, Scale
 @friendly_errors
 def simulate(
     scale: str, customers: int | None, items: int | None, history_days: int | None,
-    days: int | None, seed: int, url: str | None, api_key: str | None, data_dir: Path | None,
-    concurrency: int, retrain_days: int, export: Path | None, offline: bool, as_json: bool,
-    plot: Path | None,
+    days: int | None, seed: int, end: datetime | None, url: str | None, api_key: str | None,
+    data_dir: Path | None, concurrency: int, retrain_days: int, export: Path | None,
+    offline: bool, as_json: bool, plot: Path | None,
 ) -> None:  # fmt: skip
     """Simulate a retailer whose shoppers react to what Retailor shows them, and measure
     the lift in a closed-loop experiment.
@@ -90,6 +94,10 @@ def simulate(
     )  # fmt: skip
     if offline and not export:
         raise click.UsageError("--offline runs the shop without Retailor: give --export DIR too")
+    if offline and data_dir:
+        raise click.UsageError("--offline runs without Retailor: --data has no use there")
+    if offline:
+        url = None  # a RETAILOR_URL in the environment is not meant for an offline run
     if url and not api_key:
         raise click.UsageError("--url needs --key (an admin key of that server)")
     if url and data_dir:
@@ -104,7 +112,14 @@ def simulate(
                 "give a new directory"
             )
     plan = RunPlan(chosen, seed=seed, concurrency=concurrency, retrain_days=retrain_days,
-                   url=url, api_key=api_key, export=export, offline=offline)  # fmt: skip
+                   url=url, api_key=api_key, export=export, offline=offline,
+                   end=end.replace(tzinfo=UTC) if end else None)  # fmt: skip
+    if url:
+        console.print(
+            "[dim]note: a simulated day takes seconds; the server should run with "
+            "RETAILOR_REWARD_WINDOW_SECONDS=3 so that offers not redeemed teach the bandit "
+            "in time (docs/simulator.md)[/]"
+        )
     try:
         if data_dir is not None:
             with in_process_app(data_dir, seed) as (transport, key):
@@ -209,15 +224,22 @@ def print_summary(report: dict[str, Any], offline: bool = False) -> None:
     names = {"retailor": "Retailor", "popularity": "popularity only", "random": "random items",
              "none": "no recommendations"}  # fmt: skip
     for arm, f in report["arms"].items():
-        table.add_row(names.get(arm, arm), f"{f['visitors']:,}", _cell(f["click_through"], 1, True),
+        shown = "n/a" if arm == "none" else _cell(f["click_through"], 1, True)
+        table.add_row(names.get(arm, arm), f"{f['visitors']:,}", shown,
                       _cell(f["conversion"], 1, True), _cell(f["revenue_per_visitor"]),
                       _cell(f["margin"]))  # fmt: skip
     wide.print(table)
     for other, lift in report["lift"].items():
         ratio = lift["revenue_per_visitor_ratio"]
-        verdict = "intervals overlap" if lift["intervals_overlap"] else "intervals apart"
-        wide.print(f"  Retailor earns [bold]{ratio:.2f}x[/] the revenue per visitor of {names[other]} ({verdict})"
-                  if ratio is not None else f"  {names[other]}: no revenue to compare")  # fmt: skip
+        verdict = (
+            "the arms' intervals overlap"
+            if lift["intervals_overlap"]
+            else "the arms' intervals are apart"
+        )
+        low, high = lift["ratio_ci95"]
+        wide.print(f"  Retailor earns [bold]{ratio:.2f}x[/] the revenue per visitor of {names[other]} "
+                   f"(ratio 95 % interval {low:.2f}-{high:.2f}; {verdict})"
+                   if ratio is not None else f"  {names[other]}: no revenue to compare")  # fmt: skip
     offers = Table(
         title="Offers: Retailor's bandit against a random offer and an oracle", title_justify="left"
     )
@@ -235,13 +257,15 @@ def print_summary(report: dict[str, Any], offline: bool = False) -> None:
                        _cell(f["regret_per_offer"], 3), _cell(f["offer_cost"]), _cell(f["margin"]))  # fmt: skip
     wide.print(offers)
     regret = report["offers"]["regret"]
+    low, high = regret["last_minus_first_ci95"]
     wide.print(
         f"  the bandit's regret per offer fell from {regret['first_third_mean']:.3f} (first third of the days) "
-        f"to {regret['last_third_mean']:.3f} (last third); a random offer's stays near "
-        f"{_mean(regret['random']['per_day']):.3f}"
+        f"to {regret['last_third_mean']:.3f} (last third; difference {low:+.3f} to {high:+.3f}); "
+        f"a random offer's stays near {_mean(regret['random']['per_day']):.3f}"
         if regret["falling"]
         else f"  the bandit's regret per offer: {regret['first_third_mean']:.3f} in the first third of the days, "
-        f"{regret['last_third_mean']:.3f} in the last (not falling yet: run more days)"
+        f"{regret['last_third_mean']:.3f} in the last (difference {low:+.3f} to {high:+.3f}: not a clear "
+        "fall; more days or shoppers give the bandit more to learn from)"
     )  # fmt: skip
     if report["error_count"]:
         wide.print(

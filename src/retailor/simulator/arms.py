@@ -5,7 +5,8 @@ placements, popularity only, random items, no recommendations) and, independentl
 three offer arms (Retailor's bandit, a random eligible offer, an oracle that knows each
 shopper's hidden response). Every list comes from Retailor's public API except the
 random arm's and the none arm's; popularity is a placement of Retailor's own that only
-uses the ``popular`` source, under the same stock rules.
+uses the ``popular`` source, under the same stock rules. The bandit's offers come from a
+checkout placement of their own, asked the same way whatever the recommendation arm.
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ OFFER_ARMS = ("bandit", "random", "oracle")
 #: Half the shoppers meet the bandit (it learns from them); the references share the rest.
 OFFER_SHARES = (0.5, 0.25, 0.25)
 POPULAR_PLACEMENT = "sim-popular"
+#: The offer slot at checkout: every shopper of the bandit arm asks through it, whatever
+#: their recommendation arm, so the bandit sees the same request from all of them. Its one
+#: item (a best seller) is not shown.
+OFFER_PLACEMENT = "sim-checkout-offer"
+OFFER_DEFINITION: dict[str, Any] = {
+    "name": "Checkout offer (simulation)",
+    "description": "One offer for the basket; the item is not displayed.",
+    "k": 1,
+    "offers": 1,
+    "sources": [{"source": "popular", "weight": 1.0}],
+    "rules": [{"kind": "exclude_in_cart"}],
+}
 POPULAR_DEFINITION: dict[str, Any] = {
     "name": "Best sellers (simulation's popularity arm)",
     "description": "The same best sellers for everyone, under the stock rules.",
@@ -73,7 +86,7 @@ class Shelves:
         who: dict[str, str],
         context: dict[str, Any],
         *,
-        offers: int,
+        offers: int = 0,
         available: np.ndarray,
         rng: np.random.Generator,
         exclude: list[int],
@@ -85,14 +98,16 @@ class Shelves:
                 placement if arm == "retailor" else POPULAR_PLACEMENT, who, context, k, offers
             )
         shown = Shown()
-        if offers:  # the offer slot still comes from Retailor's bandit; its items are unused
-            shown = await self._decide(placement, who, context, 1, offers)
-            shown.items = []
         if arm == "random":
             pool = np.setdiff1d(np.flatnonzero(available), np.asarray(exclude, dtype=np.int64))
             if len(pool):
                 shown.items = [int(i) for i in rng.choice(pool, min(k, len(pool)), replace=False)]
         return shown
+
+    async def offer(self, who: dict[str, str], context: dict[str, Any]) -> tuple[str, str | None]:
+        """Retailor's offer for this basket: the decision id and the offer chosen (if any)."""
+        shown = await self._decide(OFFER_PLACEMENT, who, context, 1, 1)
+        return str(shown.decision_id), shown.offer_id
 
     async def _decide(
         self, placement: str, who: dict[str, str], context: dict[str, Any], k: int, offers: int

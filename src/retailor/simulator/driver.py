@@ -16,6 +16,7 @@ is written as files for ``retailor import``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from retailor.client import AsyncClient, RetailorError
 from retailor.simulator import shopper
 from retailor.simulator.arms import (
     OFFER_ARMS,
+    OFFER_DEFINITION,
+    OFFER_PLACEMENT,
     OFFER_SHARES,
     POPULAR_DEFINITION,
     POPULAR_PLACEMENT,
@@ -49,6 +52,8 @@ from retailor.simulator.world import (
 )
 
 EVENT_BATCH = 5_000
+#: Each kind of random draw has a stream of its own (the tag keeps them apart).
+STREAM_ASSIGNMENT, STREAM_SCHEDULE, STREAM_VISIT, STREAM_STORE, STREAM_EMAIL = 1, 2, 3, 4, 5
 EMAIL_WEEKDAY = 1  # Tuesday
 EMAIL_OPEN_RATE = 0.3
 RESTOCK_CHANCE = 0.15
@@ -89,6 +94,8 @@ class Outcome:
     history_orders: int = 0
     errors: list[str] = field(default_factory=list)
     trained: list[int] = field(default_factory=list)  # days on which models were trained
+    #: the arm of every shopper who could come during the experiment (arrived, not churned)
+    assigned: dict[int, str] = field(default_factory=dict)
 
 
 Progress = Callable[[int, Outcome], None]
@@ -119,7 +126,7 @@ class Simulator:
         self.launched = cat.launch_day <= 0
         people = world.customers
         self.registered = people.arrival_day <= 0
-        assign = np.random.default_rng([world.seed, 0xA2])
+        assign = np.random.default_rng([world.seed, STREAM_ASSIGNMENT])
         self.arm = split(len(people.customer_ids), RECOMMENDATION_ARMS, assign)
         self.offer_arm = split(len(people.customer_ids), OFFER_ARMS, assign, OFFER_SHARES)
         departments = list(DEPARTMENTS)
@@ -128,6 +135,11 @@ class Simulator:
         )
         self.department = np.array([departments.index(d) for d, _ in cat.categories])[cat.category]
         self.outcome = Outcome()
+        h, end = world.scale.history_days, world.scale.total_days
+        eligible = (people.arrival_day < end) & (people.churn_day > h)
+        self.outcome.assigned = {
+            int(p): RECOMMENDATION_ARMS[int(self.arm[p])] for p in np.flatnonzero(eligible)
+        }
         self._buffer: list[dict[str, Any]] = []
         self._export = export
         self._sold_out: set[int] = set()
@@ -137,7 +149,8 @@ class Simulator:
     async def run(self) -> Outcome:
         if self._export:
             self._export.mkdir(parents=True, exist_ok=True)
-            (self._export / "events.jsonl").write_text("")
+            for name in ("events.jsonl", "catalog.jsonl"):
+                (self._export / name).write_text("")
         await self._setup()
         for day in range(self.world.scale.total_days):
             await self._day(day)
@@ -162,12 +175,13 @@ class Simulator:
         await self._send(events)
         if self.client is not None:
             await self.client.put_placement(POPULAR_PLACEMENT, POPULAR_DEFINITION)
+            await self.client.put_placement(OFFER_PLACEMENT, OFFER_DEFINITION)
             for offer in world.offers:
                 await self.client.put_offer(offer.offer_id, offer.definition())
 
     async def _day(self, day: int) -> None:
         world = self.world
-        rng = np.random.default_rng([world.seed, day, 0xDA7])
+        rng = np.random.default_rng([world.seed, STREAM_SCHEDULE, day])
         await self._catalog_day(day, rng)
         if self.experiment(day) and self._train_today(day):
             assert self.client is not None
@@ -176,7 +190,7 @@ class Simulator:
         online, store = self._schedule(day, rng)
         if self.experiment(day):
             if world.day_start(day).weekday() == EMAIL_WEEKDAY:
-                online += await self._email(day, rng)
+                online += await self._email(day)
             online.sort(key=lambda v: v[1])
             gate = asyncio.Semaphore(self.concurrency)
 
@@ -340,6 +354,11 @@ class Simulator:
             answer = await self.client.send_events(events[start : start + EVENT_BATCH])
             for rejected in answer.get("rejected", []):
                 self.outcome.errors.append(f"event rejected: {rejected}")
+            if answer.get("duplicates"):
+                self.outcome.errors.append(
+                    f"{answer['duplicates']} events were already on the server (a server that "
+                    "ran this seed today already has them: use a fresh one or another --seed)"
+                )
 
     async def _flush(self) -> None:
         events, self._buffer = self._buffer, []
@@ -353,7 +372,7 @@ class Simulator:
         """One online visit (``entry``: items clicked in an email, with its decision)."""
         world = self.world
         live = self.experiment(day)
-        rng = np.random.default_rng([world.seed, day, n, p])
+        rng = np.random.default_rng([world.seed, STREAM_VISIT, day, n, p])
         people = world.customers
         cat = world.catalog
         arm = RECOMMENDATION_ARMS[int(self.arm[p])] if live else "none"
@@ -366,11 +385,12 @@ class Simulator:
         who = {**known, **device} if logged_in else device
         events: list[dict[str, Any]] = []
         clock = [at]
+        sequence = itertools.count()
 
         def emit(kind: str, props: dict[str, Any], decision: str | None = None) -> None:
             clock[0] += timedelta(seconds=int(rng.integers(4, 80)))
             events.append(
-                self._event(f"{session}-{len(events)}", kind, clock[0], who, channel, session,
+                self._event(f"{session}-{next(sequence)}", kind, clock[0], who, channel, session,
                             props, decision)
             )  # fmt: skip
 
@@ -437,20 +457,16 @@ class Simulator:
             self._record(record)
             return
         record.carted = True
-        decision_id: str | None = None
+        decision_id: str | None = None  # the decision whose items led to the order
         chosen: int | None = None
-        response = world.offer_response(p, record.channel)
+        offer_decision: str | None = None
+        response = world.offer_response(p, channel)
         if live:
-            await send()  # the cart page's decision sees the cart
-            basket = self._basket(cart)
-            wants_offer = 1 if offer_arm == "bandit" else 0
-            if arm != "none" or wants_offer:
-                context = {"cart": [cat.item_ids[i] for i in cart], "cart_value": round(basket, 2),
-                           "channel": channel}  # fmt: skip
-                page = await self._show(
-                    arm, "cart", who, context, wants_offer, available, rng, list(cart)
-                )
-                decision_id = page.decision_id
+            await send()  # the cart page's decisions see the cart
+            if arm != "none":
+                page = await self._show(arm, "cart", who, self._cart_context(cart, channel), 0,
+                                        available, rng, list(cart))  # fmt: skip
+                decision_id = page.decision_id or decision_id
                 record.shown += len(page.items)
                 clicked = [i for i in shopper.scan(page.items, utility, rng,
                                                    shopper.RECOMMENDATION_ATTENTION) if i not in viewed]  # fmt: skip
@@ -460,11 +476,23 @@ class Simulator:
                     cart[i] = shopper.quantity(bool(self.consumable[i]), rng)
                     emit("product_added", {"item_id": cat.item_ids[i], "quantity": cart[i],
                                            "price": float(cat.price[i])}, page.decision_id)  # fmt: skip
-                if page.offer_id is not None:
-                    chosen = self._offer_index(page.offer_id)
+                if page.items:
+                    await send()
+            # the offer: one request of the same shape for every shopper of the bandit arm,
+            # and the same eligibility (the final basket) for every offer arm
             basket = self._basket(cart)
             eligible = [o for o, spec in enumerate(world.offers) if basket >= spec.min_basket]
-            if offer_arm == "random" and eligible:
+            if offer_arm == "bandit":
+                assert self.shelves is not None
+                try:
+                    offer_decision, offer_id = await self.shelves.offer(
+                        who, self._cart_context(cart, channel)
+                    )
+                except RetailorError as exc:
+                    self.outcome.errors.append(f"offer decision failed: {exc}")
+                    offer_id = None
+                chosen = self._offer_index(offer_id) if offer_id else None
+            elif offer_arm == "random" and eligible:
                 chosen = int(rng.choice(eligible))
             elif offer_arm == "oracle" and eligible:
                 chosen = max(eligible, key=lambda o: response[o])
@@ -489,10 +517,10 @@ class Simulator:
                 record, cart, chosen if redeemed else None, session, emit, decision_id
             )
         await send()
-        if redeemed and decision_id and offer_arm == "bandit" and record.offer_id:
+        if record.redeemed and offer_decision and record.offer_id:
             try:
                 assert self.client is not None
-                await self.client.feedback(decision_id, "redeemed", offer_id=record.offer_id,
+                await self.client.feedback(offer_decision, "redeemed", offer_id=record.offer_id,
                                            value=round(record.revenue, 2))  # fmt: skip
             except RetailorError as exc:
                 self.outcome.errors.append(f"feedback refused: {exc}")
@@ -516,6 +544,11 @@ class Simulator:
         except RetailorError as exc:
             self.outcome.errors.append(f"{placement} decision failed: {exc}")
             return Shown()
+
+    def _cart_context(self, cart: dict[int, int], channel: str) -> dict[str, Any]:
+        ids = self.world.catalog.item_ids
+        return {"cart": [ids[i] for i in cart], "cart_value": round(self._basket(cart), 2),
+                "channel": channel}  # fmt: skip
 
     def _basket(self, cart: dict[int, int]) -> float:
         price = self.world.catalog.price
@@ -580,9 +613,7 @@ class Simulator:
 
     # --- email and stores ----------------------------------------------------------------
 
-    async def _email(
-        self, day: int, rng: np.random.Generator
-    ) -> list[tuple[int, datetime, str, Any]]:
+    async def _email(self, day: int) -> list[tuple[int, datetime, str, Any]]:
         """The weekly email: recommended items per recipient (none for the none arm);
         returns the visits of those who click."""
         people = self.world.customers
@@ -599,14 +630,22 @@ class Simulator:
             arm = RECOMMENDATION_ARMS[int(self.arm[p])]
             if arm == "none":
                 return
+            rng = np.random.default_rng([self.world.seed, STREAM_EMAIL, day, p])
             async with gate:
                 shown = await self._show(arm, "email", {"customer_id": people.customer_ids[p]},
                                          {"channel": "email"}, 0, available, rng, [])  # fmt: skip
             if not shown.items or rng.random() >= EMAIL_OPEN_RATE:
                 return
+            opened = sent_at + timedelta(minutes=int(rng.integers(1, 480)))
+            self._buffer.append(
+                self._event(f"mail-{day}-{p}", "custom", opened,
+                            {"customer_id": people.customer_ids[p]}, "email", None,
+                            {"name": "email_opened", "campaign": f"weekly-{day}",
+                             "items": len(shown.items)}, shown.decision_id)
+            )  # fmt: skip
             clicked = shopper.scan(shown.items, self.world.utility(p), rng, 0.9)
             if clicked:
-                at = sent_at + timedelta(minutes=int(rng.integers(1, 600)))
+                at = opened + timedelta(minutes=int(rng.integers(0, 60)))
                 visits.append((p, at, "web", (clicked, shown.decision_id)))
 
         await asyncio.gather(*(one(int(p)) for p in recipients))
@@ -615,7 +654,7 @@ class Simulator:
     def _store_visit(self, day: int, n: int, p: int, at: datetime) -> None:
         """A point-of-sale basket, identified by the loyalty card when there is one."""
         world = self.world
-        rng = np.random.default_rng([world.seed, day, n, p, 0x5])
+        rng = np.random.default_rng([world.seed, STREAM_STORE, day, n, p])
         cat = world.catalog
         utility = world.utility(p)
         available = self.launched & (self.stock > 0)

@@ -55,10 +55,34 @@ def _per_visitor(visits: list[Visit], fields: tuple[str, ...]) -> dict[str, np.n
 FIELDS = ("shown", "clicks", "ordered", "revenue", "offer_cost", "margin", "carted", "redeemed")
 
 
-def arm_figures(visits: list[Visit], rng: np.random.Generator) -> dict[str, Any]:
-    """Click-through, conversion, revenue, offer cost and margin (per visitor) of a group."""
+def ratio_interval(ours: np.ndarray, theirs: np.ndarray, rng: np.random.Generator) -> list[float]:
+    """95 % bootstrap interval of ``mean(ours) / mean(theirs)`` (each arm resampled on its own)."""
+    if not len(ours) or not len(theirs):
+        return [0.0, 0.0]
+    a = ours[rng.integers(0, len(ours), (BOOTSTRAP, len(ours)))].mean(axis=1)
+    b = theirs[rng.integers(0, len(theirs), (BOOTSTRAP, len(theirs)))].mean(axis=1)
+    ratios = a[b > 0] / b[b > 0]
+    if not len(ratios):
+        return [0.0, 0.0]
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return [round(float(low), 3), round(float(high), 3)]
+
+
+def revenue_per_person(visits: list[Visit], people: list[int]) -> np.ndarray:
+    """Revenue of each of ``people`` (zero for those who never came)."""
+    revenue: dict[int, float] = defaultdict(float)
+    for v in visits:
+        revenue[v.person] += v.revenue
+    return np.array([revenue.get(p, 0.0) for p in people])
+
+
+def arm_figures(
+    visits: list[Visit], rng: np.random.Generator, shoppers: list[int] | None = None
+) -> dict[str, Any]:
+    """Click-through, conversion, revenue, offer cost and margin (per visitor) of a group;
+    with ``shoppers`` (everyone assigned to it), also revenue per assigned shopper."""
     t = _per_visitor(visits, FIELDS)
-    return {
+    figures = {
         "visitors": len(t["ones"]),
         "visits": int(t["visits"].sum()),
         "click_through": estimate(t["clicks"], t["shown"], rng),
@@ -67,6 +91,11 @@ def arm_figures(visits: list[Visit], rng: np.random.Generator) -> dict[str, Any]
         "offer_cost": estimate(t["offer_cost"], t["ones"], rng),
         "margin": estimate(t["margin"], t["ones"], rng),
     }
+    if shoppers is not None:
+        figures["shoppers"] = len(shoppers)
+        every = revenue_per_person(visits, shoppers)
+        figures["revenue_per_shopper"] = estimate(every, np.ones(len(every)), rng)
+    return figures
 
 
 def offer_figures(visits: list[Visit], rng: np.random.Generator) -> dict[str, Any]:
@@ -98,34 +127,51 @@ def daily(visits: list[Visit], key: str, days: list[int]) -> dict[str, list[floa
     }
 
 
-def regret_curve(visits: list[Visit], days: list[int]) -> dict[str, Any]:
+def regret_curve(visits: list[Visit], days: list[int], rng: np.random.Generator) -> dict[str, Any]:
     """The bandit's regret against the oracle: per day (mean per offer shown), cumulative,
     and whether the later days regret less than the first ones."""
     curves: dict[str, Any] = {}
-    for arm in ("bandit", "random"):
-        per_day: list[float | None] = []
-        cumulative: list[float] = []
+    by_day: dict[str, dict[int, list[float]]] = {
+        "bandit": defaultdict(list),
+        "random": defaultdict(list),
+    }
+    for v in visits:
+        if v.regret is not None and v.offer_arm in by_day:
+            by_day[v.offer_arm][v.day].append(float(v.regret))
+    for arm, regrets in by_day.items():
         total = 0.0
+        cumulative: list[float] = []
         for d in days:
-            regrets = [
-                float(v.regret)
-                for v in visits
-                if v.offer_arm == arm and v.day == d and v.regret is not None
-            ]
-            total += sum(regrets)
-            per_day.append(round(float(np.mean(regrets)), 4) if regrets else None)
+            total += sum(regrets[d])
             cumulative.append(round(total, 3))
-        curves[arm] = {"per_day": per_day, "cumulative": cumulative}
-    bandit = [x for x in curves["bandit"]["per_day"] if x is not None]
-    third = max(1, len(bandit) // 3)
-    first, last = (
-        (float(np.mean(bandit[:third])), float(np.mean(bandit[-third:]))) if bandit else (0.0, 0.0)
-    )
+        curves[arm] = {
+            "per_day": [round(float(np.mean(regrets[d])), 4) if regrets[d] else None for d in days],
+            "offers_per_day": [len(regrets[d]) for d in days],
+            "cumulative": cumulative,
+        }
+    third = max(1, len(days) // 3)
+    first = np.array([r for d in days[:third] for r in by_day["bandit"][d]])
+    last = np.array([r for d in days[-third:] for r in by_day["bandit"][d]])
     curves["unit"] = "expected redemptions lost per offer shown, against the oracle's choice"
-    curves["first_third_mean"] = round(first, 4)
-    curves["last_third_mean"] = round(last, 4)
-    curves["falling"] = bool(bandit) and last < first
+    curves["first_third_mean"] = round(float(first.mean()), 4) if len(first) else 0.0
+    curves["last_third_mean"] = round(float(last.mean()), 4) if len(last) else 0.0
+    low, high = _difference_interval(last, first, rng) if len(days) >= 3 else (0.0, 0.0)
+    curves["last_minus_first_ci95"] = [round(low, 4), round(high, 4)]
+    # falling: the last third's regret is below the first third's beyond the noise
+    curves["falling"] = bool(len(first) and len(last) and high < 0)
     return curves
+
+
+def _difference_interval(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator
+) -> tuple[float, float]:
+    """95 % bootstrap interval of ``mean(a) - mean(b)``."""
+    if not len(a) or not len(b):
+        return 0.0, 0.0
+    da = a[rng.integers(0, len(a), (BOOTSTRAP, len(a)))].mean(axis=1)
+    db = b[rng.integers(0, len(b), (BOOTSTRAP, len(b)))].mean(axis=1)
+    low, high = np.percentile(da - db, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def build_report(world: World, outcome: Outcome, elapsed: float, mode: str) -> dict[str, Any]:
@@ -133,7 +179,16 @@ def build_report(world: World, outcome: Outcome, elapsed: float, mode: str) -> d
     rng = np.random.default_rng([world.seed, 0xB007])
     visits = outcome.visits
     days = sorted({v.day for v in visits})
-    arms = {a: arm_figures([v for v in visits if v.arm == a], rng) for a in RECOMMENDATION_ARMS}
+    shoppers: dict[str, list[int]] = defaultdict(list)
+    for person, arm in outcome.assigned.items():
+        shoppers[arm].append(person)
+    arms = {
+        a: arm_figures([v for v in visits if v.arm == a], rng, shoppers[a])
+        for a in RECOMMENDATION_ARMS
+    }
+    per_visitor = {a: _per_visitor([v for v in visits if v.arm == a], FIELDS)["revenue"]
+                   for a in RECOMMENDATION_ARMS}  # fmt: skip
+    per_shopper = {a: revenue_per_person(visits, shoppers[a]) for a in RECOMMENDATION_ARMS}
     offers = {a: offer_figures([v for v in visits if v.offer_arm == a], rng) for a in OFFER_ARMS}
     scale = world.scale
     return {
@@ -149,14 +204,17 @@ def build_report(world: World, outcome: Outcome, elapsed: float, mode: str) -> d
         "arms": arms,
         "lift": {
             other: _lift(
-                arms["retailor"]["revenue_per_visitor"], arms[other]["revenue_per_visitor"]
+                arms["retailor"]["revenue_per_visitor"],
+                arms[other]["revenue_per_visitor"],
+                ratio_interval(per_visitor["retailor"], per_visitor[other], rng),
+                ratio_interval(per_shopper["retailor"], per_shopper[other], rng),
             )
             for other in RECOMMENDATION_ARMS[1:]
         },
         "funnel": funnel(visits),
         "offers": {
             "arms": offers,
-            "regret": regret_curve(visits, days),
+            "regret": regret_curve(visits, days, rng),
         },
         "daily_revenue_per_visitor": {
             "days": [world.day_start(d).date().isoformat() for d in days],
@@ -179,10 +237,14 @@ def build_report(world: World, outcome: Outcome, elapsed: float, mode: str) -> d
     }
 
 
-def _lift(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+def _lift(
+    ours: dict[str, Any], theirs: dict[str, Any], interval: list[float], per_shopper: list[float]
+) -> dict[str, Any]:
     ratio = ours["mean"] / theirs["mean"] if theirs["mean"] else None
     return {
         "revenue_per_visitor_ratio": round(ratio, 3) if ratio is not None else None,
+        "ratio_ci95": interval,
+        "revenue_per_shopper_ratio_ci95": per_shopper,
         "intervals_overlap": not (
             ours["ci95"][0] > theirs["ci95"][1] or theirs["ci95"][0] > ours["ci95"][1]
         ),

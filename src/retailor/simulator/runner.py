@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ class RunPlan:
     api_key: str | None = None
     export: Path | None = None
     offline: bool = False
+    #: the day the run ends (midnight UTC); default today
+    end: datetime | None = None
 
 
 def simulate(
@@ -45,7 +48,7 @@ def simulate(
     """Run the plan and return the report (see ``report.build_report``): without
     Retailor when ``plan.offline``, else through ``transport`` (an app in this process)
     or over HTTP to ``plan.url``, with ``plan.api_key``."""
-    world = create_world(plan.scale, plan.seed)
+    world = create_world(plan.scale, plan.seed, plan.end)
     started = time.perf_counter()
 
     async def main() -> Outcome:

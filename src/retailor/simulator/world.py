@@ -257,9 +257,12 @@ def _catalog(rng: np.random.Generator, scale: Scale) -> Catalog:
     brands: list[tuple[str, str]] = []
     brand_department: list[int] = []
     brand_style: list[np.ndarray] = []
+    syllables = len(BRAND_SYLLABLES)
+    pairs = [(a, b) for a in range(syllables) for b in range(syllables) if a != b]
+    brand_names = rng.choice(len(pairs), len(DEPARTMENTS) * len(BRAND_TIERS), replace=False)
     for d, _ in enumerate(DEPARTMENTS):
         for tier in BRAND_TIERS:
-            a, b = rng.choice(len(BRAND_SYLLABLES), 2, replace=False)
+            a, b = pairs[int(brand_names[len(brands)])]
             brands.append((f"{BRAND_SYLLABLES[a]}{BRAND_SYLLABLES[b].lower()}", tier))
             brand_department.append(d)
             brand_style.append(rng.normal(0, 1, STYLE_DIMENSIONS))
