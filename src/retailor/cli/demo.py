@@ -168,7 +168,9 @@ Try:
   # ... on a product page, for a visitor nobody knows yet
   curl -s -X POST {url}/v1/decisions -H 'Authorization: Bearer {admin}' \\
        -d '{{"placement":"product_detail","anonymous_id":"new-visitor","context":{{"item_id":"{item}"}}}}'
-  # tell Retailor the offer was redeemed (use the decision_id and offer_id you got)
+  # tell Retailor the offer was redeemed (use the decision_id and offer_id you got; the
+  # simulation's server gives an offer 3 s to be redeemed before the bandit learns a zero,
+  # a normal one an hour: RETAILOR_REWARD_WINDOW_SECONDS)
   curl -s -X POST {url}/v1/feedback -H 'Authorization: Bearer {admin}' \\
        -d '{{"decision_id":"DECISION_ID","type":"redeemed","offer_id":"OFFER_ID"}}'
 
