@@ -72,8 +72,10 @@ def main() -> None:
             f"| {figure(arms['random']['revenue_per_visitor'])} "
             f"| {figure(arms['none']['revenue_per_visitor'])} "
             f"| {lift['revenue_per_visitor_ratio']:.2f}x "
-            f"({'overlap' if lift['intervals_overlap'] else 'apart'}) "
+            f"({lift['ratio_ci95'][0]:.2f}-{lift['ratio_ci95'][1]:.2f}; arms' intervals "
+            f"{'overlap' if lift['intervals_overlap'] else 'apart'}) "
             f"| {regret['first_third_mean']:.3f} / {regret['last_third_mean']:.3f} "
+            f"({'falling' if regret['falling'] else 'no clear fall'}) "
             f"| {random_regret:.3f} | {report['elapsed_seconds']:.0f} s |",
             flush=True,
         )
