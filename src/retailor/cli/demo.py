@@ -81,7 +81,7 @@ def demo(data_dir: Path, port: int, scale: str, history: bool, exit_after: bool)
                 console.rule("[bold]Retailor demo")
 
                 def say(line: str) -> None:
-                    console.print("  " + line)
+                    console.print("  " + line, soft_wrap=True)
 
                 if history:
                     figures = load_demo(url, admin_key, ingest_key, lambda x: say("loaded " + x))
