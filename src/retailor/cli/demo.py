@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -12,13 +15,13 @@ import msgspec
 
 from retailor.api.runfile import read_run_file
 from retailor.cli.common import console, friendly_errors, out, settings_from
-from retailor.cli.simulate import print_summary, run_with_progress
+from retailor.cli.simulate import print_summary
 from retailor.client import Client
 from retailor.demo.loader import Say, segment_sample, send_bad_events
 from retailor.domain.access import Scope
 from retailor.privacy.keys import create_key
-from retailor.simulator.runner import DEMO_SERVER_SETTINGS, RunPlan
-from retailor.simulator.world import SCALES, Scale
+from retailor.simulator.runner import DEMO_SERVER_SETTINGS
+from retailor.simulator.world import SCALES
 from retailor.storage.files.keys import FileKeyStore
 
 
@@ -86,9 +89,7 @@ def demo(data_dir: Path, port: int, scale: str, history: bool, exit_after: bool)
                 if history:
                     figures = load_demo(url, admin_key, ingest_key, lambda x: say("loaded " + x))
                 else:
-                    figures = run_simulation_demo(
-                        url, admin_key, ingest_key, SCALES[scale], data_dir, say
-                    )
+                    figures = run_simulation_demo(url, admin_key, ingest_key, scale, data_dir, say)
                 _explain(url, admin_key, ingest_key, figures, data_dir)
             except BaseException as exc:  # shown, then the server stops
                 failed.append(exc)
@@ -106,18 +107,29 @@ def demo(data_dir: Path, port: int, scale: str, history: bool, exit_after: bool)
 
 
 def run_simulation_demo(
-    url: str, admin_key: str, ingest_key: str, scale: Scale, data_dir: Path, say: Say
+    url: str, admin_key: str, ingest_key: str, scale_name: str, data_dir: Path, say: Say
 ) -> dict[str, object]:
     """Simulate the retailer through the API, print the closed-loop comparison, then show
-    profiles, bad input and the Segment endpoint on the simulated shop."""
+    profiles, bad input and the Segment endpoint on the simulated shop.
+
+    The simulation is ``retailor simulate --url`` in a process of its own: the shoppers
+    and the server each get a core, instead of sharing this process's interpreter."""
     from retailor.simulator.report import plot
 
+    scale = SCALES[scale_name]
     console.print(
         f"  simulating a retailer with {scale.customers:,} customers and {scale.items:,} items: "
         f"{scale.history_days} days of shopping before Retailor, then {scale.days} days in "
         "which shoppers see (and react to) what each experiment arm shows"
     )
-    report = run_with_progress(RunPlan(scale, seed=7, concurrency=16, url=url, api_key=admin_key))
+    simulation = subprocess.run(
+        [sys.executable, "-m", "retailor", "simulate", "--scale", scale_name, "--seed", "7",
+         "--url", url, "--key", admin_key, "--concurrency", "16", "--json", "--server-for-simulation"],
+        stdout=subprocess.PIPE, text=True, check=False,
+    )  # fmt: skip
+    if simulation.returncode != 0:
+        raise RuntimeError(f"the simulation failed (exit status {simulation.returncode})")
+    report = json.loads(simulation.stdout)
     print_summary(report)
     (data_dir / "simulation.json").write_bytes(msgspec.json.format(msgspec.json.encode(report)))
     plot(report, data_dir / "simulation.png")

@@ -46,8 +46,9 @@ from retailor.simulator.world import SCALES, Scale
 @click.option("--key", "api_key", envvar="RETAILOR_API_KEY",
               help="An admin key of that server ($RETAILOR_API_KEY).")  # fmt: skip
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="In-process: the data directory to build (must be new or empty; default "
-                   "a temporary one, removed afterwards).")  # fmt: skip
+              help="In-process: build the shop's data here and keep it, to explore with "
+                   "`retailor serve --data DIR` afterwards (must be new or empty; default a "
+                   "temporary directory, removed).")  # fmt: skip
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Shopper visits in flight at once.")  # fmt: skip
 @click.option("--retrain-days", default=7, show_default=True, type=click.IntRange(min=0),
@@ -58,6 +59,8 @@ from retailor.simulator.world import SCALES, Scale
 @click.option("--offline", is_flag=True,
               help="Run the shop without Retailor (no experiment); use with --export.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
+@click.option("--server-for-simulation", "fast_rewards", is_flag=True, hidden=True,
+              help="The --url server was started with the simulation's settings (the demo).")  # fmt: skip
 @click.option("--plot", type=click.Path(path_type=Path, dir_okay=False),
               help="Draw revenue per visitor per arm over the days (and the bandit's regret) to a PNG.")  # fmt: skip
 @friendly_errors
@@ -65,7 +68,7 @@ def simulate(
     scale: str, customers: int | None, items: int | None, history_days: int | None,
     days: int | None, seed: int, end: datetime | None, url: str | None, api_key: str | None,
     data_dir: Path | None, concurrency: int, retrain_days: int, export: Path | None,
-    offline: bool, as_json: bool, plot: Path | None,
+    offline: bool, as_json: bool, fast_rewards: bool, plot: Path | None,
 ) -> None:  # fmt: skip
     """Simulate a retailer whose shoppers react to what Retailor shows them, and measure
     the lift in a closed-loop experiment.
@@ -114,7 +117,7 @@ def simulate(
     plan = RunPlan(chosen, seed=seed, concurrency=concurrency, retrain_days=retrain_days,
                    url=url, api_key=api_key, export=export, offline=offline,
                    end=end.replace(tzinfo=UTC) if end else None)  # fmt: skip
-    if url:
+    if url and not fast_rewards:
         console.print(
             "[dim]note: a simulated day takes seconds; the server should run with "
             "RETAILOR_REWARD_WINDOW_SECONDS=3 so that offers not redeemed teach the bandit "
