@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -124,8 +125,9 @@ def run_simulation_demo(
     )
     simulation = subprocess.run(
         [sys.executable, "-m", "retailor", "simulate", "--scale", scale_name, "--seed", "7",
-         "--url", url, "--key", admin_key, "--concurrency", "16", "--json", "--server-for-simulation"],
+         "--url", url, "--concurrency", "16", "--json", "--server-for-simulation"],
         stdout=subprocess.PIPE, text=True, check=False,
+        env={**os.environ, "RETAILOR_API_KEY": admin_key},  # not on a command line ps shows
     )  # fmt: skip
     if simulation.returncode != 0:
         raise RuntimeError(f"the simulation failed (exit status {simulation.returncode})")

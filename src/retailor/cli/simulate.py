@@ -39,9 +39,10 @@ from retailor.simulator.world import SCALES, Scale
 @click.option("--days", type=click.IntRange(min=1), help="Days of the closed-loop experiment.")
 @click.option("--seed", default=7, show_default=True, help="Same seed, same retailer and shoppers.")
 @click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="The day the simulated weeks end (default today): with the same seed and "
-                   "end, an --offline export is the same file.")  # fmt: skip
-@click.option("--url", envvar="RETAILOR_URL",
+              help="The simulated weeks run up to this day (midnight UTC; its eve is the last "
+                   "day simulated; default today): with the same seed and end, an --offline "
+                   "export is the same file.")  # fmt: skip
+@click.option("--url",
               help="Drive a running server over HTTP (else: in-process, no sockets).")  # fmt: skip
 @click.option("--key", "api_key", envvar="RETAILOR_API_KEY",
               help="An admin key of that server ($RETAILOR_API_KEY).")  # fmt: skip
@@ -99,8 +100,8 @@ def simulate(
         raise click.UsageError("--offline runs the shop without Retailor: give --export DIR too")
     if offline and data_dir:
         raise click.UsageError("--offline runs without Retailor: --data has no use there")
-    if offline:
-        url = None  # a RETAILOR_URL in the environment is not meant for an offline run
+    if offline and plot:
+        raise click.UsageError("--offline runs no experiment: there is nothing to --plot")
     if url and not api_key:
         raise click.UsageError("--url needs --key (an admin key of that server)")
     if url and data_dir:
@@ -117,6 +118,8 @@ def simulate(
     plan = RunPlan(chosen, seed=seed, concurrency=concurrency, retrain_days=retrain_days,
                    url=url, api_key=api_key, export=export, offline=offline,
                    end=end.replace(tzinfo=UTC) if end else None)  # fmt: skip
+    if url:
+        console.print(f"driving the server at {url}")
     if url and not fast_rewards:
         console.print(
             "[dim]note: a simulated day takes seconds; the server should run with "
@@ -140,6 +143,11 @@ def simulate(
         print_summary(report, offline)
     if plot:
         console.print(f"plot written to {plot}")
+    if data_dir is not None and temporary is None:
+        console.print(
+            f"the shop's data is in {data_dir}: `retailor keys create --data {data_dir} "
+            f"--scope admin`, then `retailor serve --data {data_dir}` to explore it"
+        )
 
 
 @contextmanager
@@ -260,6 +268,12 @@ def print_summary(report: dict[str, Any], offline: bool = False) -> None:
                        _cell(f["regret_per_offer"], 3), _cell(f["offer_cost"]), _cell(f["margin"]))  # fmt: skip
     wide.print(offers)
     regret = report["offers"]["regret"]
+    if regret["falling"] is None:
+        wide.print(
+            f"  the bandit's regret per offer: {_mean(regret['bandit']['per_day']):.3f} "
+            "(too few days to tell whether it falls)"
+        )
+        return _errors(report, wide)
     low, high = regret["last_minus_first_ci95"]
     wide.print(
         f"  the bandit's regret per offer fell from {regret['first_third_mean']:.3f} (first third of the days) "
@@ -270,6 +284,10 @@ def print_summary(report: dict[str, Any], offline: bool = False) -> None:
         f"{regret['last_third_mean']:.3f} in the last (difference {low:+.3f} to {high:+.3f}: not a clear "
         "fall; more days or shoppers give the bandit more to learn from)"
     )  # fmt: skip
+    _errors(report, wide)
+
+
+def _errors(report: dict[str, Any], wide: Console) -> None:
     if report["error_count"]:
         wide.print(
             f"[yellow]  {report['error_count']} requests failed; first: {report['errors'][0]}[/]"

@@ -191,7 +191,7 @@ class Simulator:
         if self.experiment(day):
             if world.day_start(day).weekday() == EMAIL_WEEKDAY:
                 online += await self._email(day)
-            online.sort(key=lambda v: v[1])
+            online.sort(key=lambda v: (v[1], v[0]))
             gate = asyncio.Semaphore(self.concurrency)
 
             async def one(n: int, person: int, at: datetime, channel: str, entry: Any) -> None:
@@ -237,7 +237,7 @@ class Simulator:
                     store.append((int(p), at))
                 else:
                     online.append((int(p), at, channel, None))
-        online.sort(key=lambda v: v[1])
+        online.sort(key=lambda v: (v[1], v[0]))
         return online, store
 
     # --- catalog -----------------------------------------------------------------------
@@ -356,8 +356,8 @@ class Simulator:
                 self.outcome.errors.append(f"event rejected: {rejected}")
             if answer.get("duplicates"):
                 self.outcome.errors.append(
-                    f"{answer['duplicates']} events were already on the server (a server that "
-                    "ran this seed today already has them: use a fresh one or another --seed)"
+                    f"{answer['duplicates']} events were already on the server (it has run a "
+                    "simulation before: use a fresh server for each run)"
                 )
 
     async def _flush(self) -> None:
@@ -387,11 +387,13 @@ class Simulator:
         clock = [at]
         sequence = itertools.count()
 
-        def emit(kind: str, props: dict[str, Any], decision: str | None = None) -> None:
+        def emit(
+            kind: str, props: dict[str, Any], decision: str | None = None, via: str | None = None
+        ) -> None:
             clock[0] += timedelta(seconds=int(rng.integers(4, 80)))
             events.append(
-                self._event(f"{session}-{next(sequence)}", kind, clock[0], who, channel, session,
-                            props, decision)
+                self._event(f"{session}-{next(sequence)}", kind, clock[0], who, via or channel,
+                            session, props, decision)
             )  # fmt: skip
 
         async def send() -> None:
@@ -406,7 +408,7 @@ class Simulator:
         available = self.launched & (self.stock > 0)
         viewed: list[int] = []
 
-        def view(items: list[int], decision: str | None) -> None:
+        def view(items: list[int], decision: str | None, via: str | None = None) -> None:
             for i in items:
                 if i not in viewed:
                     viewed.append(i)
@@ -414,11 +416,12 @@ class Simulator:
                         "product_viewed",
                         {"item_id": cat.item_ids[i], "price": float(cat.price[i])},
                         decision,
+                        via,
                     )
 
-        if entry:
+        if entry:  # the email's clicks, then the visit goes on on the web
             items, decision = entry
-            view(items, decision)
+            view(items, decision, "email")
         emit("page_viewed", {"path": "/", "page_type": "home"})
         if live and arm != "none":
             assert self.shelves is not None
@@ -476,8 +479,20 @@ class Simulator:
                     cart[i] = shopper.quantity(bool(self.consumable[i]), rng)
                     emit("product_added", {"item_id": cat.item_ids[i], "quantity": cart[i],
                                            "price": float(cat.price[i])}, page.decision_id)  # fmt: skip
-                if page.items:
-                    await send()
+        # checkout asks the visitor to log in (or register) first
+        if not logged_in:
+            if self.registered[p]:
+                emit("identify", {"traits": {}})
+                who.update(known)
+                events[-1].update(known)
+            else:
+                self.registered[p] = True
+                who.update(known)
+                for event in self._registration(p, clock[0], f"{session}-reg"):
+                    event["anonymous_id"] = device["anonymous_id"]
+                    events.append(event)
+        if live:
+            await send()  # the offer's decision knows who is buying
             # the offer: one request of the same shape for every shopper of the bandit arm,
             # and the same eligibility (the final basket) for every offer arm
             basket = self._basket(cart)
@@ -499,17 +514,6 @@ class Simulator:
             if chosen is not None and eligible:
                 record.offer_id = world.offers[chosen].offer_id
                 record.regret = float(max(response[o] for o in eligible) - response[chosen])
-        if not logged_in:
-            if self.registered[p]:
-                emit("identify", {"traits": {}})
-                who.update(known)
-                events[-1].update(known)
-            else:
-                self.registered[p] = True
-                who.update(known)
-                for event in self._registration(p, clock[0], f"{session}-reg"):
-                    event["anonymous_id"] = device["anonymous_id"]
-                    events.append(event)
         emit("checkout_started", {"order_id": f"O-{session}"})
         redeemed = chosen is not None and rng.random() < response[chosen]
         if redeemed or rng.random() < shopper.CHECKOUT_BASE:

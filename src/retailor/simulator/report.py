@@ -155,17 +155,21 @@ def regret_curve(visits: list[Visit], days: list[int], rng: np.random.Generator)
     curves["unit"] = "expected redemptions lost per offer shown, against the oracle's choice"
     curves["first_third_mean"] = round(float(first.mean()), 4) if len(first) else 0.0
     curves["last_third_mean"] = round(float(last.mean()), 4) if len(last) else 0.0
-    low, high = _difference_interval(last, first, rng) if len(days) >= 3 else (0.0, 0.0)
-    curves["last_minus_first_ci95"] = [round(low, 4), round(high, 4)]
-    # falling: the last third's regret is below the first third's beyond the noise
-    curves["falling"] = bool(len(first) and len(last) and high < 0)
+    if len(days) >= 3 and len(first) and len(last):
+        low, high = _difference_interval(last, first, rng)
+        curves["last_minus_first_ci95"] = [round(low, 4), round(high, 4)]
+        # falling: the last third's regret is below the first third's beyond the noise
+        curves["falling"] = high < 0
+    else:  # too few days (or offers) to compare the start with the end
+        curves["last_minus_first_ci95"] = None
+        curves["falling"] = None
     return curves
 
 
 def _difference_interval(
     a: np.ndarray, b: np.ndarray, rng: np.random.Generator
 ) -> tuple[float, float]:
-    """95 % bootstrap interval of ``mean(a) - mean(b)``."""
+    """95 % bootstrap interval of ``mean(a) - mean(b)`` (resampling the offers)."""
     if not len(a) or not len(b):
         return 0.0, 0.0
     da = a[rng.integers(0, len(a), (BOOTSTRAP, len(a)))].mean(axis=1)

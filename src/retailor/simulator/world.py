@@ -105,13 +105,11 @@ OFFERS = (
 )
 OFFER_BASE = np.array([-1.9, -1.7, -1.6, -2.3, -1.8])
 #: Offer appeal by loyalty tier (rows: none, silver, gold), session channel (rows: web,
-#: app, email) and favourite department (rows in DEPARTMENTS order).
+#: app) and favourite department (rows in DEPARTMENTS order).
 OFFER_BY_TIER = np.array(
     [[0.3, 0.5, -0.2, -1.2, 0.2], [-0.2, 0.0, 0.9, 0.3, -0.1], [-0.6, -0.5, 0.1, 1.9, -0.3]]
 )
-OFFER_BY_CHANNEL = np.array(
-    [[0.0, 0.0, 0.7, -0.3, 0.1], [-0.2, -0.1, -0.4, 0.9, 0.0], [0.2, 0.3, 0.0, 0.0, 0.2]]
-)
+OFFER_BY_CHANNEL = np.array([[0.0, 0.0, 0.7, -0.3, 0.1], [-0.2, -0.1, -0.4, 0.9, 0.0]])
 OFFER_BY_DEPARTMENT = np.array(
     [
         [0.0, 0.2, 0.4, 0.0, 0.0],
@@ -122,7 +120,8 @@ OFFER_BY_DEPARTMENT = np.array(
         [0.2, 0.0, 0.3, 0.0, 0.0],
     ]
 )
-SESSION_CHANNELS = ("web", "app", "email")
+#: The channels of an online visit (a visit begun from an email goes on on the web).
+SESSION_CHANNELS = ("web", "app")
 
 
 @dataclass(frozen=True)
