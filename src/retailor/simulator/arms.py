@@ -86,16 +86,15 @@ class Shelves:
         who: dict[str, str],
         context: dict[str, Any],
         *,
-        offers: int = 0,
         available: np.ndarray,
         rng: np.random.Generator,
         exclude: list[int],
     ) -> Shown:
-        """The items (and, when ``offers``, Retailor's offer) that ``arm`` shows."""
+        """The items that ``arm`` shows on ``placement`` (offers come from :meth:`offer`)."""
         k = SLOTS[placement]
         if arm in ("retailor", "popularity"):
             return await self._decide(
-                placement if arm == "retailor" else POPULAR_PLACEMENT, who, context, k, offers
+                placement if arm == "retailor" else POPULAR_PLACEMENT, who, context, k, 0
             )
         shown = Shown()
         if arm == "random":

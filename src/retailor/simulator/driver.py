@@ -425,7 +425,7 @@ class Simulator:
         emit("page_viewed", {"path": "/", "page_type": "home"})
         if live and arm != "none":
             assert self.shelves is not None
-            home = await self._show(arm, "home", who, {"channel": channel}, 0, available, rng, [])
+            home = await self._show(arm, "home", who, {"channel": channel}, available, rng, [])
             record.shown += len(home.items)
             clicked = shopper.scan(home.items, utility, rng, shopper.RECOMMENDATION_ATTENTION)
             record.clicks += len(clicked)
@@ -440,7 +440,7 @@ class Simulator:
         if live and arm != "none":
             for item in list(viewed[:2]):
                 page = await self._show(arm, "product_detail", who,
-                                        {"item_id": cat.item_ids[item], "channel": channel}, 0,
+                                        {"item_id": cat.item_ids[item], "channel": channel},
                                         available, rng, [item])  # fmt: skip
                 record.shown += len(page.items)
                 clicked = [i for i in shopper.scan(page.items, utility, rng,
@@ -467,7 +467,7 @@ class Simulator:
         if live:
             await send()  # the cart page's decisions see the cart
             if arm != "none":
-                page = await self._show(arm, "cart", who, self._cart_context(cart, channel), 0,
+                page = await self._show(arm, "cart", who, self._cart_context(cart, channel),
                                         available, rng, list(cart))  # fmt: skip
                 decision_id = page.decision_id or decision_id
                 record.shown += len(page.items)
@@ -536,14 +536,15 @@ class Simulator:
         placement: str,
         who: dict[str, str],
         context: dict[str, Any],
-        offers: int,
         available: np.ndarray,
         rng: np.random.Generator,
         exclude: list[int],
     ) -> Shown:
+        """What ``arm`` shows on ``placement``; nothing when Retailor's answer failed (the
+        failure is kept in the outcome's errors)."""
         assert self.shelves is not None
         try:
-            return await self.shelves.show(arm, placement, who, context, offers=offers,
+            return await self.shelves.show(arm, placement, who, context,
                                            available=available, rng=rng, exclude=exclude)  # fmt: skip
         except RetailorError as exc:
             self.outcome.errors.append(f"{placement} decision failed: {exc}")
@@ -637,7 +638,7 @@ class Simulator:
             rng = np.random.default_rng([self.world.seed, STREAM_EMAIL, day, p])
             async with gate:
                 shown = await self._show(arm, "email", {"customer_id": people.customer_ids[p]},
-                                         {"channel": "email"}, 0, available, rng, [])  # fmt: skip
+                                         {"channel": "email"}, available, rng, [])  # fmt: skip
             if not shown.items or rng.random() >= EMAIL_OPEN_RATE:
                 return
             opened = sent_at + timedelta(minutes=int(rng.integers(1, 480)))
