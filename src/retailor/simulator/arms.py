@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from retailor.client import AsyncClient
+from retailor.client import AsyncClient, RetailorError
 
 RECOMMENDATION_ARMS = ("retailor", "popularity", "random", "none")
 OFFER_ARMS = ("bandit", "random", "oracle")
@@ -75,9 +75,10 @@ class Shown:
 class Shelves:
     """Asks Retailor (or draws at random) for the items of each page."""
 
-    def __init__(self, client: AsyncClient, item_index: dict[str, int]) -> None:
+    def __init__(self, client: AsyncClient, item_index: dict[str, int], errors: list[str]) -> None:
         self.client = client
         self.item_index = item_index
+        self.errors = errors  # a failed answer shows nothing and is noted here
 
     async def show(
         self,
@@ -93,9 +94,13 @@ class Shelves:
         """The items that ``arm`` shows on ``placement`` (offers come from :meth:`offer`)."""
         k = SLOTS[placement]
         if arm in ("retailor", "popularity"):
-            return await self._decide(
-                placement if arm == "retailor" else POPULAR_PLACEMENT, who, context, k, 0
-            )
+            try:
+                return await self._decide(
+                    placement if arm == "retailor" else POPULAR_PLACEMENT, who, context, k, 0
+                )
+            except RetailorError as exc:
+                self.errors.append(f"{placement} decision failed: {exc}")
+                return Shown()
         shown = Shown()
         if arm == "random":
             pool = np.setdiff1d(np.flatnonzero(available), np.asarray(exclude, dtype=np.int64))

@@ -37,7 +37,6 @@ from retailor.simulator.arms import (
     POPULAR_PLACEMENT,
     RECOMMENDATION_ARMS,
     Shelves,
-    Shown,
     split,
 )
 from retailor.simulator.world import (
@@ -121,7 +120,8 @@ class Simulator:
         self.progress = progress
         cat = world.catalog
         self.item_index = {item: n for n, item in enumerate(cat.item_ids)}
-        self.shelves = Shelves(client, self.item_index) if client else None
+        self.outcome = Outcome()
+        self.shelves = Shelves(client, self.item_index, self.outcome.errors) if client else None
         self.stock = np.where(cat.launch_day <= 0, cat.restock_level, 0).astype(np.int64)
         self.launched = cat.launch_day <= 0
         people = world.customers
@@ -134,7 +134,6 @@ class Simulator:
             [cat.categories[c][0] in CONSUMABLE_DEPARTMENTS for c in cat.category]
         )
         self.department = np.array([departments.index(d) for d, _ in cat.categories])[cat.category]
-        self.outcome = Outcome()
         h, end = world.scale.history_days, world.scale.total_days
         eligible = (people.arrival_day < end) & (people.churn_day > h)
         self.outcome.assigned = {
@@ -424,8 +423,9 @@ class Simulator:
             view(items, decision, "email")
         emit("page_viewed", {"path": "/", "page_type": "home"})
         if live and arm != "none":
-            assert self.shelves is not None
-            home = await self._show(arm, "home", who, {"channel": channel}, available, rng, [])
+            home = await self._shelves().show(
+                arm, "home", who, {"channel": channel}, available=available, rng=rng, exclude=[]
+            )
             record.shown += len(home.items)
             clicked = shopper.scan(home.items, utility, rng, shopper.RECOMMENDATION_ATTENTION)
             record.clicks += len(clicked)
@@ -439,9 +439,10 @@ class Simulator:
             view(shopper.scan(listing, utility, rng, shopper.LISTING_ATTENTION), None)
         if live and arm != "none":
             for item in list(viewed[:2]):
-                page = await self._show(arm, "product_detail", who,
-                                        {"item_id": cat.item_ids[item], "channel": channel},
-                                        available, rng, [item])  # fmt: skip
+                page = await self._shelves().show(
+                    arm, "product_detail", who, {"item_id": cat.item_ids[item], "channel": channel},
+                    available=available, rng=rng, exclude=[item],
+                )  # fmt: skip
                 record.shown += len(page.items)
                 clicked = [i for i in shopper.scan(page.items, utility, rng,
                                                    shopper.RECOMMENDATION_ATTENTION) if i not in viewed]  # fmt: skip
@@ -467,8 +468,10 @@ class Simulator:
         if live:
             await send()  # the cart page's decisions see the cart
             if arm != "none":
-                page = await self._show(arm, "cart", who, self._cart_context(cart, channel),
-                                        available, rng, list(cart))  # fmt: skip
+                page = await self._shelves().show(
+                    arm, "cart", who, self._cart_context(cart, channel),
+                    available=available, rng=rng, exclude=list(cart),
+                )  # fmt: skip
                 decision_id = page.decision_id or decision_id
                 record.shown += len(page.items)
                 clicked = [i for i in shopper.scan(page.items, utility, rng,
@@ -498,9 +501,8 @@ class Simulator:
             basket = self._basket(cart)
             eligible = [o for o, spec in enumerate(world.offers) if basket >= spec.min_basket]
             if offer_arm == "bandit":
-                assert self.shelves is not None
                 try:
-                    offer_decision, offer_id = await self.shelves.offer(
+                    offer_decision, offer_id = await self._shelves().offer(
                         who, self._cart_context(cart, channel)
                     )
                 except RetailorError as exc:
@@ -530,25 +532,9 @@ class Simulator:
                 self.outcome.errors.append(f"feedback refused: {exc}")
         self._record(record)
 
-    async def _show(
-        self,
-        arm: str,
-        placement: str,
-        who: dict[str, str],
-        context: dict[str, Any],
-        available: np.ndarray,
-        rng: np.random.Generator,
-        exclude: list[int],
-    ) -> Shown:
-        """What ``arm`` shows on ``placement``; nothing when Retailor's answer failed (the
-        failure is kept in the outcome's errors)."""
-        assert self.shelves is not None
-        try:
-            return await self.shelves.show(arm, placement, who, context,
-                                           available=available, rng=rng, exclude=exclude)  # fmt: skip
-        except RetailorError as exc:
-            self.outcome.errors.append(f"{placement} decision failed: {exc}")
-            return Shown()
+    def _shelves(self) -> Shelves:
+        assert self.shelves is not None, "pages are shown only in the experiment"
+        return self.shelves
 
     def _cart_context(self, cart: dict[int, int], channel: str) -> dict[str, Any]:
         ids = self.world.catalog.item_ids
@@ -637,8 +623,10 @@ class Simulator:
                 return
             rng = np.random.default_rng([self.world.seed, STREAM_EMAIL, day, p])
             async with gate:
-                shown = await self._show(arm, "email", {"customer_id": people.customer_ids[p]},
-                                         {"channel": "email"}, available, rng, [])  # fmt: skip
+                shown = await self._shelves().show(
+                    arm, "email", {"customer_id": people.customer_ids[p]}, {"channel": "email"},
+                    available=available, rng=rng, exclude=[],
+                )  # fmt: skip
             if not shown.items or rng.random() >= EMAIL_OPEN_RATE:
                 return
             opened = sent_at + timedelta(minutes=int(rng.integers(1, 480)))
