@@ -23,7 +23,7 @@ from rich.table import Table
 from retailor.cli.common import console, friendly_errors, out, settings_from
 from retailor.domain.access import Scope
 from retailor.privacy.keys import create_key
-from retailor.simulator.driver import Outcome
+from retailor.simulator.outcome import Outcome
 from retailor.simulator.runner import SIMULATION_SETTINGS, RunPlan
 from retailor.simulator.world import SCALES, Scale
 

@@ -19,7 +19,6 @@ import asyncio
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,13 +38,12 @@ from retailor.simulator.arms import (
     Shelves,
     split,
 )
+from retailor.simulator.outcome import Outcome, Visit
+from retailor.simulator.shop import Shop
 from retailor.simulator.world import (
     CHANNELS,
-    CONSUMABLE_DEPARTMENTS,
-    DEPARTMENTS,
     ONLINE_HOURS,
     STORE_HOURS,
-    TIERS,
     WEEKDAY_TRAFFIC,
     World,
 )
@@ -55,46 +53,6 @@ EVENT_BATCH = 5_000
 STREAM_ASSIGNMENT, STREAM_SCHEDULE, STREAM_VISIT, STREAM_STORE, STREAM_EMAIL = 1, 2, 3, 4, 5
 EMAIL_WEEKDAY = 1  # Tuesday
 EMAIL_OPEN_RATE = 0.3
-RESTOCK_CHANCE = 0.15
-
-
-@dataclass
-class Visit:
-    """One online visit's outcome, as the experiment measures it."""
-
-    day: int
-    person: int
-    arm: str
-    offer_arm: str
-    channel: str
-    shown: int = 0
-    clicks: int = 0
-    views: int = 0
-    carted: bool = False
-    ordered: bool = False
-    revenue: float = 0.0
-    margin: float = 0.0
-    offer_id: str | None = None
-    redeemed: bool = False
-    offer_cost: float = 0.0
-    #: expected redemptions lost against the oracle's choice (visits offered something)
-    regret: float | None = None
-
-
-@dataclass
-class Outcome:
-    """Everything a run produced."""
-
-    visits: list[Visit] = field(default_factory=list)
-    events: int = 0
-    store_revenue: float = 0.0
-    store_orders: int = 0
-    history_visits: int = 0
-    history_orders: int = 0
-    errors: list[str] = field(default_factory=list)
-    trained: list[int] = field(default_factory=list)  # days on which models were trained
-    #: the arm of every shopper who could come during the experiment (arrived, not churned)
-    assigned: dict[int, str] = field(default_factory=dict)
 
 
 Progress = Callable[[int, Outcome], None]
@@ -118,22 +76,15 @@ class Simulator:
         self.concurrency = max(1, concurrency)
         self.retrain_days = retrain_days
         self.progress = progress
-        cat = world.catalog
-        self.item_index = {item: n for n, item in enumerate(cat.item_ids)}
+        self.shop = Shop(world)
         self.outcome = Outcome()
-        self.shelves = Shelves(client, self.item_index, self.outcome.errors) if client else None
-        self.stock = np.where(cat.launch_day <= 0, cat.restock_level, 0).astype(np.int64)
-        self.launched = cat.launch_day <= 0
+        self.shelves = (
+            Shelves(client, self.shop.item_index, self.outcome.errors) if client else None
+        )
         people = world.customers
-        self.registered = people.arrival_day <= 0
         assign = np.random.default_rng([world.seed, STREAM_ASSIGNMENT])
         self.arm = split(len(people.customer_ids), RECOMMENDATION_ARMS, assign)
         self.offer_arm = split(len(people.customer_ids), OFFER_ARMS, assign, OFFER_SHARES)
-        departments = list(DEPARTMENTS)
-        self.consumable = np.array(
-            [cat.categories[c][0] in CONSUMABLE_DEPARTMENTS for c in cat.category]
-        )
-        self.department = np.array([departments.index(d) for d, _ in cat.categories])[cat.category]
         h, end = world.scale.history_days, world.scale.total_days
         eligible = (people.arrival_day < end) & (people.churn_day > h)
         self.outcome.assigned = {
@@ -141,7 +92,6 @@ class Simulator:
         }
         self._buffer: list[dict[str, Any]] = []
         self._export = export
-        self._sold_out: set[int] = set()
 
     # --- the run -----------------------------------------------------------------------
 
@@ -162,15 +112,13 @@ class Simulator:
 
     async def _setup(self) -> None:
         world = self.world
-        items = [
-            self._item(int(n), world.start - timedelta(days=30))
-            for n in np.flatnonzero(self.launched)
-        ]
-        await self._upsert(items)
+        shop = self.shop
+        opened = world.start - timedelta(days=30)
+        await self._upsert([shop.item(int(n), opened) for n in np.flatnonzero(shop.launched)])
         before = world.start - timedelta(days=1)
         events: list[dict[str, Any]] = []
-        for p in np.flatnonzero(self.registered):
-            events += self._registration(int(p), before, f"r{p}")
+        for p in np.flatnonzero(shop.registered):
+            events += shop.registration(int(p), before, f"r{p}")
         await self._send(events)
         if self.client is not None:
             await self.client.put_placement(POPULAR_PLACEMENT, POPULAR_DEFINITION)
@@ -181,7 +129,7 @@ class Simulator:
     async def _day(self, day: int) -> None:
         world = self.world
         rng = np.random.default_rng([world.seed, STREAM_SCHEDULE, day])
-        await self._catalog_day(day, rng)
+        await self._upsert(self.shop.open_day(day, rng))
         if self.experiment(day) and self._train_today(day):
             assert self.client is not None
             await self.client.train_models()
@@ -204,10 +152,15 @@ class Simulator:
             for n, (p, at, ch, entry) in enumerate(online):
                 await self._visit(day, n, p, at, ch, entry)
         for n, (p, at) in enumerate(store):
-            self._store_visit(day, n, p, at)
+            rung = self.shop.store_basket(
+                day, n, p, at, np.random.default_rng([world.seed, STREAM_STORE, day, n, p])
+            )
+            if rung is not None:
+                self._buffer.append(rung[0])
+                self.outcome.store_orders += 1
+                self.outcome.store_revenue += rung[1]
         await self._flush()
-        sold_out = np.flatnonzero(self.launched & (self.stock <= 0))
-        await self._mark_sold_out([{"item_id": self.world.catalog.item_ids[i]} for i in sold_out])
+        await self._upsert(self.shop.newly_sold_out())
 
     def _train_today(self, day: int) -> bool:
         since = day - self.world.scale.history_days
@@ -239,38 +192,7 @@ class Simulator:
         online.sort(key=lambda v: (v[1], v[0]))
         return online, store
 
-    # --- catalog -----------------------------------------------------------------------
-
-    def _item(self, n: int, created: datetime) -> dict[str, Any]:
-        cat = self.world.catalog
-        department, category = cat.categories[int(cat.category[n])]
-        brand, tier = cat.brands[int(cat.brand[n])]
-        return {
-            "item_id": cat.item_ids[n],
-            "name": cat.names[n],
-            "category": f"{department} > {category}",
-            "brand": brand,
-            "price": float(cat.price[n]),
-            "cost": float(cat.cost[n]),
-            "stock": int(self.stock[n]),
-            "created_at": created.isoformat(),
-            "attributes": {"brand_tier": tier},
-        }
-
-    async def _catalog_day(self, day: int, rng: np.random.Generator) -> None:
-        cat = self.world.catalog
-        start = self.world.day_start(day)
-        arriving = np.flatnonzero((cat.launch_day == day) & ~self.launched)
-        self.launched[arriving] = True
-        self.stock[arriving] = cat.restock_level[arriving]
-        restock = np.flatnonzero(
-            self.launched & (self.stock <= 0) & (rng.random(len(self.stock)) < RESTOCK_CHANCE)
-        )
-        self.stock[restock] = cat.restock_level[restock]
-        self._sold_out.difference_update(int(i) for i in restock)
-        patches = [self._item(int(n), start) for n in arriving]
-        patches += [{"item_id": cat.item_ids[n], "stock": int(self.stock[n])} for n in restock]
-        await self._upsert(patches)
+    # --- sending ------------------------------------------------------------------------
 
     async def _upsert(self, items: list[dict[str, Any]]) -> None:
         if not items:
@@ -283,61 +205,6 @@ class Simulator:
         if self.client is not None:
             for start in range(0, len(items), 5_000):
                 await self.client.upsert_items(items[start : start + 5_000])
-
-    # --- identities --------------------------------------------------------------------
-
-    def _registration(self, p: int, at: datetime, key: str) -> list[dict[str, Any]]:
-        people = self.world.customers
-        cid = people.customer_ids[p]
-        who = {"customer_id": cid}
-        events = [
-            self._event(f"{key}-id", "identify", at, who, "web", None,
-                        {"traits": {"email": f"shopper{p + 1}@example.com"}}),
-            self._event(f"{key}-consent", "consent_updated", at, who, "web", None,
-                        {"purposes": {"personalization": bool(people.consent_personalization[p]),
-                                      "marketing_email": bool(people.consent_email[p])}}),
-        ]  # fmt: skip
-        tier = TIERS[int(people.tier[p])]
-        if tier != "none":
-            events.append(
-                self._event(f"{key}-loyalty", "loyalty_enrolled", at, who, "store", None,
-                            {"card_id": self.card(p), "tier": tier, "program": "Retailor Rewards"})
-            )  # fmt: skip
-        return events
-
-    @staticmethod
-    def card(p: int) -> str:
-        return f"L{p + 1:07d}"
-
-    # --- events ------------------------------------------------------------------------
-
-    def _event(
-        self,
-        event_id: str,
-        kind: str,
-        at: datetime,
-        who: dict[str, str],
-        channel: str,
-        session: str | None,
-        properties: dict[str, Any],
-        decision_id: str | None = None,
-        store_id: str | None = None,
-    ) -> dict[str, Any]:
-        event: dict[str, Any] = {
-            "event_id": f"sim{self.world.seed}-{event_id}",
-            "type": kind,
-            "timestamp": at.isoformat(),
-            "channel": channel,
-            "properties": properties,
-            **who,
-        }
-        if session:
-            event["session_id"] = session
-        if decision_id:
-            event["decision_id"] = decision_id
-        if store_id:
-            event["store_id"] = store_id
-        return event
 
     async def _send(self, events: list[dict[str, Any]]) -> None:
         """Send now (or keep in the day's batch, before Retailor)."""
@@ -380,7 +247,7 @@ class Simulator:
         session = f"{day}-{n}-{p}"
         device = {"anonymous_id": f"{channel}-device-{p + 1}"}
         known = {"customer_id": people.customer_ids[p]}
-        logged_in = bool(self.registered[p]) and rng.random() >= people.anonymous_share[p]
+        logged_in = bool(self.shop.registered[p]) and rng.random() >= people.anonymous_share[p]
         who = {**known, **device} if logged_in else device
         events: list[dict[str, Any]] = []
         clock = [at]
@@ -391,7 +258,7 @@ class Simulator:
         ) -> None:
             clock[0] += timedelta(seconds=int(rng.integers(4, 80)))
             events.append(
-                self._event(f"{session}-{next(sequence)}", kind, clock[0], who, via or channel,
+                self.shop.event(f"{session}-{next(sequence)}", kind, clock[0], who, via or channel,
                             session, props, decision)
             )  # fmt: skip
 
@@ -404,7 +271,7 @@ class Simulator:
                 self._buffer += batch
 
         utility = world.utility(p)
-        available = self.launched & (self.stock > 0)
+        available = self.shop.available()
         viewed: list[int] = []
 
         def view(items: list[int], decision: str | None, via: str | None = None) -> None:
@@ -451,7 +318,7 @@ class Simulator:
         record.views = len(viewed)
         cart: dict[int, int] = {}
         for i in shopper.to_cart([i for i in viewed if available[i]], utility, rng):
-            cart[i] = shopper.quantity(bool(self.consumable[i]), rng)
+            cart[i] = shopper.quantity(bool(self.shop.consumable[i]), rng)
             emit(
                 "product_added",
                 {"item_id": cat.item_ids[i], "quantity": cart[i], "price": float(cat.price[i])},
@@ -479,26 +346,26 @@ class Simulator:
                 record.clicks += len(clicked)
                 view(clicked, page.decision_id)
                 for i in shopper.to_cart([i for i in clicked if available[i]], utility, rng):
-                    cart[i] = shopper.quantity(bool(self.consumable[i]), rng)
+                    cart[i] = shopper.quantity(bool(self.shop.consumable[i]), rng)
                     emit("product_added", {"item_id": cat.item_ids[i], "quantity": cart[i],
                                            "price": float(cat.price[i])}, page.decision_id)  # fmt: skip
         # checkout asks the visitor to log in (or register) first
         if not logged_in:
-            if self.registered[p]:
+            if self.shop.registered[p]:
                 emit("identify", {"traits": {}})
                 who.update(known)
                 events[-1].update(known)
             else:
-                self.registered[p] = True
+                self.shop.registered[p] = True
                 who.update(known)
-                for event in self._registration(p, clock[0], f"{session}-reg"):
+                for event in self.shop.registration(p, clock[0], f"{session}-reg"):
                     event["anonymous_id"] = device["anonymous_id"]
                     events.append(event)
         if live:
             await send()  # the offer's decision knows who is buying
             # the offer: one request of the same shape for every shopper of the bandit arm,
             # and the same eligibility (the final basket) for every offer arm
-            basket = self._basket(cart)
+            basket = self.shop.basket(cart)
             eligible = [o for o, spec in enumerate(world.offers) if basket >= spec.min_basket]
             if offer_arm == "bandit":
                 try:
@@ -538,12 +405,8 @@ class Simulator:
 
     def _cart_context(self, cart: dict[int, int], channel: str) -> dict[str, Any]:
         ids = self.world.catalog.item_ids
-        return {"cart": [ids[i] for i in cart], "cart_value": round(self._basket(cart), 2),
+        return {"cart": [ids[i] for i in cart], "cart_value": round(self.shop.basket(cart), 2),
                 "channel": channel}  # fmt: skip
-
-    def _basket(self, cart: dict[int, int]) -> float:
-        price = self.world.catalog.price
-        return float(sum(price[i] * q for i, q in cart.items()))
 
     def _offer_index(self, offer_id: str) -> int | None:
         return next((n for n, o in enumerate(self.world.offers) if o.offer_id == offer_id), None)
@@ -557,17 +420,15 @@ class Simulator:
         emit: Callable[..., None],
         decision_id: str | None,
     ) -> None:
+        """Ring up ``cart`` (what is still in stock), with the offer when redeemed."""
         cat = self.world.catalog
-        lines: list[dict[str, Any]] = []
-        for i, q in cart.items():
-            q = min(q, int(self.stock[i]))
-            if q <= 0:
-                continue
-            lines.append({"item_id": cat.item_ids[i], "quantity": q, "price": float(cat.price[i])})
-            self.stock[i] -= q
-            record.margin += float(cat.price[i] - cat.cost[i]) * q
+        lines = self.shop.take(cart)
         if not lines:
             return
+        index = self.shop.item_index
+        for line in lines:
+            i = index[line["item_id"]]
+            record.margin += float(cat.price[i] - cat.cost[i]) * line["quantity"]
         basket = float(sum(line["price"] * line["quantity"] for line in lines))
         props: dict[str, Any] = {"order_id": f"O-{session}", "lines": lines, "currency": "EUR"}
         revenue = basket
@@ -583,17 +444,7 @@ class Simulator:
         props["revenue"] = round(revenue, 2)
         record.ordered, record.revenue = True, revenue
         emit("order_completed", props, decision_id)
-        await self._mark_sold_out(lines)
-
-    async def _mark_sold_out(self, lines: list[dict[str, Any]]) -> None:
-        """Tell the catalog at once when an item sells out (as an inventory feed would)."""
-        gone = [self.item_index[line["item_id"]] for line in lines]
-        gone = [i for i in gone if self.stock[i] <= 0 and i not in self._sold_out]
-        if gone:
-            self._sold_out.update(gone)
-            await self._upsert(
-                [{"item_id": self.world.catalog.item_ids[i], "stock": 0} for i in gone]
-            )
+        await self._upsert(self.shop.newly_sold_out())
 
     def _record(self, record: Visit) -> None:
         if self.experiment(record.day):
@@ -611,10 +462,10 @@ class Simulator:
         start = self.world.day_start(day)
         sent_at = start + timedelta(hours=9)
         recipients = np.flatnonzero(
-            self.registered & people.consent_email & (people.churn_day > day)
+            self.shop.registered & people.consent_email & (people.churn_day > day)
         )
         visits: list[tuple[int, datetime, str, Any]] = []
-        available = self.launched & (self.stock > 0)
+        available = self.shop.available()
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(p: int) -> None:
@@ -631,7 +482,7 @@ class Simulator:
                 return
             opened = sent_at + timedelta(minutes=int(rng.integers(1, 480)))
             self._buffer.append(
-                self._event(f"mail-{day}-{p}", "custom", opened,
+                self.shop.event(f"mail-{day}-{p}", "custom", opened,
                             {"customer_id": people.customer_ids[p]}, "email", None,
                             {"name": "email_opened", "campaign": f"weekly-{day}",
                              "items": len(shown.items)}, shown.decision_id)
@@ -643,37 +494,3 @@ class Simulator:
 
         await asyncio.gather(*(one(int(p)) for p in recipients))
         return visits
-
-    def _store_visit(self, day: int, n: int, p: int, at: datetime) -> None:
-        """A point-of-sale basket, identified by the loyalty card when there is one."""
-        world = self.world
-        rng = np.random.default_rng([world.seed, STREAM_STORE, day, n, p])
-        cat = world.catalog
-        utility = world.utility(p)
-        available = self.launched & (self.stock > 0)
-        lines: list[dict[str, Any]] = []
-        for _ in range(1 + int(rng.poisson(1.2))):
-            c = shopper.pick_category(world.customers.taste[p], rng)
-            shelf = np.flatnonzero((cat.category == c) & available)
-            if not len(shelf):
-                continue
-            weights = np.exp(utility[shelf] - utility[shelf].max())
-            i = int(rng.choice(shelf, p=weights / weights.sum()))
-            if any(line["item_id"] == cat.item_ids[i] for line in lines):
-                continue
-            q = min(shopper.quantity(bool(self.consumable[i]), rng), int(self.stock[i]))
-            self.stock[i] -= q
-            lines.append({"item_id": cat.item_ids[i], "quantity": q, "price": float(cat.price[i])})
-        if not lines:
-            return
-        store = world.stores[p % len(world.stores)]
-        receipt = f"{store}-{day}-{n}"
-        props: dict[str, Any] = {"order_id": f"R-{receipt}", "lines": lines, "currency": "EUR"}
-        if world.customers.tier[p] > 0:
-            props["loyalty_card"] = self.card(p)
-        self._buffer.append(
-            self._event(f"pos-{receipt}", "order_completed", at, {"anonymous_id": f"receipt-{receipt}"},
-                        "store", None, props, store_id=store)
-        )  # fmt: skip
-        self.outcome.store_orders += 1
-        self.outcome.store_revenue += sum(line["price"] * line["quantity"] for line in lines)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from retailor.simulator.arms import OFFER_ARMS, RECOMMENDATION_ARMS
-from retailor.simulator.driver import Outcome, Visit
+from retailor.simulator.outcome import Outcome, Visit
 from retailor.simulator.world import World
 
 BOOTSTRAP = 1_000

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 
 from retailor.client import AsyncClient
-from retailor.simulator.driver import Outcome, Progress, Simulator
+from retailor.simulator.driver import Progress, Simulator
+from retailor.simulator.outcome import Outcome
 from retailor.simulator.report import build_report
 from retailor.simulator.world import Scale, World, create_world
 

@@ -1,0 +1,44 @@
+"""What a run records: each online visit of the experiment, and the run's totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Visit:
+    """One online visit's outcome, as the experiment measures it."""
+
+    day: int
+    person: int
+    arm: str
+    offer_arm: str
+    channel: str
+    shown: int = 0
+    clicks: int = 0
+    views: int = 0
+    carted: bool = False
+    ordered: bool = False
+    revenue: float = 0.0
+    margin: float = 0.0
+    offer_id: str | None = None
+    redeemed: bool = False
+    offer_cost: float = 0.0
+    #: expected redemptions lost against the oracle's choice (visits offered something)
+    regret: float | None = None
+
+
+@dataclass
+class Outcome:
+    """Everything a run produced."""
+
+    visits: list[Visit] = field(default_factory=list)
+    events: int = 0
+    store_revenue: float = 0.0
+    store_orders: int = 0
+    history_visits: int = 0
+    history_orders: int = 0
+    errors: list[str] = field(default_factory=list)
+    trained: list[int] = field(default_factory=list)  # days on which models were trained
+    #: the arm of every shopper who could come during the experiment (arrived, not churned)
+    assigned: dict[int, str] = field(default_factory=dict)
