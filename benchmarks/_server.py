@@ -48,13 +48,23 @@ class Server:
             self.process.kill()
 
 
-def start_server(scope: str = "admin", env: dict[str, str] | None = None) -> Server:
-    """A server on a fresh data directory, with a key of ``scope``; ``env`` adds settings."""
+def start_server(
+    scope: str = "admin", env: dict[str, str] | None = None, script: Path | None = None
+) -> Server:
+    """A server on a fresh data directory, with a key of ``scope``; ``env`` adds settings;
+    ``script`` runs that file (which ends in ``retailor serve``) instead of the CLI."""
     data = Path(tempfile.mkdtemp(prefix="retailor-bench-"))
     key = retailor("keys", "create", "--data", str(data), "--scope", scope).stdout.strip()
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "retailor", "serve", "--data", str(data), "--port", str(port)],
+        [
+            sys.executable,
+            *(["-m", "retailor", "serve"] if script is None else [str(script)]),
+            "--data",
+            str(data),
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
@@ -131,3 +141,39 @@ def write_json(path: str | None, figures: object) -> None:
 
 def env_note() -> str:
     return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+
+
+class Usage:
+    """The server process's CPU (in cores) and the machine's split (user, system, idle,
+    steal: time the hypervisor gave to someone else) over one phase."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.figures: dict[str, float] = {}
+
+    def _machine(self) -> list[int]:
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:]]
+
+    def _process(self) -> int:
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    def __enter__(self) -> Usage:
+        self.start = (time.perf_counter(), self._machine(), self._process())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall, machine, process = self.start
+        wall = time.perf_counter() - wall
+        ticks = [b - a for a, b in zip(machine, self._machine(), strict=False)]
+        total = sum(ticks[:8]) or 1
+        self.figures.update(
+            server_cores=round((self._process() - process) / self.tick / wall, 2),
+            user=round(ticks[0] / total, 3),
+            system=round((ticks[2] + ticks[5] + ticks[6]) / total, 3),
+            idle=round((ticks[3] + ticks[4]) / total, 3),
+            steal=round(ticks[7] / total, 3),
+        )

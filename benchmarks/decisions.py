@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/decisions.py [--seconds 10] [--rate 1000] [--json figures.json]
 
-Starts `retailor serve` on a fresh data directory and loads a shop through the API: 2,000
+Starts `retailor serve` (with the ceiling endpoint below) on a fresh data directory and loads a shop through the API: 2,000
 items in 40 categories (8 departments), 5,000 customers with ~20 events each over the
 last 30 days (sessions of views, cart adds and orders, tastes skewed to one or two
 categories, popular items more viewed) and 1,000 anonymous visitors who browsed today;
@@ -26,8 +26,13 @@ same run:
    the rate (how late its timer fires, its CPU); the table says when the generator
    itself is the bottleneck.
 2. Closed loop with wrk (one thread, 64 connections, ``--seconds``): the maximum
-   throughput of GET /healthz and of POST /v1/decisions (a Lua script rotating through
-   the same bodies). Target: decisions >= 40 % of /healthz.
+   throughput of GET /healthz, of the ceiling and of POST /v1/decisions (a Lua script
+   rotating through the same bodies). Target: decisions >= 40 % of /healthz. The
+   ceiling is POST /bench/ceiling, an endpoint the server gets only in this benchmark
+   (``_ceiling_server.py``): the same key check, body read, request decoding and answer
+   encoding as a decision, with the same bodies, but a fixed answer of the median size
+   instead of the engine. It is what decisions would reach if the engine cost nothing,
+   and decisions / ceiling is the share of the request path the engine leaves.
 
 Every answer's status is checked (non-2xx are counted and reported; any makes the exit
 status 1). Each phase also reports the server process's CPU (in cores) and the share of
@@ -39,12 +44,10 @@ and the load generator share the machine. Run by hand; never a test.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing
 import os
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -53,7 +56,6 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -61,7 +63,8 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import Server, env_note, need_wrk, start_server, write_json, wrk
+from _open_loop import open_loop, percentiles, raw_requests
+from _server import Server, Usage, env_note, need_wrk, start_server, write_json, wrk
 
 HEALTH = 'wrk.method = "GET"\nwrk.path = "/healthz"\n'
 DEPARTMENTS = {
@@ -93,6 +96,7 @@ RATIO_TARGET = 0.40
 WARMUP_S = 2.0
 OPEN_CONNECTIONS = 32
 WRK_CONNECTIONS = 64
+WRK_PHASES = ("healthz", "ceiling", "decisions")
 
 
 # --- the shop ---------------------------------------------------------------------------
@@ -267,15 +271,17 @@ def load(server: Server, shop: Shop, console: Console) -> dict[str, Any]:
     return figures
 
 
-def preflight(server: Server, bodies: list[bytes], asks: list[int]) -> dict[str, Any]:
+def preflight(server: Server, bodies: list[bytes], asks: list[int]) -> tuple[dict[str, Any], bytes]:
     """Every body once: statuses, what the answers hold, and the engine's own time from a
-    sample of the logged decisions (GET /v1/decisions/{id})."""
+    sample of the logged decisions (GET /v1/decisions/{id}); and an answer of the median
+    size."""
     headers = {"Authorization": f"Bearer {server.key}", "Content-Type": "application/json"}
     statuses: Counter[int] = Counter()
     fallbacks: Counter[str] = Counter()
     problems: list[str] = []
     empty = personalized = offered = asked = 0
     sizes: list[int] = []
+    answers: list[bytes] = []
     ids: list[str] = []
     wall: list[float] = []
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
@@ -289,6 +295,7 @@ def preflight(server: Server, bodies: list[bytes], asks: list[int]) -> dict[str,
                     problems.append(f"{r.status_code}: {r.text[:300]}")
                 continue
             answer = r.json()
+            answers.append(r.content)
             ids.append(answer["decision_id"])
             sizes.append(len(answer["items"]))
             empty += not answer["items"]
@@ -301,6 +308,7 @@ def preflight(server: Server, bodies: list[bytes], asks: list[int]) -> dict[str,
             r = client.get(f"/v1/decisions/{decision_id}")
             if r.status_code == 200:
                 engine.append(r.json()["decision"]["latency_ms"])
+    answers.sort(key=len)
     return {
         "requests": len(bodies),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
@@ -311,171 +319,21 @@ def preflight(server: Server, bodies: list[bytes], asks: list[int]) -> dict[str,
         "fallbacks": dict(fallbacks.most_common()),
         "offers_asked": asked,
         "offers_given": offered,
-        "sequential_ms": _percentiles(np.array(wall)),
-        "engine_ms": _percentiles(np.array(engine)) if engine else {},
-    }
+        "sequential_ms": percentiles(np.array(wall)),
+        "engine_ms": percentiles(np.array(engine)) if engine else {},
+        "answer_bytes": percentiles(np.array([len(a) for a in answers])),
+    }, answers[len(answers) // 2] if answers else b""
 
 
 def asks_offer(body: bytes) -> int:
     return int(json.loads(body).get("offers") or 0)
 
 
-# --- the open-loop generator (runs in its own process) ------------------------------------
-
-
-def _percentiles(values: np.ndarray) -> dict[str, float]:
-    if values.size == 0:
-        return {}
-    p50, p90, p99, p999 = np.percentile(values, [50, 90, 99, 99.9])
-    return {
-        "p50": round(float(p50), 3),
-        "p90": round(float(p90), 3),
-        "p99": round(float(p99), 3),
-        "p99.9": round(float(p999), 3),
-        "max": round(float(values.max()), 3),
-    }
-
-
-def raw_requests(url: str, method: str, path: str, key: str, bodies: list[bytes]) -> list[bytes]:
-    """Whole HTTP/1.1 requests, ready to write on a keep-alive connection."""
-    host = urlsplit(url).netloc
-    if not bodies:
-        return [f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()]
-    head = (
-        f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
-        "Content-Type: application/json\r\n"
-    )
-    return [f"{head}Content-Length: {len(b)}\r\n\r\n".encode() + b for b in bodies]
-
-
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """Read one answer whole; its status."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    lower = head.lower()
-    at = lower.find(b"\r\ncontent-length:")
-    if at >= 0:
-        end = lower.index(b"\r\n", at + 2)
-        await reader.readexactly(int(lower[at + 17 : end]))
-    elif b"transfer-encoding: chunked" in lower:
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            await reader.readexactly(size + 2)
-            if size == 0:
-                break
-    return status
-
-
-async def _drive(
-    url: str, requests: list[bytes], rate: float, seconds: float, warmup: float, connections: int
-) -> dict[str, Any]:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    clock = time.perf_counter
-    queue: asyncio.Queue[int | None] = asyncio.Queue()
-    total = int(rate * (warmup + seconds))
-    queued = np.zeros(total)  # when the generator's timer put the request in the queue
-    sent = np.zeros(total)  # when a connection was free to write it
-    done = np.zeros(total)  # the answer's last byte
-    status = np.zeros(total, dtype=np.int32)
-    errors: Counter[str] = Counter()
-    state = {"in_flight": 0, "max_in_flight": 0, "max_backlog": 0}
-
-    async def worker(opened: asyncio.Future[None]) -> None:
-        reader, writer = await asyncio.open_connection(host, port)
-        opened.set_result(None)
-        try:
-            while (i := await queue.get()) is not None:
-                state["in_flight"] += 1
-                state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
-                sent[i] = clock()
-                try:
-                    async with asyncio.timeout(10):
-                        writer.write(requests[i % len(requests)])
-                        status[i] = await _read_response(reader)
-                except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
-                    errors[type(exc).__name__] += 1
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(host, port)
-                done[i] = clock()
-                state["in_flight"] -= 1
-        finally:
-            writer.close()
-
-    openings = [asyncio.get_running_loop().create_future() for _ in range(connections)]
-    workers = [asyncio.create_task(worker(o)) for o in openings]
-    await asyncio.gather(*openings)
-    cpu = resource.getrusage(resource.RUSAGE_SELF)
-    t0 = clock() + 0.05
-    i = 0
-    while i < total:
-        now = clock()
-        upto = min(total, int((now - t0) * rate) + 1)
-        while i < upto:
-            queued[i] = now
-            queue.put_nowait(i)
-            i += 1
-        state["max_backlog"] = max(state["max_backlog"], queue.qsize())
-        await asyncio.sleep(max(0.0, t0 + i / rate - clock()))
-    for _ in workers:
-        queue.put_nowait(None)
-    # a server that cannot keep up would make the run last as long as its backlog: stop a
-    # grace period after the last due time; what is unanswered then counts at its age
-    grace = max(2.0, seconds / 2)
-    _, late = await asyncio.wait(workers, timeout=t0 + total / rate + grace - clock())
-    for task in late:
-        task.cancel()
-    await asyncio.gather(*workers, return_exceptions=True)
-    stop = clock()
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_s = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
-
-    first = int(rate * warmup)
-    due = t0 + np.arange(total) / rate
-    window = slice(first, total)
-    finished = done[window] > 0
-    answered = sent[window] > 0
-    latency = (np.where(finished, done[window], stop) - due[window]) * 1000
-    codes = Counter(int(c) for c in status[window][finished])
-    ok = sum(v for k, v in codes.items() if 200 <= k < 300)
-    warm = status[:first][done[:first] > 0]
-    return {
-        "rate": rate,
-        "seconds": seconds,
-        "connections": connections,
-        "requests": total - first,
-        "achieved_per_s": round(ok / (float(np.max(done[window], initial=stop)) - due[first]), 1),
-        "answered_per_s": round(
-            int((done > 0).sum()) / (float(np.max(done, initial=t0 + 1e-3)) - t0), 1
-        ),
-        "latency_ms": _percentiles(latency),
-        "service_ms": _percentiles((done[window] - sent[window])[finished] * 1000),
-        "wait_for_connection_ms": _percentiles((sent[window] - queued[window])[answered] * 1000),
-        "timer_late_ms": _percentiles((queued[window] - due[window]) * 1000),
-        "statuses": {str(k): v for k, v in sorted(codes.items())},
-        "non_2xx": int(finished.sum()) - ok,
-        "non_2xx_in_warmup": int(((warm < 200) | (warm >= 300)).sum()),
-        "unfinished": int((~finished).sum()),
-        "errors": dict(errors),
-        "max_in_flight": state["max_in_flight"],
-        "max_backlog": state["max_backlog"],
-        "generator_cpu": round(cpu_s / (stop - t0), 3),
-    }
-
-
-def open_loop(
-    url: str, requests: list[bytes], rate: float, seconds: float, warmup: float, connections: int
-) -> dict[str, Any]:
-    """Requests due at t0 + i/rate for ``warmup + seconds``, over ``connections``;
-    latencies from the due time, of the requests after the warm-up."""
-    return asyncio.run(_drive(url, requests, rate, seconds, warmup, connections))
-
-
 # --- wrk -----------------------------------------------------------------------------------
 
 
-def rotating(key: str, bodies: list[bytes]) -> str:
-    """Lua for wrk: POST /v1/decisions, each request the next of ``bodies``."""
+def rotating(key: str, bodies: list[bytes], path: str = "/v1/decisions") -> str:
+    """Lua for wrk: POST ``path``, each request the next of ``bodies``."""
     listed = ",\n".join(f"[==[{b.decode()}]==]" for b in bodies)
     return f"""
 wrk.method = "POST"
@@ -486,7 +344,7 @@ local bodies = {{
 }}
 local requests = {{}}
 for i, body in ipairs(bodies) do
-  requests[i] = wrk.format("POST", "/v1/decisions", nil, body)
+  requests[i] = wrk.format("POST", "{path}", nil, body)
 end
 local n = 0
 request = function()
@@ -494,45 +352,6 @@ request = function()
   return requests[n]
 end
 """
-
-
-# --- where the CPU went during a phase ---------------------------------------------------
-
-
-class Usage:
-    """The server process's CPU (in cores) and the machine's split (user, system, idle,
-    steal: time the hypervisor gave to someone else) over one phase."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.tick = os.sysconf("SC_CLK_TCK")
-        self.figures: dict[str, float] = {}
-
-    def _machine(self) -> list[int]:
-        with open("/proc/stat") as f:
-            return [int(x) for x in f.readline().split()[1:]]
-
-    def _process(self) -> int:
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-
-    def __enter__(self) -> Usage:
-        self.start = (time.perf_counter(), self._machine(), self._process())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        wall, machine, process = self.start
-        wall = time.perf_counter() - wall
-        ticks = [b - a for a, b in zip(machine, self._machine(), strict=False)]
-        total = sum(ticks[:8]) or 1
-        self.figures.update(
-            server_cores=round((self._process() - process) / self.tick / wall, 2),
-            user=round(ticks[0] / total, 3),
-            system=round((ticks[2] + ticks[5] + ticks[6]) / total, 3),
-            idle=round((ticks[3] + ticks[4]) / total, 3),
-            steal=round(ticks[7] / total, 3),
-        )
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -545,7 +364,7 @@ def verdict(ok: bool) -> str:
 def report(console: Console, figures: dict[str, Any], rate: float, seconds: int) -> int:
     """Print the table; the number of failed or non-2xx requests."""
     health, decide = figures["open_healthz"], figures["open_decisions"]
-    wrk_h, wrk_d = figures["wrk_healthz"], figures["wrk_decisions"]
+    wrk_h, wrk_c, wrk_d = figures["wrk_healthz"], figures["wrk_ceiling"], figures["wrk_decisions"]
     cpu = figures["cpu"]
     table = Table(
         "measure",
@@ -631,11 +450,21 @@ def report(console: Console, figures: dict[str, Any], rate: float, seconds: int)
         "",
         used("wrk_healthz"),
     )
-    ratio = wrk_d["requests_per_s"] / wrk_h["requests_per_s"]
+    table.add_row(
+        f"wrk {WRK_CONNECTIONS} conn.: POST /bench/ceiling (the decision request path, no engine)",
+        f"{wrk_c['requests_per_s']:,.0f} req/s, {wrk_c['errors']} errors; "
+        f"{figures['ceiling_ratio']:.3f} of /healthz",
+        f"{wrk_c['p50_ms']:.2f} / {wrk_c['p99_ms']:.2f} (closed loop)",
+        "",
+        "",
+        used("wrk_ceiling"),
+    )
+    ratio = figures["throughput_ratio"]
     met_ratio = ratio >= RATIO_TARGET and wrk_d["errors"] == 0
     table.add_row(
         f"wrk {WRK_CONNECTIONS} conn.: POST /v1/decisions",
-        f"{wrk_d['requests_per_s']:,.0f} req/s, {wrk_d['errors']} errors; {ratio:.3f} of /healthz",
+        f"{wrk_d['requests_per_s']:,.0f} req/s, {wrk_d['errors']} errors; {ratio:.3f} of "
+        f"/healthz, {figures['ceiling_share']:.3f} of the ceiling",
         f"{wrk_d['p50_ms']:.2f} / {wrk_d['p99_ms']:.2f} (closed loop)",
         f">= {RATIO_TARGET:.2f} of /healthz",
         verdict(met_ratio),
@@ -690,6 +519,7 @@ def report(console: Console, figures: dict[str, Any], rate: float, seconds: int)
         + health["non_2xx"]
         + wrk_h["errors"]
         + wrk_d["errors"]
+        + wrk_c["errors"]
         + pre["requests"]
         - pre["statuses"].get("200", 0)
     )
@@ -710,7 +540,7 @@ def main() -> None:
     shop = Shop()
     bodies = shop.bodies()
     figures: dict[str, Any] = {"machine": env_note()}
-    server = start_server("admin")
+    server = start_server("admin", script=Path(__file__).resolve().parent / "_ceiling_server.py")
     spawn = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as generator:
@@ -722,7 +552,14 @@ def main() -> None:
                 console.status(f"pre-flight: {len(bodies):,} decisions, one by one"),
                 Usage(server.process.pid) as used,
             ):
-                figures["preflight"] = preflight(server, bodies, [asks_offer(b) for b in bodies])
+                figures["preflight"], answer = preflight(
+                    server, bodies, [asks_offer(b) for b in bodies]
+                )
+            httpx.put(
+                f"{server.url}/bench/ceiling",
+                content=answer,
+                headers={"Authorization": f"Bearer {server.key}"},
+            ).raise_for_status()
             usage["preflight"] = used.figures
             for name, requests in (
                 ("healthz", raw_requests(server.url, "GET", "/healthz", server.key, [])),
@@ -746,7 +583,11 @@ def main() -> None:
                     ).result()
                 usage[f"open_{name}"] = used.figures
                 time.sleep(2)  # let the server finish what the open loop left in flight
-        for name, script in (("healthz", HEALTH), ("decisions", rotating(server.key, bodies))):
+        for name, script in (
+            ("healthz", HEALTH),
+            ("ceiling", rotating(server.key, bodies, "/bench/ceiling")),
+            ("decisions", rotating(server.key, bodies)),
+        ):
             with (
                 console.status(f"wrk, {WRK_CONNECTIONS} connections: {name}"),
                 Usage(server.process.pid) as used,
@@ -759,9 +600,10 @@ def main() -> None:
         server.stop()
     figures["load_average"] = {"before": load_before, "after": os.getloadavg()[0]}
     figures["targets"] = {"p99_ms": P99_TARGET_MS, "throughput_ratio": RATIO_TARGET}
-    figures["throughput_ratio"] = round(
-        figures["wrk_decisions"]["requests_per_s"] / figures["wrk_healthz"]["requests_per_s"], 3
-    )
+    rps = {name: figures[f"wrk_{name}"]["requests_per_s"] for name in WRK_PHASES}
+    figures["throughput_ratio"] = round(rps["decisions"] / rps["healthz"], 3)
+    figures["ceiling_ratio"] = round(rps["ceiling"] / rps["healthz"], 3)
+    figures["ceiling_share"] = round(rps["decisions"] / rps["ceiling"], 3)
     failed = report(console, figures, args.rate, args.seconds)
     write_json(args.json, figures)
     if failed:
