@@ -1,0 +1,102 @@
+"""The decision engine alone: time per decision, called in process, without HTTP.
+
+    .venv/bin/python benchmarks/decision_engine.py [--rounds 5] [--profile cumulative]
+
+Builds the same shop as benchmarks/decisions.py (2,000 items, 5,000 customers, ~104,000
+events, the default models trained, 4 offers) through the API of an in-process app, then
+calls ``DecisionEngine.decide`` on the same 3,000 decision requests: once to warm up,
+then ``--rounds`` times, timed. The time per decision is the engine's share of the
+decision request's cost; benchmarks/decisions.py measures the whole request path (and
+its ceiling without the engine) over HTTP. ``--profile KEY`` runs one more round under
+cProfile and prints the top functions sorted by KEY (tottime, cumulative). Run by hand;
+never a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import msgspec
+from rich.console import Console
+from starlette.applications import Starlette
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import env_note
+from decisions import OFFERS, Shop
+from retailor.api.app import create_app
+from retailor.domain.decisions import DecisionRequest
+from retailor.settings import Settings
+
+TOKEN = "bench"
+
+
+async def load(app: Starlette, shop: Shop) -> None:
+    """Catalog, events, trained models and offers, through the API."""
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://retailor", headers=headers, timeout=1_800
+    ) as client:
+        (await client.put("/v1/catalog/items", json={"items": shop.items})).raise_for_status()
+        events = shop.events()
+        for i in range(0, len(events), 5_000):
+            (
+                await client.post("/v1/events", json={"events": events[i : i + 5_000]})
+            ).raise_for_status()
+        (await client.post("/v1/models/train")).raise_for_status()
+        for offer_id, offer in OFFERS.items():
+            (await client.put(f"/v1/offers/{offer_id}", json=offer)).raise_for_status()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="timed passes over the requests")
+    parser.add_argument("--profile", help="one more pass under cProfile, sorted by this key")
+    args = parser.parse_args()
+    console = Console()
+    shop = Shop()
+    decode = msgspec.json.Decoder(DecisionRequest).decode
+    requests = [decode(body) for body in shop.bodies()]
+    data = Path(tempfile.mkdtemp(prefix="retailor-engine-"))
+    app = create_app(Settings(data_dir=data), control_token=TOKEN, background=False)
+    try:
+        with console.status("loading the shop and training"):
+            asyncio.run(load(app, shop))
+        engine = app.state.ctx.decisions.engine
+        for request in requests:
+            engine.decide(request)
+        per_round = []
+        for _ in range(args.rounds):
+            started = time.perf_counter()
+            for request in requests:
+                engine.decide(request)
+            per_round.append((time.perf_counter() - started) / len(requests) * 1e6)
+        per_round.sort()
+        console.print(
+            f"engine.decide ({env_note()}): {len(requests):,} requests x {args.rounds} rounds; "
+            f"µs per decision: best {per_round[0]:.1f}, median "
+            f"{per_round[len(per_round) // 2]:.1f}, worst {per_round[-1]:.1f}"
+        )
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.enable()
+            for request in requests:
+                engine.decide(request)
+            profile.disable()
+            pstats.Stats(profile).sort_stats(args.profile).print_stats(40)
+    finally:
+        app.state.shutdown()
+
+
+if __name__ == "__main__":
+    main()
