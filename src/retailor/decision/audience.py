@@ -25,6 +25,19 @@ class Who:
     consent: dict[str, bool]
     loyalty_tier: str | None
     returning: bool
+    #: who the request names: the canonical key, or for a customer id not seen yet that id
+    #: (the key its first event will give it); offer caps and the decision log use it
+    named: str | None = None
+
+
+_KINDS = frozenset(k.value for k in IdentifierKind)
+
+
+def _is_prefixed(identifier: str) -> bool:
+    """Whether ``identifier`` is written as ``kind:value`` (an email, a phone, a card...),
+    which the log must not echo in clear."""
+    kind, sep, _ = identifier.partition(":")
+    return bool(sep) and kind in _KINDS
 
 
 class AudienceResolver:
@@ -56,14 +69,18 @@ class AudienceResolver:
                 elif ref.kind is IdentifierKind.ANONYMOUS_ID:
                     subjects.append(f"a:{ref.value}")
             state = self.profiles.states.get(key)
+        named = key
+        if named is None and customer_id and not _is_prefixed(customer_id):
+            named = customer_id
         if state is None:
-            return Who(key, tuple(dict.fromkeys(subjects)), {}, None, False)
+            return Who(key, tuple(dict.fromkeys(subjects)), {}, None, False, named)
         return Who(
             key=key,
             subjects=tuple(dict.fromkeys(subjects)),
             consent={p: bool(s.value) for p, s in list(state.consent.items())},
             loyalty_tier=str(state.loyalty_tier.value) if state.loyalty_tier else None,
             returning=bool(state.orders),
+            named=named,
         )
 
     def any_segments(self) -> bool:

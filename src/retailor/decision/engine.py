@@ -10,7 +10,6 @@ request always gets an answer.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import os
@@ -51,14 +50,11 @@ MAX_REASONS = 2
 RANKED_PER_SLOT = 2
 
 
-_PREFIX = os.urandom(8).hex()
-_COUNTER = itertools.count(1)
-
-
 def next_decision_id() -> str:
-    """A unique decision id: a random per-process prefix and a counter (cheaper than a
-    UUID from the system's random source on every request)."""
-    return f"{_PREFIX}{next(_COUNTER):010x}"
+    """A decision id: 104 random bits as 26 hex digits. Events sent with the public ingest
+    key can carry a decision id (a redemption counts against the offer's budget), so one
+    id must tell nothing about another."""
+    return os.urandom(13).hex()
 
 
 class UnknownPlacementError(LookupError):
@@ -250,7 +246,7 @@ class DecisionEngine:
         offers: list[tuple[DecidedOffer, LoggedOffer]] = []
         if wanted:
             audience = Audience(
-                who=who.key or (f"a:{request.anonymous_id}" if request.anonymous_id else None),
+                who=who.named or (f"a:{request.anonymous_id}" if request.anonymous_id else None),
                 channel=channel,
                 store_id=store_id,
                 segments=segments,
@@ -284,7 +280,7 @@ class DecisionEngine:
         decision = Decision(
             decision_id=decision_id,
             placement=placement.placement_id,
-            customer=who.key,
+            customer=who.named,
             items=_decided(items),
             offers=[d for d, _ in offers],
             model_versions=versions,
@@ -498,7 +494,7 @@ class DecisionEngine:
         decision = Decision(
             decision_id=next_decision_id(),
             placement=placement.placement_id,
-            customer=who.key,
+            customer=who.named,
             items=_decided(out),
             offers=[],
             model_versions=self.sources.versions(),

@@ -1,6 +1,8 @@
 """Feedback on decisions, from ``POST /v1/feedback`` and from events that carry a
 ``decision_id``: kept in the decision log, counted against offer budgets (a redemption
 that would exceed a budget or limit is refused), and turned into rewards for the policy.
+An event counts only for a decision made for the same person (its customer or visitor
+resolves to the decision's): events come with the public ingest key.
 
 Rewards: in ``redemption`` mode a redeemed offer is worth 1; in ``margin`` mode a redeemed
 or purchased offer is worth ``(value - cost) / reward_scale``, where ``value`` is the
@@ -14,7 +16,7 @@ import math
 import queue
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -70,8 +72,10 @@ class FeedbackService:
         *,
         reward_mode: str = "redemption",
         reward_scale: float = 100.0,
+        belongs: Callable[[Event, DecisionRecord], bool] | None = None,
     ) -> None:
         self.recorder, self.book, self.ledger, self.tracker = recorder, book, ledger, tracker
+        self._belongs = belongs
         self.reward_mode, self.reward_scale = reward_mode, reward_scale
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -177,6 +181,13 @@ class FeedbackService:
                 feedback = _feedback_of(event)
                 decision = self.recorder.get(feedback.decision_id)
                 if decision is None:
+                    continue
+                if self._belongs is not None and not self._belongs(event, decision):
+                    log.warning(
+                        "event %s names decision %s, which was made for someone else: ignored",
+                        event.event_id,
+                        feedback.decision_id,
+                    )
                     continue
                 try:
                     outcome = self._count(decision, feedback, strict=False)

@@ -24,6 +24,7 @@ from retailor.decision.placements import PlacementBook
 from retailor.decision.policies import create_policy
 from retailor.decision.recorder import DecisionRecorder
 from retailor.domain.catalog import CatalogItem
+from retailor.domain.decisions import DecisionRecord
 from retailor.domain.events import Event
 from retailor.features.online import OnlineFeatures
 from retailor.models.serving import ModelService
@@ -74,7 +75,9 @@ class DecisionService:
             self.tracker,
             reward_mode=reward_mode,
             reward_scale=reward_scale,
+            belongs=self._belongs,
         )
+        self._profiles = profiles
         self.engine = DecisionEngine(
             self.placements,
             self.sources,
@@ -84,6 +87,24 @@ class DecisionService:
             self.chooser,
             self.recorder,
             EngineSettings(consent_required=consent_required, timeout_seconds=timeout_seconds),
+        )
+
+    def _belongs(self, event: Event, decision: DecisionRecord) -> bool:
+        """Whether ``event`` comes from the person ``decision`` was made for: the same
+        visitor id, or identifiers that resolve to the same customer now (a visitor who
+        logged in after the decision included)."""
+        if decision.anonymous_id and event.anonymous_id == decision.anonymous_id:
+            return True
+        profiles = self._profiles
+        theirs = {
+            profiles.resolve(event.customer_id) if event.customer_id else None,
+            profiles.resolve_anonymous(event.anonymous_id) if event.anonymous_id else None,
+            event.customer_id,
+        } - {None}
+        if decision.customer is not None and decision.customer in theirs:
+            return True
+        return bool(
+            decision.anonymous_id and profiles.resolve_anonymous(decision.anonymous_id) in theirs
         )
 
     def _item_info(self, item_id: str) -> tuple[list[str], str | None]:

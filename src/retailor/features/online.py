@@ -5,7 +5,9 @@ An event updates the customer it names, else the visitor; a decision reads every
 of the customer's identity cluster and merges them (:meth:`OnlineFeatures.snapshot`), so
 browsing before login counts after it. Decayed weights are kept as ``(weight, at)`` and
 decayed on read with a half-life; sliding windows use the newest event time seen as
-"now", so replays and simulated clocks behave like live traffic.
+"now", so replays and simulated clocks behave like live traffic. An event stamped later
+than the server's clock (ingest accepts up to a day ahead) counts as happening now: one
+such event must not hold every window a day ahead of the traffic.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ TRENDING_CACHE_SECONDS = 1.0
 #: newest event time (decayed weights move little in that time).
 SNAPSHOT_REUSE_SECONDS = 30.0
 SNAPSHOT_CACHE = 100_000
+#: How far ahead of this server's clock an event's time is believed (clock skew).
+CLOCK_SKEW_SECONDS = 60.0
 
 ItemInfo = Callable[[str], tuple[list[str], str | None]]
 
@@ -162,8 +166,9 @@ class OnlineFeatures:
     def apply(self, events: Iterable[Event]) -> None:
         """Fold stored events (called in the ingest path, before they are acknowledged)."""
         with self._lock:
+            latest = time.time() + CLOCK_SKEW_SECONDS
             for event in events:
-                at = event.timestamp.timestamp()
+                at = min(event.timestamp.timestamp(), latest)
                 if at > self.newest:
                     self.newest = at
                 key = (

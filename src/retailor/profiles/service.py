@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -17,6 +17,7 @@ import pyarrow as pa
 from retailor.domain.catalog import CatalogItem
 from retailor.domain.customers import CustomerRef, IdentifierKind
 from retailor.domain.events import Event, EventType
+from retailor.features.online import CLOCK_SKEW_SECONDS
 from retailor.identity.graph import IdentityGraph, IdentityRules
 from retailor.identity.identifiers import (
     event_identifiers,
@@ -78,6 +79,8 @@ class ProfileService:
     def apply(self, events: Iterable[Event]) -> None:
         """Fold newly stored events into identities and profiles."""
         with self._lock:
+            # an event stamped ahead of this server's clock does not move "now" past it
+            latest = datetime.now(UTC) + timedelta(seconds=CLOCK_SKEW_SECONDS)
             for event in events:
                 refs = event_identifiers(event, self.salt)
                 if event.type is EventType.ALIAS:
@@ -94,7 +97,7 @@ class ProfileService:
                         self.states.setdefault(kept, ProfileState()).merge(gone)
                 self.states.setdefault(resolution.key, ProfileState()).fold(event, self._item_info)
                 if self._newest is None or event.timestamp > self._newest:
-                    self._newest = event.timestamp
+                    self._newest = min(event.timestamp, latest)
             self.version += 1
 
     def _alias_target(self, ref: CustomerRef) -> CustomerRef:

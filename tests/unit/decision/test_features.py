@@ -94,3 +94,25 @@ def test_item_windows_and_trending_now() -> None:
     assert f.item_counts("a", "1h") == (0.0, 0.0, 0.0) and f.item_counts("a", "24h")[0] == 10.0
     top = [item for item, _ in f.trending_now(2)]
     assert top == ["c"]  # only c moved in the last hour
+
+
+def test_an_event_stamped_ahead_of_the_clock_counts_as_now() -> None:
+    f = features()
+    now = datetime.now(UTC)
+    live = [
+        msgspec.convert(
+            {"event_id": f"l{n}", "type": "product_viewed", "timestamp": now - timedelta(seconds=n),
+             "received_at": now, "properties": {"item_id": "ab"[n % 2]}, "anonymous_id": f"v{n}"},
+            Event,
+        )
+        for n in range(6)
+    ]  # fmt: skip
+    ahead = msgspec.convert(
+        {"event_id": "f", "type": "product_viewed", "timestamp": now + timedelta(hours=23),
+         "received_at": now, "properties": {"item_id": "c"}, "anonymous_id": "evil"},
+        Event,
+    )  # fmt: skip
+    f.apply([*live, ahead])
+    assert f.newest <= now.timestamp() + 120  # "now" stays with the server's clock
+    assert {item for item, _ in f.trending_now(3)} == {"a", "b", "c"}
+    assert f.item_counts("a", "5m")[0] == 3.0  # the live traffic is still inside its windows
