@@ -71,7 +71,11 @@ def test_event_feedback_counts_only_from_the_person_the_decision_was_for(
         == 200
     )
     assert redemptions(app, "ship", 2) == 2
-    fed = app.client.get(f"/v1/decisions/{mine['decision_id']}", headers=h).json()["feedback"]
+    deadline = time.monotonic() + 5  # the feedback is kept just after it is counted
+    fed: list[dict[str, Any]] = []
+    while not fed and time.monotonic() < deadline:
+        fed = app.client.get(f"/v1/decisions/{mine['decision_id']}", headers=h).json()["feedback"]
+        time.sleep(0.05)
     assert [f["type"] for f in fed] == ["redeemed"]
 
 
