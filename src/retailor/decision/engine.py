@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,14 @@ from retailor.decision.choosing import OfferChooser, context_features
 from retailor.decision.offers import Audience, consented
 from retailor.decision.placements import PlacementBook
 from retailor.decision.recorder import DecisionRecorder
-from retailor.decision.rules import Candidate, RuleContext, RuleSet, diversify, place_pins
+from retailor.decision.rules import (
+    Candidate,
+    DiversityLimits,
+    RuleContext,
+    RuleSet,
+    diversify,
+    place_pins,
+)
 from retailor.domain.decisions import (
     DecidedItem,
     DecidedOffer,
@@ -46,8 +53,6 @@ RANK_DAMPING = 5.0
 #: How much a search result's personal affinity (0..~2) multiplies its search-rank prior.
 AFFINITY_WEIGHT = 3.0
 MAX_REASONS = 2
-#: Ranked candidates checked against the rules, per slot of the answer (room for diversity).
-RANKED_PER_SLOT = 2
 
 
 def next_decision_id() -> str:
@@ -378,7 +383,7 @@ class DecisionEngine:
                 fallback = f"error in {spec.source}"
                 continue
             pool.add(spec.source, spec.weight, [a for a in answer if a[0] not in exclude])
-        ranked = [pool.candidate(i) for i in rules.rank(pool.score, need=RANKED_PER_SLOT * k)]
+        ranked = map(pool.candidate, rules.ranking(pool.score))  # checked as far as read
         chosen = self._with_quotas(placement, pool, ranked, rules, k)
         if len(chosen) < k:
             taken = {c.item_id for c in chosen}
@@ -407,11 +412,20 @@ class DecisionEngine:
         return chosen, fallback
 
     def _with_quotas(
-        self, placement: Placement, pool: _Pool, ranked: list[Candidate], rules: RuleSet, k: int
+        self,
+        placement: Placement,
+        pool: _Pool,
+        ranked: Iterator[Candidate],
+        rules: RuleSet,
+        k: int,
     ) -> list[Candidate]:
+        """The answer's items: each slot quota's source reserves its best allowed items,
+        the rest come from the blended ranking, all within the diversity limits (a quota
+        item that would break them gives way)."""
         quotas = [s for s in placement.sources if s.slots]
+        limits = DiversityLimits(placement.diversity, self.catalog)
         if not quotas:
-            return diversify(ranked, placement.diversity, self.catalog, k)
+            return diversify(ranked, placement.diversity, self.catalog, k, limits)
         reserved: list[Candidate] = []
         taken: set[str] = set()
         for spec in quotas:
@@ -421,15 +435,18 @@ class DecisionEngine:
                     break
                 if item in taken or item not in pool.score or not rules.allows(item):
                     continue
-                candidate = pool.candidate(item)  # scores already rescored by rank()
-                reserved.append(candidate)
+                if not limits.fits(item):
+                    continue
+                limits.take(item)
+                reserved.append(pool.candidate(item))  # scores already rescored by ranking()
                 taken.add(item)
                 count += 1
         rest = diversify(
-            [c for c in ranked if c.item_id not in taken],
+            (c for c in ranked if c.item_id not in taken),
             placement.diversity,
             self.catalog,
             k - len(reserved),
+            limits,
         )
         merged = reserved + rest
         merged.sort(key=lambda c: (-c.score, c.item_id))

@@ -7,7 +7,8 @@ included, so no rule-excluded item is ever returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import itertools
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -224,19 +225,25 @@ class RuleSet:
     def rank(self, scores: dict[str, float], need: int | None = None) -> list[str]:
         """Rescore ``scores`` in place, rank best first and keep what the
         rules allow: the first ``need`` of them when given (the rest are never checked)."""
+        kept: list[str] = []
+        if need == 0:
+            return kept
+        for item in self.ranking(scores):
+            kept.append(item)
+            if need is not None and len(kept) >= need:
+                break
+        return kept
+
+    def ranking(self, scores: dict[str, float]) -> Iterator[str]:
+        """Rescore ``scores`` in place now; then the allowed items best first, each checked
+        only when the caller gets that far."""
         if self.scorers:
             for item in scores:
                 scores[item] = self.adjusted(item, scores[item])
         order = sorted(scores, key=scores.__getitem__, reverse=True)  # ties: first seen first
         if not self._checks:
-            return order if need is None else order[:need]
-        kept: list[str] = []
-        for item in order:
-            if self.allows(item):
-                kept.append(item)
-                if need is not None and len(kept) >= need:
-                    break
-        return kept
+            return iter(order)
+        return filter(self.allows, order)
 
     def apply(self, candidates: list[Candidate], need: int | None = None) -> list[Candidate]:
         """:meth:`rank` for candidates."""
@@ -248,41 +255,75 @@ class RuleSet:
         return [by_item[item] for item in kept]
 
 
+class DiversityLimits:
+    """How many chosen items each category and brand has, against a placement's limits."""
+
+    def __init__(self, diversity: Diversity | None, catalog: CatalogIndex) -> None:
+        self.per_category = diversity.max_per_category if diversity else None
+        self.per_brand = diversity.max_per_brand if diversity else None
+        self.level = diversity.category_level if diversity else -1
+        self.active = self.per_category is not None or self.per_brand is not None
+        self._catalog = catalog
+        self._categories: dict[str, int] = {}
+        self._brands: dict[str, int] = {}
+
+    def _keys(self, item_id: str) -> tuple[str | None, str | None]:
+        facts = self._catalog.get(item_id)
+        return _category_at(facts, self.level), facts.brand if facts is not None else None
+
+    def fits(self, item_id: str) -> bool:
+        """Whether one more of this item's category and brand stays within the limits."""
+        if not self.active:
+            return True
+        category, brand = self._keys(item_id)
+        return not (
+            (
+                self.per_category is not None
+                and category is not None
+                and self._categories.get(category, 0) >= self.per_category
+            )
+            or (
+                self.per_brand is not None
+                and brand is not None
+                and self._brands.get(brand, 0) >= self.per_brand
+            )
+        )
+
+    def take(self, item_id: str) -> None:
+        if not self.active:
+            return
+        category, brand = self._keys(item_id)
+        if category is not None:
+            self._categories[category] = self._categories.get(category, 0) + 1
+        if brand is not None:
+            self._brands[brand] = self._brands.get(brand, 0) + 1
+
+
 def diversify(
-    ranked: Sequence[Candidate], diversity: Diversity | None, catalog: CatalogIndex, k: int
+    ranked: Iterable[Candidate],
+    diversity: Diversity | None,
+    catalog: CatalogIndex,
+    k: int,
+    limits: DiversityLimits | None = None,
 ) -> list[Candidate]:
-    """The first ``k`` of ``ranked`` within the per-category and per-brand limits; when the
-    limits leave fewer than ``k``, the rest is filled in rank order."""
-    if diversity is None or (
-        diversity.max_per_category is None and diversity.max_per_brand is None
-    ):
-        return list(ranked[:k])
+    """The first ``k`` of ``ranked`` within the per-category and per-brand limits (which
+    ``limits`` may already count items against); when the limits leave fewer than ``k``,
+    the rest is filled in rank order. ``ranked`` is read only as far as needed."""
+    limits = limits or DiversityLimits(diversity, catalog)
+    if k <= 0:
+        return []
+    if not limits.active:
+        return list(itertools.islice(ranked, k))
     chosen: list[Candidate] = []
     skipped: list[Candidate] = []
-    per_category: dict[str, int] = {}
-    per_brand: dict[str, int] = {}
     for candidate in ranked:
-        if len(chosen) == k:
-            break
-        facts = catalog.get(candidate.item_id)
-        category = _category_at(facts, diversity.category_level)
-        brand = facts.brand if facts is not None else None
-        if (
-            diversity.max_per_category is not None
-            and category is not None
-            and per_category.get(category, 0) >= diversity.max_per_category
-        ) or (
-            diversity.max_per_brand is not None
-            and brand is not None
-            and per_brand.get(brand, 0) >= diversity.max_per_brand
-        ):
+        if limits.fits(candidate.item_id):
+            chosen.append(candidate)
+            limits.take(candidate.item_id)
+            if len(chosen) == k:
+                break
+        else:
             skipped.append(candidate)
-            continue
-        chosen.append(candidate)
-        if category is not None:
-            per_category[category] = per_category.get(category, 0) + 1
-        if brand is not None:
-            per_brand[brand] = per_brand.get(brand, 0) + 1
     return chosen + skipped[: k - len(chosen)]
 
 
