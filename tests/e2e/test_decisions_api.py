@@ -428,3 +428,118 @@ def test_the_bandit_relearns_from_the_decision_log_after_a_restart(tmp_path: Pat
                              headers=h).json()["offers"][0]["offer_id"] for n in range(50)]  # fmt: skip
         assert picks.count("good") > 40
     storage.close()
+
+
+def put_yaml(app: AppHarness, path: str, body: str) -> Any:
+    headers = {**app.admin(), "Content-Type": "application/yaml"}
+    return app.client.put(path, content=body.encode(), headers=headers)
+
+
+def is_problem(response: Any, status: int) -> bool:
+    ctype = response.headers["content-type"]
+    return response.status_code == status and ctype.startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("path", ["/v1/placements/deep", "/v1/offers/deep"])
+def test_deeply_nested_definitions_are_a_400_not_a_crash(app: AppHarness, path: str) -> None:
+    h = {**app.admin(), "Content-Type": "application/json"}
+    for body in (
+        b'{"sources":' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # beyond the decoder's stack
+        b'{"sources":' + b"[" * 500 + b"]" * 500 + b"}",  # decodes, but deeper than allowed
+    ):
+        r = app.client.put(path, content=body, headers=h)
+        assert is_problem(r, 400), r.text
+        assert "nested too deeply" in r.json()["detail"]
+    for depth in (5000, 500):
+        r = put_yaml(app, path, "sources: " + "[" * depth + "]" * depth + "\n")
+        assert is_problem(r, 400), r.text
+        assert "nested too deeply" in r.json()["detail"]
+    # deep inside a free-form part (catalog attributes) is refused the same way
+    rule = '{"kind":"exclude","match":{"attributes":{"a":' + "[" * 300 + "]" * 300 + "}}}"
+    body = '{"sources":[{"source":"popular"}],"rules":[' + rule + "]}"
+    r = app.client.put("/v1/placements/deep", content=body.encode(), headers=h)
+    assert is_problem(r, 400) and "nested too deeply" in r.json()["detail"]
+    assert app.client.get("/v1/placements/deep", headers=app.admin()).status_code == 404
+
+
+def test_non_finite_numbers_are_a_422_naming_where(app: AppHarness) -> None:
+    h = app.admin()
+    for path, body, where in [
+        ("/v1/offers/inf", "kind: amount_off\nvalue: .inf\n", "$.value"),
+        ("/v1/offers/nan", "kind: amount_off\nvalue: 5\nbudget: .nan\n", "$.budget"),
+        (
+            "/v1/placements/inf",
+            "sources:\n  - source: popular\n    weight: .inf\n",
+            "$.sources[0].weight",
+        ),
+        (
+            "/v1/placements/inf",
+            "sources: [{source: popular}]\nrules:\n"
+            "  - {kind: boost, factor: .inf, match: {items: [sku1]}}\n",
+            "$.rules[0].factor",
+        ),
+    ]:
+        r = put_yaml(app, path, body)
+        assert is_problem(r, 422), r.text
+        assert r.json()["where"] == where and "finite" in r.json()["detail"]
+    # JSON has no literal for them; a number too big for a float is refused as it decodes
+    r = app.client.put("/v1/offers/big", content=b'{"kind":"amount_off","value":1e999}', headers=h)
+    assert is_problem(r, 400), r.text
+    r = app.client.put("/v1/offers/nan", content=b'{"kind":"amount_off","value":NaN}', headers=h)
+    assert is_problem(r, 400), r.text
+    assert app.client.get("/v1/offers/inf", headers=h).status_code == 404
+
+
+def test_yaml_aliases_are_refused(app: AppHarness) -> None:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for n in range(1, 10):
+        prev = chr(ord("a") + n - 1)
+        here = chr(ord("a") + n)
+        lines.append(f"{here}: &{here} [" + ",".join([f"*{prev}"] * 9) + "]")
+    laughs = "\n".join(lines) + "\nkind: free_shipping\n"
+    assert len(laughs) < 600
+    for path in ("/v1/offers/laughs", "/v1/placements/laughs"):
+        r = put_yaml(app, path, laughs)
+        assert is_problem(r, 400), r.text
+        assert r.json()["detail"] == "YAML aliases (*name) are not accepted in definitions"
+    r = put_yaml(app, "/v1/placements/p", "s: &s {source: popular}\nsources: [*s]\n")
+    assert is_problem(r, 400), r.text
+    # anchors alone are fine
+    r = put_yaml(app, "/v1/placements/p", "sources: [&s {source: popular}]\n")
+    assert r.status_code == 200, r.text
+
+
+def test_definitions_that_could_never_apply_are_a_422(app: AppHarness) -> None:
+    h = app.admin()
+    mixed = {"starts_at": "2026-12-01T00:00:00", "ends_at": "2026-12-24T00:00:00Z"}
+    r = app.client.put(
+        "/v1/offers/mixed", json={"kind": "percent_off", "value": 10, "schedule": mixed}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["offer"]["schedule"]["starts_at"] == "2026-12-01T00:00:00Z"
+    for path, body, where in [
+        ("/v1/offers/o", {"kind": "free_shipping", "schedule": {"hours": [8, 8]}}, "$.schedule.hours"),
+        (
+            "/v1/offers/o",
+            {"kind": "free_shipping", "frequency_cap": {"per_day": 3, "per_week": 1}},
+            "$.frequency_cap",
+        ),
+        (
+            "/v1/offers/o",
+            {"kind": "free_shipping", "targeting": {"channels": ["mail"]}},
+            "$.targeting.channels[0]",
+        ),
+        ("/v1/placements/p", {"sources": [{"source": "popular"}], "channel": "tv"}, "$.channel"),
+        (
+            "/v1/placements/p",
+            {
+                "sources": [{"source": "popular"}],
+                "rules": [{"kind": "exclude_hidden", "when": {"starts_at": "2026-12-01T00:00:00",
+                           "ends_at": "2026-11-01T00:00:00Z"}}],
+            },
+            "$.rules[0].when",
+        ),
+    ]:  # fmt: skip
+        r = app.client.put(path, json=body, headers=h)
+        assert is_problem(r, 422), r.text
+        assert r.json()["where"] == where

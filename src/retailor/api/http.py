@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from retailor.api.problems import ProblemError, problem_response
+from retailor.domain.placements import MAX_DEPTH
 from retailor.ingest.service import IngestReport
 
 _encoder = msgspec.json.Encoder()
@@ -52,18 +53,74 @@ async def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
+_TOO_DEEP = "the definition is nested too deeply"
+
+
+class AliasRefusedError(yaml.YAMLError):  # type: ignore[misc]  # yaml has no stubs
+    """A YAML alias (``*name``) in a definition: refused, so no small body can expand into
+    a huge document (a "billion laughs")."""
+
+
+class _DefinitionLoader(yaml.SafeLoader):  # type: ignore[misc]  # yaml has no stubs
+    """``yaml.SafeLoader`` that refuses aliases (anchors alone are harmless)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise AliasRefusedError("YAML aliases (*name) are not accepted in definitions")
+        return super().compose_node(parent, index)
+
+
+def load_yaml_definition(body: bytes | str) -> Any:
+    """Parse one YAML document like ``yaml.safe_load``, but refusing aliases
+    (:class:`AliasRefusedError`)."""
+    loader = _DefinitionLoader(body)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether lists and mappings nest more than ``limit`` levels in ``value`` (iterative)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple | set | frozenset):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 async def read_definition(request: Request, limit: int) -> Any:
     """A definition sent as JSON, or YAML with ``Content-Type: application/yaml``; 400 when
-    it does not parse."""
+    it does not parse, nests too deeply or uses YAML aliases."""
     body = await read_body(request, limit)
     try:
         if "yaml" in request.headers.get("content-type", ""):
-            return yaml.safe_load(body)
-        return msgspec.json.decode(body)
+            raw = load_yaml_definition(body)
+        else:
+            raw = msgspec.json.decode(body)
+    except AliasRefusedError as exc:
+        raise ProblemError(400, str(exc), title="Malformed definition") from None
+    except RecursionError:
+        raise ProblemError(400, _TOO_DEEP, title="Malformed definition") from None
     except (msgspec.DecodeError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ProblemError(
             400, f"the definition does not parse: {exc}", title="Malformed definition"
         ) from None
+    if _too_deep(raw, MAX_DEPTH):
+        raise ProblemError(
+            400,
+            f"{_TOO_DEEP} (lists and mappings may nest {MAX_DEPTH} levels)",
+            title="Malformed definition",
+        )
+    return raw
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:

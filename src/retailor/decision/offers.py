@@ -4,6 +4,7 @@ limits and per-customer frequency caps hold under concurrent requests."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -30,8 +31,10 @@ class OfferBook:
         for oid, raw in store.all().items():
             try:
                 self._offers[oid] = parse_offer(raw, oid)
-            except ValueError:
-                continue
+            except ValueError as exc:
+                logging.getLogger(__name__).warning(
+                    "dropping stored offer %r, it no longer validates: %s", oid, exc
+                )
 
     def put(self, offer_id: str, raw: Any) -> Offer:
         """Validate (``DefinitionError`` says where), store and start using an offer."""

@@ -4,6 +4,7 @@ and held in memory so a change is effective for the very next decision."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import tomllib
 from collections.abc import Callable
@@ -15,6 +16,8 @@ import msgspec
 
 from retailor.domain.placements import DefinitionError, Placement, parse_placement
 from retailor.storage.files.documents import JsonDocuments, check_id
+
+log = logging.getLogger(__name__)
 
 
 def default_definitions() -> dict[str, dict[str, Any]]:
@@ -37,8 +40,9 @@ class PlacementBook:
         for pid, raw in store.all().items():
             try:
                 self._custom[pid] = self._check(parse_placement(raw, pid))
-            except DefinitionError:
-                continue  # a definition that no longer validates falls back to the default
+            except DefinitionError as exc:
+                # a definition that no longer validates falls back to the default
+                log.warning("dropping stored placement %r, it no longer validates: %s", pid, exc)
 
     def _check(self, placement: Placement) -> Placement:
         for i, source in enumerate(placement.sources):

@@ -13,7 +13,16 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from retailor.domain.placements import DefinitionError, Hour, Weekday, convert_definition
+from retailor.domain.placements import (
+    DefinitionError,
+    Hour,
+    Weekday,
+    as_utc,
+    check_channels,
+    check_hours,
+    check_period,
+    convert_definition,
+)
 
 OfferKind = Literal["percent_off", "amount_off", "free_shipping", "points_multiplier", "bundle"]
 NonNegative = Annotated[float, Meta(ge=0)]
@@ -45,6 +54,11 @@ class Schedule(Struct, kw_only=True, forbid_unknown_fields=True):
     ends_at: datetime | None = None
     days: list[Weekday] = msgspec.field(default_factory=list)
     hours: tuple[Hour, Hour] | None = None
+
+    def __post_init__(self) -> None:
+        # a naive datetime is UTC, so every comparison is between aware datetimes
+        self.starts_at = as_utc(self.starts_at)
+        self.ends_at = as_utc(self.ends_at)
 
 
 class FrequencyCap(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -109,7 +123,12 @@ def parse_offer(raw: Any, offer_id: str) -> Offer:
         raise DefinitionError(
             "a budget needs the cost of one redemption to count against it - at `$.cost`"
         )
-    start, end = offer.schedule.starts_at, offer.schedule.ends_at
-    if start is not None and end is not None and start >= end:
-        raise DefinitionError("starts_at must be before ends_at - at `$.schedule`")
+    check_period(offer.schedule.starts_at, offer.schedule.ends_at, "$.schedule")
+    check_hours(offer.schedule.hours, "$.schedule.hours")
+    check_channels(offer.targeting.channels, "$.targeting.channels")
+    cap = offer.frequency_cap
+    if cap.per_day is not None and cap.per_week is not None and cap.per_day > cap.per_week:
+        raise DefinitionError(
+            f"per_day ({cap.per_day}) is above per_week ({cap.per_week}) - at `$.frequency_cap`"
+        )
     return offer

@@ -9,17 +9,32 @@ with :func:`parse_placement` checks types and ranges and says where a definition
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
+
+from retailor.domain.events import Channel
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Hour = Annotated[int, Meta(ge=0, le=24)]
 Positive = Annotated[float, Meta(gt=0)]
 Count = Annotated[int, Meta(ge=1, le=1000)]
+#: How many levels lists and mappings may nest in a definition (real ones need under ten).
+MAX_DEPTH = 64
+#: The channel names a definition may use (those of :class:`Channel`).
+CHANNELS: tuple[str, ...] = tuple(channel.value for channel in Channel)
+
+
+def as_utc(at: datetime | None) -> datetime | None:
+    """``at`` as an aware UTC datetime; a naive one is taken to be UTC already."""
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 class Condition(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -36,6 +51,10 @@ class Condition(Struct, kw_only=True, forbid_unknown_fields=True):
     hours: tuple[Hour, Hour] | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.starts_at = as_utc(self.starts_at)
+        self.ends_at = as_utc(self.ends_at)
 
 
 class Match(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -194,15 +213,90 @@ class DefinitionError(ValueError):
 T = TypeVar("T")
 
 
+def _child_path(path: str, key: Any) -> str:
+    if isinstance(key, int) and not isinstance(key, bool):
+        return f"{path}[{key}]"
+    if isinstance(key, str) and key.isidentifier():
+        return f"{path}.{key}"
+    return f"{path}[{key!r}]"
+
+
+def check_raw(raw: Any) -> None:
+    """Refuse a non-finite number (``inf``, ``nan``, as YAML's ``.inf``/``.nan`` give)
+    anywhere in ``raw``, keys included, and lists or mappings nested more than
+    :data:`MAX_DEPTH` levels (which would exhaust the stack later); iterative, so any
+    depth is safe to look at."""
+    stack: list[tuple[Any, str, int]] = [(raw, "$", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DefinitionError(f"numbers must be finite, got {value} - at `{path}`")
+        if isinstance(value, dict | list | tuple | set | frozenset) and depth >= MAX_DEPTH:
+            raise DefinitionError(
+                f"the definition is nested too deeply (at most {MAX_DEPTH} levels) - at `{path}`"
+            )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, float) and not math.isfinite(key):
+                    raise DefinitionError(f"keys must be finite, got {key} - at `{path}`")
+                stack.append((item, _child_path(path, key), depth + 1))
+        elif isinstance(value, list | tuple):
+            stack.extend((item, _child_path(path, i), depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, set | frozenset):
+            stack.extend((item, f"{path}[]", depth + 1) for item in value)
+
+
+def _unknown_channel(name: str, where: str) -> DefinitionError:
+    valid = ", ".join(CHANNELS)
+    return DefinitionError(f"unknown channel {name!r}; valid channels: {valid} - at `{where}`")
+
+
+def check_channels(names: Sequence[str], where: str) -> None:
+    """Refuse a channel name that is not one of :data:`CHANNELS`."""
+    for i, name in enumerate(names):
+        if name not in CHANNELS:
+            raise _unknown_channel(name, f"{where}[{i}]")
+
+
+def check_hours(hours: tuple[int, int] | None, where: str) -> None:
+    """Refuse an hour range no hour is in (``[h, h]``, or ``[24, 0]``): the ``[start, end)``
+    window (wrapping midnight when ``start > end``) would never be open."""
+    if hours is None:
+        return
+    start, end = hours
+    if start == end or (start, end) == (24, 0):
+        raise DefinitionError(
+            f"hours [{start}, {end}] is an empty window; [start, end) needs start != end "
+            f"(use [0, 24] for the whole day) - at `{where}`"
+        )
+
+
+def check_period(starts_at: datetime | None, ends_at: datetime | None, where: str) -> None:
+    """Refuse a date range that ends before it starts (or as it starts)."""
+    if starts_at is not None and ends_at is not None and starts_at >= ends_at:
+        raise DefinitionError(f"starts_at must be before ends_at - at `{where}`")
+
+
 def convert_definition(raw: Any, kind: type[T], id_field: str, id_value: str) -> T:
     """Decode a definition sent as JSON-like data into ``kind``, with its id from the URL;
     :class:`DefinitionError` says where it is wrong."""
+    check_raw(raw)
     if isinstance(raw, dict):
         raw = {**raw, id_field: id_value}
     try:
         return msgspec.convert(raw, kind)
     except msgspec.ValidationError as exc:
         raise DefinitionError(str(exc)) from None
+    except RecursionError:
+        raise DefinitionError("the definition is nested too deeply - at `$`") from None
+
+
+def _check_condition(condition: Condition | None, where: str) -> None:
+    if condition is None:
+        return
+    check_channels(condition.channels, f"{where}.channels")
+    check_hours(condition.hours, f"{where}.hours")
+    check_period(condition.starts_at, condition.ends_at, where)
 
 
 def parse_placement(raw: Any, placement_id: str) -> Placement:
@@ -214,7 +308,10 @@ def parse_placement(raw: Any, placement_id: str) -> Placement:
     placement = convert_definition(raw, Placement, "placement_id", placement_id)
     if not placement.sources:
         raise DefinitionError("a placement needs at least one source - at `$.sources`")
+    if placement.channel is not None and placement.channel not in CHANNELS:
+        raise _unknown_channel(placement.channel, "$.channel")
     for i, rule in enumerate(placement.rules):
+        _check_condition(rule.when, f"$.rules[{i}].when")
         match = getattr(rule, "match", None)
         if isinstance(match, Match) and match == Match():
             raise DefinitionError(f"an empty match would hit every item - at `$.rules[{i}].match`")

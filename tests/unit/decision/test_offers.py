@@ -215,3 +215,92 @@ def test_offers_persist_and_survive_reload(tmp_path: Path) -> None:
     )
     again = OfferBook(store).get("o")
     assert again is not None and again.value == 3 and again.schedule.starts_at is not None
+
+
+def test_a_naive_schedule_datetime_is_taken_as_utc() -> None:
+    from datetime import timezone
+
+    mixed = {"starts_at": "2026-12-01T00:00:00", "ends_at": "2026-12-24T00:00:00Z"}
+    offer = parse_offer({"kind": "percent_off", "value": 10, "schedule": mixed}, "o")
+    assert offer.schedule.starts_at == datetime(2026, 12, 1, tzinfo=UTC)
+    assert offer.schedule.ends_at == datetime(2026, 12, 24, tzinfo=UTC)
+    # as YAML gives them: datetime objects, naive or in another zone, end up aware UTC
+    shifted = datetime(2026, 12, 24, 2, tzinfo=timezone(timedelta(hours=2)))
+    schedule = {"starts_at": datetime(2026, 12, 1), "ends_at": shifted}
+    offer = parse_offer({"kind": "percent_off", "value": 10, "schedule": schedule}, "o")
+    assert offer.schedule.starts_at is not None and offer.schedule.starts_at.tzinfo is UTC
+    assert offer.schedule.ends_at == datetime(2026, 12, 24, tzinfo=UTC)
+    assert ineligible_reason(offer, audience(now=datetime(2026, 12, 2, tzinfo=UTC))) is None
+    backwards = {"starts_at": "2026-12-24T00:00:00", "ends_at": "2026-12-01T00:00:00+00:00"}
+    with pytest.raises(DefinitionError, match=r"\$\.schedule"):
+        parse_offer({"kind": "percent_off", "value": 10, "schedule": backwards}, "o")
+
+
+@pytest.mark.parametrize(
+    ("definition", "where"),
+    [
+        ({"kind": "amount_off", "value": float("inf")}, "$.value"),
+        ({"kind": "amount_off", "value": 5, "budget": float("nan")}, "$.budget"),
+        ({"kind": "percent_off", "value": -float("inf")}, "$.value"),
+        ({"kind": "free_shipping", "min_basket": float("inf")}, "$.min_basket"),
+        ({"kind": "free_shipping", "scope": {"items": ["a", float("nan")]}}, "$.scope.items[1]"),
+    ],
+)
+def test_non_finite_numbers_are_refused_with_where(definition: dict[str, Any], where: str) -> None:
+    with pytest.raises(DefinitionError, match="finite") as err:
+        parse_offer(definition, "o")
+    assert str(err.value).endswith(f"- at `{where}`")
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({"schedule": {"hours": [9, 9]}}, "$.schedule.hours"),
+        ({"schedule": {"hours": [24, 0]}}, "$.schedule.hours"),
+        ({"frequency_cap": {"per_day": 5, "per_week": 2}}, "$.frequency_cap"),
+        ({"targeting": {"channels": ["web", "pigeon"]}}, "$.targeting.channels[1]"),
+        ({"targeting": {"channels": ["Email"]}}, "$.targeting.channels[0]"),
+    ],
+)
+def test_offers_that_could_never_apply_are_refused(fields: dict[str, Any], where: str) -> None:
+    with pytest.raises(DefinitionError) as err:
+        parse_offer({"kind": "free_shipping", **fields}, "o")
+    assert str(err.value).endswith(f"- at `{where}`")
+    if "channels" in where:
+        assert "web, app, store, email" in str(err.value)  # the valid ones are listed
+
+
+def test_offers_at_the_edge_of_valid_are_accepted() -> None:
+    fine = parse_offer(
+        {
+            "kind": "free_shipping",
+            "schedule": {"hours": [22, 6]},
+            "frequency_cap": {"per_day": 2, "per_week": 2},
+            "targeting": {"channels": ["web", "email", "call_center"]},
+        },
+        "o",
+    )
+    assert fine.schedule.hours == (22, 6) and fine.frequency_cap.per_day == 2
+
+
+def test_nesting_too_deep_for_the_stack_is_a_definition_error() -> None:
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(DefinitionError, match="nested too deeply"):
+        parse_offer({"kind": "free_shipping", "scope": {"items": deep}}, "o")
+
+
+def test_a_stored_offer_that_no_longer_parses_is_dropped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    store = JsonDocuments(tmp_path, "offer")
+    store.put("good", {"kind": "free_shipping"})
+    store.put("stale", {"kind": "coupon"})
+    with caplog.at_level(logging.WARNING, logger="retailor.decision.offers"):
+        book = OfferBook(store)
+    assert [o.offer_id for o in book.all()] == ["good"]
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "'stale'" in warned[0] and "$.kind" in warned[0]

@@ -208,3 +208,133 @@ def test_every_source_answers_for_a_stranger_without_models(tmp_path: Path) -> N
         request = SourceRequest(None, EMPTY, context, 10)
         for name in sources.names():
             assert isinstance(sources.run(name, request), list), name
+
+
+def test_naive_condition_datetimes_are_taken_as_utc() -> None:
+    from datetime import timezone
+
+    boost = {"kind": "boost", "match": {"items": ["i9"]}, "factor": 100}
+    when = {"starts_at": "2026-11-30T13:00:00", "ends_at": "2026-11-30T15:00:00Z"}
+    (rule,) = rules({**boost, "when": when})
+    assert rule.when is not None
+    assert rule.when.starts_at == datetime(2026, 11, 30, 13, tzinfo=UTC)
+    assert rule.when.ends_at == datetime(2026, 11, 30, 15, tzinfo=UTC)
+    assert ranked(RuleSet([rule], ctx(), CATALOG))[0] == "i9"  # 14:00 UTC is inside
+    # datetime objects (what YAML gives) too, an aware one in another zone moved to UTC
+    paris = timezone(timedelta(hours=1))
+    when = {"starts_at": datetime(2026, 12, 1), "ends_at": datetime(2026, 12, 2, 1, tzinfo=paris)}
+    (rule,) = rules({**boost, "when": when})
+    assert rule.when is not None and rule.when.starts_at is not None
+    assert rule.when.starts_at.tzinfo is UTC
+    assert rule.when.ends_at == datetime(2026, 12, 2, tzinfo=UTC)
+    assert ranked(RuleSet([rule], ctx(), CATALOG))[0] != "i9"  # not yet
+
+
+@pytest.mark.parametrize(
+    ("definition", "where"),
+    [
+        ({"sources": [{"source": "popular", "weight": float("inf")}]}, "$.sources[0].weight"),
+        ({"sources": [{"source": "popular", "weight": float("nan")}]}, "$.sources[0].weight"),
+        (
+            {
+                "sources": [{"source": "popular"}],
+                "rules": [{"kind": "boost", "match": {"items": ["a"]}, "factor": float("inf")}],
+            },
+            "$.rules[0].factor",
+        ),
+        (
+            {
+                "sources": [{"source": "popular"}],
+                "rules": [{"kind": "exclude", "match": {"attributes": {"size": -float("inf")}}}],
+            },
+            "$.rules[0].match.attributes.size",
+        ),
+    ],
+)
+def test_non_finite_numbers_in_placements_say_where(
+    definition: dict[str, object], where: str
+) -> None:
+    with pytest.raises(DefinitionError, match="finite") as err:
+        parse_placement(definition, "p")
+    assert str(err.value).endswith(f"- at `{where}`")
+
+
+def test_yaml_inf_and_nan_are_refused() -> None:
+    from retailor.api.http import load_yaml_definition
+
+    body = "sources:\n  - source: popular\n    weight: .inf\n"
+    with pytest.raises(DefinitionError, match=r"\$\.sources\[0\]\.weight"):
+        parse_placement(load_yaml_definition(body), "p")
+    body = "sources: [{source: popular}]\nrules:\n  - {kind: bury, factor: .nan, match: {items: [a]}}\n"
+    with pytest.raises(DefinitionError, match=r"\$\.rules\[0\]\.factor"):
+        parse_placement(load_yaml_definition(body), "p")
+
+
+def test_yaml_aliases_are_refused_when_parsing_definitions() -> None:
+    from retailor.api.http import AliasRefusedError, load_yaml_definition
+
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    with pytest.raises(AliasRefusedError, match=r"aliases \(\*name\) are not accepted"):
+        load_yaml_definition(laughs)
+    with pytest.raises(AliasRefusedError):
+        load_yaml_definition("base: &b {source: popular}\nsources: [*b]\n")
+    with pytest.raises(AliasRefusedError):  # merge keys are aliases too
+        load_yaml_definition("base: &b {source: popular}\nsources: [{<<: *b, weight: 2}]\n")
+    # an anchor alone expands nothing and still parses like yaml.safe_load would
+    plain = load_yaml_definition("sources:\n  - &first {source: popular, weight: 2}\n")
+    assert parse_placement(plain, "p").sources[0].weight == 2
+
+
+@pytest.mark.parametrize(
+    ("when", "where"),
+    [
+        (
+            {"starts_at": "2026-12-02T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"},
+            "$.rules[0].when",
+        ),
+        (
+            {"starts_at": "2026-12-01T00:00:00", "ends_at": "2026-12-01T00:00:00Z"},
+            "$.rules[0].when",
+        ),
+        ({"hours": [9, 9]}, "$.rules[0].when.hours"),
+        ({"hours": [0, 0]}, "$.rules[0].when.hours"),
+        ({"channels": ["web", "telepathy"]}, "$.rules[0].when.channels[1]"),
+        ({"channels": ["WEB"]}, "$.rules[0].when.channels[0]"),
+    ],
+)
+def test_conditions_that_could_never_hold_are_refused(when: dict[str, object], where: str) -> None:
+    rule = {"kind": "boost", "match": {"items": ["a"]}, "when": when}
+    with pytest.raises(DefinitionError) as err:
+        parse_placement({"sources": [{"source": "popular"}], "rules": [rule]}, "p")
+    assert str(err.value).endswith(f"- at `{where}`")
+    if "channels" in where:
+        assert "web, app, store" in str(err.value)  # the valid channels are listed
+
+
+def test_a_placement_channel_must_be_a_known_channel() -> None:
+    with pytest.raises(DefinitionError, match="valid channels: web, app") as err:
+        parse_placement({"sources": [{"source": "popular"}], "channel": "fax"}, "p")
+    assert str(err.value).endswith("- at `$.channel`")
+    assert parse_placement({"sources": [{"source": "popular"}], "channel": "kiosk"}, "p").channel
+
+
+def test_a_stored_placement_that_no_longer_parses_is_dropped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from retailor.decision.placements import PlacementBook
+    from retailor.storage.files.documents import JsonDocuments
+
+    store = JsonDocuments(tmp_path, "placement")
+    store.put("fine", {"sources": [{"source": "popular"}]})
+    store.put("broken", {"sources": [{"source": "popular", "weight": -1}]})
+    store.put("gone", {"sources": [{"source": "retired_model"}]})
+    with caplog.at_level(logging.WARNING, logger="retailor.decision.placements"):
+        book = PlacementBook(store, lambda name: name in ("popular", "trending_now"))
+    assert book.get("fine") is not None
+    assert book.get("broken") is None and book.get("gone") is None
+    warned = sorted(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert len(warned) == 2
+    assert "'broken'" in warned[0] and "$.sources[0].weight" in warned[0]
+    assert "'gone'" in warned[1] and "retired_model" in warned[1]
