@@ -543,3 +543,17 @@ def test_definitions_that_could_never_apply_are_a_422(app: AppHarness) -> None:
         r = app.client.put(path, json=body, headers=h)
         assert is_problem(r, 422), r.text
         assert r.json()["where"] == where
+
+
+def test_invalid_requests_say_where(app: AppHarness) -> None:
+    h = app.admin()
+    for path, body, where in [
+        ("/v1/decisions", {"placement": "home", "k": 0}, "$.k"),
+        ("/v1/decisions", {"placement": "home", "context": {"cart": "sku1"}}, "$.context.cart"),
+        ("/v1/rerank", {"placement": "search", "items": [1]}, "$.items[0]"),
+        ("/v1/feedback", {"decision_id": "x", "type": "loved"}, "$.type"),
+    ]:
+        r = app.client.post(path, json=body, headers=h)
+        assert r.status_code == 422, (path, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["where"] == where, r.json()

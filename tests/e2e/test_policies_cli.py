@@ -58,6 +58,18 @@ def test_estimates_on_a_synthetic_log_contain_the_true_values(tmp_path: Path) ->
             assert abs(est["value"] - truth) < 0.03, (name, estimator, est, truth)
             assert est["ci95"][0] - 0.01 <= truth <= est["ci95"][1] + 0.01
     assert report["evaluated_on"] == 6000
+    for wrong in ("always:nope", "always:"):
+        refused = retailor("policies", "evaluate", "--log", log, "--policy", wrong)
+        assert refused.returncode == 2 and "never eligible" in refused.stderr + refused.stdout
+        assert "Traceback" not in refused.stderr
+
+
+def test_a_data_directory_that_cannot_be_made_is_a_message_not_a_traceback() -> None:
+    for args in (("keys", "create", "--scope", "admin"), ("policies", "evaluate")):
+        done = retailor(*args, "--data", "/proc/retailor-cannot-be-here")
+        assert done.returncode == 2, done
+        assert "cannot use /proc/retailor-cannot-be-here" in done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
 
 
 def test_policies_evaluate_reads_a_live_servers_log(tmp_path: Path) -> None:

@@ -45,7 +45,19 @@ class ProblemError(Exception):
         self.title = title or _TITLES.get(status, "Error")
         self.detail = detail
         self.headers = headers
+        if status == 422 and "where" not in extensions:
+            where = where_of(detail)
+            if where is not None:
+                extensions["where"] = where
         self.extensions = extensions
+
+
+def where_of(message: str) -> str | None:
+    """The JSON path a validation message ends with (``... - at `$.rules[2].kind```)."""
+    _, sep, tail = message.rpartition(" - at `")
+    if not sep or not tail.startswith("$") or not tail.endswith("`"):
+        return None
+    return tail[:-1]
 
 
 def problem_response(

@@ -61,6 +61,14 @@ def friendly_errors(func: F) -> F:
         except RetailorError as exc:
             console.print(f"[bold red]error from the server:[/] {exc}")
             sys.exit(1)
+        except OSError as exc:
+            if exc.filename is None:
+                raise  # not about a path the user gave: keep the traceback for a bug report
+            console.print(
+                f"[bold red]error:[/] cannot use {exc.filename}: {exc.strerror or exc}. "
+                "Check the path (--data) and its permissions."
+            )
+            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
 

@@ -84,11 +84,21 @@ def _vowpal(train: Sequence[ChoiceRow], seed: int) -> TargetPolicy:
     return target
 
 
-def _policy(name: str, train: Sequence[ChoiceRow], seed: int) -> TargetPolicy:
+def _policy(
+    name: str, train: Sequence[ChoiceRow], seed: int, logged_offers: set[str]
+) -> TargetPolicy:
     if name == "uniform":
         return uniform_policy
     if name.startswith("always:"):
-        return always(name.split(":", 1)[1])
+        offer = name.split(":", 1)[1]
+        if offer not in logged_offers:
+            listed = ", ".join(sorted(logged_offers)) or "none"
+            raise click.BadParameter(
+                f"offer {offer!r} is never eligible in the logged choices, so always:{offer} "
+                f"has nothing to be estimated on; the log's offers: {listed}",
+                param_hint="--policy",
+            )
+        return always(offer)
     if name == "greedy":
         return greedy(RewardModel().fit([_choice(r) for r in train]))
     if name == "vowpal":
@@ -150,8 +160,9 @@ def evaluate_policies(
         "policies": {},
     }
     log = [_choice(r) for r in test]
+    logged_offers = {offer for r in rows for offer in r.eligible}
     for name in names:
-        estimates = evaluate(log, _policy(name, train, seed))
+        estimates = evaluate(log, _policy(name, train, seed, logged_offers))
         report["policies"][name] = {k: _as_dict(v) for k, v in estimates.items()}
     if as_json:
         out.print_json(msgspec.json.encode(report).decode())

@@ -37,9 +37,7 @@ class OffersOut(msgspec.Struct):
 
 def definition_problem(exc: Exception, title: str) -> ProblemError:
     """A 422 whose ``where`` names the JSON path of the mistake."""
-    message = str(exc)
-    where = message.rsplit(" - at ", 1)[1].strip("`") if " - at " in message else None
-    return ProblemError(422, message, title=title, where=where)
+    return ProblemError(422, str(exc), title=title)
 
 
 def unknown_placement(ctx: AppContext, placement_id: str) -> ProblemError:
