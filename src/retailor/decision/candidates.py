@@ -31,8 +31,9 @@ from retailor.models.serving import ModelService
 
 #: Sources that need neither a customer nor consent to personalize.
 NON_PERSONAL = frozenset({"trending_now", "trending", "popular", "new_arrivals", "category_top"})
-#: Sources anchored on what is on screen (allowed without personalization consent).
-CONTEXTUAL = frozenset({"similar", "complements"})
+#: Sources anchored on what is on screen or asked (allowed without personalization consent;
+#: ``search`` then reads only the request's query, never the shopper's last search).
+CONTEXTUAL = frozenset({"similar", "complements", "search"})
 
 _MODEL_REASONS = {
     "als": "picked for your taste",
@@ -138,6 +139,7 @@ class CandidateSources:
             "category_top": self._category_top,
             "buy_again": self._model_source("buy_again", "time to buy again?"),
             "new_arrivals": self._new_arrivals,
+            "search": self._search,
         }
 
     def names(self) -> list[str]:
@@ -295,6 +297,15 @@ class CandidateSources:
             "popularity", None, Context(category=category), request.n, SHARED_TTL
         )
         return self._scored(answer, f"popular in {category}")
+
+    def _search(self, request: SourceRequest) -> Answer:
+        """Items whose name, category or brand match the request's query, else the
+        shopper's last search (:mod:`retailor.decision.search`)."""
+        query = request.context.query or request.features.last_search
+        if not query:
+            return []
+        reason = f"matches “{query.strip()[:60]}”"
+        return [(item, score, reason) for item, score in self.catalog.words.match(query, request.n)]
 
     def _new_arrivals(self, request: SourceRequest) -> Answer:
         newest = self.catalog.newest(request.n)

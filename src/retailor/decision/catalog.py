@@ -1,5 +1,6 @@
 """What decisions need of the catalog, in memory: category path, brand, price, margin,
-stock, visibility and age of every item, updated when the catalog changes."""
+stock, visibility and age of every item, and the words to find it by, updated when the
+catalog changes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from retailor.decision.search import QueryIndex
 from retailor.domain.catalog import CatalogItem
 
 HIDDEN_STATUSES = frozenset({"hidden", "discontinued", "inactive", "draft", "archived"})
@@ -66,10 +68,13 @@ class CatalogIndex:
         self._lock = threading.Lock()
         self._newest: tuple[int, list[ItemFacts]] | None = None
         self.version = 0
+        self.words = QueryIndex()
         self.update(items)
 
     def update(self, items: Iterable[CatalogItem]) -> None:
         fresh = {item.item_id: facts_of(item) for item in items}
+        for facts in fresh.values():
+            self.words.put(facts.item_id, facts.name, facts.category, facts.brand)
         with self._lock:
             self._facts.update(fresh)
             self.version += 1
