@@ -435,9 +435,8 @@ class DecisionEngine:
                     break
                 if item in taken or item not in pool.score or not rules.allows(item):
                     continue
-                if not limits.fits(item):
+                if not limits.admit(item):
                     continue
-                limits.take(item)
                 reserved.append(pool.candidate(item))  # scores already rescored by ranking()
                 taken.add(item)
                 count += 1

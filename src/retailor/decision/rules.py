@@ -267,36 +267,32 @@ class DiversityLimits:
         self._categories: dict[str, int] = {}
         self._brands: dict[str, int] = {}
 
-    def _keys(self, item_id: str) -> tuple[str | None, str | None]:
-        facts = self._catalog.get(item_id)
-        return _category_at(facts, self.level), facts.brand if facts is not None else None
-
-    def fits(self, item_id: str) -> bool:
-        """Whether one more of this item's category and brand stays within the limits."""
+    def admit(self, item_id: str) -> bool:
+        """Count the item in when one more of its category and brand stays within the
+        limits; False (and nothing counted) when it would not."""
         if not self.active:
             return True
-        category, brand = self._keys(item_id)
-        return not (
-            (
-                self.per_category is not None
-                and category is not None
-                and self._categories.get(category, 0) >= self.per_category
-            )
-            or (
-                self.per_brand is not None
-                and brand is not None
-                and self._brands.get(brand, 0) >= self.per_brand
-            )
+        facts = self._catalog.get(item_id)
+        if facts is None:
+            return True
+        per_category, per_brand = self.per_category, self.per_brand
+        category = _category_at(facts, self.level) if per_category is not None else None
+        brand = facts.brand if per_brand is not None else None
+        over_category = (
+            per_category is not None
+            and category is not None
+            and self._categories.get(category, 0) >= per_category
         )
-
-    def take(self, item_id: str) -> None:
-        if not self.active:
-            return
-        category, brand = self._keys(item_id)
+        over_brand = (
+            per_brand is not None and brand is not None and self._brands.get(brand, 0) >= per_brand
+        )
+        if over_category or over_brand:
+            return False
         if category is not None:
             self._categories[category] = self._categories.get(category, 0) + 1
         if brand is not None:
             self._brands[brand] = self._brands.get(brand, 0) + 1
+        return True
 
 
 def diversify(
@@ -317,9 +313,8 @@ def diversify(
     chosen: list[Candidate] = []
     skipped: list[Candidate] = []
     for candidate in ranked:
-        if limits.fits(candidate.item_id):
+        if limits.admit(candidate.item_id):
             chosen.append(candidate)
-            limits.take(candidate.item_id)
             if len(chosen) == k:
                 break
         else:
