@@ -82,6 +82,13 @@ def test_yaml_definitions_and_errors(app: AppHarness) -> None:
     assert app.client.get("/v1/segments/missing", headers=app.admin()).status_code == 404
     assert app.client.get("/v1/segments/missing/members", headers=app.admin()).status_code == 404
     assert app.client.get("/v1/customers", headers=app.admin()).status_code == 422
+    endless = b"all:\n  - trait: order_count\n    op: gte\n    value: .inf\n"
+    r = app.client.put(
+        "/v1/segments/endless",
+        content=endless,
+        headers={**app.admin(), "Content-Type": "application/yaml"},
+    )
+    assert r.status_code == 422 and r.json()["where"] == "$.all[0].value"
 
 
 def test_export_csv_local_and_through_the_server(tmp_path: Path) -> None:
