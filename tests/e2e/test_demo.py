@@ -29,7 +29,8 @@ def test_demo_simulates_compares_and_explains(tmp_path: Path) -> None:
     assert "Recommendations: what each arm earned" in out
     assert "Retailor earns" in out and "popularity only" in out
     assert "Offers: Retailor's bandit against a random offer and an oracle" in out
-    assert "Retailor is running at http://127.0.0.1:" in out
+    assert "The demo is loaded" in out and "retailor serve --data" in out  # --exit: it stops
+    assert "3 s to be redeemed" in out
     assert "curl -s -X POST" in out and "C000001" in out
     for line in ("Segment-compatible endpoint:", "bad input: 3", "simulation.png"):
         assert line in result.stderr, result.stderr
@@ -37,13 +38,15 @@ def test_demo_simulates_compares_and_explains(tmp_path: Path) -> None:
     assert report["mode"] == "http" and report["error_count"] == 0
     assert (data / "simulation.png").read_bytes()[:4] == b"\x89PNG"
     assert not (data / "run" / "server.json").exists()  # the server stopped cleanly
+    assert (data / ".retailor-demo").exists()  # the next demo may replace this directory
 
 
 def test_demo_loads_a_real_history(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     result = run_demo(data, "--history")
     assert result.returncode == 0, result.stderr
-    assert "Retailor is running at http://127.0.0.1:" in result.stdout
+    assert "The demo is loaded" in result.stdout
+    assert "3 s to be redeemed" not in result.stdout  # no simulation: the normal window
     assert "curl -s -X POST" in result.stdout
     for line in (
         "catalog:",
@@ -54,3 +57,12 @@ def test_demo_loads_a_real_history(tmp_path: Path) -> None:
     ):
         assert line in result.stderr, result.stderr
     assert not (data / "run" / "server.json").exists()
+
+
+def test_demo_never_deletes_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("important")
+    result = run_demo(precious, "--scale", "tiny")
+    assert result.returncode != 0 and "not empty" in result.stdout + result.stderr
+    assert (precious / "notes.txt").read_text() == "important"

@@ -25,6 +25,9 @@ from retailor.simulator.runner import DEMO_SERVER_SETTINGS
 from retailor.simulator.world import SCALES
 from retailor.storage.files.keys import FileKeyStore
 
+#: The file that marks a directory as the demo's own (the next demo may replace it).
+DEMO_MARK = ".retailor-demo"
+
 
 @click.command()
 @click.option(
@@ -70,10 +73,18 @@ def demo(data_dir: Path, port: int, scale: str, history: bool, exit_after: bool)
 
     if read_run_file(data_dir) is not None:
         raise click.ClickException(f"a server is already running on {data_dir}; stop it first")
+    if data_dir.exists() and any(data_dir.iterdir()) and not (data_dir / DEMO_MARK).exists():
+        raise click.ClickException(
+            f"{data_dir} is not empty and not an earlier demo's data directory; the demo starts "
+            "afresh and would delete it. Give --data a new or empty directory."
+        )
     shutil.rmtree(data_dir, ignore_errors=True)
     overrides = {} if history else DEMO_SERVER_SETTINGS
     settings = settings_from(data_dir, port=port, **overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / DEMO_MARK).write_text(
+        "made by retailor demo: the next demo may replace it\n"
+    )
     keys = FileKeyStore(settings.data_dir / "keys.json")
     _, admin_key = create_key(keys, Scope.ADMIN, "demo admin")
     _, ingest_key = create_key(keys, Scope.INGEST, "demo web site")
@@ -91,7 +102,7 @@ def demo(data_dir: Path, port: int, scale: str, history: bool, exit_after: bool)
                     figures = load_demo(url, admin_key, ingest_key, lambda x: say("loaded " + x))
                 else:
                     figures = run_simulation_demo(url, admin_key, ingest_key, scale, data_dir, say)
-                _explain(url, admin_key, ingest_key, figures, data_dir)
+                _explain(url, admin_key, ingest_key, figures, data_dir, not history, exit_after)
             except BaseException as exc:  # shown, then the server stops
                 failed.append(exc)
                 console.print(f"[bold red]the demo failed to load:[/] {exc}")
@@ -155,11 +166,36 @@ def run_simulation_demo(
     return figures
 
 
-def _explain(url: str, admin: str, ingest: str, figures: dict[str, object], data_dir: Path) -> None:
+def _explain(
+    url: str,
+    admin: str,
+    ingest: str,
+    figures: dict[str, object],
+    data_dir: Path,
+    simulated: bool,
+    exiting: bool,
+) -> None:
     customer, item = figures["customer"], figures["item"]
+    window = (
+        "the\n  # simulation's server gives an offer 3 s to be redeemed before the bandit learns a "
+        "zero,\n  # a normal one an hour: RETAILOR_REWARD_WINDOW_SECONDS)"
+        if simulated
+        else "the\n  # bandit learns a zero when an offer is not redeemed within an hour: "
+        "RETAILOR_REWARD_WINDOW_SECONDS)"
+    )
+    if exiting:
+        running = (
+            f"[bold green]The demo is loaded[/] on the data directory {data_dir}/ and its server "
+            f"stops now (--exit).\nStart it again with: .venv/bin/retailor serve --data {data_dir}"
+            f" --port {url.rsplit(':', 1)[1]}\nthen try what follows."
+        )
+        stopping = "Ctrl-C stops the server you started."
+    else:
+        running = f"[bold green]Retailor is running at {url}[/] on the data directory {data_dir}/"
+        stopping = "Ctrl-C stops the server."
     out.print(
         f"""
-[bold green]Retailor is running at {url}[/] on the data directory {data_dir}/
+{running}
 
   keys:  admin  {admin}
          ingest {ingest}   (safe to put in a web page: it can only send events)
@@ -182,9 +218,7 @@ Try:
   # ... on a product page, for a visitor nobody knows yet
   curl -s -X POST {url}/v1/decisions -H 'Authorization: Bearer {admin}' \\
        -d '{{"placement":"product_detail","anonymous_id":"new-visitor","context":{{"item_id":"{item}"}}}}'
-  # tell Retailor the offer was redeemed (use the decision_id and offer_id you got; the
-  # simulation's server gives an offer 3 s to be redeemed before the bandit learns a zero,
-  # a normal one an hour: RETAILOR_REWARD_WINDOW_SECONDS)
+  # tell Retailor the offer was redeemed (use the decision_id and offer_id you got; {window}
   curl -s -X POST {url}/v1/feedback -H 'Authorization: Bearer {admin}' \\
        -d '{{"decision_id":"DECISION_ID","type":"redeemed","offer_id":"OFFER_ID"}}'
 
@@ -203,7 +237,7 @@ Try:
   .venv/bin/retailor import transactions MY_ORDERS.csv --data {data_dir}
 
   API document: {url}/openapi.json    metrics: {url}/metrics
-Ctrl-C stops the server.
+{stopping}
 """,
         soft_wrap=True,
     )
