@@ -31,6 +31,17 @@ def redemptions(app: AppHarness, offer: str, expected: int) -> int:
         time.sleep(0.05)
 
 
+def kept_feedback(app: AppHarness, decision_id: str) -> list[dict[str, Any]]:
+    """The decision's kept feedback, once there is some (it is kept just after it is
+    counted) or 5 s passed."""
+    deadline = time.monotonic() + 5
+    while True:
+        got = app.client.get(f"/v1/decisions/{decision_id}", headers=app.admin()).json()
+        if got["feedback"] or time.monotonic() > deadline:
+            return got["feedback"]  # type: ignore[no-any-return]
+        time.sleep(0.05)
+
+
 def test_decision_ids_tell_nothing_about_each_other(app: AppHarness) -> None:
     seed(app)
     ids = [decide(app, placement="home", anonymous_id=f"v{n}")["decision_id"] for n in range(40)]
@@ -71,12 +82,7 @@ def test_event_feedback_counts_only_from_the_person_the_decision_was_for(
         == 200
     )
     assert redemptions(app, "ship", 2) == 2
-    deadline = time.monotonic() + 5  # the feedback is kept just after it is counted
-    fed: list[dict[str, Any]] = []
-    while not fed and time.monotonic() < deadline:
-        fed = app.client.get(f"/v1/decisions/{mine['decision_id']}", headers=h).json()["feedback"]
-        time.sleep(0.05)
-    assert [f["type"] for f in fed] == ["redeemed"]
+    assert [f["type"] for f in kept_feedback(app, mine["decision_id"])] == ["redeemed"]
 
 
 def test_a_customer_not_seen_yet_is_capped_and_logged(app: AppHarness) -> None:
@@ -95,3 +101,26 @@ def test_a_customer_not_seen_yet_is_capped_and_logged(app: AppHarness) -> None:
     # an email address is never echoed into the log in clear
     by_email = decide(app, placement="cart", customer_id="email:ann@example.com")
     assert by_email["customer"] is None
+
+
+def test_a_login_after_the_event_still_links_it_and_duplicates_are_kept_once(
+    app: AppHarness,
+) -> None:
+    seed(app)
+    h = app.admin()
+    offer = {"kind": "free_shipping", "marketing": False}
+    assert app.client.put("/v1/offers/ship", json=offer, headers=h).status_code == 200
+    got = decide(app, placement="cart", customer_id="m1", offers=1)
+    # a click from the email on a new device: not linked to m1 yet
+    early = redeemed("e1", got["decision_id"], "ship", anonymous_id="dev-new")
+    assert app.client.post("/v1/events", json=early, headers=app.ingest()).status_code == 200
+    assert redemptions(app, "ship", 1) == 0
+    login = {"event_id": "login", "type": "identify", "timestamp": NOW.isoformat(),
+             "anonymous_id": "dev-new", "customer_id": "m1"}  # fmt: skip
+    assert app.client.post("/v1/events", json=login, headers=app.ingest()).status_code == 200
+    assert redemptions(app, "ship", 1) == 1
+    again = {"decision_id": got["decision_id"], "type": "redeemed", "offer_id": "ship"}
+    for _ in range(3):
+        r = app.client.post("/v1/feedback", json=again, headers=h)
+        assert r.status_code == 200 and r.json()["outcome"] == "duplicate"
+    assert [f["type"] for f in kept_feedback(app, got["decision_id"])] == ["redeemed"]

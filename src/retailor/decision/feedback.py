@@ -2,7 +2,10 @@
 ``decision_id``: kept in the decision log, counted against offer budgets (a redemption
 that would exceed a budget or limit is refused), and turned into rewards for the policy.
 An event counts only for a decision made for the same person (its customer or visitor
-resolves to the decision's): events come with the public ingest key.
+resolves to the decision's): events come with the public ingest key. An event whose
+identity does not match yet waits (up to :data:`IDENTITY_GRACE_SECONDS`, re-checked every
+few seconds) for the login that may link it, such as a click from an email on a new
+device followed by a sign-in.
 
 Rewards: in ``redemption`` mode a redeemed offer is worth 1; in ``margin`` mode a redeemed
 or purchased offer is worth ``(value - cost) / reward_scale``, where ``value`` is the
@@ -16,6 +19,8 @@ import math
 import queue
 import re
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -38,6 +43,10 @@ _EVENT_FEEDBACK = {
 }
 
 
+#: How long an event naming someone else's decision waits for a login that links them.
+IDENTITY_GRACE_SECONDS = 1800.0
+#: How often waiting events are checked again, and how many wait at most (the oldest go).
+IDENTITY_RECHECK_SECONDS, MAX_WAITING = 2.0, 5_000
 #: How old feedback sent with a timestamp may be.
 FEEDBACK_PAST_DAYS = 365
 _DECISION_ID = re.compile(r"^[0-9a-f]{26}$")
@@ -73,9 +82,13 @@ class FeedbackService:
         reward_mode: str = "redemption",
         reward_scale: float = 100.0,
         belongs: Callable[[Event, DecisionRecord], bool] | None = None,
+        identity_grace: float = IDENTITY_GRACE_SECONDS,
     ) -> None:
         self.recorder, self.book, self.ledger, self.tracker = recorder, book, ledger, tracker
         self._belongs = belongs
+        self._grace = identity_grace
+        self._waiting: deque[tuple[float, Event]] = deque()
+        self._rechecked = 0.0
         self.reward_mode, self.reward_scale = reward_mode, reward_scale
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -101,7 +114,8 @@ class FeedbackService:
         if decision is None:
             raise UnknownDecisionError(feedback.decision_id)
         outcome = self._count(decision, feedback, strict=True)
-        self.recorder.store.add_feedback([self._record(feedback, source)])
+        if outcome != "duplicate":  # a redemption is kept once, however often it is reported
+            self.recorder.store.add_feedback([self._record(feedback, source)])
         return outcome
 
     def _record(self, feedback: Feedback, source: str) -> FeedbackRecord:
@@ -159,6 +173,19 @@ class FeedbackService:
 
     # --- events that carry a decision id ---------------------------------------------
 
+    def _wait(self, first_seen: float, event: Event) -> None:
+        """Keep an event whose identity does not match its decision yet (bounded: when
+        full, the oldest is dropped)."""
+        with self._lock:
+            dropped = self._waiting.popleft()[1] if len(self._waiting) >= MAX_WAITING else None
+            self._waiting.append((first_seen, event))
+        if dropped is not None:
+            log.warning(
+                "too many events wait for a login to link them to their decisions: event %s "
+                "dropped",
+                dropped.event_id,
+            )
+
     def observe(self, events: Sequence[Event]) -> None:
         """Called from the ingest path with stored events; queues the relevant ones."""
         for event in events:
@@ -170,11 +197,20 @@ class FeedbackService:
         A bad event is skipped with a log line; it never costs the others."""
         handled = 0
         records: list[FeedbackRecord] = []
+        now = time.monotonic()
+        batch: list[tuple[float, Event]] = []
+        with self._lock:
+            if self._waiting and now - self._rechecked >= IDENTITY_RECHECK_SECONDS:
+                self._rechecked = now
+                batch.extend(self._waiting)
+                self._waiting.clear()
         while True:
             try:
-                event = self._events.get_nowait()
+                batch.append((now, self._events.get_nowait()))
             except queue.Empty:
                 break
+        expired: list[Event] = []
+        for first_seen, event in batch:
             if not looks_like_decision_id(str(event.decision_id)):
                 continue  # not one of ours: no log look-up for it
             try:
@@ -183,11 +219,10 @@ class FeedbackService:
                 if decision is None:
                     continue
                 if self._belongs is not None and not self._belongs(event, decision):
-                    log.warning(
-                        "event %s names decision %s, which was made for someone else: ignored",
-                        event.event_id,
-                        feedback.decision_id,
-                    )
+                    if now - first_seen < self._grace:
+                        self._wait(first_seen, event)
+                    else:
+                        expired.append(event)
                     continue
                 try:
                     outcome = self._count(decision, feedback, strict=False)
@@ -200,11 +235,20 @@ class FeedbackService:
                     )
                     feedback = msgspec.structs.replace(feedback, type="redeemed_over_budget")
                     outcome = "over budget"
-                if outcome != "ignored":
+                if outcome not in ("ignored", "duplicate"):
                     records.append(self._record(feedback, "event"))
                 handled += 1
             except Exception:
                 log.exception("could not take feedback from event %s", event.event_id)
+        if expired:
+            log.warning(
+                "%d events named decisions made for someone else and no login linked them "
+                "within %.0f s: ignored (the first: event %s, decision %s)",
+                len(expired),
+                self._grace,
+                expired[0].event_id,
+                expired[0].decision_id,
+            )
         if records:
             try:
                 self.recorder.store.add_feedback(records)
