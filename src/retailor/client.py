@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -24,10 +25,22 @@ class RetailorError(Exception):
         self.problem = problem
 
 
+def _path_part(value: object) -> str:
+    """One path segment, percent-encoded (an id may hold ``/``, ``?`` or ``#``)."""
+    return quote(str(value), safe="")
+
+
 def _answer(response: httpx.Response, partial_ok: bool) -> Any:
     """The decoded body of a success (or of a 422 that still reports ``accepted`` events
     when ``partial_ok``); otherwise a ``RetailorError`` carrying the problem document."""
-    data = msgspec.json.decode(response.content) if response.content else {}
+    try:
+        data = msgspec.json.decode(response.content) if response.content else {}
+    except msgspec.DecodeError:
+        text = response.content[:200].decode("utf-8", "replace")
+        raise RetailorError(
+            response.status_code,
+            {"detail": f"the answer is not JSON (is this a Retailor server?): {text!r}"},
+        ) from None
     if response.status_code < 400 or (
         partial_ok and response.status_code == 422 and "accepted" in data
     ):
@@ -93,10 +106,12 @@ class Client:
         return self._call("PUT", "/v1/catalog/items", body=body, partial_ok=True)  # type: ignore[no-any-return]
 
     def get_item(self, item_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/catalog/items/{item_id}")  # type: ignore[no-any-return]
+        return self._call("GET", f"/v1/catalog/items/{_path_part(item_id)}")  # type: ignore[no-any-return]
 
     def customer_events(self, customer_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        data = self._call("GET", f"/v1/customers/{customer_id}/events", params={"limit": limit})
+        data = self._call(
+            "GET", f"/v1/customers/{_path_part(customer_id)}/events", params={"limit": limit}
+        )
         return data["events"]  # type: ignore[no-any-return]
 
     def quarantine(
@@ -114,11 +129,11 @@ class Client:
 
     def customer(self, identifier: str) -> dict[str, Any]:
         """The single customer view of any linked identifier."""
-        return self._call("GET", f"/v1/customers/{identifier}")  # type: ignore[no-any-return]
+        return self._call("GET", f"/v1/customers/{_path_part(identifier)}")  # type: ignore[no-any-return]
 
     def train(self, name: str) -> dict[str, Any]:
         """Train model ``name`` on the server and activate the new version."""
-        return self._call("POST", f"/v1/models/{name}/train")  # type: ignore[no-any-return]
+        return self._call("POST", f"/v1/models/{_path_part(name)}/train")  # type: ignore[no-any-return]
 
     def train_models(self, names: Sequence[str] = ()) -> dict[str, Any]:
         """Train recommenders on the server (default: every default model); returns the
@@ -156,7 +171,7 @@ class Client:
     ) -> dict[str, Any]:
         """Items similar to ``item_id``."""
         return self._call(  # type: ignore[no-any-return]
-            "GET", f"/v1/items/{item_id}/similar", params={"model": model, "k": k}
+            "GET", f"/v1/items/{_path_part(item_id)}/similar", params={"model": model, "k": k}
         )
 
     def segment_customers(
@@ -169,7 +184,7 @@ class Client:
     def put_segment(self, segment_id: str, definition: dict[str, Any]) -> dict[str, Any]:
         """Create or replace a segment; returns its definition and size."""
         body = msgspec.json.encode(definition)
-        return self._call("PUT", f"/v1/segments/{segment_id}", body=body)  # type: ignore[no-any-return]
+        return self._call("PUT", f"/v1/segments/{_path_part(segment_id)}", body=body)  # type: ignore[no-any-return]
 
     # --- decisions -------------------------------------------------------------------
 
@@ -218,23 +233,25 @@ class Client:
 
     def decision(self, decision_id: str) -> dict[str, Any]:
         """A logged decision with its feedback."""
-        return self._call("GET", f"/v1/decisions/{decision_id}")  # type: ignore[no-any-return]
+        return self._call("GET", f"/v1/decisions/{_path_part(decision_id)}")  # type: ignore[no-any-return]
 
     def put_placement(self, placement_id: str, definition: dict[str, Any]) -> dict[str, Any]:
         return self._call(  # type: ignore[no-any-return]
-            "PUT", f"/v1/placements/{placement_id}", body=msgspec.json.encode(definition)
+            "PUT",
+            f"/v1/placements/{_path_part(placement_id)}",
+            body=msgspec.json.encode(definition),
         )
 
     def placement(self, placement_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/placements/{placement_id}")  # type: ignore[no-any-return]
+        return self._call("GET", f"/v1/placements/{_path_part(placement_id)}")  # type: ignore[no-any-return]
 
     def put_offer(self, offer_id: str, definition: dict[str, Any]) -> dict[str, Any]:
         return self._call(  # type: ignore[no-any-return]
-            "PUT", f"/v1/offers/{offer_id}", body=msgspec.json.encode(definition)
+            "PUT", f"/v1/offers/{_path_part(offer_id)}", body=msgspec.json.encode(definition)
         )
 
     def offer(self, offer_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/offers/{offer_id}")  # type: ignore[no-any-return]
+        return self._call("GET", f"/v1/offers/{_path_part(offer_id)}")  # type: ignore[no-any-return]
 
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
@@ -359,11 +376,11 @@ class AsyncClient:
 
     async def put_placement(self, placement_id: str, definition: dict[str, Any]) -> dict[str, Any]:
         body = msgspec.json.encode(definition)
-        return await self._call("PUT", f"/v1/placements/{placement_id}", body=body)  # type: ignore[no-any-return]
+        return await self._call("PUT", f"/v1/placements/{_path_part(placement_id)}", body=body)  # type: ignore[no-any-return]
 
     async def put_offer(self, offer_id: str, definition: dict[str, Any]) -> dict[str, Any]:
         body = msgspec.json.encode(definition)
-        return await self._call("PUT", f"/v1/offers/{offer_id}", body=body)  # type: ignore[no-any-return]
+        return await self._call("PUT", f"/v1/offers/{_path_part(offer_id)}", body=body)  # type: ignore[no-any-return]
 
     async def decide(
         self,
@@ -408,4 +425,4 @@ class AsyncClient:
 
     async def customer(self, identifier: str) -> dict[str, Any]:
         """The single customer view of any linked identifier."""
-        return await self._call("GET", f"/v1/customers/{identifier}")  # type: ignore[no-any-return]
+        return await self._call("GET", f"/v1/customers/{_path_part(identifier)}")  # type: ignore[no-any-return]

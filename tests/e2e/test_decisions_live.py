@@ -53,8 +53,44 @@ def test_async_client_events_decisions_feedback_and_profiles(tmp_path: Path) -> 
                 assert profile["traits"]["event_count"] == 3
 
         asyncio.run(journey())
+        # ids travel percent-encoded: "?" and "#" are part of the id, not of the URL
+        admin.upsert_items([{"item_id": "odd?id#1", "name": "Odd"}])
+        assert admin.get_item("odd?id#1")["name"] == "Odd"
+        try:
+            admin.get_item("sku1?x")
+        except RetailorError as exc:
+            assert exc.status == 404 and "sku1?x" in str(exc)
+        else:
+            raise AssertionError("sku1?x is not sku1")
     finally:
         stop_server(server)
+
+
+def test_the_client_reports_an_answer_that_is_not_json(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    class NotRetailor(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>Bad gateway</html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotRetailor)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        with Client(f"http://127.0.0.1:{proxy.server_address[1]}", "key") as client:
+            client.decide("home", customer_id="c1")
+    except RetailorError as exc:
+        assert exc.status == 502 and "not JSON" in str(exc)
+    else:
+        raise AssertionError("a proxy's error page must be a RetailorError")
+    finally:
+        proxy.shutdown()
 
 
 def test_budget_holds_under_concurrent_http_redemptions(tmp_path: Path) -> None:
