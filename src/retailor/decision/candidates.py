@@ -64,6 +64,9 @@ Answer = list[tuple[str, float, str]]  # item, score, reason
 SourceFn = Callable[[SourceRequest], Answer]
 #: How long memoized answers live, by kind.
 NEIGHBOURS_TTL, PERSONAL_TTL, SHARED_TTL = 600.0, 30.0, 5.0
+#: How long an empty answer is memoized (the incremental models fold new events every
+#: second: a shop's first events should show at once, not after the full time to live).
+EMPTY_TTL = 1.0
 #: How many neighbours of an item are kept (a source asks for at most this many).
 NEIGHBOURS = 100
 
@@ -96,11 +99,13 @@ class AnswerCache:
                 self._entries.clear()
                 self._seen_generation = generation
             found = self._entries.get(key)
-            # up to 20 % longer by key, so entries made together do not expire together
+            # up to 20 % longer by key, so entries made together do not expire together; an
+            # empty answer (a model that has not seen the first events yet) only briefly
             if (
                 found is not None
                 and found[1] == generation
-                and now - found[0] < ttl * (1.0 + (hash(key) % 64) / 320)
+                and now - found[0]
+                < (ttl if found[2] else min(ttl, EMPTY_TTL)) * (1.0 + (hash(key) % 64) / 320)
             ):
                 return found[2]
         value = compute()
