@@ -25,7 +25,8 @@ def main() -> None:
     """Retailor: real-time retail personalization.
 
     Start with `retailor demo`, or `retailor keys create --scope admin` and
-    `retailor serve`. Every command takes --data DIR (default ./data).
+    `retailor serve`. Commands that work on a data directory take --data DIR (default
+    ./data; `demo` makes ./demo-data, `simulate` a temporary one unless told).
     """
 
 

@@ -22,8 +22,10 @@ def _store(data_dir: Path | None) -> FileKeyStore:
 
 @click.group()
 def keys() -> None:
-    """API keys. An ingest key may only send events (safe in a web page); an admin key may
-    do everything. Keys take effect in a running server within a second."""
+    """API keys. An ingest key may only send events (safe in a web page); a serve key asks
+    for decisions, recommendations and re-ranking and sends feedback (for your web and app
+    back ends); an admin key may do everything. Keys take effect in a running server
+    within a second."""
 
 
 @keys.command("create")
@@ -32,7 +34,8 @@ def keys() -> None:
     "--scope",
     type=click.Choice([s.value for s in Scope]),
     required=True,
-    help="ingest: send events only; admin: everything.",
+    help="ingest: send events only; serve: decisions, recommendations, re-ranking and "
+    "feedback; admin: everything.",
 )
 @click.option("--name", default="", help="A label to recognise the key by.")
 @friendly_errors

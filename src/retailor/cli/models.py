@@ -164,7 +164,9 @@ def list_models(data_dir: Path | None, as_json: bool) -> None:
 )
 @friendly_errors
 def show(name: str, data_dir: Path | None, as_json: bool) -> None:
-    """The active version of model NAME, e.g. ``retailor models show clv --json``."""
+    """Show the active version of model NAME (its parameters and metrics).
+
+    For example: ``retailor models show clv --json``."""
     record = open_model_registry(settings_from(data_dir).data_dir).active(name)
     if record is None:
         raise click.ClickException(
