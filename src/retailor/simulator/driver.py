@@ -254,12 +254,16 @@ class Simulator:
         sequence = itertools.count()
 
         def emit(
-            kind: str, props: dict[str, Any], decision: str | None = None, via: str | None = None
+            kind: str,
+            props: dict[str, Any],
+            decision: str | None = None,
+            via: str | None = None,
+            identity: dict[str, str] | None = None,
         ) -> None:
             clock[0] += timedelta(seconds=int(rng.integers(4, 80)))
             events.append(
-                self.shop.event(f"{session}-{next(sequence)}", kind, clock[0], who, via or channel,
-                            session, props, decision)
+                self.shop.event(f"{session}-{next(sequence)}", kind, clock[0], identity or who,
+                                via or channel, session, props, decision)
             )  # fmt: skip
 
         async def send() -> None:
@@ -274,7 +278,12 @@ class Simulator:
         available = self.shop.available()
         viewed: list[int] = []
 
-        def view(items: list[int], decision: str | None, via: str | None = None) -> None:
+        def view(
+            items: list[int],
+            decision: str | None,
+            via: str | None = None,
+            identity: dict[str, str] | None = None,
+        ) -> None:
             for i in items:
                 if i not in viewed:
                     viewed.append(i)
@@ -283,11 +292,12 @@ class Simulator:
                         {"item_id": cat.item_ids[i], "price": float(cat.price[i])},
                         decision,
                         via,
+                        identity,
                     )
 
-        if entry:  # the email's clicks, then the visit goes on on the web
+        if entry:  # the email's clicks (its links name the recipient), then the web visit
             items, decision = entry
-            view(items, decision, "email")
+            view(items, decision, "email", {**known, **device})
         emit("page_viewed", {"path": "/", "page_type": "home"})
         if live and arm != "none":
             home = await self._shelves().show(
