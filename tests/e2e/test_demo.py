@@ -30,7 +30,7 @@ def test_demo_simulates_compares_and_explains(tmp_path: Path) -> None:
     assert "Retailor earns" in out and "popularity only" in out
     assert "Offers: Retailor's bandit against a random offer and an oracle" in out
     assert "The demo is loaded" in out and "retailor serve --data" in out  # --exit: it stops
-    assert "3 s to be redeemed" in out
+    assert "within an hour" in out  # the window of the server started again
     assert "curl -s -X POST" in out and "C000001" in out
     for line in ("Segment-compatible endpoint:", "bad input: 3", "simulation.png"):
         assert line in result.stderr, result.stderr

@@ -179,7 +179,7 @@ def _explain(
     window = (
         "the\n  # simulation's server gives an offer 3 s to be redeemed before the bandit learns a "
         "zero,\n  # a normal one an hour: RETAILOR_REWARD_WINDOW_SECONDS)"
-        if simulated
+        if simulated and not exiting  # a server started again has the normal window
         else "the\n  # bandit learns a zero when an offer is not redeemed within an hour: "
         "RETAILOR_REWARD_WINDOW_SECONDS)"
     )
