@@ -145,6 +145,8 @@ def test_a_single_bad_event_is_a_problem_and_kept(app: AppHarness) -> None:
         (b"[1, 2, 3]", 422, "one event object"),
         (b'{"events": {"a": 1}}', 422, "batch"),
         (b'{"events": [], "extra": 1}', 422, "batch"),
+        (b'{"d": ' + b"[" * 5000 + b"]" * 5000 + b"}", 400, "too deeply"),
+        (b'{"events": [{"d": ' + b"[" * 5000 + b"]" * 5000 + b"}]}", 400, "too deeply"),
     ],
 )
 def test_unreadable_bodies(app: AppHarness, body: bytes, status: int, fragment: str) -> None:

@@ -108,6 +108,10 @@ def split_native_body(body: bytes, max_events: int) -> list[msgspec.Raw]:
         raise BodyRejectedError(
             400, "Malformed JSON", f"the body is not valid JSON: {exc}"
         ) from None
+    except RecursionError:
+        raise BodyRejectedError(
+            400, "Malformed JSON", "the body nests lists and objects too deeply"
+        ) from None
     if "events" not in top:
         return [msgspec.Raw(body)]
     try:
@@ -152,7 +156,7 @@ def _event_id_of(payload: Any) -> str | None:
     if isinstance(payload, bytes | bytearray | memoryview):
         try:
             payload = msgspec.json.decode(payload)
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             return None
     if isinstance(payload, dict):
         for key in ("event_id", "messageId"):

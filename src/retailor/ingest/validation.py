@@ -61,6 +61,8 @@ class EventValidator:
             raise Invalid(_where(exc)) from None
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise Invalid(f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise Invalid("the event nests lists and objects too deeply") from None
         return self.finish(wire, received_at)
 
     def from_mapping(self, data: Any, received_at: datetime) -> Event:

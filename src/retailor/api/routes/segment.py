@@ -30,6 +30,10 @@ def _decode(body: bytes) -> Any:
         raise ProblemError(
             400, f"the body is not valid JSON: {exc}", title="Malformed JSON"
         ) from None
+    except RecursionError:
+        raise ProblemError(
+            400, "the body nests lists and objects too deeply", title="Malformed JSON"
+        ) from None
 
 
 async def _ingest(
