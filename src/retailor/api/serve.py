@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Callable
 
@@ -33,6 +34,26 @@ class _QuietEmbedded(logging.Filter):
 #: How often the interpreter lets another thread run (Python's default is 5 ms).
 SWITCH_INTERVAL_SECONDS = 0.001
 GC_THRESHOLDS = (2_000, 10, 100)
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on, or None when it is free. The server binds
+    with SO_REUSEPORT, which would let a second server share a port with the first (and
+    each get part of the traffic): this check binds without it first."""
+    if port == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no bar
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def serve(
