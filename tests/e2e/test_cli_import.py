@@ -121,14 +121,21 @@ def test_events_from_jsonl_csv_and_parquet(tmp_path: Path) -> None:
     assert events["r1"]["customer_id"] == "17850"
     assert events["r1"]["properties"] == {"item_id": "sku-9", "price": 12.5}
     assert events["r2"]["properties"] == {"query": "red mug"}
-    table = pa.table({"event_id": ["p1", "p2"], "type": ["page_viewed", "page_viewed"],
-                      "customer_id": [1, 2], "path": ["/", "/sale"]})  # fmt: skip
+    table = pa.table({"event_id": ["p1", "p2"], "type": ["page_viewed", "product_viewed"],
+                      "customer_id": [1, 2], "path": ["/", "/sale"], "item_id": [None, 22423]})  # fmt: skip
     pq.write_table(table, tmp_path / "events.parquet")
     parquet = summary(
         retailor("import", "events", tmp_path / "events.parquet", "--data", data, "--json")
     )
     assert parquet == {"accepted": 2, "duplicates": 0, "rejected": 0}
     assert stored_events(data)["p2"]["customer_id"] == "2"
+    assert stored_events(data)["p2"]["properties"]["item_id"] == "22423"  # type: ignore[index]
+    numeric = tmp_path / "numeric.csv"
+    numeric.write_text(
+        "event_id,type,customer_id,timestamp,item_id\n1001,product_viewed,501,2026-11-25T10:00:00Z,22423\n"
+    )
+    assert summary(retailor("import", "events", numeric, "--data", data, "--json"))["accepted"] == 1
+    assert stored_events(data)["1001"]["properties"] == {"item_id": "22423"}
 
 
 def test_catalog_import_with_aliases_and_attributes(tmp_path: Path) -> None:

@@ -102,7 +102,8 @@ def row_to_mapping(row: dict[str, Any]) -> dict[str, Any]:
             else:
                 properties.update(parsed)
         elif value is not None and value != "":
-            properties[key] = value
+            # a file's reader types a column of numbers as numbers; ids are strings
+            properties[key] = plain_id(value) if key.endswith("_id") else value
     event["properties"] = properties
     if "event_id" not in event:
         event["event_id"] = derived_event_id(
