@@ -113,6 +113,18 @@ def test_late_and_out_of_order_events_are_accepted(app: AppHarness) -> None:
         ),
         ({"event_id": "", "type": "page_viewed", "customer_id": "c1"}, "event_id"),
         ([1, 2], "JSON object"),
+        (
+            {
+                "event_id": "x",
+                "type": "order_completed",
+                "customer_id": "c1",
+                "properties": {
+                    "order_id": "o",
+                    "lines": [{"item_id": "i", "quantity": 1e300, "price": 1e300}],
+                },
+            },
+            "<= 1000000000000",
+        ),
     ],
 )
 def test_bad_events_are_rejected_with_a_reason_and_the_good_ones_kept(

@@ -15,8 +15,11 @@ import msgspec
 from msgspec import Meta, Struct
 
 Identifier = Annotated[str, Meta(min_length=1, max_length=256)]
-NonNegative = Annotated[float, Meta(ge=0)]
-Positive = Annotated[float, Meta(gt=0)]
+#: The largest amount, price or quantity an event may carry: beyond it a number is a
+#: mistake, and products and sums of such numbers would overflow to infinity.
+MAX_AMOUNT = 1e12
+NonNegative = Annotated[float, Meta(ge=0, le=MAX_AMOUNT)]
+Positive = Annotated[float, Meta(gt=0, le=MAX_AMOUNT)]
 
 
 class EventType(enum.StrEnum):
