@@ -95,6 +95,11 @@ def test_train_serve_refresh_and_batch_score(tmp_path: Path) -> None:
         again = client.recommendations("c1", k=5, exclude=sorted(excluded))
         assert not excluded & {i["item_id"] for i in again["items"]}
         assert client.similar_items("sku0")["items"]
+        for model in ("blend", "item_item", "content"):
+            shown = client.recommendations(
+                anonymous_id="zz", model=model, items=["sku0"], session_items=["sku1", "sku2"]
+            )
+            assert not {"sku0", "sku1", "sku2"} & {i["item_id"] for i in shown["items"]}, model
 
         # a new item: trending and content-based answers know it within seconds
         client.upsert_items([{**items[0], "item_id": "fresh", "name": items[0]["name"]}])

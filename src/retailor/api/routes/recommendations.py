@@ -70,7 +70,8 @@ K = QueryParam(
 )  # fmt: skip
 async def recommendations(request: Request, ctx: AppContext) -> Response:
     """Answers for anyone: unknown customers get the cold-start answer (popular and
-    trending items, or what goes with the context's items)."""
+    trending items, or what goes with the context's items). The context's ``items`` and
+    ``session_items`` are never returned themselves."""
     name = _model(request, ctx, "blend")
     k = query_int(request, "k", 10, 1, 200)
     raw = request.query_params.get("customer_id") or request.query_params.get("anonymous_id")
@@ -82,8 +83,11 @@ async def recommendations(request: Request, ctx: AppContext) -> Response:
         category=request.query_params.get("category") or None,
     )
 
+    # what is on screen, in the cart or was just viewed is never recommended back
+    exclude = {*_list(request, "exclude"), *context.items, *context.session_items}
+
     def answer() -> tuple[str, list[Scored]]:
-        return ctx.models.recommend(name, who or raw, context, k, set(_list(request, "exclude")))
+        return ctx.models.recommend(name, who or raw, context, k, exclude)
 
     used, items = await _answered(name, answer)
     return _response(ctx, used, who, items)
