@@ -70,3 +70,14 @@ def test_train_show_and_traits(tmp_path: Path) -> None:
         assert httpx.get(f"{server.url}/v1/models/nope", headers=server.admin()).status_code == 404
     finally:
         stop_server(server)
+
+
+def test_training_everything_on_a_new_store_reports_each_model(tmp_path: Path) -> None:
+    everything = retailor("train", "--data", tmp_path / "data")
+    assert everything.returncode == 0, everything.stderr
+    assert "trained blend version 1" in everything.stderr + everything.stdout
+    assert "clv (lifetime value) not trained" in everything.stderr + everything.stdout
+    only_clv = retailor("train", "--data", tmp_path / "data", "--models", "clv")
+    assert only_clv.returncode == 1 and "clv not trained" in only_clv.stderr
+    nothing = retailor("train", "--data", tmp_path / "data", "--models", ",,")
+    assert nothing.returncode == 2 and "names no model" in nothing.stderr

@@ -18,6 +18,7 @@ from retailor.cli.common import (
     reach_data,
     settings_from,
 )
+from retailor.client import RetailorError
 from retailor.models.families import DEFAULT_MODELS, describe, known_models
 from retailor.storage.factory import open_model_registry
 
@@ -50,6 +51,8 @@ def train(data_dir: Path | None, names: str | None, seed: int, as_json: bool) ->
     from retailor.api.app import create_app
 
     wanted = [n.strip() for n in (names or _all_models()).split(",") if n.strip()]
+    if not wanted:
+        raise click.UsageError(f"--models names no model; known: {_all_models()}")
     unknown = [n for n in wanted if n != "clv" and n not in known_models()]
     if unknown:
         raise click.UsageError(
@@ -58,14 +61,18 @@ def train(data_dir: Path | None, names: str | None, seed: int, as_json: bool) ->
     recommenders = [n for n in wanted if n != "clv"]
     settings = settings_from(data_dir)
     results: list[dict[str, Any]] = []
+    clv_failed: str | None = None
     with reach_data(settings) as target:
         if target.client is not None:
             with console.status(f"training {', '.join(wanted)} in the server"):
                 if recommenders:
                     results += target.client.train_models(recommenders)["models"]
                 if "clv" in wanted:
-                    record = target.client.train("clv")
-                    results.append({**record, "activated": True, "gate": "always"})
+                    try:
+                        record = target.client.train("clv")
+                        results.append({**record, "activated": True, "gate": "always"})
+                    except RetailorError as exc:
+                        clv_failed = str(exc.problem.get("detail") or exc)
         else:
             assert target.storage is not None
             app = create_app(settings, target.storage, background=False)
@@ -92,11 +99,12 @@ def train(data_dir: Path | None, names: str | None, seed: int, as_json: bool) ->
                     try:
                         model, metrics = ctx.profiles.train_lifetime()
                     except ValueError as exc:
-                        raise click.ClickException(str(exc)) from None
-                    record = msgspec.to_builtins(
-                        target.storage.models.save("clv", model.params(), metrics)
-                    )
-                    results.append({**record, "activated": True, "gate": "always"})
+                        clv_failed = str(exc)
+                    else:
+                        record = msgspec.to_builtins(
+                            target.storage.models.save("clv", model.params(), metrics)
+                        )
+                        results.append({**record, "activated": True, "gate": "always"})
             finally:
                 app.state.shutdown()
     for result in results:
@@ -113,6 +121,10 @@ def train(data_dir: Path | None, names: str | None, seed: int, as_json: bool) ->
             + (f": holdout {figures}" if figures else "")
             + (f" — {result['gate']}" if not result.get("activated") else "")
         )
+    if clv_failed is not None:
+        if names is not None:  # asked for by name: its failure is the command's
+            raise click.ClickException(f"clv not trained: {clv_failed}")
+        console.print(f"[yellow]clv (lifetime value) not trained:[/] {clv_failed}")
 
 
 def _summary(metrics: dict[str, Any]) -> str:
