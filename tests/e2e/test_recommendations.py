@@ -199,6 +199,16 @@ def test_evaluate_reports_every_metric_and_draws_a_plot(tmp_path: Path) -> None:
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     missing = retailor("evaluate", "--interactions", tmp_path / "nope.csv")
     assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    no_test = retailor("evaluate", "--interactions", file, "--test-days", "0")
+    assert no_test.returncode == 2 and "test-days" in no_test.stderr
+    # other column names, renamed with --map
+    header, *rows = file.read_text().splitlines()
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text("\n".join([header.replace("CustomerID", "Shopper"), *rows]) + "\n")
+    mapped = retailor("evaluate", "--interactions", renamed, "--test-days", "20", "--k", "5",
+                      "--models", "popularity", "--map", "user_id=Shopper", "--json")  # fmt: skip
+    assert mapped.returncode == 0, mapped.stderr
+    assert json.loads(mapped.stdout)["split"]["test_customers"] == report["split"]["test_customers"]
 
 
 ONLINE_RETAIL = SHARED_DATASETS / "online-retail" / "online_retail.csv.gz"

@@ -22,7 +22,8 @@ from retailor.storage.duckdb.database import DataDirLockedError
 from retailor.storage.factory import Storage, UnknownBackendError, open_storage
 
 console = Console(stderr=True)
-out = Console()
+#: Results; written to a pipe or a file, tables get room instead of a terminal's 80 columns.
+out = Console() if sys.stdout.isatty() else Console(width=200)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -34,8 +34,15 @@ def _ks(value: str) -> list[int]:
 @click.option("--test", "test_file", type=click.Path(path_type=Path, dir_okay=False),
               help="A separate test file (sessions mode), instead of the time split.")  # fmt: skip
 @click.option(
-    "--test-days", default=30.0, show_default=True, help="The last N days are the test period."
+    "--test-days",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="The last N days are the test period.",
 )
+@click.option("--map", "mapping", multiple=True,
+              help="Rename columns: target=source[,target=source...], e.g. --map "
+                   "user_id=CustomerID,item_id=StockCode,timestamp=InvoiceDate.")  # fmt: skip
 @click.option(
     "--k", "k_values", default="10,20", show_default=True, help="Cutoffs, comma-separated."
 )
@@ -53,6 +60,7 @@ def _ks(value: str) -> list[int]:
 @friendly_errors
 def evaluate(
     interactions: Path, catalog: Path | None, test_file: Path | None, test_days: float,
+    mapping: tuple[str, ...],
     k_values: str, names: str | None, mode: str, seed: int, as_json: bool, plot: Path | None,
 ) -> None:  # fmt: skip
     """Evaluate Retailor's models against implicit ALS and popularity on your own history.
@@ -70,13 +78,14 @@ def evaluate(
         evaluate_customers,
         evaluate_sessions,
     )  # fmt: skip
-    from retailor.ingest.bulk.source import ImportInputError
+    from retailor.ingest.bulk.source import ImportInputError, parse_mapping
 
     ks = _ks(k_values)
     try:
+        renames = parse_mapping(mapping)
         with console.status(f"reading {interactions.name}"):
-            data = read_interactions(interactions, catalog)
-            test = read_interactions(test_file, catalog) if test_file else None
+            data = read_interactions(interactions, catalog, renames)
+            test = read_interactions(test_file, catalog, renames) if test_file else None
     except ImportInputError as exc:
         raise click.ClickException(str(exc)) from None
     if mode == "auto":

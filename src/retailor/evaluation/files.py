@@ -49,11 +49,14 @@ _KINDS = """CASE
     ELSE NULL END"""
 
 
-def read_interactions(path: Path, catalog: Path | None = None) -> Interactions:
+def read_interactions(
+    path: Path, catalog: Path | None = None, mapping: dict[str, str] | None = None
+) -> Interactions:
     """The interactions of ``path`` (see the module docstring), with item attributes from
-    the file's own name/category/price columns and from ``catalog`` when given."""
+    the file's own name/category/price columns and from ``catalog`` when given; columns
+    renamed by ``mapping`` (target=source) first."""
     source = read_source(
-        path, detect_format(path, None), {}, all_strings=False,
+        path, detect_format(path, None), mapping or {}, all_strings=False,
         source_name=f"evaluate:{path.name}", received_at=datetime.now(UTC),
     )  # fmt: skip
     cols = resolve_columns(source.columns, WANTED, ("item_id", "timestamp"), "interactions")

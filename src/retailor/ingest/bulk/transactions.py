@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from retailor.domain.events import Channel
-from retailor.ingest.bulk.source import Source, quote, resolve_columns
+from retailor.ingest.bulk.source import ImportInputError, Source, quote, resolve_columns
 from retailor.storage.schema import EVENT_COLUMNS, EVENT_SCHEMA
 
 WANTED: dict[str, tuple[str, ...]] = {
@@ -85,6 +85,14 @@ def transactions_to_events(
     src = source.table.append_column("_line", pa.array(np.arange(1, source.table.num_rows + 1)))
     extras = [c for c in source.columns if c not in cols.values()]
     formats = [timestamp_format] if timestamp_format else list(TIMESTAMP_FORMATS)
+    if timestamp_format:
+        try:
+            con.execute("SELECT TRY_STRPTIME('2026-01-01', ?)", [timestamp_format])
+        except duckdb.Error as exc:
+            raise ImportInputError(
+                f"--timestamp-format {timestamp_format!r} is not a strptime format ({exc}); "
+                "for example --timestamp-format '%d/%m/%Y %H:%M'"
+            ) from None
 
     def col(name: str) -> str:
         return quote(cols[name]) if name in cols else "NULL"
