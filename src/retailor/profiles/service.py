@@ -53,6 +53,7 @@ class ProfileService:
         self.graph = IdentityGraph(rules)
         self.states: dict[str, ProfileState] = {}
         self._items: dict[str, tuple[list[str], str | None]] = {}
+        self._unplaced: set[str] = set()  # profiles with interest in items not in the catalog yet
         self._lock = threading.RLock()
         self._scale: RFMScale | None = None
         self._scale_at = 0.0
@@ -64,10 +65,24 @@ class ProfileService:
     # -- writing ------------------------------------------------------------------
 
     def remember_items(self, items: Iterable[CatalogItem]) -> None:
-        """Keep what profiles need of catalog items (category path, brand)."""
+        """Keep what profiles need of catalog items (category path, brand); profiles that
+        showed interest in these items before the catalog knew them place it now."""
         with self._lock:
+            fresh, placed = set(), False
             for item in items:
                 self._items[item.item_id] = (item.category, item.brand)
+                fresh.add(item.item_id)
+            for key in list(self._unplaced):
+                state = self.states.get(key)
+                if state is None or not state.unplaced:
+                    self._unplaced.discard(key)
+                elif not fresh.isdisjoint(state.unplaced):
+                    state.place(self._item_info)
+                    placed = True
+                    if not state.unplaced:
+                        self._unplaced.discard(key)
+            if placed:
+                self.version += 1
 
     def category_of(self, item_id: str) -> list[str]:
         """The category path of an item, as far as the catalog says."""
@@ -95,7 +110,10 @@ class ProfileService:
                     gone = self.states.pop(absorbed, None)
                     if gone is not None:
                         self.states.setdefault(kept, ProfileState()).merge(gone)
-                self.states.setdefault(resolution.key, ProfileState()).fold(event, self._item_info)
+                state = self.states.setdefault(resolution.key, ProfileState())
+                state.fold(event, self._item_info)
+                if state.unplaced:
+                    self._unplaced.add(resolution.key)
                 if self._newest is None or event.timestamp > self._newest:
                     self._newest = min(event.timestamp, latest)
             self.version += 1
@@ -121,6 +139,7 @@ class ProfileService:
         with self._lock:
             self.graph = IdentityGraph(self.graph.rules)
             self.states = {}
+            self._unplaced = set()
             self._scale, self._newest = None, None
             count = 0
             for batch in batches:

@@ -86,6 +86,9 @@ class ProfileState:
     stores: dict[str, float] = field(default_factory=dict)
     categories: dict[str, float] = field(default_factory=dict)
     brands: dict[str, float] = field(default_factory=dict)
+    #: interest in items the catalog did not know yet, placed in categories and brands
+    #: once it does (so the order of catalog and history does not change a profile)
+    unplaced: dict[str, float] = field(default_factory=dict)
     traits: dict[str, Stamped] = field(default_factory=dict)
     consent: dict[str, Stamped] = field(default_factory=dict)
     loyalty_tier: Stamped | None = None
@@ -151,12 +154,23 @@ class ProfileState:
         return [encoded for _, _, encoded in sorted(self.recent, reverse=True)]
 
     def _interest(self, item_id: str, weight: float, at: datetime, item_info: ItemInfo) -> None:
+        self._place(item_id, weight * decay_weight(at), item_info)
+
+    def _place(self, item_id: str, w: float, item_info: ItemInfo) -> None:
         category, brand = item_info(item_id)
-        w = weight * decay_weight(at)
+        if not category and not brand:
+            _add(self.unplaced, item_id, w)
+            return
         if category:
             _add(self.categories, " > ".join(category), w)
         if brand:
             _add(self.brands, brand, w)
+
+    def place(self, item_info: ItemInfo) -> None:
+        """Move the interest in items the catalog now knows into categories and brands."""
+        waiting, self.unplaced = self.unplaced, {}
+        for item_id, w in waiting.items():
+            self._place(item_id, w, item_info)
 
     def _order(self, event: Event, item_info: ItemInfo) -> None:
         props = event.properties
@@ -220,6 +234,7 @@ class ProfileState:
             (self.stores, other.stores),
             (self.categories, other.categories),
             (self.brands, other.brands),
+            (self.unplaced, other.unplaced),
         ):
             for key, value in theirs.items():
                 _add(mine_map, key, value)

@@ -163,3 +163,18 @@ def test_recency_is_measured_to_the_newest_event_seen() -> None:
     view = s.view("a")
     assert view is not None and view.traits["rfm"]["recency_days"] == 30
     assert datetime.fromisoformat(view.traits["last_order_at"]) == T0.astimezone(UTC)
+
+
+def test_the_catalog_arriving_after_the_history_gives_the_same_profile() -> None:
+    first = ProfileService("salt")
+    first.remember_items(catalog())
+    first.apply(history())
+    late = ProfileService("salt")
+    late.apply(history())
+    before = late.view("c1")
+    assert before is not None and before.traits["favourite_categories"] == []
+    late.remember_items(catalog())
+    expected, got = first.view("c1"), late.view("c1")
+    assert expected is not None and got is not None
+    for trait in ("favourite_categories", "favourite_brands"):
+        assert got.traits[trait] == expected.traits[trait] != []
