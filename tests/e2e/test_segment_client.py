@@ -318,6 +318,15 @@ def test_a_batch_with_an_invalid_message(live_server: LiveServer) -> None:
     [(error, _)] = client.errors
     assert isinstance(error, APIError) and error.status == 422
 
+    # a body that is no batch at all is refused and kept too
+    assert_problem(post(live_server, "/v1/batch", {"batch": "x"}), 422)
+    page = httpx.get(
+        f"{live_server.url}/v1/quarantine",
+        params={"source": "segment:batch"},
+        headers=live_server.admin(),
+    ).json()
+    assert any('"batch":"x"' in item["payload"] for item in page["items"]), page
+
 
 def test_single_message_endpoints(live_server: LiveServer) -> None:
     track = {"event": "Product Removed", "userId": "s", "properties": {"sku": "k"}}

@@ -121,14 +121,24 @@ async def segment_batch(request: Request, ctx: AppContext) -> Response:
     ``context`` is merged under each message's own context."""
     source = "segment:batch"
     body = await _read(request, ctx, source)
+    refused: ProblemError | None = None
     if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
-        raise ProblemError(422, 'a batch is {"batch": [message, ...]}', title="Not a Segment batch")
-    messages = body["batch"]
-    if len(messages) > ctx.settings.max_batch_events:
-        raise ProblemError(
-            413,
-            f"the batch has {len(messages)} messages; send at most {ctx.settings.max_batch_events}",
+        refused = ProblemError(
+            422, 'a batch is {"batch": [message, ...]}', title="Not a Segment batch"
         )
+    elif len(body["batch"]) > ctx.settings.max_batch_events:
+        refused = ProblemError(
+            413,
+            f"the batch has {len(body['batch'])} messages; send at most "
+            f"{ctx.settings.max_batch_events}",
+        )
+    if refused is not None:  # kept in the quarantine, like a refused native body
+        kept = rejection(
+            source=source, reason=refused.detail, payload=body, received_at=datetime.now(UTC)
+        )
+        await ctx.write([], [kept])
+        raise refused
+    messages = body["batch"]
     shared = body.get("context")
     if isinstance(shared, dict):
         messages = [
