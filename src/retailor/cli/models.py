@@ -179,6 +179,8 @@ def show(name: str, data_dir: Path | None, as_json: bool) -> None:
     """Show the active version of model NAME (its parameters and metrics).
 
     For example: ``retailor models show clv --json``."""
+    if name != "clv" and name not in known_models():
+        raise click.UsageError(f"no model {name!r}; known: {', '.join((*known_models(), 'clv'))}")
     record = open_model_registry(settings_from(data_dir).data_dir).active(name)
     if record is None:
         raise click.ClickException(
