@@ -207,6 +207,9 @@ def test_keys_list_and_revoke(tmp_path: Path) -> None:
     assert secret not in json.dumps(listed) and "secret_hash" not in listed[0]
     assert retailor("keys", "revoke", "--data", data, listed[0]["key_id"]).returncode == 0
     assert retailor("keys", "revoke", "--data", data, "nope").returncode != 0
+    other = retailor("keys", "create", "--data", data, "--scope", "ingest").stdout.strip()
+    by_secret = retailor("keys", "revoke", "--data", data, other)  # the key itself works too
+    assert by_secret.returncode == 0 and other not in by_secret.stdout
 
 
 @pytest.mark.skipif(

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from retailor.cli.common import data_option, friendly_errors, out, settings_from
 from retailor.domain.access import Scope
-from retailor.privacy.keys import create_key
+from retailor.privacy.keys import create_key, hash_secret
 from retailor.storage.files.keys import FileKeyStore
 
 
@@ -77,7 +77,11 @@ def list_keys(data_dir: Path | None, as_json: bool) -> None:
 @click.argument("key_id")
 @friendly_errors
 def revoke(data_dir: Path | None, key_id: str) -> None:
-    """Revoke the key with KEY_ID (as shown by ``keys list``)."""
-    if not _store(data_dir).revoke(key_id):
+    """Revoke the key with KEY_ID (as shown by ``keys list``), or the key itself."""
+    store = _store(data_dir)
+    whole = store.find(hash_secret(key_id))  # the secret was given instead of its id
+    if whole is not None:
+        key_id = whole.key_id
+    if not store.revoke(key_id):
         raise click.ClickException(f"no key with id {key_id!r}; see: retailor keys list")
     click.echo(f"revoked {key_id}")
