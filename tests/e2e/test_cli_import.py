@@ -96,6 +96,17 @@ def test_mapping_columns_and_missing_columns(tmp_path: Path) -> None:
     assert summary(mapped) == {"accepted": 1, "duplicates": 0, "rejected": 0}
     bad_map = retailor("import", "transactions", csv, "--data", data, "--map", "order_id=nope")
     assert bad_map.returncode == 2 and "nope" in bad_map.stderr
+    # JSONL events with other field names: renamed line by line, a bad line only rejected
+    jsonl = tmp_path / "m.jsonl"
+    jsonl.write_text(
+        '{"id":"m1","kind":"page_viewed","user":"u1","ts":"2026-11-25T10:00:00Z"}\n'
+        "BROKEN\n"
+        '{"id":"m2","kind":"page_viewed","user":"u2","ts":"2026-11-25T10:00:00Z"}\n'
+    )
+    renamed = retailor("import", "events", jsonl, "--data", data, "--json",
+                       "--map", "event_id=id,type=kind,customer_id=user,timestamp=ts")  # fmt: skip
+    assert summary(renamed) == {"accepted": 2, "duplicates": 0, "rejected": 1}
+    assert stored_events(data)["m2"]["customer_id"] == "u2"
 
 
 def test_unreadable_inputs_are_clear_errors(tmp_path: Path) -> None:

@@ -41,9 +41,16 @@ Chunk = tuple[list[Event], list[Rejection], int]
 
 
 def jsonl_chunks(
-    path: Path, validator: EventValidator, received_at: datetime, source: str
+    path: Path,
+    validator: EventValidator,
+    received_at: datetime,
+    source: str,
+    mapping: dict[str, str] | None = None,
 ) -> Iterator[Chunk]:
-    """Validate a JSONL file line by line; yield (events, rejections, lines read) per chunk."""
+    """Validate a JSONL file line by line, each line's top-level fields renamed by
+    ``mapping`` (target=source) first; yield (events, rejections, lines read) per chunk.
+    A bad line is rejected with its number; the others go on."""
+    renames = {source_name: target for target, source_name in (mapping or {}).items()}
     opener = gzip.open if path.name.lower().endswith((".gz", ".gzip")) else open
     events: list[Event] = []
     rejected: list[Rejection] = []
@@ -53,7 +60,10 @@ def jsonl_chunks(
             read += 1
             if line.strip():
                 try:
-                    events.append(validator.from_json(line, received_at))
+                    if renames:
+                        events.append(validator.from_mapping(_renamed(line, renames), received_at))
+                    else:
+                        events.append(validator.from_json(line, received_at))
                 except Invalid as exc:
                     rejected.append(
                         rejection(
@@ -68,6 +78,19 @@ def jsonl_chunks(
                 yield events, rejected, read
                 events, rejected, read = [], [], 0
     yield events, rejected, read
+
+
+def _renamed(line: bytes, renames: dict[str, str]) -> Any:
+    """One JSONL line decoded, its top-level fields renamed; ``Invalid`` when unreadable."""
+    try:
+        data = msgspec.json.decode(line)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise Invalid(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise Invalid("the event nests lists and objects too deeply") from None
+    if not isinstance(data, dict):
+        return data  # the validator says what is wrong with it
+    return {renames.get(key, key): value for key, value in data.items()}
 
 
 def plain_id(value: Any) -> Any:

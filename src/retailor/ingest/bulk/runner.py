@@ -98,10 +98,12 @@ def run_import(
         totals["accepted"] += accepted
         totals["duplicates"] += duplicates
 
-    if kind == "events" and fmt == "jsonl" and not mapping:
+    if kind == "events" and fmt == "jsonl":
         validator = EventValidator(max_future=options.max_future)
         try:
-            for events, rejections, read in jsonl_chunks(path, validator, received_at, source_name):
+            for events, rejections, read in jsonl_chunks(
+                path, validator, received_at, source_name, mapping
+            ):
                 keep(rejections)
                 write(events)
                 totals["rows"] += read
