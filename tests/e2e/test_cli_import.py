@@ -240,3 +240,25 @@ def test_online_retail_history(tmp_path: Path) -> None:
         summary(retailor("import", "transactions", path, "--data", data, "--json"))["duplicates"]
         == expected
     )
+
+
+def test_rejected_rows_keep_their_line_and_event_id(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    csv = tmp_path / "events.csv"
+    csv.write_text(
+        "event_id,type,customer_id,timestamp,item_id\n"
+        "e1,product_viewed,c1,2026-11-25T10:00:00Z,i1\n"
+        "e2,product_viewed,c1\n"
+        "e3,product_viewed,c1,2026-11-25T10:00:00Z,\n"
+    )
+    assert summary(retailor("import", "events", csv, "--data", data, "--json")) == {
+        "accepted": 1, "duplicates": 0, "rejected": 2,
+    }  # fmt: skip
+    storage = open_storage(f"duckdb://{data / 'retailor.duckdb'}", data)
+    try:
+        kept = {r.reason.split(":")[0]: r for r in storage.quarantine.list()}
+    finally:
+        storage.close()
+    assert kept["line 3"].index == 3  # the broken line, by its number in the file
+    [missing_item] = [r for r in kept.values() if r.event_id == "e3"]
+    assert "item_id" in missing_item.reason

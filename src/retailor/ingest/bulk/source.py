@@ -131,20 +131,13 @@ def _read_csv(
     if len(set(header)) != len(header):
         raise ImportInputError(f"{path} repeats column names in its header: {header}")
 
+    invalid: list[tuple[int | None, str, int, int]] = []
+
     def keep_broken(row: pacsv.InvalidRow) -> str:
-        line = row.number if row.number is not None else -1
-        broken.append(
-            rejection(
-                source=source_name,
-                reason=f"line {line}: expected {row.expected_columns} columns, found {row.actual_columns}",
-                payload=row.text,
-                received_at=received_at,
-                index=line,
-            )
-        )
+        invalid.append((row.number, row.text, row.expected_columns, row.actual_columns))
         return "skip"
 
-    return pacsv.read_csv(
+    table = pacsv.read_csv(
         path,
         parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=keep_broken),
         convert_options=pacsv.ConvertOptions(
@@ -153,6 +146,38 @@ def _read_csv(
         ),
         read_options=pacsv.ReadOptions(use_threads=True),
     )
+    numbers = _line_numbers(path, [text for number, text, *_ in invalid if number is None])
+    for number, text, expected, actual in invalid:
+        line = number if number is not None else numbers.get(text)
+        broken.append(
+            rejection(
+                source=source_name,
+                reason=f"line {line}: expected {expected} columns, found {actual}"
+                if line is not None
+                else f"expected {expected} columns, found {actual}",
+                payload=text,
+                received_at=received_at,
+                index=line,
+            )
+        )
+    return table
+
+
+def _line_numbers(path: Path, texts: list[str]) -> dict[str, int]:
+    """The line numbers of ``texts`` in the file (the threaded CSV reader does not know
+    them); read only when some line was broken."""
+    if not texts:
+        return {}
+    wanted, found = set(texts), {}
+    opener = gzip.open if path.name.lower().endswith((".gz", ".gzip")) else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            text = line.rstrip("\r\n")
+            if text in wanted and text not in found:
+                found[text] = number
+                if len(found) == len(wanted):
+                    break
+    return found
 
 
 def resolve_columns(
@@ -207,6 +232,16 @@ def converted_chunks(
                         payload=row,
                         received_at=received_at,
                         index=index,
+                        event_id=_row_event_id(row),
                     )
                 )
         yield converted, rejected, len(rows)
+
+
+def _row_event_id(row: dict[str, Any]) -> str | None:
+    """The id a rejected row names for itself, if any (shown with it in the quarantine)."""
+    for key in ("event_id", "messageId"):
+        value = row.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return str(value).strip()
+    return None
