@@ -51,3 +51,18 @@ def test_missing_item_and_scope(app: AppHarness) -> None:
     assert r.status_code == 400
     r = app.client.put("/v1/catalog/items", json=[{"item_id": "x"}], headers=app.admin())
     assert r.status_code == 422
+
+
+def test_ids_with_a_slash_are_reached_percent_encoded(app: AppHarness) -> None:
+    h = app.admin()
+    items = {
+        "items": [{"item_id": "ABC/12", "name": "Slashed"}, {"item_id": "ABC", "name": "Plain"}]
+    }
+    assert app.client.put("/v1/catalog/items", json=items, headers=h).status_code == 200
+    got = app.client.get("/v1/catalog/items/ABC%2F12", headers=h)
+    assert got.status_code == 200 and got.json()["name"] == "Slashed"
+    assert app.client.get("/v1/catalog/items/ABC%2f12", headers=h).json()["name"] == "Slashed"
+    assert app.client.get("/v1/catalog/items/ABC", headers=h).json()["name"] == "Plain"
+    # still one path segment on other routes: a model's answer, not "no resource"
+    similar = app.client.get("/v1/items/ABC%2F12/similar", headers=h)
+    assert "no resource" not in similar.text

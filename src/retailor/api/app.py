@@ -21,6 +21,7 @@ from retailor.api.endpoints import ENDPOINTS, build_routes
 from retailor.api.metrics import Metrics, RequestMetricsMiddleware
 from retailor.api.openapi import build_openapi
 from retailor.api.problems import ProblemError, handle_http, handle_problem, handle_unexpected
+from retailor.api.slashes import EncodedSlashMiddleware
 from retailor.decision.service import DecisionService
 from retailor.domain.events import Event
 from retailor.identity.graph import IdentityRules
@@ -150,7 +151,10 @@ def create_app(
 
     app = Starlette(
         routes=build_routes(ENDPOINTS),
-        middleware=[Middleware(RequestMetricsMiddleware, metrics=metrics)],
+        middleware=[
+            Middleware(EncodedSlashMiddleware),
+            Middleware(RequestMetricsMiddleware, metrics=metrics),
+        ],
         exception_handlers={
             ProblemError: handle_problem,
             HTTPException: handle_http,

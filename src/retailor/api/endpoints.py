@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from retailor.api.context import AppContext
+from retailor.api.slashes import restore_slashes
 from retailor.domain.access import Scope
 
 Handler = Callable[[Request, AppContext], Awaitable[Response]]
@@ -104,6 +105,7 @@ def _dispatcher(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[R
     async def dispatch(request: Request) -> Response:
         ep = methods[request.method if request.method in methods else "GET"]
         ctx: AppContext = request.app.state.ctx
+        restore_slashes(request.path_params)
         if ep.scope is not None:
             ctx.auth.require(request, ep.scope)
         return await ep.handler(request, ctx)
