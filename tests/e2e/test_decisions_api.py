@@ -557,3 +557,21 @@ def test_invalid_requests_say_where(app: AppHarness) -> None:
         assert r.status_code == 422, (path, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["where"] == where, r.json()
+
+
+def test_recommendations_respect_consent_and_visitor_ids(app: AppHarness) -> None:
+    seed(app)
+    h = app.admin()
+    views = [view(f"c3v{n}", {"customer_id": "c3"}, f"sku{n}") for n in (1, 4, 7)]
+    refuse = {"event_id": "c3-no", "type": "consent_updated", "customer_id": "c3",
+              "timestamp": NOW.isoformat(), "properties": {"purposes": {"personalization": False}}}  # fmt: skip
+    assert app.client.post("/v1/events", json={"events": views}, headers=h).status_code == 200
+    assert (
+        app.client.get("/v1/recommendations?customer_id=c3", headers=h).json()["customer"] == "c3"
+    )
+    assert app.client.post("/v1/events", json=refuse, headers=h).status_code == 200
+    stranger = app.client.get("/v1/recommendations?customer_id=c3", headers=h).json()
+    assert stranger["customer"] is None  # answered as for anyone: nothing of c3's is read
+    # an anonymous id is looked up as a visitor id only: it cannot claim a customer
+    claimed = app.client.get("/v1/recommendations?anonymous_id=c3", headers=h).json()
+    assert claimed["customer"] is None

@@ -13,6 +13,7 @@ from retailor.api.context import AppContext
 from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response, query_int
 from retailor.api.problems import ProblemError
+from retailor.decision.offers import consented
 from retailor.domain.access import Scope
 from retailor.models.base import Context, Scored
 from retailor.models.families import known_models
@@ -74,17 +75,35 @@ async def recommendations(request: Request, ctx: AppContext) -> Response:
     ``session_items`` are never returned themselves."""
     name = _model(request, ctx, "blend")
     k = query_int(request, "k", 10, 1, 200)
-    raw = request.query_params.get("customer_id") or request.query_params.get("anonymous_id")
-    who = ctx.profiles.resolve(raw) if raw else None
+    customer_id = request.query_params.get("customer_id") or None
+    anonymous_id = request.query_params.get("anonymous_id") or None
+    raw = customer_id or anonymous_id
+    # a customer id may be any linked identifier; an anonymous id is only a visitor id
+    who = (
+        ctx.profiles.resolve(customer_id)
+        if customer_id
+        else ctx.profiles.resolve_anonymous(anonymous_id)
+        if anonymous_id
+        else None
+    )
+    personal = True
+    if who is not None:
+        state = ctx.profiles.states.get(who)
+        answers = {p: bool(s.value) for p, s in list(state.consent.items())} if state else {}
+        personal = consented(answers, "personalization", required=ctx.settings.consent_required)
+    elif raw is not None:
+        personal = not ctx.settings.consent_required
+    if not personal:  # without personalization consent: the answer for a stranger
+        who = raw = None
     context = Context(
-        session_items=_list(request, "session_items"),
+        session_items=_list(request, "session_items") if personal else (),
         items=_list(request, "items"),
         store_id=request.query_params.get("store_id") or None,
         category=request.query_params.get("category") or None,
     )
 
     # what is on screen, in the cart or was just viewed is never recommended back
-    exclude = {*_list(request, "exclude"), *context.items, *context.session_items}
+    exclude = {*_list(request, "exclude"), *context.items, *_list(request, "session_items")}
 
     def answer() -> tuple[str, list[Scored]]:
         return ctx.models.recommend(name, who or raw, context, k, exclude)
