@@ -242,6 +242,25 @@ def test_online_retail_history(tmp_path: Path) -> None:
     )
 
 
+def test_csv_identifiers_keep_their_leading_zeros(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("item_id,name,price\n00123,Zero item,2.5\n")
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "event_id,type,customer_id,timestamp,item_id\n0009,product_viewed,007,2026-11-25T10:00:00Z,00123\n"
+    )
+    assert summary(retailor("import", "catalog", catalog, "--data", data, "--json"))
+    assert summary(retailor("import", "events", events, "--data", data, "--json"))["accepted"] == 1
+    stored = stored_events(data)["0009"]
+    assert stored["customer_id"] == "007" and stored["properties"] == {"item_id": "00123"}
+    storage = open_storage(f"duckdb://{data / 'retailor.duckdb'}", data)
+    try:
+        assert [item.item_id for item in storage.catalog.items()] == ["00123"]
+    finally:
+        storage.close()
+
+
 def test_rejected_rows_keep_their_line_and_event_id(tmp_path: Path) -> None:
     data = tmp_path / "data"
     csv = tmp_path / "events.csv"

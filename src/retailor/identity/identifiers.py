@@ -10,7 +10,7 @@ from typing import Any
 from retailor.domain.customers import CustomerRef, IdentifierKind
 from retailor.domain.events import Event, EventType
 
-_NON_DIGITS = re.compile(r"[^0-9+]")
+_NON_DIGITS = re.compile(r"[^0-9]")
 
 
 def normalize_email(value: str) -> str | None:
@@ -20,9 +20,17 @@ def normalize_email(value: str) -> str | None:
 
 
 def normalize_phone(value: str) -> str | None:
-    """Keep digits and a leading plus; None when fewer than 6 digits remain."""
+    """Digits only, an international ``+`` or ``00`` prefix dropped (``+44 1234 567891``,
+    ``0044 1234 567891`` and ``441234567891`` are one number); None when fewer than 6
+    digits remain.
+
+    >>> normalize_phone("+44 (1234) 567-891") == normalize_phone("0044 1234 567891")
+    True
+    """
     phone = _NON_DIGITS.sub("", value.strip())
-    return phone if sum(c.isdigit() for c in phone) >= 6 else None
+    if phone.startswith("00"):
+        phone = phone[2:]
+    return phone if len(phone) >= 6 else None
 
 
 def hashed(kind: IdentifierKind, value: str, salt: str) -> str:

@@ -159,3 +159,11 @@ def test_canonical_customer_does_not_depend_on_event_order() -> None:
     forward.apply(events)
     backward.apply(list(reversed(events)))
     assert forward.resolve("d2") == backward.resolve("d2") == "zed"
+
+
+def test_one_phone_number_however_it_is_written() -> None:
+    from retailor.identity.identifiers import normalize_phone
+
+    forms = ["+44 1234 567891", "0044 1234 567891", "441234567891", "(+44) 1234-567-891"]
+    assert {normalize_phone(f) for f in forms} == {"441234567891"}
+    assert normalize_phone("12-34") is None

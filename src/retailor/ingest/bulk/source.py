@@ -96,7 +96,8 @@ def read_source(
     broken: list[Rejection] = []
     try:
         if fmt == "csv":
-            table = _read_csv(path, all_strings, broken, source_name, received_at)
+            text = {source for target, source in mapping.items() if is_text_column(target)}
+            table = _read_csv(path, all_strings, broken, source_name, received_at, text)
         elif fmt == "jsonl":
             table = pajson.read_json(path)
         else:
@@ -117,8 +118,39 @@ def read_source(
     return Source(table=table.rename_columns(names), rejections=broken)
 
 
+#: Columns read as text from CSV whatever they look like (a leading 0 or + is part of an
+#: identifier): identifiers and contact points, by name.
+TEXT_COLUMNS = frozenset({
+    "id", "sku", "stockcode", "stock_code", "barcode", "ean", "gtin", "upc", "email",
+    "phone", "mobile", "loyalty_card", "card_id", "card", "payment_token", "zip", "postcode",
+    "postal_code", "invoiceno", "invoice_no", "invoice",
+})  # fmt: skip
+
+
+_ID_PREFIXES = frozenset({
+    "customer", "user", "item", "product", "order", "session", "visitor", "client", "member",
+    "article", "store", "shop", "transaction", "anonymous", "event", "device",
+})  # fmt: skip
+
+
+def is_text_column(name: str) -> bool:
+    """Whether a CSV column holds identifiers: ``*_id``, ``CustomerID``-like names, or a
+    name above."""
+    lower = name.lower()
+    return (
+        lower in TEXT_COLUMNS
+        or lower.endswith("_id")
+        or (lower.endswith("id") and lower[:-2] in _ID_PREFIXES)
+    )
+
+
 def _read_csv(
-    path: Path, all_strings: bool, broken: list[Rejection], source_name: str, received_at: datetime
+    path: Path,
+    all_strings: bool,
+    broken: list[Rejection],
+    source_name: str,
+    received_at: datetime,
+    text_columns: set[str] | frozenset[str] = frozenset(),
 ) -> pa.Table:
     opener = gzip.open if path.name.lower().endswith((".gz", ".gzip")) else open
     with opener(path, "rb") as raw:
@@ -141,21 +173,25 @@ def _read_csv(
         path,
         parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=keep_broken),
         convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in header} if all_strings else None,
+            column_types={
+                name: pa.string()
+                for name in header
+                if all_strings or name in text_columns or is_text_column(name)
+            },
             strings_can_be_null=True,
         ),
         read_options=pacsv.ReadOptions(use_threads=True),
     )
-    numbers = _line_numbers(path, [text for number, text, *_ in invalid if number is None])
-    for number, text, expected, actual in invalid:
-        line = number if number is not None else numbers.get(text)
+    numbers = _line_numbers(path, [line for number, line, *_ in invalid if number is None])
+    for number, raw_line, expected, actual in invalid:
+        line = number if number is not None else numbers.get(raw_line)
         broken.append(
             rejection(
                 source=source_name,
                 reason=f"line {line}: expected {expected} columns, found {actual}"
                 if line is not None
                 else f"expected {expected} columns, found {actual}",
-                payload=text,
+                payload=raw_line,
                 received_at=received_at,
                 index=line,
             )
