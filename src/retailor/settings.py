@@ -13,6 +13,9 @@ from typing import Any
 
 import msgspec
 
+#: Where everything is kept unless told otherwise.
+DEFAULT_DATA_DIR = Path("data")
+
 
 class SettingsError(ValueError):
     """A settings file or variable is invalid; the message says which and why."""
@@ -21,7 +24,7 @@ class SettingsError(ValueError):
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Everything a Retailor process can be told."""
 
-    data_dir: Path = Path("data")
+    data_dir: Path = DEFAULT_DATA_DIR
     storage: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
@@ -61,11 +64,15 @@ def load_settings(
     env = dict(os.environ if environ is None else environ)
     values: dict[str, Any] = {}
     cli = {k: v for k, v in (overrides or {}).items() if v is not None}
-    data_dir = cli.get("data_dir") or env.get(_ENV_PREFIX + "DATA_DIR") or env.get("RETAILOR_DATA")
-    if data_dir:
-        default_file = Path(data_dir) / "retailor.toml"
-        if default_file.exists():
-            values.update(_read_toml(default_file))
+    data_dir = (
+        cli.get("data_dir")
+        or env.get(_ENV_PREFIX + "DATA_DIR")
+        or env.get("RETAILOR_DATA")
+        or DEFAULT_DATA_DIR  # the default directory has its own file too
+    )
+    default_file = Path(data_dir) / "retailor.toml"
+    if default_file.exists():
+        values.update(_read_toml(default_file))
     config = config_file or (
         Path(env[_ENV_PREFIX + "CONFIG"]) if env.get(_ENV_PREFIX + "CONFIG") else None
     )

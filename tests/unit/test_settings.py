@@ -37,3 +37,12 @@ def test_bad_settings_say_what_is_wrong(tmp_path: Path) -> None:
     unknown.write_text("prot = 1")
     with pytest.raises(SettingsError, match="prot"):
         load_settings(unknown, None, environ={})
+
+
+def test_the_default_data_directory_has_its_settings_file_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "retailor.toml").write_text("[retailor]\nport = 8952\n")
+    assert load_settings(environ={}).port == 8952
