@@ -268,6 +268,9 @@ def test_health_metrics_and_openapi(app: AppHarness) -> None:
     assert "retailor_commit_seconds_bucket" in metrics
     doc = app.client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
+    placement = doc["paths"]["/v1/placements/{placement_id}"]
+    assert "204" in placement["delete"]["responses"]
+    assert "application/yaml" in placement["put"]["requestBody"]["content"]
     for path in (
         "/v1/events",
         "/v1/batch",

@@ -47,6 +47,7 @@ class Endpoint:
     description: str = ""
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"
+    yaml_body: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -65,6 +66,7 @@ def endpoint(
     query: tuple[QueryParam, ...] = (),
     errors: tuple[int, ...] = (),
     media_type: str = "application/json",
+    yaml_body: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as the operation ``method path``; its docstring describes it."""
 
@@ -83,6 +85,7 @@ def endpoint(
                 description=(handler.__doc__ or "").strip(),
                 errors=errors,
                 media_type=media_type,
+                yaml_body=yaml_body,
             )
         )
         return handler

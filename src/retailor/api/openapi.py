@@ -79,16 +79,20 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
         if params:
             op["parameters"] = params
         if ep.body is not None:
-            op["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": schema_of[id(ep.body)]}},
-            }
+            body_schema = {"schema": schema_of[id(ep.body)]}
+            content = {"application/json": body_schema}
+            if ep.yaml_body:  # a definition: YAML with its content type, JSON otherwise
+                content["application/yaml"] = body_schema
+            op["requestBody"] = {"required": True, "content": content}
         ok: dict[str, Any] = {"description": "OK"}
         if ep.response is not None:
             ok["content"] = {ep.media_type: {"schema": schema_of[id(ep.response)]}}
         elif ep.media_type != "application/json":
             ok["content"] = {ep.media_type: {"schema": {"type": "string"}}}
-        op["responses"]["200"] = ok
+        if ep.method == "DELETE" and ep.response is None:
+            op["responses"]["204"] = {"description": "Deleted"}
+        else:
+            op["responses"]["200"] = ok
         errors = set(ep.errors)
         if ep.scope is not None:
             op["security"] = [{"bearer": []}, {"basic": []}]

@@ -66,6 +66,7 @@ def _placement_out(ctx: AppContext, placement_id: str) -> PlacementOut:
     body=Placement,
     response=PlacementOut,
     errors=(400, 422),
+    yaml_body=True,
 )
 async def put_placement(request: Request, ctx: AppContext) -> Response:
     """Sources (weights or slot quotas), rules, diversity, fallbacks, default ``k`` and
@@ -150,6 +151,7 @@ def _offer_out(ctx: AppContext, offer_id: str) -> OfferOut:
     body=Offer,
     response=OfferOut,
     errors=(400, 422),
+    yaml_body=True,
 )
 async def put_offer(request: Request, ctx: AppContext) -> Response:
     """Kind (percent_off, amount_off, free_shipping, points_multiplier, bundle), scope,

@@ -83,6 +83,7 @@ async def _membership(ctx: AppContext, segment_id: str) -> tuple[Any, Any]:
     scope=Scope.ADMIN,
     body=SegmentDefinition,
     response=SegmentOut,
+    yaml_body=True,
 )
 async def put_segment(request: Request, ctx: AppContext) -> Response:
     """A definition over traits and events in time windows, e.g. bought in category Shoes at
