@@ -5,7 +5,7 @@
 Each size runs in its own process on a seeded synthetic shop (customers with category
 tastes, sessions of views, cart adds and baskets; about 1 customer per 20 interactions
 and 1 item per 100), and times the real training job: every default model scored on a
-7-day holdout and refitted on everything, the blend's ranker included, artifacts saved.
+30-day holdout and refitted on everything, the blend's ranker included, artifacts saved.
 Peak memory is the process's maximum resident set. The target on 2 cores is 60 s for
 all models on 1M interactions; the ratio to it is printed.
 """
