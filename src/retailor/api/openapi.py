@@ -98,7 +98,7 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             op["security"] = [{"bearer": []}, {"basic": []}]
             errors |= {401, 403}
         if ep.body is not None:
-            errors |= {400, 413, 422}
+            errors |= {400, 413, 415, 422}
         for status in sorted(errors):
             op["responses"][str(status)] = {
                 "description": "problem",
