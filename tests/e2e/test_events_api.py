@@ -271,6 +271,10 @@ def test_health_metrics_and_openapi(app: AppHarness) -> None:
     placement = doc["paths"]["/v1/placements/{placement_id}"]
     assert "204" in placement["delete"]["responses"]
     assert "application/yaml" in placement["put"]["requestBody"]["content"]
+    # a 422 that kept the valid events also says what was accepted and refused
+    partial = doc["paths"]["/v1/events"]["post"]["responses"]["422"]["content"]
+    [problem, report] = partial["application/problem+json"]["schema"]["allOf"]
+    assert report == {"$ref": "#/components/schemas/IngestReport"}
     for path in (
         "/v1/events",
         "/v1/batch",

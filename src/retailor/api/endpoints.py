@@ -48,6 +48,9 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"
     yaml_body: bool = False
+    #: the type whose fields a 422 still carries when the valid part of the request was
+    #: kept (what was accepted and what was refused)
+    partial: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,6 +70,7 @@ def endpoint(
     errors: tuple[int, ...] = (),
     media_type: str = "application/json",
     yaml_body: bool = False,
+    partial: Any = None,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as the operation ``method path``; its docstring describes it."""
 
@@ -86,6 +90,7 @@ def endpoint(
                 errors=errors,
                 media_type=media_type,
                 yaml_body=yaml_body,
+                partial=partial,
             )
         )
         return handler

@@ -36,7 +36,7 @@ def _members(tp: Any) -> tuple[Any, ...]:
 
 def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
     """The OpenAPI document of ``endpoints``."""
-    types = [t for ep in endpoints for t in (ep.body, ep.response) if t is not None]
+    types = [t for ep in endpoints for t in (ep.body, ep.response, ep.partial) if t is not None]
     members = [m for t in types for m in _members(t)]
     schemas, components = msgspec.json.schema_components(
         members, ref_template="#/components/schemas/{name}"
@@ -100,11 +100,13 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
         if ep.body is not None:
             errors |= {400, 413, 415, 422}
         for status in sorted(errors):
+            problem: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
+            if status == 422 and ep.partial is not None:
+                # some of the request was refused, the rest kept: the report's fields too
+                problem = {"allOf": [problem, schema_of[id(ep.partial)]]}
             op["responses"][str(status)] = {
                 "description": "problem",
-                "content": {
-                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-                },
+                "content": {"application/problem+json": {"schema": problem}},
             }
         paths.setdefault(path, {})[ep.method.lower()] = op
     return {

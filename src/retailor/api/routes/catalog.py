@@ -46,6 +46,7 @@ def _item_id_of(raw: bytes) -> str | None:
     scope=Scope.ADMIN,
     body=CatalogBatchIn,
     response=CatalogUpsertOut,
+    partial=CatalogUpsertOut,
 )
 async def put_items(request: Request, ctx: AppContext) -> Response:
     """Batch upsert: an item that exists keeps every field the request does not give.

@@ -32,6 +32,7 @@ SOURCE = "http:/v1/events"
     scope=Scope.INGEST,
     body=EventsBody,
     response=IngestReport,
+    partial=IngestReport,
 )
 async def post_events(request: Request, ctx: AppContext) -> Response:
     """Send one event object, or ``{"events": [...]}``. Every event is stored once

@@ -19,7 +19,7 @@ from retailor.api.schemas import SegmentBatchIn, SegmentMessageIn, SegmentOut
 from retailor.domain.access import Scope
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.segment import SegmentMappingError, to_native
-from retailor.ingest.service import Prepared
+from retailor.ingest.service import IngestReport, Prepared
 from retailor.ingest.validation import Invalid
 
 
@@ -104,6 +104,7 @@ for _kind in ("track", "identify", "page", "screen", "alias"):
         scope=Scope.INGEST,
         body=SegmentMessageIn,
         response=SegmentOut,
+        partial=IngestReport,
     )(_single(_kind))
 
 
@@ -115,6 +116,7 @@ for _kind in ("track", "identify", "page", "screen", "alias"):
     scope=Scope.INGEST,
     body=SegmentBatchIn,
     response=SegmentOut,
+    partial=IngestReport,
 )
 async def segment_batch(request: Request, ctx: AppContext) -> Response:
     """A Segment batch, as the Segment client libraries send it. A batch-level
