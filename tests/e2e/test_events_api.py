@@ -274,6 +274,7 @@ def test_health_metrics_and_openapi(app: AppHarness) -> None:
     # a 422 that kept the valid events also says what was accepted and refused
     partial = doc["paths"]["/v1/events"]["post"]["responses"]["422"]["content"]
     [problem, report] = partial["application/problem+json"]["schema"]["allOf"]
+    assert problem == {"$ref": "#/components/schemas/Problem"}
     assert report == {"$ref": "#/components/schemas/IngestReport"}
     for path in (
         "/v1/events",
