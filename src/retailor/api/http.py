@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from retailor.api.problems import ProblemError, problem_response
-from retailor.domain.placements import MAX_DEPTH
+from retailor.domain.placements import DefinitionError, NestedTooDeepError, check_raw
 from retailor.ingest.service import IngestReport
 
 _encoder = msgspec.json.Encoder()
@@ -80,26 +80,10 @@ def load_yaml_definition(body: bytes | str) -> Any:
         loader.dispose()
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether lists and mappings nest more than ``limit`` levels in ``value`` (iterative)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list | tuple | set | frozenset):
-            children = item
-        else:
-            continue
-        if depth >= limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
 async def read_definition(request: Request, limit: int) -> Any:
     """A definition sent as JSON, or YAML with ``Content-Type: application/yaml``; 400 when
-    it does not parse, nests too deeply or uses YAML aliases."""
+    it does not parse, nests too deeply or uses YAML aliases, 422 (saying where) when it
+    holds a number that is not finite."""
     body = await read_body(request, limit)
     try:
         if "yaml" in request.headers.get("content-type", ""):
@@ -114,12 +98,12 @@ async def read_definition(request: Request, limit: int) -> Any:
         raise ProblemError(
             400, f"the definition does not parse: {exc}", title="Malformed definition"
         ) from None
-    if _too_deep(raw, MAX_DEPTH):
-        raise ProblemError(
-            400,
-            f"{_TOO_DEEP} (lists and mappings may nest {MAX_DEPTH} levels)",
-            title="Malformed definition",
-        )
+    try:
+        check_raw(raw)
+    except NestedTooDeepError as exc:
+        raise ProblemError(400, str(exc), title="Malformed definition") from None
+    except DefinitionError as exc:
+        raise ProblemError(422, str(exc), title="Invalid definition") from None
     return raw
 
 

@@ -23,6 +23,11 @@ from retailor.models.families import DEFAULT_MODELS, describe, known_models
 from retailor.storage.factory import open_model_registry
 
 
+def _trainable() -> tuple[str, ...]:
+    """Every model name ``train`` and ``models show`` take: the recommenders and clv."""
+    return (*known_models(), "clv")
+
+
 def _all_models() -> str:
     return ",".join((*DEFAULT_MODELS, "clv"))
 
@@ -52,11 +57,11 @@ def train(data_dir: Path | None, names: str | None, seed: int, as_json: bool) ->
 
     wanted = [n.strip() for n in (names or _all_models()).split(",") if n.strip()]
     if not wanted:
-        raise click.UsageError(f"--models names no model; known: {_all_models()}")
-    unknown = [n for n in wanted if n != "clv" and n not in known_models()]
+        raise click.UsageError(f"--models names no model; known: {', '.join(_trainable())}")
+    unknown = [n for n in wanted if n not in _trainable()]
     if unknown:
         raise click.UsageError(
-            f"unknown model(s) {', '.join(unknown)}; known: {', '.join((*known_models(), 'clv'))}"
+            f"unknown model(s) {', '.join(unknown)}; known: {', '.join(_trainable())}"
         )
     recommenders = [n for n in wanted if n != "clv"]
     settings = settings_from(data_dir)
@@ -179,8 +184,8 @@ def show(name: str, data_dir: Path | None, as_json: bool) -> None:
     """Show the active version of model NAME (its parameters and metrics).
 
     For example: ``retailor models show clv --json``."""
-    if name != "clv" and name not in known_models():
-        raise click.UsageError(f"no model {name!r}; known: {', '.join((*known_models(), 'clv'))}")
+    if name not in _trainable():
+        raise click.UsageError(f"no model {name!r}; known: {', '.join(_trainable())}")
     record = open_model_registry(settings_from(data_dir).data_dir).active(name)
     if record is None:
         raise click.ClickException(

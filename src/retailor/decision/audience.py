@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from retailor.domain.customers import IdentifierKind
+from retailor.identity.identifiers import prefixed
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 
@@ -28,16 +29,6 @@ class Who:
     #: who the request names: the canonical key, or for a customer id not seen yet that id
     #: (the key its first event will give it); offer caps and the decision log use it
     named: str | None = None
-
-
-_KINDS = frozenset(k.value for k in IdentifierKind)
-
-
-def _is_prefixed(identifier: str) -> bool:
-    """Whether ``identifier`` is written as ``kind:value`` (an email, a phone, a card...),
-    which the log must not echo in clear."""
-    kind, sep, _ = identifier.partition(":")
-    return bool(sep) and kind in _KINDS
 
 
 class AudienceResolver:
@@ -70,7 +61,8 @@ class AudienceResolver:
                     subjects.append(f"a:{ref.value}")
             state = self.profiles.states.get(key)
         named = key
-        if named is None and customer_id and not _is_prefixed(customer_id):
+        # an email, a phone or a card written as kind:value is never echoed in clear
+        if named is None and customer_id and prefixed(customer_id) is None:
             named = customer_id
         if state is None:
             return Who(key, tuple(dict.fromkeys(subjects)), {}, None, False, named)

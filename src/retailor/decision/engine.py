@@ -425,7 +425,7 @@ class DecisionEngine:
         quotas = [s for s in placement.sources if s.slots]
         limits = DiversityLimits(placement.diversity, self.catalog)
         if not quotas:
-            return diversify(ranked, placement.diversity, self.catalog, k, limits)
+            return diversify(ranked, limits, k)
         reserved: list[Candidate] = []
         taken: set[str] = set()
         for spec in quotas:
@@ -440,13 +440,7 @@ class DecisionEngine:
                 reserved.append(pool.candidate(item))  # scores already rescored by ranking()
                 taken.add(item)
                 count += 1
-        rest = diversify(
-            (c for c in ranked if c.item_id not in taken),
-            placement.diversity,
-            self.catalog,
-            k - len(reserved),
-            limits,
-        )
+        rest = diversify((c for c in ranked if c.item_id not in taken), limits, k - len(reserved))
         merged = reserved + rest
         merged.sort(key=lambda c: (-c.score, c.item_id))
         return merged

@@ -222,18 +222,6 @@ class RuleSet:
         if self.scorers:
             candidate.score = self.adjusted(candidate.item_id, candidate.score)
 
-    def rank(self, scores: dict[str, float], need: int | None = None) -> list[str]:
-        """Rescore ``scores`` in place, rank best first and keep what the
-        rules allow: the first ``need`` of them when given (the rest are never checked)."""
-        kept: list[str] = []
-        if need == 0:
-            return kept
-        for item in self.ranking(scores):
-            kept.append(item)
-            if need is not None and len(kept) >= need:
-                break
-        return kept
-
     def ranking(self, scores: dict[str, float]) -> Iterator[str]:
         """Rescore ``scores`` in place now; then the allowed items best first, each checked
         only when the caller gets that far."""
@@ -245,11 +233,11 @@ class RuleSet:
             return iter(order)
         return filter(self.allows, order)
 
-    def apply(self, candidates: list[Candidate], need: int | None = None) -> list[Candidate]:
-        """:meth:`rank` for candidates."""
+    def apply(self, candidates: list[Candidate]) -> list[Candidate]:
+        """:meth:`ranking` for candidates: rescored, best first, what the rules allow."""
         by_item = {c.item_id: c for c in candidates}
         scores = {c.item_id: c.score for c in candidates}
-        kept = self.rank(scores, need)
+        kept = list(self.ranking(scores))
         for item in kept:
             by_item[item].score = scores[item]
         return [by_item[item] for item in kept]
@@ -295,17 +283,10 @@ class DiversityLimits:
         return True
 
 
-def diversify(
-    ranked: Iterable[Candidate],
-    diversity: Diversity | None,
-    catalog: CatalogIndex,
-    k: int,
-    limits: DiversityLimits | None = None,
-) -> list[Candidate]:
-    """The first ``k`` of ``ranked`` within the per-category and per-brand limits (which
-    ``limits`` may already count items against); when the limits leave fewer than ``k``,
-    the rest is filled in rank order. ``ranked`` is read only as far as needed."""
-    limits = limits or DiversityLimits(diversity, catalog)
+def diversify(ranked: Iterable[Candidate], limits: DiversityLimits, k: int) -> list[Candidate]:
+    """The first ``k`` of ``ranked`` within the per-category and per-brand ``limits`` (which
+    may already count items chosen before); when they leave fewer than ``k``, the rest is
+    filled in rank order. ``ranked`` is read only as far as needed."""
     if k <= 0:
         return []
     if not limits.active:

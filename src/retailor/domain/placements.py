@@ -210,6 +210,11 @@ class DefinitionError(ValueError):
     """A definition that does not decode or does not make sense; the message says where."""
 
 
+class NestedTooDeepError(DefinitionError):
+    """Lists and mappings nested deeper than :data:`MAX_DEPTH` (no definition needs it; a
+    reader would exhaust the stack)."""
+
+
 T = TypeVar("T")
 
 
@@ -232,7 +237,7 @@ def check_raw(raw: Any) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise DefinitionError(f"numbers must be finite, got {value} - at `{path}`")
         if isinstance(value, dict | list | tuple | set | frozenset) and depth >= MAX_DEPTH:
-            raise DefinitionError(
+            raise NestedTooDeepError(
                 f"the definition is nested too deeply (at most {MAX_DEPTH} levels) - at `{path}`"
             )
         if isinstance(value, dict):
@@ -288,7 +293,7 @@ def convert_definition(raw: Any, kind: type[T], id_field: str, id_value: str) ->
     except msgspec.ValidationError as exc:
         raise DefinitionError(str(exc)) from None
     except RecursionError:
-        raise DefinitionError("the definition is nested too deeply - at `$`") from None
+        raise NestedTooDeepError("the definition is nested too deeply - at `$`") from None
 
 
 def _check_condition(condition: Condition | None, where: str) -> None:

@@ -11,6 +11,14 @@ from retailor.domain.customers import CustomerRef, IdentifierKind
 from retailor.domain.events import Event, EventType
 
 _NON_DIGITS = re.compile(r"[^0-9]")
+_KINDS = frozenset(kind.value for kind in IdentifierKind)
+
+
+def prefixed(identifier: str) -> tuple[IdentifierKind, str] | None:
+    """``identifier`` written as ``kind:value`` (``email:ann@example.com``,
+    ``loyalty_card:123``), split; None for a plain id."""
+    kind, sep, value = identifier.partition(":")
+    return (IdentifierKind(kind), value) if sep and kind in _KINDS else None
 
 
 def normalize_email(value: str) -> str | None:

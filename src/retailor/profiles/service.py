@@ -24,6 +24,7 @@ from retailor.identity.identifiers import (
     hashed,
     normalize_email,
     normalize_phone,
+    prefixed,
 )
 from retailor.profiles.lifetime import LifetimeModel, train_lifetime
 from retailor.profiles.rfm import RFMScale
@@ -155,10 +156,10 @@ class ProfileService:
     def resolve(self, identifier: str) -> str | None:
         """The canonical customer of an identifier: a customer or anonymous id, or
         ``email:…``, ``phone:…``, ``loyalty_card:…``, ``payment_token:…``."""
-        kind, sep, value = identifier.partition(":")
+        split = prefixed(identifier)
         with self._lock:
-            if sep and kind in {k.value for k in IdentifierKind}:
-                ref_kind = IdentifierKind(kind)
+            if split is not None:
+                ref_kind, value = split
                 if ref_kind is IdentifierKind.EMAIL:
                     value = hashed(ref_kind, normalize_email(value) or value, self.salt)
                 elif ref_kind is IdentifierKind.PHONE:

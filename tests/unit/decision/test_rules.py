@@ -9,7 +9,14 @@ import msgspec
 import pytest
 
 from retailor.decision.catalog import CatalogIndex
-from retailor.decision.rules import Candidate, RuleContext, RuleSet, diversify, place_pins
+from retailor.decision.rules import (
+    Candidate,
+    DiversityLimits,
+    RuleContext,
+    RuleSet,
+    diversify,
+    place_pins,
+)
 from retailor.domain.catalog import CatalogItem
 from retailor.domain.placements import DefinitionError, Diversity, Rule, parse_placement
 
@@ -164,9 +171,9 @@ def test_pins_respect_exclusions() -> None:
 
 def test_diversity_limits_per_category_and_brand() -> None:
     pool = [Candidate(f"i{i}", 10.0 - i, "p") for i in range(10)]
-    out = diversify(pool, Diversity(max_per_category=2), CATALOG, 4)
+    out = diversify(pool, DiversityLimits(Diversity(max_per_category=2), CATALOG), 4)
     assert [c.item_id for c in out] == ["i0", "i1", "i2", "i3"]
-    out = diversify(pool, Diversity(max_per_brand=1), CATALOG, 3)
+    out = diversify(pool, DiversityLimits(Diversity(max_per_brand=1), CATALOG), 3)
     assert [c.item_id for c in out][:2] == ["i0", "i5"]  # then filled in rank order
     assert len(out) == 3
 

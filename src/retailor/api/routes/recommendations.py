@@ -77,24 +77,12 @@ async def recommendations(request: Request, ctx: AppContext) -> Response:
     k = query_int(request, "k", 10, 1, 200)
     customer_id = request.query_params.get("customer_id") or None
     anonymous_id = request.query_params.get("anonymous_id") or None
-    raw = customer_id or anonymous_id
-    # a customer id may be any linked identifier; an anonymous id is only a visitor id
-    who = (
-        ctx.profiles.resolve(customer_id)
-        if customer_id
-        else ctx.profiles.resolve_anonymous(anonymous_id)
-        if anonymous_id
-        else None
-    )
-    personal = True
-    if who is not None:
-        state = ctx.profiles.states.get(who)
-        answers = {p: bool(s.value) for p, s in list(state.consent.items())} if state else {}
-        personal = consented(answers, "personalization", required=ctx.settings.consent_required)
-    elif raw is not None:
-        personal = not ctx.settings.consent_required
-    if not personal:  # without personalization consent: the answer for a stranger
-        who = raw = None
+    # who asks, as decisions see it: an anonymous id is only ever a visitor id
+    asking = ctx.decisions.engine.audience.who(customer_id, anonymous_id)
+    personal = consented(asking.consent, "personalization", required=ctx.settings.consent_required)
+    # without personalization consent: the answer for a stranger
+    who = asking.key if personal else None
+    raw = (customer_id or anonymous_id) if personal else None
     context = Context(
         session_items=_list(request, "session_items") if personal else (),
         items=_list(request, "items"),

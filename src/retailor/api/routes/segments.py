@@ -14,7 +14,6 @@ from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response, query_int, read_definition
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
-from retailor.domain.placements import DefinitionError, check_raw
 from retailor.profiles.segments import SegmentError
 from retailor.storage.files.segments import InvalidSegmentIdError
 
@@ -92,10 +91,6 @@ async def put_segment(request: Request, ctx: AppContext) -> Response:
     unknown trait is a 422 whose ``where`` says where."""
     segment_id = request.path_params["segment_id"]
     definition = await read_definition(request, ctx.settings.max_body_bytes)
-    try:
-        check_raw(definition)
-    except DefinitionError as exc:
-        raise ProblemError(422, str(exc), title="Invalid segment definition") from None
     try:
         ctx.segments.put(segment_id, definition)
     except SegmentError as exc:
