@@ -4,6 +4,7 @@ user name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,12 +70,18 @@ async def _ingest(
     )
 
 
-async def _read(request: Request, ctx: AppContext, source: str) -> Any:
+async def _read(
+    request: Request, ctx: AppContext, source: str, shape: Callable[[Any], None] | None = None
+) -> Any:
+    """The decoded body; a body that cannot be read, or that ``shape`` refuses (with a
+    :class:`ProblemError`), is kept in the quarantine before the problem is raised."""
     received_at = datetime.now(UTC)
-    body = b""
+    body: Any = b""
     try:
-        body = await read_body(request, ctx.settings.max_body_bytes)
-        return _decode(body)
+        body = _decode(await read_body(request, ctx.settings.max_body_bytes))
+        if shape is not None:
+            shape(body)
+        return body
     except ProblemError as exc:
         kept = rejection(source=source, reason=exc.detail, payload=body, received_at=received_at)
         await ctx.write([], [kept])
@@ -122,24 +129,19 @@ async def segment_batch(request: Request, ctx: AppContext) -> Response:
     """A Segment batch, as the Segment client libraries send it. A batch-level
     ``context`` is merged under each message's own context."""
     source = "segment:batch"
-    body = await _read(request, ctx, source)
-    refused: ProblemError | None = None
-    if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
-        refused = ProblemError(
-            422, 'a batch is {"batch": [message, ...]}', title="Not a Segment batch"
-        )
-    elif len(body["batch"]) > ctx.settings.max_batch_events:
-        refused = ProblemError(
-            413,
-            f"the batch has {len(body['batch'])} messages; send at most "
-            f"{ctx.settings.max_batch_events}",
-        )
-    if refused is not None:  # kept in the quarantine, like a refused native body
-        kept = rejection(
-            source=source, reason=refused.detail, payload=body, received_at=datetime.now(UTC)
-        )
-        await ctx.write([], [kept])
-        raise refused
+    most = ctx.settings.max_batch_events
+
+    def a_batch(body: Any) -> None:
+        if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
+            raise ProblemError(
+                422, 'a batch is {"batch": [message, ...]}', title="Not a Segment batch"
+            )
+        if len(body["batch"]) > most:
+            raise ProblemError(
+                413, f"the batch has {len(body['batch'])} messages; send at most {most}"
+            )
+
+    body = await _read(request, ctx, source, a_batch)
     messages = body["batch"]
     shared = body.get("context")
     if isinstance(shared, dict):

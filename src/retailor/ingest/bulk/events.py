@@ -18,7 +18,7 @@ import msgspec
 
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
-from retailor.ingest.bulk.source import Source, converted_chunks
+from retailor.ingest.bulk.source import Source, converted_chunks, is_text_column
 from retailor.ingest.ids import derived_event_id
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.validation import EventValidator, Invalid
@@ -126,7 +126,7 @@ def row_to_mapping(row: dict[str, Any]) -> dict[str, Any]:
                 properties.update(parsed)
         elif value is not None and value != "":
             # a file's reader types a column of numbers as numbers; ids are strings
-            properties[key] = plain_id(value) if key.endswith("_id") else value
+            properties[key] = plain_id(value) if is_text_column(key) else value
     event["properties"] = properties
     if "event_id" not in event:
         event["event_id"] = derived_event_id(
