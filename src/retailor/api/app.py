@@ -35,6 +35,7 @@ from retailor.profiles.service import ProfileService
 from retailor.settings import Settings
 from retailor.storage.factory import Storage, open_storage
 from retailor.storage.files.segments import FileSegmentStore
+from retailor.storage.permissions import make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def create_app(
     """
     owned = storage is None
     if storage is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(settings.data_dir)
         storage = open_storage(settings.storage_dsn, settings.data_dir)
     metrics = Metrics()
     profiles = ProfileService(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from typing import Any
 
@@ -41,16 +40,37 @@ async def read_body(request: Request, limit: int) -> bytes:
     body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "").lower()
     if encoding in ("gzip", "deflate"):
-        try:
-            inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
-            body = inflater.decompress(body, limit + 1)
-        except (zlib.error, gzip.BadGzipFile) as exc:
-            raise ProblemError(400, f"the body is not valid {encoding}: {exc}") from None
-        if len(body) > limit:
-            raise ProblemError(413, f"the decompressed body exceeds the limit of {limit} bytes")
-    elif encoding not in ("", "identity"):
+        return inflate(body, encoding, limit)
+    if encoding not in ("", "identity"):
         raise ProblemError(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
     return body
+
+
+def inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    """``body`` decompressed: every member of a gzip stream (``cat a.gz b.gz`` is one valid
+    gzip body), or one zlib stream for ``deflate``. 413 past ``limit`` bytes, however few
+    the compressed bytes (nothing beyond the limit is ever inflated); 400 for a stream that
+    is broken, cut short, or followed by anything but further gzip members."""
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
+        try:
+            part = inflater.decompress(rest, limit + 1 - size)
+        except zlib.error as exc:
+            raise ProblemError(400, f"the body is not valid {encoding}: {exc}") from None
+        size += len(part)
+        if size > limit:
+            raise ProblemError(413, f"the decompressed body exceeds the limit of {limit} bytes")
+        parts.append(part)
+        if not inflater.eof:
+            raise ProblemError(400, f"the {encoding} body ends before its compressed stream does")
+        rest = inflater.unused_data
+        if not rest:
+            return b"".join(parts)
+        if encoding != "gzip":
+            raise ProblemError(400, "the deflate body goes on after its compressed stream ends")
 
 
 _TOO_DEEP = "the definition is nested too deeply"

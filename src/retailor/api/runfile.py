@@ -9,6 +9,8 @@ from pathlib import Path
 
 import msgspec
 
+from retailor.storage.permissions import make_private_dir
+
 RUN_FILE = "server.json"
 
 
@@ -27,7 +29,7 @@ def run_file(data_dir: Path) -> Path:
 def write_run_file(data_dir: Path, info: RunInfo) -> Path:
     """Write the run file readable by its owner only."""
     path = run_file(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(msgspec.json.encode(info))

@@ -17,6 +17,7 @@ from retailor.cli.recommend import recommend
 from retailor.cli.segments import segments
 from retailor.cli.serve import serve
 from retailor.cli.simulate import simulate
+from retailor.storage.permissions import restrict_new_files
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -28,6 +29,7 @@ def main() -> None:
     `retailor serve`. Commands that work on a data directory take --data DIR (default
     ./data; `demo` makes ./demo-data, `simulate` a temporary one unless told).
     """
+    restrict_new_files()  # the data directory holds personal data: files are 0600
 
 
 main.add_command(serve)

@@ -20,6 +20,7 @@ from retailor.ingest.bulk.source import ImportInputError
 from retailor.settings import Settings, SettingsError, load_settings
 from retailor.storage.duckdb.database import DataDirLockedError
 from retailor.storage.factory import Storage, UnknownBackendError, open_storage
+from retailor.storage.permissions import make_private_dir
 
 console = Console(stderr=True)
 #: Results; written to a pipe or a file, tables get room instead of a terminal's 80 columns.
@@ -102,7 +103,7 @@ def reach_data(settings: Settings) -> Iterator[Target]:
         finally:
             client.close()
         return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     storage = open_storage(settings.storage_dsn, settings.data_dir)
     try:
         yield Target(storage=storage)

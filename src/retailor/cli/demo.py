@@ -24,6 +24,7 @@ from retailor.privacy.keys import create_key
 from retailor.simulator.runner import DEMO_SERVER_SETTINGS
 from retailor.simulator.world import SCALES
 from retailor.storage.files.keys import FileKeyStore
+from retailor.storage.permissions import make_private_dir
 
 #: The file that marks a directory as the demo's own (the next demo may replace it).
 DEMO_MARK = ".retailor-demo"
@@ -81,7 +82,7 @@ def demo(data_dir: Path, port: int, scale: str, history: bool, exit_after: bool)
     shutil.rmtree(data_dir, ignore_errors=True)
     overrides = {} if history else DEMO_SERVER_SETTINGS
     settings = settings_from(data_dir, port=port, **overrides)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     (settings.data_dir / DEMO_MARK).write_text(
         "made by retailor demo: the next demo may replace it\n"
     )

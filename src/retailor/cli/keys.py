@@ -12,11 +12,12 @@ from retailor.cli.common import data_option, friendly_errors, out, settings_from
 from retailor.domain.access import Scope
 from retailor.privacy.keys import create_key, hash_secret
 from retailor.storage.files.keys import FileKeyStore
+from retailor.storage.permissions import make_private_dir
 
 
 def _store(data_dir: Path | None) -> FileKeyStore:
     settings = settings_from(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     return FileKeyStore(settings.data_dir / "keys.json")
 
 

@@ -54,7 +54,7 @@ _DECISION_ID = re.compile(r"^[0-9a-f]{26}$")
 
 def looks_like_decision_id(value: str) -> bool:
     """Whether ``value`` has the shape of the ids this engine makes."""
-    return bool(_DECISION_ID.match(value))
+    return bool(_DECISION_ID.fullmatch(value))
 
 
 class UnknownDecisionError(LookupError):

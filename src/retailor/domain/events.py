@@ -14,7 +14,10 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-Identifier = Annotated[str, Meta(min_length=1, max_length=256)]
+from retailor.domain.ids import Identifier, explain
+
+__all__ = ["Identifier"]  # re-exported: the envelope's id type
+
 #: The largest amount, price or quantity an event may carry: beyond it a number is a
 #: mistake, and products and sums of such numbers would overflow to infinity.
 MAX_AMOUNT = 1e12
@@ -210,7 +213,9 @@ def check_properties(event_type: EventType, properties: dict[str, Any]) -> str |
     try:
         msgspec.convert(properties, PROPERTY_SCHEMAS[event_type], strict=True)
     except msgspec.ValidationError as exc:
-        return "properties: " + str(exc).replace("`$.", "`properties.").replace("at `$`", "")
+        return "properties: " + explain(str(exc)).replace("`$.", "`properties.").replace(
+            "at `$`", ""
+        )
     return None
 
 

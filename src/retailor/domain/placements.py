@@ -18,6 +18,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from retailor.domain.events import Channel
+from retailor.domain.nesting import walk
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -218,22 +219,12 @@ class NestedTooDeepError(DefinitionError):
 T = TypeVar("T")
 
 
-def _child_path(path: str, key: Any) -> str:
-    if isinstance(key, int) and not isinstance(key, bool):
-        return f"{path}[{key}]"
-    if isinstance(key, str) and key.isidentifier():
-        return f"{path}.{key}"
-    return f"{path}[{key!r}]"
-
-
 def check_raw(raw: Any) -> None:
     """Refuse a non-finite number (``inf``, ``nan``, as YAML's ``.inf``/``.nan`` give)
     anywhere in ``raw``, keys included, and lists or mappings nested more than
     :data:`MAX_DEPTH` levels (which would exhaust the stack later); iterative, so any
     depth is safe to look at."""
-    stack: list[tuple[Any, str, int]] = [(raw, "$", 0)]
-    while stack:
-        value, path, depth = stack.pop()
+    for value, path, depth in walk(raw):
         if isinstance(value, float) and not math.isfinite(value):
             raise DefinitionError(f"numbers must be finite, got {value} - at `{path}`")
         if isinstance(value, dict | list | tuple | set | frozenset) and depth >= MAX_DEPTH:
@@ -241,14 +232,9 @@ def check_raw(raw: Any) -> None:
                 f"the definition is nested too deeply (at most {MAX_DEPTH} levels) - at `{path}`"
             )
         if isinstance(value, dict):
-            for key, item in value.items():
+            for key in value:
                 if isinstance(key, float) and not math.isfinite(key):
                     raise DefinitionError(f"keys must be finite, got {key} - at `{path}`")
-                stack.append((item, _child_path(path, key), depth + 1))
-        elif isinstance(value, list | tuple):
-            stack.extend((item, _child_path(path, i), depth + 1) for i, item in enumerate(value))
-        elif isinstance(value, set | frozenset):
-            stack.extend((item, f"{path}[]", depth + 1) for item in value)
 
 
 def _unknown_channel(name: str, where: str) -> DefinitionError:

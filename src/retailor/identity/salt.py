@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from retailor.storage.permissions import make_private_dir
+
 SALT_FILE = "identity.salt"
 
 
@@ -19,7 +21,7 @@ def load_or_create_salt(data_dir: Path, configured: str = "") -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     salt = secrets.token_hex(16)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

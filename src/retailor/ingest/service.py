@@ -13,6 +13,12 @@ import msgspec
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
 from retailor.ingest.quarantining import rejection
+from retailor.ingest.splitting import (
+    UnsplittableError,
+    batch_items,
+    id_member,
+    malformed_reason,
+)
 from retailor.ingest.validation import EventValidator, Invalid
 from retailor.storage.base import AppendResult
 
@@ -97,29 +103,29 @@ _batch_decoder = msgspec.json.Decoder(_Batch)
 
 
 def split_native_body(body: bytes, max_events: int) -> list[msgspec.Raw]:
-    """The raw events of a native body: one event object or ``{"events": [...]}``."""
+    """The raw events of a native body: one event object or ``{"events": [...]}``. A batch
+    that does not decode whole is split around its broken events (:mod:`.splitting`), which
+    are then rejected one by one."""
     try:
         top = _top_decoder.decode(body)
     except msgspec.ValidationError:
         raise BodyRejectedError(
             422, "Not an event", 'send one event object or {"events": [...]}'
         ) from None
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise BodyRejectedError(
-            400, "Malformed JSON", f"the body is not valid JSON: {exc}"
-        ) from None
-    except RecursionError:
-        raise BodyRejectedError(
-            400, "Malformed JSON", "the body nests lists and objects too deeply"
-        ) from None
-    if "events" not in top:
-        return [msgspec.Raw(body)]
-    try:
-        raws = _batch_decoder.decode(body).events
-    except msgspec.ValidationError as exc:
-        raise BodyRejectedError(
-            422, "Not an event batch", f'a batch is {{"events": [...]}} and nothing else: {exc}'
-        ) from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        try:
+            raws = [msgspec.Raw(item) for item in batch_items(body, "events")]
+        except UnsplittableError:
+            raise BodyRejectedError(400, "Malformed JSON", malformed_reason(exc)) from None
+    else:
+        if "events" not in top:
+            return [msgspec.Raw(body)]
+        try:
+            raws = _batch_decoder.decode(body).events
+        except msgspec.ValidationError as exc:
+            raise BodyRejectedError(
+                422, "Not an event batch", f'a batch is {{"events": [...]}} and nothing else: {exc}'
+            ) from None
     if len(raws) > max_events:
         raise BodyRejectedError(
             413,
@@ -154,10 +160,7 @@ def prepare_native(
 
 def _event_id_of(payload: Any) -> str | None:
     if isinstance(payload, bytes | bytearray | memoryview):
-        try:
-            payload = msgspec.json.decode(payload)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            return None
+        return id_member(bytes(payload), "event_id", "messageId")
     if isinstance(payload, dict):
         for key in ("event_id", "messageId"):
             value = payload.get(key)

@@ -17,6 +17,8 @@ from retailor.domain.events import (
     Identifier,
     check_properties,
 )
+from retailor.domain.ids import explain
+from retailor.domain.nesting import MAX_NESTING, surely_shallow, too_deep
 
 _EPOCH_MS_THRESHOLD = 100_000_000_000  # numbers above this are epoch milliseconds
 _OLDEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,7 +55,7 @@ class EventValidator:
 
     max_future: timedelta = timedelta(hours=24)
 
-    def from_json(self, raw: bytes, received_at: datetime) -> Event:
+    def from_json(self, raw: bytes | msgspec.Raw, received_at: datetime) -> Event:
         """Validate one event given as JSON bytes; raises ``Invalid``."""
         try:
             wire = _decoder.decode(raw)
@@ -63,7 +65,8 @@ class EventValidator:
             raise Invalid(f"not valid JSON: {exc}") from None
         except RecursionError:
             raise Invalid("the event nests lists and objects too deeply") from None
-        return self.finish(wire, received_at)
+        text = raw if isinstance(raw, bytes) else bytes(raw)  # msgspec.Raw from a batch
+        return self.finish(wire, received_at, shallow=surely_shallow(text, MAX_NESTING))
 
     def from_mapping(self, data: Any, received_at: datetime) -> Event:
         """Validate one event given as a mapping (from a file or another format)."""
@@ -75,8 +78,17 @@ class EventValidator:
             raise Invalid(_where(exc)) from None
         return self.finish(wire, received_at)
 
-    def finish(self, wire: EventIn, received_at: datetime) -> Event:
-        """Apply the rules that span fields and build the stored ``Event``."""
+    def finish(self, wire: EventIn, received_at: datetime, *, shallow: bool = False) -> Event:
+        """Apply the rules that span fields and build the stored ``Event``. ``shallow``
+        says the caller knows the event cannot nest :data:`MAX_NESTING` levels."""
+        if not shallow:
+            for name in ("properties", "context"):
+                where = too_deep(getattr(wire, name), MAX_NESTING - 1, name)
+                if where is not None:
+                    raise Invalid(
+                        f"{name} nest lists and objects more than {MAX_NESTING} levels deep"
+                        f" - at `{where}`"
+                    )
         try:
             event_type = EventType(wire.type)
         except ValueError:
@@ -141,7 +153,7 @@ _decoder = msgspec.json.Decoder(EventIn)
 
 
 def _where(exc: msgspec.ValidationError) -> str:
-    text = str(exc)
+    text = explain(str(exc))
     if text.startswith("Expected `object`, got `") and "- at" not in text:
         return "an event must be a JSON object, got " + text.removeprefix("Expected `object`, got ")
     return text.replace("at `$.", "at `")

@@ -18,11 +18,17 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def new_key_id(scope: Scope) -> str:
+    """A public id for a new key, drawn apart from its secret (an id that is part of the
+    secret would hand out part of it wherever the id is shown or logged)."""
+    return f"key_{scope.value}_{secrets.token_hex(4)}"
+
+
 def create_key(store: KeyStore, scope: Scope, name: str = "") -> tuple[ApiKey, str]:
     """Create and store a key; return it and its secret (which is not stored anywhere)."""
     secret = _PREFIX[scope] + secrets.token_urlsafe(32)
     key = ApiKey(
-        key_id=secret[: len(_PREFIX[scope]) + 6],
+        key_id=new_key_id(scope),
         scope=scope,
         secret_hash=hash_secret(secret),
         created_at=datetime.now(UTC),

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings, target
 from hypothesis import strategies as st
 
 from retailor.domain.events import Channel, ConsentPurpose, Event, EventType
+from retailor.domain.ids import id_problem
 from retailor.ingest.segment import TRACK_EVENTS, SegmentMappingError, to_native
 from retailor.ingest.validation import EventValidator, Invalid
 
@@ -523,8 +524,10 @@ def test_a_message_naming_no_one_is_invalid() -> None:
 
 # --- hypothesis: strategies ---------------------------------------------------------
 
-ids = st.text(min_size=1, max_size=40) | st.integers(min_value=0, max_value=10**12)
-idents = st.text(min_size=1, max_size=40)
+# ids a client may send: not blank, no control or invisible format characters
+id_texts = st.text(min_size=1, max_size=40).filter(lambda text: id_problem(text) is None)
+ids = id_texts | st.integers(min_value=0, max_value=10**12)
+idents = id_texts
 prices = st.floats(min_value=0, max_value=1e6, allow_nan=False) | st.integers(0, 10**6)
 quantities = st.integers(1, 1000) | st.floats(min_value=0.001, max_value=1e4)
 words = st.text(max_size=30)
@@ -555,7 +558,7 @@ def json_like(keys: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
 
 
 product_fields = {
-    "sku": st.text(min_size=1, max_size=20),
+    "sku": id_texts,
     "name": words,
     "brand": words,
     "variant": words,
@@ -658,7 +661,7 @@ def ecommerce_messages(draw: st.DrawFn) -> dict[str, Any]:
     message.update(
         draw(
             optional(
-                messageId=st.text(min_size=1, max_size=36) | st.integers(0, 2**53),
+                messageId=id_texts | st.integers(0, 2**53),
                 timestamp=st.datetimes(datetime(1990, 1, 1), datetime(2026, 5, 31)).map(
                     lambda d: d.isoformat() + "Z"
                 ),
@@ -1004,7 +1007,7 @@ def test_a_timestamp_out_of_range_in_utc_is_invalid(stamp: str, how: str) -> Non
 @st.composite
 def valid_events(draw: st.DrawFn) -> dict[str, Any]:
     kind = draw(st.sampled_from(list(EventType)))
-    ident = st.text(min_size=1, max_size=256)
+    ident = st.text(min_size=1, max_size=256).filter(lambda text: id_problem(text) is None)
     wire: dict[str, Any] = {
         "event_id": draw(ident),
         "type": kind.value,

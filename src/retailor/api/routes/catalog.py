@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import msgspec
+from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,6 +17,14 @@ from retailor.api.problems import ProblemError, problem_response
 from retailor.api.schemas import CatalogBatchIn, CatalogItem, CatalogUpsertOut, RejectedItem
 from retailor.domain.access import Scope
 from retailor.domain.catalog import CatalogPatch
+from retailor.domain.ids import explain
+from retailor.domain.nesting import MAX_NESTING, surely_shallow, too_deep
+from retailor.ingest.splitting import (
+    UnsplittableError,
+    batch_items,
+    id_member,
+    malformed_reason,
+)
 from retailor.storage.base import UpsertResult
 
 MAX_ITEMS = 10_000
@@ -29,13 +38,41 @@ _items_decoder = msgspec.json.Decoder(_Items)
 _patch_decoder = msgspec.json.Decoder(CatalogPatch)
 
 
-def _item_id_of(raw: bytes) -> str | None:
+class _ItemRejectedError(ValueError):
+    """One item of a batch that cannot be stored; the message says why."""
+
+
+def _split(body: bytes) -> list[bytes]:
+    """The raw items of ``{"items": [...]}``, split around broken items when the body does
+    not decode whole (those are then rejected one by one)."""
     try:
-        data = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return None
-    value = data.get("item_id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
+        return [bytes(raw) for raw in _items_decoder.decode(body).items]
+    except msgspec.ValidationError as exc:
+        raise ProblemError(422, f'send {{"items": [...]}}: {exc}') from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        try:
+            return batch_items(body, "items")
+        except UnsplittableError:
+            raise ProblemError(400, malformed_reason(exc), title="Malformed JSON") from None
+
+
+def _read_patch(raw: bytes) -> CatalogPatch:
+    try:
+        patch = _patch_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise _ItemRejectedError(explain(str(exc)).replace("at `$.", "at `")) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise _ItemRejectedError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _ItemRejectedError("the item nests lists and objects too deeply") from None
+    if not surely_shallow(raw, MAX_NESTING) and patch.attributes is not UNSET:
+        where = too_deep(patch.attributes, MAX_NESTING, "attributes")
+        if where is not None:
+            raise _ItemRejectedError(
+                f"attributes nest lists and objects more than {MAX_NESTING} levels deep"
+                f" - at `{where}`"
+            )
+    return patch
 
 
 @endpoint(
@@ -54,24 +91,18 @@ async def put_items(request: Request, ctx: AppContext) -> Response:
     by key (a key set to null is removed). Invalid items are rejected with a reason; the
     valid ones are stored all the same."""
     body = await read_body(request, ctx.settings.max_body_bytes)
-    try:
-        raws = _items_decoder.decode(body).items
-    except msgspec.ValidationError as exc:
-        raise ProblemError(422, f'send {{"items": [...]}}: {exc}') from None
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise ProblemError(
-            400, f"the body is not valid JSON: {exc}", title="Malformed JSON"
-        ) from None
+    raws = _split(body)
     if len(raws) > MAX_ITEMS:
         raise ProblemError(413, f"{len(raws)} items in one request; send at most {MAX_ITEMS}")
     patches: list[CatalogPatch] = []
     rejected: list[RejectedItem] = []
     for index, raw in enumerate(raws):
         try:
-            patches.append(_patch_decoder.decode(raw))
-        except msgspec.ValidationError as exc:
-            reason = str(exc).replace("at `$.", "at `")
-            rejected.append(RejectedItem(index=index, item_id=_item_id_of(raw), reason=reason))
+            patches.append(_read_patch(raw))
+        except _ItemRejectedError as exc:
+            rejected.append(
+                RejectedItem(index=index, item_id=id_member(raw, "item_id"), reason=str(exc))
+            )
 
     def upsert() -> UpsertResult:
         result = ctx.storage.catalog.upsert(patches, datetime.now(UTC))

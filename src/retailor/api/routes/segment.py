@@ -21,20 +21,51 @@ from retailor.domain.access import Scope
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.segment import SegmentMappingError, to_native
 from retailor.ingest.service import IngestReport, Prepared
+from retailor.ingest.splitting import (
+    UnsplittableError,
+    array_items,
+    malformed_reason,
+    object_members,
+)
 from retailor.ingest.validation import Invalid
 
 
-def _decode(body: bytes) -> Any:
+class _Unreadable(msgspec.Struct):
+    """A message of a batch that does not decode, kept to be rejected on its own."""
+
+    raw: bytes
+    reason: str
+
+
+def _decode(body: bytes, batch_key: str | None = None) -> Any:
+    """The decoded body. A body with a ``batch_key`` list that does not decode whole is
+    split (:mod:`retailor.ingest.splitting`): its other members must decode, and each
+    message that does not becomes an :class:`_Unreadable`."""
     try:
         return msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        malformed = ProblemError(400, malformed_reason(exc), title="Malformed JSON")
+        if batch_key is None:
+            raise malformed from None
+        try:
+            members = object_members(body)
+            messages = array_items(members[batch_key]) if batch_key in members else None
+        except UnsplittableError:
+            raise malformed from None
+        if messages is None:
+            raise malformed from None
+        decoded = {key: _decode(raw) for key, raw in members.items() if key != batch_key}
+        decoded[batch_key] = [_decode_message(raw) for raw in messages]
+        return decoded
+
+
+def _decode_message(raw: bytes) -> Any:
+    try:
+        return msgspec.json.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise ProblemError(
-            400, f"the body is not valid JSON: {exc}", title="Malformed JSON"
-        ) from None
+        return _Unreadable(raw, f"not valid JSON: {exc}")
     except RecursionError:
-        raise ProblemError(
-            400, "the body nests lists and objects too deeply", title="Malformed JSON"
-        ) from None
+        return _Unreadable(raw, "the message nests lists and objects too deeply")
 
 
 async def _ingest(
@@ -43,6 +74,15 @@ async def _ingest(
     received_at = datetime.now(UTC)
     prepared = Prepared()
     for index, message in enumerate(messages):
+        if isinstance(message, _Unreadable):
+            prepared.reject(
+                index=index,
+                payload=message.raw,
+                reason=message.reason,
+                source=source,
+                received_at=received_at,
+            )
+            continue
         try:
             native = to_native(message, received_at, implied)
             prepared.events.append(ctx.validator.from_mapping(native, received_at))
@@ -71,19 +111,25 @@ async def _ingest(
 
 
 async def _read(
-    request: Request, ctx: AppContext, source: str, shape: Callable[[Any], None] | None = None
+    request: Request,
+    ctx: AppContext,
+    source: str,
+    shape: Callable[[Any], None] | None = None,
+    batch_key: str | None = None,
 ) -> Any:
-    """The decoded body; a body that cannot be read, or that ``shape`` refuses (with a
-    :class:`ProblemError`), is kept in the quarantine before the problem is raised."""
+    """The decoded body (see :func:`_decode`); a body that cannot be read, or that ``shape``
+    refuses (with a :class:`ProblemError`), is kept in the quarantine as it was sent before
+    the problem is raised."""
     received_at = datetime.now(UTC)
-    body: Any = b""
+    raw = b""
     try:
-        body = _decode(await read_body(request, ctx.settings.max_body_bytes))
+        raw = await read_body(request, ctx.settings.max_body_bytes)
+        body = _decode(raw, batch_key)
         if shape is not None:
             shape(body)
         return body
     except ProblemError as exc:
-        kept = rejection(source=source, reason=exc.detail, payload=body, received_at=received_at)
+        kept = rejection(source=source, reason=exc.detail, payload=raw, received_at=received_at)
         await ctx.write([], [kept])
         raise
 
@@ -141,7 +187,7 @@ async def segment_batch(request: Request, ctx: AppContext) -> Response:
                 413, f"the batch has {len(body['batch'])} messages; send at most {most}"
             )
 
-    body = await _read(request, ctx, source, a_batch)
+    body = await _read(request, ctx, source, a_batch, batch_key="batch")
     messages = body["batch"]
     shared = body.get("context")
     if isinstance(shared, dict):

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from retailor.domain.events import Channel
+from retailor.domain.ids import MAX_ID_LENGTH, REFUSED_RANGES
 from retailor.ingest.bulk.source import ImportInputError, Source, quote, resolve_columns
 from retailor.storage.schema import EVENT_COLUMNS, EVENT_SCHEMA
 
@@ -48,6 +49,13 @@ WANTED: dict[str, tuple[str, ...]] = {
     "channel": ("sales_channel",),
     "status": ("order_status",),
 }
+#: The characters ids may not hold, as an RE2 class body (DuckDB's strings are valid UTF-8,
+#: so surrogates cannot occur).
+RE2_REFUSED = "".join(
+    f"\\x{{{low:x}}}-\\x{{{high:x}}}"
+    for low, high in REFUSED_RANGES
+    if low < 0xD800 or low > 0xDFFF
+)
 REQUIRED = ("order_id", "item_id", "quantity", "price", "timestamp")
 TIMESTAMP_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -65,7 +73,9 @@ CREATE OR REPLACE MACRO retailor_id(x) AS CASE
     WHEN CAST(x AS VARCHAR) LIKE '%.0%' AND regexp_full_match(trim(CAST(x AS VARCHAR)), '-?[0-9]+\\.0+')
         THEN regexp_replace(trim(CAST(x AS VARCHAR)), '\\.0+$', '')
     ELSE trim(CAST(x AS VARCHAR)) END;
-"""
+CREATE OR REPLACE MACRO retailor_id_refused(x) AS x IS NOT NULL
+    AND (length(x) > MAX_ID_LENGTH OR regexp_matches(x, '[RE2_REFUSED]'));
+""".replace("MAX_ID_LENGTH", str(MAX_ID_LENGTH)).replace("RE2_REFUSED", RE2_REFUSED)
 
 
 def transactions_to_events(
@@ -140,6 +150,9 @@ def transactions_to_events(
                     CASE
                         WHEN order_id IS NULL THEN 'missing order_id'
                         WHEN item_id IS NULL THEN 'missing item_id'
+                        WHEN retailor_id_refused(order_id) OR retailor_id_refused(customer_id)
+                            OR retailor_id_refused(item_id) OR retailor_id_refused(store_id)
+                            THEN 'an id holds a control or invisible format character, or is longer than {MAX_ID_LENGTH} characters'
                         WHEN q IS NULL THEN 'quantity ' || coalesce('''' || {raw("quantity")} || '''', 'missing') || ' is not a number'
                         WHEN q = 0 OR isnan(q) OR isinf(q) THEN 'quantity must not be 0'
                         WHEN p IS NULL THEN 'price ' || coalesce('''' || {raw("price")} || '''', 'missing') || ' is not a number'

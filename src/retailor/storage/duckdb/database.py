@@ -10,6 +10,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from retailor.storage.permissions import make_private_dir, make_private_file
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     event_id VARCHAR PRIMARY KEY,
@@ -88,7 +90,7 @@ class DuckDBDatabase:
         self.path = path
         target = ":memory:" if path is None else str(path)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)
         try:
             self._root = duckdb.connect(target)
         except duckdb.IOException as exc:
@@ -96,6 +98,8 @@ class DuckDBDatabase:
                 raise
             match = _LOCK_PID.search(str(exc))
             raise DataDirLockedError(path, int(match.group(1)) if match else None) from exc
+        if path is not None:
+            make_private_file(path)
         self._root.execute("SET TimeZone = 'UTC'")
         self._root.execute(SCHEMA)
         self._local = threading.local()

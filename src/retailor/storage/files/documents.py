@@ -10,7 +10,9 @@ from typing import Any
 
 import msgspec
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+from retailor.storage.permissions import make_private_dir
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 class InvalidIdError(ValueError):
@@ -19,7 +21,7 @@ class InvalidIdError(ValueError):
 
 def check_id(kind: str, value: str) -> str:
     """``value`` when it is a valid id, else :class:`InvalidIdError` saying what is allowed."""
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         raise InvalidIdError(
             f"invalid {kind} id {value!r}: use 1-128 letters, digits, '.', '-', '_'"
         )
@@ -38,7 +40,7 @@ class JsonDocuments:
 
     def put(self, doc_id: str, document: Any) -> None:
         path = self._path(doc_id)
-        self._root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self._root)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(msgspec.json.encode(document))
         os.replace(tmp, path)

@@ -19,6 +19,7 @@ import msgspec
 
 from retailor.domain.access import ApiKey
 from retailor.storage.base import KeyStore
+from retailor.storage.permissions import make_private_dir
 
 
 class FileKeyStore(KeyStore):
@@ -38,7 +39,7 @@ class FileKeyStore(KeyStore):
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self._path.parent)
         with open(self._lock_path, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from retailor.storage.base import ModelRecord, ModelRegistry
+from retailor.storage.permissions import make_private_dir
 
 
 class FileModelRegistry(ModelRegistry):
@@ -35,7 +36,7 @@ class FileModelRegistry(ModelRegistry):
         artifact: bytes | None = None,
     ) -> ModelRecord:
         folder = self._dir(name)
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_dir(folder)
         with open(folder / ".lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             version = max((r.version for r in self.versions(name)), default=0) + 1

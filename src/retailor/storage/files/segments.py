@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from retailor.storage.permissions import make_private_dir
+
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -30,7 +32,7 @@ class FileSegmentStore:
         self._root = root
 
     def _path(self, segment_id: str) -> Path:
-        if not _ID.match(segment_id):
+        if not _ID.fullmatch(segment_id):
             raise InvalidSegmentIdError(
                 f"invalid segment id {segment_id!r}: use 1-128 letters, digits, '.', '-', '_'"
             )
@@ -38,7 +40,7 @@ class FileSegmentStore:
 
     def put(self, segment_id: str, definition: dict[str, Any]) -> StoredSegment:
         path = self._path(segment_id)
-        self._root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self._root)
         stored = StoredSegment(
             segment_id=segment_id, definition=definition, updated_at=datetime.now(UTC)
         )
