@@ -84,8 +84,11 @@ class LiveServer:
         return {"Authorization": f"Bearer {self.ingest_key}"}
 
 
-def start_server(data_dir: Path, port: int | None = None) -> LiveServer:
-    """Start ``retailor serve`` in its own process and wait until it answers."""
+def start_server(
+    data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
+) -> LiveServer:
+    """Start ``retailor serve`` in its own process (with ``env`` added to its environment,
+    e.g. ``RETAILOR_*`` settings) and wait until it answers."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     keys = FileKeyStore(data_dir / "keys.json")
@@ -95,7 +98,7 @@ def start_server(data_dir: Path, port: int | None = None) -> LiveServer:
         [sys.executable, "-m", "retailor", "serve", "--data", str(data_dir), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+#: A length of time that must be positive.
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
 #: Where everything is kept unless told otherwise.
 DEFAULT_DATA_DIR = Path("data")
@@ -30,6 +33,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     port: int = 8000
     max_batch_events: int = 10_000
     max_body_bytes: int = 5 * 1024 * 1024
+    header_timeout_seconds: Seconds = 10.0
+    body_timeout_seconds: Seconds = 60.0
+    body_stall_timeout_seconds: Seconds = 10.0
     max_future_seconds: int = 24 * 3600
     timeline_max: int = 1_000
     log_level: str = "info"

@@ -21,6 +21,7 @@ from retailor.api.endpoints import ENDPOINTS, build_routes
 from retailor.api.metrics import Metrics, RequestMetricsMiddleware
 from retailor.api.openapi import build_openapi
 from retailor.api.problems import ProblemError, handle_http, handle_problem, handle_unexpected
+from retailor.api.request_bodies import RequestBodyMiddleware
 from retailor.api.slashes import EncodedSlashMiddleware
 from retailor.decision.service import DecisionService
 from retailor.domain.events import Event
@@ -154,6 +155,11 @@ def create_app(
         routes=build_routes(ENDPOINTS),
         middleware=[
             Middleware(EncodedSlashMiddleware),
+            Middleware(
+                RequestBodyMiddleware,
+                timeout_seconds=settings.body_timeout_seconds,
+                stall_seconds=settings.body_stall_timeout_seconds,
+            ),
             Middleware(RequestMetricsMiddleware, metrics=metrics),
         ],
         exception_handlers={

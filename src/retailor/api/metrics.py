@@ -1,10 +1,12 @@
-"""Prometheus metrics of one server: events by outcome, commits, HTTP requests."""
+"""Prometheus metrics of one server: events by outcome, commits, HTTP requests and the
+requests clients abandoned."""
 
 from __future__ import annotations
 
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -38,6 +40,12 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5),
             registry=self.registry,
         )
+        self.client_aborts = Counter(
+            "retailor_client_aborts",
+            "Requests whose client closed the connection before sending all of the body",
+            ["method", "route"],
+            registry=self.registry,
+        )
 
     def count_events(self, source: str, accepted: int, duplicates: int, rejected: int) -> None:
         for outcome, n in (
@@ -57,7 +65,8 @@ class Metrics:
 
 
 class RequestMetricsMiddleware:
-    """Times every HTTP request, labelled by the matched route's path template."""
+    """Times every HTTP request, labelled by the matched route's path template; a request
+    the client abandoned mid-body got no answer and is counted apart, as an abort."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -76,11 +85,18 @@ class RequestMetricsMiddleware:
                 status = message["status"]
             await send(message)
 
+        aborted = False
         try:
             await self.app(scope, receive, send_status)
+        except ClientDisconnect:
+            aborted = True
+            raise
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], template, str(status)).observe(
-                time.perf_counter() - started
-            )
+            if aborted:
+                self.metrics.client_aborts.labels(scope["method"], template).inc()
+            else:
+                self.metrics.requests.labels(scope["method"], template, str(status)).observe(
+                    time.perf_counter() - started
+                )

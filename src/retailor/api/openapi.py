@@ -98,7 +98,7 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             op["security"] = [{"bearer": []}, {"basic": []}]
             errors |= {401, 403}
         if ep.body is not None:
-            errors |= {400, 413, 415, 422}
+            errors |= {400, 408, 413, 415, 422}
         for status in sorted(errors):
             problem: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
             if status == 422 and ep.partial is not None:

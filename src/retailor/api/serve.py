@@ -13,7 +13,8 @@ import socket
 import sys
 from collections.abc import Callable
 
-from granian.constants import Interfaces
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.embed import Server
 
@@ -80,6 +81,14 @@ def serve(
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
+        # HTTP/1.1 only: granian's HTTP/1 header timeout runs from the moment a connection
+        # waits for a request (opened, or done with the previous one) until its headers are
+        # in, so it also closes idle keep-alive connections. With HTTP/2 detection on, a
+        # connection that never sends a byte is never timed and stays open for ever.
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=max(1, round(settings.header_timeout_seconds * 1000))
+        ),
         log_level=LogLevels(settings.log_level)
         if settings.log_level in {level.value for level in LogLevels}
         else LogLevels.info,
