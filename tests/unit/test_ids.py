@@ -3,6 +3,9 @@ the pattern reads the same in Python as the words that explain it."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import re
 import sys
 import unicodedata
 
@@ -11,7 +14,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retailor.domain.ids import REFUSED_RANGES, Identifier, id_problem
+import retailor
+from retailor.domain.ids import (
+    ID_PATTERN,
+    REFUSED_RANGES,
+    IdChecked,
+    Identifier,
+    IdFields,
+    id_problem,
+)
 
 REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
@@ -26,7 +37,7 @@ def test_the_refused_ranges_are_the_invisible_categories() -> None:
     assert refused == by_category
 
 
-class _Holder(msgspec.Struct):
+class _Holder(IdChecked):
     value: Identifier
 
 
@@ -55,6 +66,72 @@ def test_ids_hiding_characters_or_blank_are_refused(value: str) -> None:
     assert not _accepted(value)
 
 
+_PATTERN = re.compile(ID_PATTERN)
+
+
 @given(st.text(max_size=20))
-def test_the_pattern_and_the_explanation_agree(value: str) -> None:
-    assert _accepted(value) == (id_problem(value) is None)
+def test_the_check_and_the_documented_pattern_agree(value: str) -> None:
+    documented = 1 <= len(value) <= 256 and _PATTERN.search(value) is not None
+    assert _accepted(value) == (id_problem(value) is None) == documented
+
+
+def _structs() -> list[type]:
+    for module in pkgutil.walk_packages(retailor.__path__, "retailor."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    found: list[type] = []
+    todo = [msgspec.Struct]
+    while todo:
+        kind = todo.pop()
+        found.append(kind)
+        todo.extend(kind.__subclasses__())
+    return [k for k in found if k.__module__.startswith("retailor.")]
+
+
+def test_every_struct_with_an_id_field_checks_it() -> None:
+    unchecked = [
+        f"{kind.__module__}.{kind.__qualname__}.{field.name}"
+        for kind in _structs()
+        for field in msgspec.structs.fields(kind)
+        if (field.type == Identifier or Identifier in getattr(field.type, "__args__", ()))
+        and not issubclass(kind, IdFields)
+    ]
+    assert unchecked == []  # IdChecked checks as it decodes; EventValidator checks events
+
+
+@pytest.mark.parametrize("how", ["json", "mapping"])
+@pytest.mark.parametrize(
+    "where",
+    ["customer_id", "session_id", "properties.order_id", "properties.lines[1].item_id"],
+)
+@pytest.mark.parametrize("bad", ["x\n", "x\u200b", "  "])
+def test_events_refuse_hidden_ids_wherever_they_are(how: str, where: str, bad: str) -> None:
+    from datetime import UTC, datetime
+
+    from retailor.ingest.validation import EventValidator, Invalid
+
+    event: dict[str, object] = {
+        "event_id": "e1",
+        "type": "order_completed",
+        "customer_id": "c1",
+        "properties": {
+            "order_id": "o1",
+            "lines": [
+                {"item_id": "a", "quantity": 1, "price": 2.0},
+                {"item_id": "b", "quantity": 1, "price": 2.0},
+            ],
+        },
+    }
+    if where == "properties.lines[1].item_id":
+        event["properties"]["lines"][1]["item_id"] = bad  # type: ignore[index]
+    elif where.startswith("properties."):
+        event["properties"][where.split(".")[1]] = bad  # type: ignore[index]
+    else:
+        event[where] = bad
+    validator = EventValidator()
+    now = datetime.now(UTC)
+    with pytest.raises(Invalid, match=where.rsplit(".", 1)[-1].split("[")[0]):
+        if how == "json":
+            validator.from_json(msgspec.json.encode(event), now)
+        else:
+            validator.from_mapping(event, now)

@@ -10,8 +10,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from retailor.domain.ids import explain
-
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://retailor.dev/problems/"
@@ -43,8 +41,6 @@ class ProblemError(Exception):
         headers: dict[str, str] | None = None,
         **extensions: Any,
     ) -> None:
-        if status == 422:
-            detail = explain(detail)
         super().__init__(detail)
         self.status = status
         self.title = title or _TITLES.get(status, "Error")

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from retailor.domain.events import Identifier
+from retailor.domain.ids import IdChecked, Identifier
 
 CATEGORY_SEPARATOR = ">"
 
@@ -36,7 +36,7 @@ NonNegative = Annotated[float, Meta(ge=0)]
 Stock = Annotated[int, Meta(ge=-(10**12), le=10**12)]
 
 
-class CatalogPatch(Struct, kw_only=True, forbid_unknown_fields=True):
+class CatalogPatch(IdChecked, kw_only=True, forbid_unknown_fields=True):
     """What a client sends to create or change an item; absent fields stay as they were."""
 
     item_id: Identifier

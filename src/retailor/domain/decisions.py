@@ -11,8 +11,8 @@ import msgspec
 from msgspec import Meta, Struct
 
 from retailor.domain.events import Channel
+from retailor.domain.ids import IdChecked, Identifier
 
-Identifier = Annotated[str, Meta(min_length=1, max_length=256)]
 FeedbackType = Literal["viewed", "clicked", "redeemed", "purchased"]
 
 
@@ -29,7 +29,7 @@ class DecisionContext(Struct, kw_only=True, forbid_unknown_fields=True):
     category: str | None = None
 
 
-class DecisionRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+class DecisionRequest(IdChecked, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/decisions``: a placement, who (either id, or neither for a stranger), the
     context, and how many items and offers (placement defaults when absent)."""
 
@@ -43,7 +43,7 @@ class DecisionRequest(Struct, kw_only=True, forbid_unknown_fields=True):
     exclude: list[str] = msgspec.field(default_factory=list)
 
 
-class RerankRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+class RerankRequest(IdChecked, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/rerank``: the retailer's own search results, best first, to re-order."""
 
     items: Annotated[list[str], Meta(min_length=1, max_length=1000)]
@@ -110,7 +110,7 @@ class DecisionRecord(Struct, kw_only=True):
     latency_ms: float
 
 
-class Feedback(Struct, kw_only=True, forbid_unknown_fields=True):
+class Feedback(IdChecked, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/feedback``: what happened to a decision's item or offer."""
 
     decision_id: Identifier

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from retailor.domain.ids import Identifier, explain
+from retailor.domain.ids import Identifier, IdFields
 
 __all__ = ["Identifier"]  # re-exported: the envelope's id type
 
@@ -93,7 +93,7 @@ class Event(Struct, kw_only=True):
 # --- properties of each type: what must be there and of which type; extras are kept ---
 
 
-class _Props(Struct, kw_only=True):
+class _Props(IdFields, kw_only=True):
     """Base for property schemas: unknown fields are allowed (and kept by the caller)."""
 
 
@@ -126,7 +126,7 @@ class CheckoutProps(_Props):
     value: NonNegative | None = None
 
 
-class OrderLine(Struct, kw_only=True):
+class OrderLine(IdFields, kw_only=True):
     """One line of an order: which item, how many, at what unit price."""
 
     item_id: Identifier
@@ -134,7 +134,7 @@ class OrderLine(Struct, kw_only=True):
     price: NonNegative
 
 
-class RefundLine(Struct, kw_only=True):
+class RefundLine(IdFields, kw_only=True):
     item_id: Identifier
     quantity: Positive
     price: NonNegative | None = None
@@ -202,8 +202,12 @@ PROPERTY_SCHEMAS: dict[EventType, type[_Props]] = {
 REQUIRES_CUSTOMER: frozenset[EventType] = frozenset({EventType.ALIAS})
 
 
-def check_properties(event_type: EventType, properties: dict[str, Any]) -> str | None:
+def check_properties(
+    event_type: EventType, properties: dict[str, Any], *, ids: bool = True
+) -> str | None:
     """Return why ``properties`` are invalid for ``event_type``, or None when they are valid.
+    ``ids=False`` skips the check of the characters of ids (for text known to hold none
+    that could be refused).
 
     >>> check_properties(EventType.PRODUCT_VIEWED, {"item_id": "sku-1"}) is None
     True
@@ -211,12 +215,11 @@ def check_properties(event_type: EventType, properties: dict[str, Any]) -> str |
     'properties: Object missing required field `item_id`'
     """
     try:
-        msgspec.convert(properties, PROPERTY_SCHEMAS[event_type], strict=True)
+        converted = msgspec.convert(properties, PROPERTY_SCHEMAS[event_type], strict=True)
     except msgspec.ValidationError as exc:
-        return "properties: " + explain(str(exc)).replace("`$.", "`properties.").replace(
-            "at `$`", ""
-        )
-    return None
+        return "properties: " + str(exc).replace("`$.", "`properties.").replace("at `$`", "")
+    problem = converted.id_problem() if ids else None
+    return None if problem is None else f"properties.{problem}"
 
 
 def order_revenue(properties: dict[str, Any]) -> float:

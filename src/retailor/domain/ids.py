@@ -9,15 +9,18 @@ to other ids on every screen while they are not, or break the files and logs the
 
 The refused characters are written out as ranges so that the pattern works in Python and
 in the JSON Schema of the OpenAPI document alike; ``tests/unit/test_ids.py`` checks them
-against Unicode's categories Cc, Cf, Cs, Zl and Zp.
+against Unicode's categories Cc, Cf, Cs, Zl and Zp. Structs with id fields derive from
+:class:`IdChecked`, which checks them as they are decoded.
 """
 
 from __future__ import annotations
 
 import re
+import typing
 from typing import Annotated
 
-from msgspec import Meta
+import msgspec
+from msgspec import Meta, Struct
 
 MAX_ID_LENGTH = 256
 
@@ -46,7 +49,13 @@ _REFUSED = "".join(
 ID_PATTERN = f"^[^{_REFUSED}]*[^{_REFUSED}\\s][^{_REFUSED}]*(?![\\s\\S])"
 _ID = re.compile(ID_PATTERN)
 
-Identifier = Annotated[str, Meta(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)]
+#: A client id. The characters are checked by :class:`IdChecked` (a regular expression
+#: per field costs msgspec about 0.8 µs; ``str.isprintable`` decides almost every id in
+#: tens of nanoseconds); the pattern is given to the JSON Schema for clients to read.
+Identifier = Annotated[
+    str,
+    Meta(min_length=1, max_length=MAX_ID_LENGTH, extra_json_schema={"pattern": ID_PATTERN}),
+]
 
 
 def id_problem(value: str) -> str | None:
@@ -63,6 +72,8 @@ def id_problem(value: str) -> str | None:
         return "ids may not be empty"
     if len(value) > MAX_ID_LENGTH:
         return f"ids have at most {MAX_ID_LENGTH} characters"
+    if value.isprintable():  # no character of a category C or Z but the ASCII space
+        return None if value.strip(" ") else "ids may not be blank"
     if _ID.match(value):
         return None
     for position, char in enumerate(value):
@@ -78,15 +89,60 @@ def _refused(code: int) -> bool:
     return any(low <= code <= high for low, high in REFUSED_RANGES)
 
 
-_PATTERN_ERROR = re.compile(r"Expected `str` matching regex '[^']*'")
-ID_RULE = "an id: 1-256 characters, not blank, with no control or invisible format characters"
+class IdFields(Struct):
+    """A base for structs with :data:`Identifier` fields: :meth:`id_problem` finds the
+    first id, here or in a nested struct, that :func:`id_problem` refuses. Whoever decodes
+    such a struct calls it (events: ``EventValidator``, which skips it for JSON text that
+    cannot hold a refused character), or the struct derives from :class:`IdChecked`."""
+
+    def id_problem(self) -> str | None:
+        """``"field: why"`` for the first refused id, or None."""
+        for name in _ID_FIELDS.get(type(self)) or _id_fields(type(self)):
+            value = getattr(self, name)
+            # the common case inline: printable, not only spaces (types check the length)
+            if value is not None and not (value.isprintable() and value.strip(" ")):
+                problem = id_problem(value)
+                if problem is not None:
+                    return f"{name}: {problem}"
+        for name in _NESTED.get(type(self), ()):
+            value = getattr(self, name)
+            for part in value if isinstance(value, list) else (value,):
+                problem = part.id_problem() if isinstance(part, IdFields) else None
+                if problem is not None:
+                    return f"{name}: {problem}"
+        return None
 
 
-def explain(message: str) -> str:
-    """A validation message with the id pattern, which means nothing to a reader, said in
-    words.
+class IdChecked(IdFields):
+    """An :class:`IdFields` struct that checks its ids as it is decoded (msgspec turns the
+    error into a ``ValidationError`` that says where)."""
 
-    >>> explain("Expected `str` matching regex '^[^x]+' - at `$.item_id`")
-    'Expected an id: 1-256 characters, not blank, with no control or invisible format characters - at `$.item_id`'
-    """
-    return _PATTERN_ERROR.sub(f"Expected {ID_RULE}", message)
+    def __post_init__(self) -> None:
+        problem = self.id_problem()
+        if problem is not None:
+            raise ValueError(problem)
+
+
+_ID_FIELDS: dict[type, tuple[str, ...]] = {}
+_NESTED: dict[type, tuple[str, ...]] = {}
+
+
+def _id_fields(kind: type) -> tuple[str, ...]:
+    """The names of ``kind``'s fields typed :data:`Identifier` (or an optional one), and
+    (kept in ``_NESTED``) of its fields that may hold further :class:`IdFields` structs."""
+    ids: list[str] = []
+    nested: list[str] = []
+    for field in msgspec.structs.fields(kind):
+        if field.type == Identifier or Identifier in typing.get_args(field.type):
+            ids.append(field.name)
+        elif _holds_id_fields(field.type):
+            nested.append(field.name)
+    _NESTED[kind] = tuple(nested)
+    _ID_FIELDS[kind] = found = tuple(ids)
+    return found
+
+
+def _holds_id_fields(tp: object) -> bool:
+    if isinstance(tp, type) and issubclass(tp, IdFields):
+        return True
+    return any(_holds_id_fields(arg) for arg in typing.get_args(tp))

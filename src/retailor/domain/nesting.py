@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+_CONTAINERS = (dict, list, tuple, set, frozenset)
 #: Free-form data sent with events and catalog items (no retail payload needs more).
 MAX_NESTING = 32
 
@@ -47,10 +48,27 @@ def too_deep(value: Any, limit: int, path: str = "$") -> str | None:
     >>> too_deep({"a": {"b": 1}}, 2) is None
     True
     """
+    if _depth_below(value, limit):
+        return None
     for item, where, depth in walk(value, path):
         if depth >= limit and isinstance(item, dict | list | tuple | set | frozenset):
             return where
     return None
+
+
+def _depth_below(value: Any, limit: int) -> bool:
+    """Whether no list or mapping sits ``limit`` or more levels below ``value``: a walk of
+    the containers alone, without paths (the common case, so it is kept lean)."""
+    stack: list[tuple[Any, int]] = [(value, 0)] if isinstance(value, _CONTAINERS) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth >= limit:
+            return False
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, _CONTAINERS):
+                stack.append((child, depth + 1))
+    return True
 
 
 def surely_shallow(raw: bytes, limit: int) -> bool:

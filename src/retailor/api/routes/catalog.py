@@ -17,7 +17,6 @@ from retailor.api.problems import ProblemError, problem_response
 from retailor.api.schemas import CatalogBatchIn, CatalogItem, CatalogUpsertOut, RejectedItem
 from retailor.domain.access import Scope
 from retailor.domain.catalog import CatalogPatch
-from retailor.domain.ids import explain
 from retailor.domain.nesting import MAX_NESTING, surely_shallow, too_deep
 from retailor.ingest.splitting import (
     UnsplittableError,
@@ -60,7 +59,7 @@ def _read_patch(raw: bytes) -> CatalogPatch:
     try:
         patch = _patch_decoder.decode(raw)
     except msgspec.ValidationError as exc:
-        raise _ItemRejectedError(explain(str(exc)).replace("at `$.", "at `")) from None
+        raise _ItemRejectedError(str(exc).replace("at `$.", "at `")) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise _ItemRejectedError(f"not valid JSON: {exc}") from None
     except RecursionError:
