@@ -93,16 +93,22 @@ class Client:
         return self._call("GET", "/healthz")  # type: ignore[no-any-return]
 
     def send_events(self, events: Sequence[dict[str, Any]] | bytes) -> dict[str, Any]:
-        """Send events (at most 10,000); returns ``{"accepted", "duplicates", "rejected"}``
+        """Send events (at most ``limits()``: 10,000 and 5 MB unless the server says
+        otherwise; see ``retailor.ingest.bulk.client_sink`` for sending any number); returns ``{"accepted", "duplicates", "rejected"}``
         also when some were rejected (the others are stored)."""
         body = (
             events if isinstance(events, bytes) else msgspec.json.encode({"events": list(events)})
         )
         return self._call("POST", "/v1/events", body=body, partial_ok=True)  # type: ignore[no-any-return]
 
-    def upsert_items(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    def limits(self) -> dict[str, int]:
+        """What one request may carry: ``max_body_bytes``, ``max_batch_events`` and
+        ``max_batch_items`` (catalog items or quarantine records)."""
+        return self.health()["limits"]  # type: ignore[no-any-return]
+
+    def upsert_items(self, items: Sequence[dict[str, Any]] | bytes) -> dict[str, Any]:
         """Create or change catalog items; returns ``{"created", "updated", "rejected"}``."""
-        body = msgspec.json.encode({"items": list(items)})
+        body = items if isinstance(items, bytes) else msgspec.json.encode({"items": list(items)})
         return self._call("PUT", "/v1/catalog/items", body=body, partial_ok=True)  # type: ignore[no-any-return]
 
     def get_item(self, item_id: str) -> dict[str, Any]:
@@ -122,9 +128,12 @@ class Client:
             params["source"] = source
         return self._call("GET", "/v1/quarantine", params=params)  # type: ignore[no-any-return]
 
-    def add_to_quarantine(self, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        """Keep records rejected elsewhere (e.g. by a bulk import) in the server's quarantine."""
-        body = msgspec.json.encode({"items": list(records)})
+    def add_to_quarantine(self, records: Sequence[dict[str, Any]] | bytes) -> dict[str, Any]:
+        """Keep records rejected elsewhere (e.g. by a bulk import) in the server's quarantine
+        (``{"items": [...]}`` as bytes, or the records)."""
+        body = (
+            records if isinstance(records, bytes) else msgspec.json.encode({"items": list(records)})
+        )
         return self._call("POST", "/v1/quarantine", body=body)  # type: ignore[no-any-return]
 
     def customer(self, identifier: str) -> dict[str, Any]:

@@ -23,6 +23,11 @@ def json_response(value: Any, status: int = 200) -> Response:
     return Response(_encoder.encode(value), status_code=status, media_type="application/json")
 
 
+#: A body refused unread leaves the rest of it on the connection: the answer closes it, so
+#: the client sends its next request on a fresh one.
+_CLOSE = {"Connection": "close"}
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, gunzipped when sent gzipped; 413 when it exceeds ``limit`` bytes."""
     declared = request.headers.get("content-length")
@@ -30,13 +35,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise ProblemError(
             413,
             f"the body has {declared} bytes; the limit is {limit} bytes. Split it into batches.",
+            headers=_CLOSE,
         )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ProblemError(413, f"the body exceeds the limit of {limit} bytes. Split it.")
+            raise ProblemError(
+                413, f"the body exceeds the limit of {limit} bytes. Split it.", headers=_CLOSE
+            )
         chunks.append(chunk)
     body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "").lower()

@@ -13,12 +13,16 @@ from retailor.api.context import AppContext
 from retailor.api.endpoints import endpoint
 from retailor.api.http import json_response, read_body
 from retailor.api.problems import ProblemError, problem_response
-from retailor.api.schemas import CatalogBatchIn, CatalogItem, CatalogUpsertOut, RejectedItem
+from retailor.api.schemas import (
+    MAX_BATCH_ITEMS,
+    CatalogBatchIn,
+    CatalogItem,
+    CatalogUpsertOut,
+    RejectedItem,
+)
 from retailor.domain.access import Scope
 from retailor.domain.catalog import CatalogPatch
 from retailor.storage.base import UpsertResult
-
-MAX_ITEMS = 10_000
 
 
 class _Items(msgspec.Struct, forbid_unknown_fields=True):
@@ -62,8 +66,8 @@ async def put_items(request: Request, ctx: AppContext) -> Response:
         raise ProblemError(
             400, f"the body is not valid JSON: {exc}", title="Malformed JSON"
         ) from None
-    if len(raws) > MAX_ITEMS:
-        raise ProblemError(413, f"{len(raws)} items in one request; send at most {MAX_ITEMS}")
+    if len(raws) > MAX_BATCH_ITEMS:
+        raise ProblemError(413, f"{len(raws)} items in one request; send at most {MAX_BATCH_ITEMS}")
     patches: list[CatalogPatch] = []
     rejected: list[RejectedItem] = []
     for index, raw in enumerate(raws):
