@@ -18,9 +18,11 @@ from retailor.ingest.service import IngestReport
 _encoder = msgspec.json.Encoder()
 
 
-def json_response(value: Any, status: int = 200) -> Response:
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Encode ``value`` (msgspec types included) as a JSON response."""
-    return Response(_encoder.encode(value), status_code=status, media_type="application/json")
+    return Response(
+        _encoder.encode(value), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 #: A body refused unread leaves the rest of it on the connection: the answer closes it, so
