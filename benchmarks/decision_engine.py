@@ -53,7 +53,14 @@ async def load(app: Starlette, shop: Shop) -> None:
             (
                 await client.post("/v1/events", json={"events": events[i : i + 5_000]})
             ).raise_for_status()
-        (await client.post("/v1/models/train")).raise_for_status()
+        started = await client.post("/v1/models/train")
+        started.raise_for_status()
+        job = started.json()
+        while job["status"] not in ("succeeded", "failed"):  # a job: follow it
+            await asyncio.sleep(0.5)
+            job = (await client.get(started.headers["location"])).json()
+        if job["status"] != "succeeded":
+            raise SystemExit(f"training failed: {job['error']}")
         for offer_id, offer in OFFERS.items():
             (await client.put(f"/v1/offers/{offer_id}", json=offer)).raise_for_status()
 

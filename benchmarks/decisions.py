@@ -6,7 +6,8 @@ Starts `retailor serve` (with the ceiling endpoint below) on a fresh data direct
 items in 40 categories (8 departments), 5,000 customers with ~20 events each over the
 last 30 days (sessions of views, cart adds and orders, tastes skewed to one or two
 categories, popular items more viewed) and 1,000 anonymous visitors who browsed today;
-trains the default recommenders (POST /v1/models/train) and puts 4 offers. Then 3,000
+trains the default recommenders (POST /v1/models/train, a job followed to its end) and
+puts 4 offers. Then 3,000
 request bodies are generated: 45 % home and 35 % product_detail for known customers, 8 %
 cart, 12 % anonymous visitors (half of them seen before), a third asking for one offer.
 Each body is sent once first (every answer must be a 200; empty answers and fallbacks
@@ -258,12 +259,18 @@ def load(server: Server, shop: Shop, console: Console) -> dict[str, Any]:
         started = time.perf_counter()
         with console.status("training the default models"):
             r = client.post("/v1/models/train")
-            if r.status_code != 200:
-                raise SystemExit(f"training failed: {r.status_code} {r.text[:500]}")
+            if r.status_code != 202:
+                raise SystemExit(f"training refused: {r.status_code} {r.text[:500]}")
+            job = r.json()
+            while job["status"] not in ("succeeded", "failed"):  # a job: follow it
+                time.sleep(0.5)
+                job = client.get(r.headers["location"]).json()
+            if job["status"] != "succeeded":
+                raise SystemExit(f"training failed: {job['error']}")
         figures["train_s"] = round(time.perf_counter() - started, 1)
         figures["models"] = {
             m["name"]: {"version": m["version"], "activated": m["activated"], "gate": m["gate"]}
-            for m in r.json()["models"]
+            for m in job["result"]["models"]
         }
         for offer_id, offer in OFFERS.items():
             client.put(f"/v1/offers/{offer_id}", json=offer).raise_for_status()

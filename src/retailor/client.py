@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +25,21 @@ class RetailorError(Exception):
         super().__init__(f"{status}: {problem.get('detail') or problem.get('title') or problem}")
         self.status = status
         self.problem = problem
+
+
+#: The states in which a job has ended.
+JOB_ENDED = ("succeeded", "failed")
+
+
+def training_result(job: dict[str, Any]) -> dict[str, Any]:
+    """The result of an ended training job (``{"models": [...]}``); ``RetailorError`` 409
+    with the job's error when it failed."""
+    if job["status"] != "succeeded":
+        raise RetailorError(
+            409,
+            {"title": "Training failed", "detail": job.get("error"), "job_id": job["job_id"]},
+        )
+    return job["result"]  # type: ignore[no-any-return]
 
 
 def _path_part(value: object) -> str:
@@ -93,16 +110,22 @@ class Client:
         return self._call("GET", "/healthz")  # type: ignore[no-any-return]
 
     def send_events(self, events: Sequence[dict[str, Any]] | bytes) -> dict[str, Any]:
-        """Send events (at most 10,000); returns ``{"accepted", "duplicates", "rejected"}``
+        """Send events (at most ``limits()``: 10,000 and 5 MB unless the server says
+        otherwise; see ``retailor.ingest.bulk.client_sink`` for sending any number); returns ``{"accepted", "duplicates", "rejected"}``
         also when some were rejected (the others are stored)."""
         body = (
             events if isinstance(events, bytes) else msgspec.json.encode({"events": list(events)})
         )
         return self._call("POST", "/v1/events", body=body, partial_ok=True)  # type: ignore[no-any-return]
 
-    def upsert_items(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    def limits(self) -> dict[str, int]:
+        """What one request may carry: ``max_body_bytes``, ``max_batch_events`` and
+        ``max_batch_items`` (catalog items or quarantine records)."""
+        return self.health()["limits"]  # type: ignore[no-any-return]
+
+    def upsert_items(self, items: Sequence[dict[str, Any]] | bytes) -> dict[str, Any]:
         """Create or change catalog items; returns ``{"created", "updated", "rejected"}``."""
-        body = msgspec.json.encode({"items": list(items)})
+        body = items if isinstance(items, bytes) else msgspec.json.encode({"items": list(items)})
         return self._call("PUT", "/v1/catalog/items", body=body, partial_ok=True)  # type: ignore[no-any-return]
 
     def get_item(self, item_id: str) -> dict[str, Any]:
@@ -122,24 +145,71 @@ class Client:
             params["source"] = source
         return self._call("GET", "/v1/quarantine", params=params)  # type: ignore[no-any-return]
 
-    def add_to_quarantine(self, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        """Keep records rejected elsewhere (e.g. by a bulk import) in the server's quarantine."""
-        body = msgspec.json.encode({"items": list(records)})
+    def add_to_quarantine(self, records: Sequence[dict[str, Any]] | bytes) -> dict[str, Any]:
+        """Keep records rejected elsewhere (e.g. by a bulk import) in the server's quarantine
+        (``{"items": [...]}`` as bytes, or the records)."""
+        body = (
+            records if isinstance(records, bytes) else msgspec.json.encode({"items": list(records)})
+        )
         return self._call("POST", "/v1/quarantine", body=body)  # type: ignore[no-any-return]
 
     def customer(self, identifier: str) -> dict[str, Any]:
         """The single customer view of any linked identifier."""
         return self._call("GET", f"/v1/customers/{_path_part(identifier)}")  # type: ignore[no-any-return]
 
-    def train(self, name: str) -> dict[str, Any]:
-        """Train model ``name`` on the server and activate the new version."""
-        return self._call("POST", f"/v1/models/{_path_part(name)}/train")  # type: ignore[no-any-return]
+    # --- training: a job the server runs in the background ------------------------------
 
-    def train_models(self, names: Sequence[str] = ()) -> dict[str, Any]:
-        """Train recommenders on the server (default: every default model); returns the
-        versions made and whether each was activated."""
+    def start_training(self, names: Sequence[str] = ()) -> dict[str, Any]:
+        """Start a training job (default: every default recommender; name ``clv`` to fit
+        lifetime value too); returns the job (``job_id``, ``status``, ``progress``). While
+        another job has not ended: ``RetailorError`` 409 whose problem carries its ``job_id``."""
         params = {"models": ",".join(names)} if names else None
         return self._call("POST", "/v1/models/train", params=params)  # type: ignore[no-any-return]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        """A job's state: ``status`` (queued, running, succeeded, failed), ``progress``
+        (``done`` of ``total`` models, ``current``), ``result`` and ``error``."""
+        return self._call("GET", f"/v1/jobs/{_path_part(job_id)}")  # type: ignore[no-any-return]
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+        poll_seconds: float = 0.5,
+    ) -> dict[str, Any]:
+        """Follow a job until it has ended and return its last state; ``on_progress`` sees
+        every state read. Each look is a short request: no timeout bounds the work itself."""
+        while True:
+            job = self.job(job_id)
+            if on_progress is not None:
+                on_progress(job)
+            if job["status"] in JOB_ENDED:
+                return job
+            time.sleep(poll_seconds)
+
+    def train_models(self, names: Sequence[str] = ()) -> dict[str, Any]:
+        """Train on the server (default: every default recommender) and wait until done;
+        returns ``{"models": [...]}``, the versions made and whether each was activated.
+        Waits first for a job already under way; a failed job raises ``RetailorError``."""
+        while True:
+            try:
+                job = self.start_training(names)
+                break
+            except RetailorError as exc:
+                if exc.status != 409 or "job_id" not in exc.problem:
+                    raise
+                self.wait_for_job(exc.problem["job_id"])
+        return training_result(self.wait_for_job(job["job_id"]))
+
+    def train(self, name: str) -> dict[str, Any]:
+        """Train model ``name`` on the server (see ``train_models``); returns the version
+        made: ``{"name", "version", "activated", "gate", "metrics"}``."""
+        return self.train_models([name])["models"][0]  # type: ignore[no-any-return]
+
+    def model(self, name: str) -> dict[str, Any]:
+        """The active version of model ``name``: parameters and metrics."""
+        return self._call("GET", f"/v1/models/{_path_part(name)}")  # type: ignore[no-any-return]
 
     def recommendations(
         self,
@@ -369,10 +439,27 @@ class AsyncClient:
         body = msgspec.json.encode({"items": list(items)})
         return await self._call("PUT", "/v1/catalog/items", body=body, partial_ok=True)  # type: ignore[no-any-return]
 
-    async def train_models(self, names: Sequence[str] = ()) -> dict[str, Any]:
-        """Train recommenders on the server (see ``Client.train_models``)."""
+    async def train_models(
+        self, names: Sequence[str] = (), *, poll_seconds: float = 0.5
+    ) -> dict[str, Any]:
+        """Train on the server and wait until done (see ``Client.train_models``)."""
         path = "/v1/models/train" + (f"?models={','.join(names)}" if names else "")
-        return await self._call("POST", path)  # type: ignore[no-any-return]
+        while True:
+            try:
+                job = await self._call("POST", path)
+                break
+            except RetailorError as exc:
+                if exc.status != 409 or "job_id" not in exc.problem:
+                    raise
+                await self._wait_for_job(exc.problem["job_id"], poll_seconds)
+        return training_result(await self._wait_for_job(job["job_id"], poll_seconds))
+
+    async def _wait_for_job(self, job_id: str, poll_seconds: float) -> dict[str, Any]:
+        while True:
+            job: dict[str, Any] = await self._call("GET", f"/v1/jobs/{_path_part(job_id)}")
+            if job["status"] in JOB_ENDED:
+                return job
+            await asyncio.sleep(poll_seconds)
 
     async def put_placement(self, placement_id: str, definition: dict[str, Any]) -> dict[str, Any]:
         body = msgspec.json.encode(definition)

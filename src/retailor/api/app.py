@@ -29,11 +29,13 @@ from retailor.identity.graph import IdentityRules
 from retailor.identity.salt import load_or_create_salt
 from retailor.ingest.validation import EventValidator
 from retailor.ingest.writer import GroupCommitWriter
+from retailor.models.jobs import TrainingJobs
 from retailor.models.serving import ModelService
 from retailor.profiles.lifetime import LifetimeModel
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.settings import Settings
+from retailor.storage.base import ModelRecord
 from retailor.storage.factory import Storage, open_storage
 from retailor.storage.files.segments import FileSegmentStore
 from retailor.storage.permissions import make_private_dir
@@ -77,6 +79,12 @@ def create_app(
         refresh_seconds=settings.models_refresh_seconds,
         retrain_every=settings.retrain_minutes * 60,
     )
+    registry = storage.models
+
+    def fit_clv() -> ModelRecord:
+        lifetime, metrics = profiles.train_lifetime()
+        return registry.save("clv", lifetime.params(), metrics)
+
     segments = SegmentService(
         FileSegmentStore(settings.data_dir / "segments"), profiles, storage.events
     )
@@ -129,6 +137,7 @@ def create_app(
         profiles=profiles,
         segments=segments,
         models=models,
+        training=TrainingJobs(models, fit_clv),
         decisions=decisions,
     )
     closed = False

@@ -1,4 +1,5 @@
-"""What every handler works with: settings, stores, the writer, the validator, auth, metrics."""
+"""What every handler works with: settings, stores, the writer, the validator, auth, metrics,
+and the services (profiles, segments, models and their training jobs, decisions)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
 from retailor.ingest.validation import EventValidator
 from retailor.ingest.writer import GroupCommitWriter, WriterClosedError
+from retailor.models.jobs import TrainingJobs
 from retailor.models.serving import ModelService
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
@@ -34,6 +36,7 @@ class AppContext:
     profiles: ProfileService
     segments: SegmentService
     models: ModelService
+    training: TrainingJobs
     decisions: DecisionService
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:

@@ -48,6 +48,8 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"
     yaml_body: bool = False
+    #: the status of success: 200, or 202 for work that goes on after the answer
+    status: int = 200
     #: the type whose fields a 422 still carries when the valid part of the request was
     #: kept (what was accepted and what was refused)
     partial: Any = None
@@ -71,6 +73,7 @@ def endpoint(
     media_type: str = "application/json",
     yaml_body: bool = False,
     partial: Any = None,
+    status: int = 200,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as the operation ``method path``; its docstring describes it."""
 
@@ -91,6 +94,7 @@ def endpoint(
                 media_type=media_type,
                 yaml_body=yaml_body,
                 partial=partial,
+                status=status,
             )
         )
         return handler

@@ -17,9 +17,16 @@ from retailor.ingest.service import IngestReport
 _encoder = msgspec.json.Encoder()
 
 
-def json_response(value: Any, status: int = 200) -> Response:
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Encode ``value`` (msgspec types included) as a JSON response."""
-    return Response(_encoder.encode(value), status_code=status, media_type="application/json")
+    return Response(
+        _encoder.encode(value), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+#: A body refused unread leaves the rest of it on the connection: the answer closes it, so
+#: the client sends its next request on a fresh one.
+_CLOSE = {"Connection": "close"}
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -29,13 +36,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise ProblemError(
             413,
             f"the body has {declared} bytes; the limit is {limit} bytes. Split it into batches.",
+            headers=_CLOSE,
         )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ProblemError(413, f"the body exceeds the limit of {limit} bytes. Split it.")
+            raise ProblemError(
+                413, f"the body exceeds the limit of {limit} bytes. Split it.", headers=_CLOSE
+            )
         chunks.append(chunk)
     body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "").lower()

@@ -84,7 +84,11 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             if ep.yaml_body:  # a definition: YAML with its content type, JSON otherwise
                 content["application/yaml"] = body_schema
             op["requestBody"] = {"required": True, "content": content}
-        ok: dict[str, Any] = {"description": "OK"}
+        ok: dict[str, Any] = {"description": "Accepted" if ep.status == 202 else "OK"}
+        if ep.status == 202:  # the work goes on: the answer says where to follow it
+            ok["headers"] = {
+                "Location": {"description": "where to follow it", "schema": {"type": "string"}}
+            }
         if ep.response is not None:
             ok["content"] = {ep.media_type: {"schema": schema_of[id(ep.response)]}}
         elif ep.media_type != "application/json":
@@ -92,7 +96,7 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
         if ep.method == "DELETE" and ep.response is None:
             op["responses"]["204"] = {"description": "Deleted"}
         else:
-            op["responses"]["200"] = ok
+            op["responses"][str(ep.status)] = ok
         errors = set(ep.errors)
         if ep.scope is not None:
             op["security"] = [{"bearer": []}, {"basic": []}]

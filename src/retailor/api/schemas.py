@@ -97,9 +97,23 @@ class CustomerOut(msgspec.Struct):
     recent_events: list[Event]  # served from memory as encoded events (msgspec.Raw)
 
 
+#: Catalog items (``PUT /v1/catalog/items``) or quarantine records (``POST /v1/quarantine``)
+#: one request may carry.
+MAX_BATCH_ITEMS = 10_000
+
+
+class Limits(msgspec.Struct):
+    """What one request may carry; a client sending in bulk packs its batches under them."""
+
+    max_body_bytes: int
+    max_batch_events: int
+    max_batch_items: int
+
+
 class Health(msgspec.Struct):
     status: str
     version: str
+    limits: Limits
 
 
 __all__ = ["CatalogItem"]

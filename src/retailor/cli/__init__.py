@@ -10,13 +10,14 @@ from retailor.cli.demo import demo
 from retailor.cli.evaluate import evaluate
 from retailor.cli.imports import import_file
 from retailor.cli.keys import keys
-from retailor.cli.models import models, train
+from retailor.cli.models import models
 from retailor.cli.policies import policies
 from retailor.cli.quarantine import quarantine
 from retailor.cli.recommend import recommend
 from retailor.cli.segments import segments
 from retailor.cli.serve import serve
 from retailor.cli.simulate import simulate
+from retailor.cli.training import train
 from retailor.storage.permissions import restrict_new_files
 
 

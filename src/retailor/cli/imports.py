@@ -17,7 +17,8 @@ from retailor.cli.common import (
     reach_data,
     settings_from,
 )
-from retailor.ingest.bulk.runner import KINDS, ClientSink, ImportOptions, StorageSink, run_import
+from retailor.ingest.bulk.client_sink import ClientSink
+from retailor.ingest.bulk.runner import KINDS, ImportOptions, StorageSink, run_import
 from retailor.ingest.bulk.source import FORMATS, parse_mapping
 
 

@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from retailor.client import Client
-from retailor.ingest.bulk.runner import ClientSink, ImportOptions, ImportSummary, run_import
+from retailor.ingest.bulk.client_sink import ClientSink
+from retailor.ingest.bulk.runner import ImportOptions, ImportSummary, run_import
 
 Say = Callable[[str], None]
 

@@ -170,13 +170,18 @@ class ModelService:
         self, names: Sequence[str] = DEFAULT_MODELS, progress: Progress | None = None
     ) -> list[TrainOutcome]:
         """A full training run now (one at a time), then swap in what became active."""
-        with self._train_lock:
+        report = progress or (lambda *_: None)
+        if not self._train_lock.acquire(blocking=False):
+            report("waiting for the training under way", 0, len(names))
+            self._train_lock.acquire()
+        try:
+            report("reading the event log", 0, len(names))
             data = self.training_data()
-            outcomes = train_models(
-                data, self.registry, names, seed=self.seed, progress=progress or (lambda *_: None)
-            )
+            outcomes = train_models(data, self.registry, names, seed=self.seed, progress=report)
             self.reload()
             return outcomes
+        finally:
+            self._train_lock.release()
 
     def _retrain_loop(self) -> None:
         while not self._stop.wait(self.retrain_every):

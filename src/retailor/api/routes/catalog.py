@@ -14,7 +14,13 @@ from retailor.api.context import AppContext
 from retailor.api.endpoints import endpoint
 from retailor.api.http import json_response, read_body
 from retailor.api.problems import ProblemError, problem_response
-from retailor.api.schemas import CatalogBatchIn, CatalogItem, CatalogUpsertOut, RejectedItem
+from retailor.api.schemas import (
+    MAX_BATCH_ITEMS,
+    CatalogBatchIn,
+    CatalogItem,
+    CatalogUpsertOut,
+    RejectedItem,
+)
 from retailor.domain.access import Scope
 from retailor.domain.catalog import CatalogPatch
 from retailor.domain.nesting import MAX_NESTING, surely_shallow, too_deep
@@ -25,8 +31,6 @@ from retailor.ingest.splitting import (
     malformed_reason,
 )
 from retailor.storage.base import UpsertResult
-
-MAX_ITEMS = 10_000
 
 
 class _Items(msgspec.Struct, forbid_unknown_fields=True):
@@ -91,8 +95,8 @@ async def put_items(request: Request, ctx: AppContext) -> Response:
     valid ones are stored all the same."""
     body = await read_body(request, ctx.settings.max_body_bytes)
     raws = _split(body)
-    if len(raws) > MAX_ITEMS:
-        raise ProblemError(413, f"{len(raws)} items in one request; send at most {MAX_ITEMS}")
+    if len(raws) > MAX_BATCH_ITEMS:
+        raise ProblemError(413, f"{len(raws)} items in one request; send at most {MAX_BATCH_ITEMS}")
     patches: list[CatalogPatch] = []
     rejected: list[RejectedItem] = []
     for index, raw in enumerate(raws):

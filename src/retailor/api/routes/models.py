@@ -1,11 +1,7 @@
-"""Models: training on demand and the active version of each."""
+"""Models: training jobs started on demand, and the active version of each."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,23 +11,10 @@ from retailor.api.http import json_response
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
 from retailor.models.families import DEFAULT_MODELS, known_models
+from retailor.models.jobs import CLV, TrainingBusyError, TrainingJob
 from retailor.storage.base import ModelRecord
 
-KNOWN = ("clv", *known_models())
-
-
-class TrainedVersion(msgspec.Struct):
-    """A version a training run produced, and whether the gate activated it."""
-
-    name: str
-    version: int
-    activated: bool
-    gate: str
-    metrics: dict[str, Any]
-
-
-class TrainingRun(msgspec.Struct):
-    models: list[TrainedVersion]
+KNOWN = (CLV, *known_models())
 
 
 def _known(name: str) -> str:
@@ -40,73 +23,97 @@ def _known(name: str) -> str:
     return name
 
 
-@endpoint(
-    "POST",
-    "/v1/models/{name}/train",
-    summary="Train a model now and make the new version active",
-    tag="models",
-    scope=Scope.ADMIN,
-    response=ModelRecord,
-    errors=(404, 409),
-)
-async def train_model(request: Request, ctx: AppContext) -> Response:
-    """Fit ``clv`` (BG/NBD and Gamma-Gamma lifetime value) on every profile and activate
-    it; or fit a recommender from the event log (activated if its holdout allows)."""
-    name = _known(request.path_params["name"])
-    if name != "clv":
-        run = await _train(ctx, [name])
-        return json_response(ctx.storage.models.versions(name)[-1] if run.models else None)
+def _job_path(job_id: str) -> str:
+    return f"/v1/jobs/{job_id}"
 
-    def train() -> ModelRecord:
-        model, metrics = ctx.profiles.train_lifetime()
-        return ctx.storage.models.save(name, model.params(), metrics)
 
+def _start(ctx: AppContext, names: list[str]) -> Response:
+    """202 with the new job and where to follow it; 409 while another job has not ended."""
     try:
-        record = await asyncio.to_thread(train)
-    except ValueError as exc:
-        raise ProblemError(409, str(exc), title="Not enough data") from None
-    return json_response(record)
-
-
-async def _train(ctx: AppContext, names: list[str]) -> TrainingRun:
-    try:
-        outcomes = await asyncio.to_thread(ctx.models.train, names)
-    except ValueError as exc:
-        raise ProblemError(409, str(exc), title="Cannot train") from None
-    return TrainingRun(
-        models=[
-            TrainedVersion(o.name, o.record.version, o.activated, o.reason, o.record.metrics)
-            for o in outcomes
-        ]
-    )
+        job = ctx.training.start(names)
+    except TrainingBusyError as exc:
+        running = exc.job
+        raise ProblemError(
+            409,
+            f"training job {running.job_id} ({', '.join(running.models)}) is {running.status}; "
+            f"follow it at {_job_path(running.job_id)} and start again once it has ended",
+            title="Training under way",
+            headers={"Location": _job_path(running.job_id)},
+            job_id=running.job_id,
+        ) from None
+    return json_response(job, status=202, headers={"Location": _job_path(job.job_id)})
 
 
 @endpoint(
     "POST",
     "/v1/models/train",
-    summary="Train recommenders from the event log now",
+    summary="Start a training job",
     tag="models",
     scope=Scope.ADMIN,
-    response=TrainingRun,
+    response=TrainingJob,
+    status=202,
     query=(
         QueryParam(
             "models",
-            "comma-separated model names (default: every default model)",
+            "comma-separated model names, clv among them if wanted (default: every default "
+            "recommender)",
             {"type": "string"},
         ),
     ),
     errors=(404, 409),
 )
 async def train_many(request: Request, ctx: AppContext) -> Response:
-    """Each model is fitted, scored on the newest holdout, saved as a new version and
-    activated when not worse than the active one; the blend reuses the sources fitted in
-    the same run. Runs in the background of the server; answers keep flowing."""
+    """Starts training in the background and answers 202 at once with the job (its
+    ``Location``: ``GET /v1/jobs/{job_id}``), which says how far it is and, once ended,
+    the versions made. Each recommender is fitted, scored on the newest holdout, saved as
+    a new version and activated when not worse than the active one; the blend reuses the
+    sources fitted in the same run; ``clv`` is fitted on every profile and activated.
+    One job at a time: while one has not ended, a start answers 409 with its ``job_id``."""
     raw = request.query_params.get("models", "")
     names = [n.strip() for n in raw.split(",") if n.strip()] or list(DEFAULT_MODELS)
     for name in names:
-        if name not in known_models():
-            raise ProblemError(404, f"no model {name!r}; known models: {', '.join(known_models())}")
-    return json_response(await _train(ctx, names))
+        _known(name)
+    return _start(ctx, list(dict.fromkeys(names)))
+
+
+@endpoint(
+    "POST",
+    "/v1/models/{name}/train",
+    summary="Start a training job for one model",
+    tag="models",
+    scope=Scope.ADMIN,
+    response=TrainingJob,
+    status=202,
+    errors=(404, 409),
+)
+async def train_model(request: Request, ctx: AppContext) -> Response:
+    """``POST /v1/models/train?models={name}``: ``clv`` (BG/NBD and Gamma-Gamma lifetime
+    value, fitted on every profile and activated) or a recommender (activated if its
+    holdout allows)."""
+    return _start(ctx, [_known(request.path_params["name"])])
+
+
+@endpoint(
+    "GET",
+    "/v1/jobs/{job_id}",
+    summary="A training job: status, progress, result",
+    tag="models",
+    scope=Scope.ADMIN,
+    response=TrainingJob,
+    errors=(404,),
+)
+async def get_job(request: Request, ctx: AppContext) -> Response:
+    """``status`` is ``queued``, ``running``, ``succeeded`` or ``failed``; ``progress``
+    counts the models done of ``total`` and says what runs now; ``result`` lists the
+    versions made (also those made before a failure) and ``error`` why it failed. The
+    newest 20 jobs are kept while the server runs."""
+    job_id = request.path_params["job_id"]
+    job = ctx.training.get(job_id)
+    if job is None:
+        raise ProblemError(
+            404, f"no job {job_id!r}; the newest jobs are kept while the server runs"
+        )
+    return json_response(job)
 
 
 @endpoint(

@@ -13,7 +13,7 @@ from retailor.api.context import AppContext
 from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response, query_int, read_body
 from retailor.api.problems import ProblemError
-from retailor.api.schemas import QuarantinePage
+from retailor.api.schemas import MAX_BATCH_ITEMS, QuarantinePage
 from retailor.domain.access import Scope
 from retailor.domain.quarantine import Rejection
 
@@ -53,7 +53,7 @@ async def list_quarantine(request: Request, ctx: AppContext) -> Response:
 
 
 class _Kept(msgspec.Struct, forbid_unknown_fields=True):
-    items: Annotated[list[Rejection], msgspec.Meta(max_length=10_000)]
+    items: Annotated[list[Rejection], msgspec.Meta(max_length=MAX_BATCH_ITEMS)]
 
 
 class _KeptOut(msgspec.Struct):

@@ -9,15 +9,28 @@ from retailor import __version__
 from retailor.api.context import AppContext
 from retailor.api.endpoints import endpoint
 from retailor.api.http import json_response
-from retailor.api.schemas import Health
-
-_HEALTH = json_response(Health(status="ok", version=__version__)).body
+from retailor.api.schemas import MAX_BATCH_ITEMS, Health, Limits
 
 
-@endpoint("GET", "/healthz", summary="Liveness", tag="system", scope=None, response=Health)
+@endpoint(
+    "GET",
+    "/healthz",
+    summary="Liveness and request limits",
+    tag="system",
+    scope=None,
+    response=Health,
+)
 async def healthz(request: Request, ctx: AppContext) -> Response:
-    """Answers 200 while the server runs."""
-    return Response(_HEALTH, media_type="application/json")
+    """Answers 200 while the server runs, with the limits of one request: its body's bytes
+    (``max_body_bytes``), events in a batch (``max_batch_events``), and catalog items or
+    quarantine records in a batch (``max_batch_items``). Bulk clients size their batches
+    by them."""
+    limits = Limits(
+        max_body_bytes=ctx.settings.max_body_bytes,
+        max_batch_events=ctx.settings.max_batch_events,
+        max_batch_items=MAX_BATCH_ITEMS,
+    )
+    return json_response(Health(status="ok", version=__version__, limits=limits))
 
 
 @endpoint(

@@ -1,5 +1,6 @@
 """Running an import: read, convert, validate, and write to a sink — the local stores, or
-a running server through its API (when the server holds the data directory)."""
+a running server through its API (``client_sink.ClientSink``, when the server holds the
+data directory)."""
 
 from __future__ import annotations
 
@@ -47,14 +48,15 @@ class ImportSummary(msgspec.Struct):
 class Sink(Protocol):
     """Where imported data goes."""
 
-    def write_events(self, events: Sequence[Event] | pa.Table) -> tuple[int, int]:
-        """Store events; return (accepted, duplicates)."""
+    def write_events(self, events: Sequence[Event] | pa.Table, source: str) -> tuple[int, int, int]:
+        """Store events; return (accepted, duplicates, rejected). What it cannot store is
+        kept in the quarantine (``source`` says where it came from)."""
         ...
 
     def keep_rejections(self, rejections: Sequence[Rejection]) -> None: ...
 
-    def write_items(self, patches: Sequence[CatalogPatch]) -> tuple[int, int]:
-        """Upsert items; return (created, updated)."""
+    def write_items(self, patches: Sequence[CatalogPatch], source: str) -> tuple[int, int, int]:
+        """Upsert items; return (created, updated, rejected), the rejected quarantined."""
         ...
 
 
@@ -94,9 +96,10 @@ def run_import(
             totals["rejected"] += len(rejections)
 
     def write(events: Sequence[Event] | pa.Table) -> None:
-        accepted, duplicates = sink.write_events(events)
+        accepted, duplicates, rejected = sink.write_events(events, source_name)
         totals["accepted"] += accepted
         totals["duplicates"] += duplicates
+        totals["rejected"] += rejected
 
     if kind == "events" and fmt == "jsonl":
         validator = EventValidator(max_future=options.max_future)
@@ -141,10 +144,11 @@ def run_import(
             done = 0
             for patches, rejections, read in catalog_chunks(source, received_at, source_name):
                 keep(rejections)
-                created, updated = sink.write_items(patches)
+                created, updated, rejected = sink.write_items(patches, source_name)
                 totals["created"] += created
                 totals["updated"] += updated
-                totals["accepted"] += len(patches)
+                totals["accepted"] += len(patches) - rejected
+                totals["rejected"] += rejected
                 done += read
                 report(done, total)
     return ImportSummary(
@@ -203,66 +207,18 @@ class StorageSink:
     def __init__(self, storage: Any) -> None:
         self._storage = storage
 
-    def write_events(self, events: Sequence[Event] | pa.Table) -> tuple[int, int]:
+    def write_events(self, events: Sequence[Event] | pa.Table, source: str) -> tuple[int, int, int]:
         table = events if isinstance(events, pa.Table) else events_to_table(events)
         if table.num_rows == 0:
-            return 0, 0
+            return 0, 0, 0
         result = self._storage.events.append(table)
-        return result.accepted, len(result.duplicates)
+        return result.accepted, len(result.duplicates), 0
 
     def keep_rejections(self, rejections: Sequence[Rejection]) -> None:
         self._storage.quarantine.add(rejections)
 
-    def write_items(self, patches: Sequence[CatalogPatch]) -> tuple[int, int]:
+    def write_items(self, patches: Sequence[CatalogPatch], source: str) -> tuple[int, int, int]:
         if not patches:
-            return 0, 0
+            return 0, 0, 0
         result = self._storage.catalog.upsert(patches, datetime.now(UTC))
-        return result.created, result.updated
-
-
-class ClientSink:
-    """Sends everything through a running server's API, in batches it accepts."""
-
-    BATCH = 5_000
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def write_events(self, events: Sequence[Event] | pa.Table) -> tuple[int, int]:
-        table = events if isinstance(events, pa.Table) else events_to_table(events)
-        accepted = duplicates = 0
-        for start in range(0, table.num_rows, self.BATCH):
-            rows = table.slice(start, self.BATCH).to_pylist()
-            body = msgspec.json.encode({"events": [_wire(row) for row in rows]})
-            answer = self._client.send_events(body)
-            accepted += answer["accepted"]
-            duplicates += answer["duplicates"]
-        return accepted, duplicates
-
-    def keep_rejections(self, rejections: Sequence[Rejection]) -> None:
-        for start in range(0, len(rejections), self.BATCH):
-            self._client.add_to_quarantine(
-                [msgspec.to_builtins(r) for r in rejections[start : start + self.BATCH]]
-            )
-
-    def write_items(self, patches: Sequence[CatalogPatch]) -> tuple[int, int]:
-        created = updated = 0
-        for start in range(0, len(patches), self.BATCH):
-            chunk = [msgspec.to_builtins(p) for p in patches[start : start + self.BATCH]]
-            answer = self._client.upsert_items(chunk)
-            created += answer["created"]
-            updated += answer["updated"]
-        return created, updated
-
-
-def _wire(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored event row in the native wire form (properties passed through as raw JSON)."""
-    out: dict[str, Any] = {
-        k: v
-        for k, v in row.items()
-        if v is not None and k not in ("received_at", "properties", "context")
-    }
-    out["timestamp"] = row["timestamp"].isoformat()
-    out["properties"] = msgspec.Raw(row["properties"].encode())
-    out["context"] = msgspec.Raw(row["context"].encode())
-    return out
+        return result.created, result.updated, 0
