@@ -23,20 +23,20 @@ def json_response(value: Any, status: int = 200) -> Response:
     return Response(_encoder.encode(value), status_code=status, media_type="application/json")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, gunzipped when sent gzipped; 413 when it exceeds ``limit`` bytes."""
+async def read_body(request: Request, limit: int, advice: str = "Split it into batches.") -> bytes:
+    """The request body, gunzipped when sent gzipped; 413 (with ``advice``) when it exceeds
+    ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ProblemError(
-            413,
-            f"the body has {declared} bytes; the limit is {limit} bytes. Split it into batches.",
+            413, f"the body has {declared} bytes; the limit is {limit} bytes. {advice}"
         )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ProblemError(413, f"the body exceeds the limit of {limit} bytes. Split it.")
+            raise ProblemError(413, f"the body exceeds the limit of {limit} bytes. {advice}")
         chunks.append(chunk)
     body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "").lower()
@@ -80,11 +80,13 @@ def load_yaml_definition(body: bytes | str) -> Any:
         loader.dispose()
 
 
-async def read_definition(request: Request, limit: int) -> Any:
-    """A definition sent as JSON, or YAML with ``Content-Type: application/yaml``; 400 when
-    it does not parse, nests too deeply or uses YAML aliases, 422 (saying where) when it
-    holds a number that is not finite."""
-    body = await read_body(request, limit)
+async def read_definition(
+    request: Request, limit: int, advice: str = "Split it into batches."
+) -> Any:
+    """A definition sent as JSON, or YAML with ``Content-Type: application/yaml``; 413 above
+    ``limit`` bytes, 400 when it does not parse, nests too deeply or uses YAML aliases, 422
+    (saying where) when it holds a number that is not finite."""
+    body = await read_body(request, limit, advice)
     try:
         if "yaml" in request.headers.get("content-type", ""):
             raw = load_yaml_definition(body)
