@@ -101,3 +101,30 @@ def test_close_writes_what_is_queued() -> None:
     writer.close()
     assert all(f.result(1).accepted == 1 for f in futures)
     assert log.count() == 100
+
+
+def test_a_task_after_stored_sees_every_earlier_event_stored_and_observed() -> None:
+    log = MemoryEventLog()
+    observed: list[str] = []
+    seen_by_task: list[tuple[int, list[str]]] = []
+    writer = GroupCommitWriter(
+        log,
+        MemoryQuarantineStore(),
+        on_stored=lambda events: observed.extend(e.event_id for e in events),
+    )
+    try:
+        sent = [writer.submit([ev(f"e{n}")]) for n in range(30)]
+        task = writer.after_stored(lambda: seen_by_task.append((log.count(), list(observed))))
+        later = writer.submit([ev("late")])
+        task.result(5)
+        later.result(5)
+        assert all(f.done() for f in sent)
+        assert seen_by_task == [(30, [f"e{n}" for n in range(30)])]
+        failing = writer.after_stored(lambda: 1 / 0)  # a failing task fails its own future only
+        with pytest.raises(ZeroDivisionError):
+            failing.result(5)
+        assert writer.submit([ev("after")]).result(5).accepted == 1
+    finally:
+        writer.close()
+    with pytest.raises(WriterClosedError):
+        writer.after_stored(lambda: None)

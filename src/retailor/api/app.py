@@ -127,6 +127,7 @@ def create_app(
     writer = GroupCommitWriter(
         storage.events, storage.quarantine, on_commit=metrics.observe_commit, on_stored=stored
     )
+    segments.builder.settle = writer.after_stored  # install new counts between two commits
     ctx = AppContext(
         settings=settings,
         storage=storage,
@@ -147,6 +148,7 @@ def create_app(
         if closed:
             return
         closed = True
+        segments.close()
         writer.close()
         decisions.close()
         models.close()

@@ -29,13 +29,14 @@ def json_response(value: Any, status: int = 200, headers: dict[str, str] | None 
 _CLOSE = {"Connection": "close"}
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, gunzipped when sent gzipped; 413 when it exceeds ``limit`` bytes."""
+async def read_body(request: Request, limit: int, advice: str = "Split it into batches.") -> bytes:
+    """The request body, gunzipped when sent gzipped; 413 (with ``advice``) when it exceeds
+    ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ProblemError(
             413,
-            f"the body has {declared} bytes; the limit is {limit} bytes. Split it into batches.",
+            f"the body has {declared} bytes; the limit is {limit} bytes. {advice}",
             headers=_CLOSE,
         )
     chunks: list[bytes] = []
@@ -44,7 +45,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise ProblemError(
-                413, f"the body exceeds the limit of {limit} bytes. Split it.", headers=_CLOSE
+                413, f"the body exceeds the limit of {limit} bytes. {advice}", headers=_CLOSE
             )
         chunks.append(chunk)
     body = b"".join(chunks)
@@ -110,11 +111,13 @@ def load_yaml_definition(body: bytes | str) -> Any:
         loader.dispose()
 
 
-async def read_definition(request: Request, limit: int) -> Any:
-    """A definition sent as JSON, or YAML with ``Content-Type: application/yaml``; 400 when
-    it does not parse, nests too deeply or uses YAML aliases, 422 (saying where) when it
-    holds a number that is not finite."""
-    body = await read_body(request, limit)
+async def read_definition(
+    request: Request, limit: int, advice: str = "Split it into batches."
+) -> Any:
+    """A definition sent as JSON, or YAML with ``Content-Type: application/yaml``; 413 above
+    ``limit`` bytes, 400 when it does not parse, nests too deeply or uses YAML aliases, 422
+    (saying where) when it holds a number that is not finite."""
+    body = await read_body(request, limit, advice)
     try:
         if "yaml" in request.headers.get("content-type", ""):
             raw = load_yaml_definition(body)

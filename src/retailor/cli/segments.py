@@ -13,6 +13,7 @@ import click
 import msgspec
 import yaml
 
+from retailor.api.runfile import read_run_file
 from retailor.cli.common import (
     console,
     data_option,
@@ -21,7 +22,8 @@ from retailor.cli.common import (
     reach_data,
     settings_from,
 )
-from retailor.profiles.segments import SegmentError, parse
+from retailor.client import Client
+from retailor.profiles.segments import MAX_DEFINITION_BYTES, SegmentError, parse
 from retailor.storage.files.segments import FileSegmentStore, InvalidSegmentIdError
 
 COLUMNS = (
@@ -50,7 +52,14 @@ def segments() -> None:
 @data_option
 @friendly_errors
 def put(segment_id: str, file: Path, data_dir: Path | None) -> None:
-    """Create or replace SEGMENT_ID from a JSON or YAML FILE (see docs/profiles.md)."""
+    """Create or replace SEGMENT_ID from a JSON or YAML FILE (see docs/profiles.md). When a
+    server runs on the data directory the definition goes through it (it keeps definitions
+    in memory and builds their event counts)."""
+    if file.stat().st_size > MAX_DEFINITION_BYTES:
+        raise click.ClickException(
+            f"{file} has {file.stat().st_size:,} bytes; a definition has at most "
+            f"{MAX_DEFINITION_BYTES:,}"
+        )
     text = file.read_text()
     try:
         definition = (
@@ -59,7 +68,12 @@ def put(segment_id: str, file: Path, data_dir: Path | None) -> None:
             else msgspec.json.decode(text)
         )
         parse(definition)
-        _store(data_dir).put(segment_id, definition)
+        server = read_run_file(settings_from(data_dir).data_dir)
+        if server is None:
+            _store(data_dir).put(segment_id, definition)
+        else:
+            with Client(server.url, server.token) as client:
+                client.put_segment(segment_id, definition)
     except (yaml.YAMLError, msgspec.DecodeError) as exc:
         raise click.ClickException(f"{file} does not parse: {exc}") from None
     except (SegmentError, InvalidSegmentIdError) as exc:

@@ -1,11 +1,9 @@
 """Who a decision is for: the canonical customer, every subject of the identity cluster
 (for the online features), consent, loyalty tier, new or returning, and segments (only
-computed when a rule or an offer asks, and cached for a few seconds)."""
+evaluated when a rule or an offer asks; in memory, current as of the last event)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
 from retailor.domain.customers import IdentifierKind
@@ -13,7 +11,6 @@ from retailor.identity.identifiers import prefixed
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 
-SEGMENT_TTL_SECONDS = 10.0
 MAX_SUBJECTS = 20
 
 
@@ -37,9 +34,6 @@ class AudienceResolver:
     def __init__(self, profiles: ProfileService, segments: SegmentService) -> None:
         self.profiles = profiles
         self.segments = segments
-        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
-        self._lock = threading.Lock()
-        self._defined: tuple[float, bool] = (-1e9, False)
 
     def who(self, customer_id: str | None, anonymous_id: str | None) -> Who:
         # a customer id may be any linked identifier (the caller holds a serve key); an
@@ -76,28 +70,11 @@ class AudienceResolver:
         )
 
     def any_segments(self) -> bool:
-        """Whether any segment is defined (checked at most every few seconds)."""
-        now = time.monotonic()
-        if now - self._defined[0] > SEGMENT_TTL_SECONDS / 2:
-            self._defined = (now, bool(self.segments.store.all()))
-        return self._defined[1]
+        """Whether any segment is defined."""
+        return self.segments.defined()
 
     def segments_of(self, key: str | None) -> frozenset[str]:
-        """The segments ``key`` belongs to (cached for a few seconds)."""
+        """The segments ``key`` belongs to now."""
         if key is None:
             return frozenset()
-        now = time.monotonic()
-        cached = self._cache.get(key)
-        if cached is not None and now - cached[0] < SEGMENT_TTL_SECONDS:
-            return cached[1]
-        view = self.profiles.view(key)
-        found = (
-            frozenset(self.segments.segments_of(key, view.traits, view.consent))
-            if view is not None
-            else frozenset()
-        )
-        with self._lock:
-            if len(self._cache) > 100_000:
-                self._cache.clear()
-            self._cache[key] = (now, found)
-        return found
+        return frozenset(self.segments.segments_of(key))

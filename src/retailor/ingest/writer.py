@@ -48,6 +48,23 @@ class _Submission:
         return [e.event_id for e in self.batch]
 
 
+@dataclass
+class _Task:
+    """Work to run on the writer thread once what was submitted before it is stored and
+    handed to the projections."""
+
+    run: Callable[[], None]
+    future: Future[None] = field(default_factory=Future)
+
+    def execute(self) -> None:
+        try:
+            self.run()
+        except BaseException as exc:  # the future carries it to whoever waits
+            self.future.set_exception(exc)
+        else:
+            self.future.set_result(None)
+
+
 class WriterClosedError(RuntimeError):
     """The writer was stopped; nothing more can be submitted."""
 
@@ -69,7 +86,7 @@ class GroupCommitWriter:
         self._max_rows = max_rows
         self._on_commit = on_commit
         self._on_stored = on_stored
-        self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Submission | _Task | None] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="retailor-writer", daemon=True)
         self._thread.start()
@@ -95,6 +112,16 @@ class GroupCommitWriter:
         self._queue.put(_Submission(events, rejections, future))
         return future
 
+    def after_stored(self, task: Callable[[], None]) -> Future[None]:
+        """Run ``task`` on the writer thread between two commits, once everything submitted
+        before it is stored and handed to ``on_stored`` (nothing committed is then waiting
+        to reach the projections); the future settles when it has run."""
+        if self._closed:
+            raise WriterClosedError("the event writer is stopped")
+        queued = _Task(task)
+        self._queue.put(queued)
+        return queued.future
+
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, then stop the thread."""
         if self._closed:
@@ -109,8 +136,12 @@ class GroupCommitWriter:
             first = self._queue.get()
             if first is None:
                 break
+            if isinstance(first, _Task):
+                first.execute()
+                continue
             group = [first]
             rows = first.size
+            task = None
             while rows < self._max_rows:
                 try:
                     nxt = self._queue.get_nowait()
@@ -119,9 +150,14 @@ class GroupCommitWriter:
                 if nxt is None:
                     stopping = True
                     break
+                if isinstance(nxt, _Task):
+                    task = nxt
+                    break
                 group.append(nxt)
                 rows += nxt.size
             self._commit(group)
+            if task is not None:
+                task.execute()
 
     def _commit(self, group: list[_Submission]) -> None:
         started = time.perf_counter()

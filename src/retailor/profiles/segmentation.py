@@ -1,20 +1,40 @@
-"""Segment membership: stored definitions evaluated over the whole base (cached until new
-events arrive) and for a single customer on every read (always current)."""
+"""Segment membership: definitions parsed once and kept in memory, evaluated against the
+profiles and the maintained event counts (``EventCountIndex``), never by reading the event
+log on a request. One customer's segments are evaluated on every read (always current);
+the members of a segment over the whole base are cached until something changes.
+
+A definition whose event counts are new is *building* until one scan of the log (on a
+background thread) has filled them: meanwhile nobody is a member of it (decisions and a
+customer's segments leave it out) and its base-wide membership waits for the build.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections import defaultdict
+from collections.abc import Callable
+from concurrent import futures
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from retailor.domain.events import Event
-from retailor.profiles.segments import Condition, evaluate, event_types, longest_window, parse
-from retailor.profiles.service import ProfileService
+from retailor.profiles.count_builds import CountBuilder
+from retailor.profiles.event_counts import EventCountIndex, micros
+from retailor.profiles.segments import (
+    Condition,
+    EventCount,
+    SegmentError,
+    event_counts,
+    holds,
+    parse,
+    trait_value,
+)
+from retailor.profiles.service import ProfileService, ProfileView
 from retailor.storage.base import EventLog
 from retailor.storage.files.segments import FileSegmentStore, StoredSegment
-from retailor.storage.schema import table_to_events
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,88 +43,189 @@ class Membership:
     evaluated_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Defined:
+    """A stored definition with its parsed condition."""
+
+    stored: StoredSegment
+    condition: Condition
+    counts: tuple[EventCount, ...]
+
+    @property
+    def segment_id(self) -> str:
+        return self.stored.segment_id
+
+
+class SegmentBuildingError(RuntimeError):
+    """A segment's event counts are still being built from the log."""
+
+
 class SegmentService:
-    """Definitions (files), their parsed conditions, and membership."""
+    """Definitions (files, read at start and on change), their parsed conditions, and
+    membership (see the module docstring)."""
 
     def __init__(self, store: FileSegmentStore, profiles: ProfileService, events: EventLog) -> None:
         self.store = store
         self.profiles = profiles
         self.events = events
-        self._cache: dict[str, tuple[int, float, Membership]] = {}
+        self.counts = EventCountIndex(profiles.category_of)
+        self.builder = CountBuilder(self.counts, profiles, events)
+        self.counts.on_stale = self.builder.start
+        self._defined: dict[str, Defined] = {}
+        self._ordered: tuple[Defined, ...] = ()
+        self._cache: dict[str, tuple[tuple[int, int, datetime], Membership]] = {}
         self._lock = threading.Lock()
+        profiles.attach(self.counts)
+        with profiles.lock:
+            fresh = not profiles.states  # else: built from the log, in the background
+            for stored in store.all():
+                try:
+                    defined = _defined(stored)
+                except SegmentError as exc:
+                    log.warning("dropping stored segment %r: %s", stored.segment_id, exc)
+                    continue
+                self._defined[stored.segment_id] = defined
+                self.builder.start(self.counts.acquire(defined.counts, fresh=fresh))
+            self._ordered = tuple(sorted(self._defined.values(), key=lambda d: d.segment_id))
 
-    def put(self, segment_id: str, definition: Any) -> StoredSegment:
-        """Validate (``SegmentError`` says where) and store a definition."""
-        parse(definition)
+    # -- definitions --------------------------------------------------------------------
+
+    def put(self, segment_id: str, definition: Any, wait: float | None = None) -> StoredSegment:
+        """Validate (``SegmentError`` says where), store and start using a definition; its
+        new event counts are built in the background, waited for up to ``wait`` seconds
+        (None: until built). Call off the event loop (it writes a file)."""
+        condition = parse(definition)
         stored = self.store.put(segment_id, definition)
+        defined = Defined(stored, condition, tuple(event_counts(condition)))
         with self._lock:
+            before = self._defined.get(segment_id)
+            self.builder.start(self.counts.acquire(defined.counts, fresh=False))
+            self._defined[segment_id] = defined
+            self._ordered = tuple(sorted(self._defined.values(), key=lambda d: d.segment_id))
             self._cache.pop(segment_id, None)
+            if before is not None:
+                self.counts.release(before.counts)
+        if wait is None or wait > 0:
+            self._wait(defined, wait)
         return stored
 
-    def _condition(self, stored: StoredSegment) -> Condition:
-        return parse(stored.definition)
+    def get(self, segment_id: str) -> Defined | None:
+        return self._defined.get(segment_id)
 
-    def members(self, segment_id: str) -> Membership | None:
-        """Everyone in the segment now (recomputed when events arrived since last time)."""
-        stored = self.store.get(segment_id)
-        if stored is None:
+    def defined(self) -> bool:
+        """Whether any segment is defined."""
+        return bool(self._ordered)
+
+    def ready(self, segment_id: str) -> bool:
+        """Whether a defined segment's event counts are built."""
+        defined = self._defined.get(segment_id)
+        return defined is not None and self.counts.ready(defined.counts)
+
+    def building(self, segment_id: str) -> list[Future[None]]:
+        """The builds a segment waits for (empty: ready); a failed build is started again."""
+        defined = self._defined.get(segment_id)
+        if defined is None:
+            return []
+        retry = self.counts.unbuilt(defined.counts)
+        if retry:
+            self.builder.start(retry)
+        return self.counts.pending(defined.counts)
+
+    def _wait(self, defined: Defined, timeout: float | None) -> bool:
+        """Wait for a definition's builds; whether it is ready."""
+        pending = self.building(defined.segment_id)
+        if pending:
+            futures.wait(pending, timeout)
+        return self.counts.ready(defined.counts)
+
+    def idle(self, timeout: float | None = None) -> bool:
+        """Wait until no count is being built or refreshed; whether none is."""
+        while pending := self.counts.under_way():
+            done, _ = futures.wait(pending, timeout)
+            if len(done) < len(pending):
+                return False
+        return True
+
+    def close(self) -> None:
+        self.builder.close()
+
+    # -- membership -----------------------------------------------------------------------
+
+    def members(self, segment_id: str, wait: float | None = None) -> Membership | None:
+        """Everyone in the segment now, from the profiles and the maintained counts (cached
+        until either changes). Blocks until the segment is built, up to ``wait`` seconds
+        (then ``SegmentBuildingError``); call off the event loop."""
+        defined = self._defined.get(segment_id)
+        if defined is None:
             return None
-        version = self.profiles.version
-        stamp = stored.updated_at.timestamp()
+        if not self._wait(defined, wait):
+            raise SegmentBuildingError(segment_id)
+        version = (self.profiles.version, self.counts.generation, defined.stored.updated_at)
         with self._lock:
             cached = self._cache.get(segment_id)
-            if cached and cached[0] == version and cached[1] == stamp:
-                return cached[2]
-        membership = self._evaluate_all(self._condition(stored))
+            if cached and cached[0] == version:
+                return cached[1]
+        membership = self._evaluate_all(defined)
         with self._lock:
-            self._cache[segment_id] = (version, stamp, membership)
+            if self._defined.get(segment_id) is defined:
+                self._cache[segment_id] = (version, membership)
         return membership
 
-    def _evaluate_all(self, condition: Condition) -> Membership:
+    def _evaluate_all(self, defined: Defined) -> Membership:
         scale = self.profiles.scale()
         if scale is None:
             return Membership([], None)
-        as_of = scale.as_of
-        by_key: dict[str, list[Event]] = defaultdict(list)
-        kinds = event_types(condition)
-        if kinds:
-            window = longest_window(condition)
-            start = as_of - window if window is not None else None
-            for batch in self.events.scan(start=start, types=sorted(kinds)):
-                for event in table_to_events(batch):
-                    key = self.profiles.resolve(event.customer_id or event.anonymous_id or "")
-                    if key is not None:
-                        by_key[key].append(event)
-        members = []
-        for key in self.profiles.customer_keys():
-            view = self.profiles.view(key)
-            if view is not None and evaluate(
-                condition,
-                view.traits,
-                view.consent,
-                by_key.get(key, []),
-                as_of,
-                self.profiles.category_of,
-            ):
-                members.append(key)
-        return Membership(sorted(members), as_of)
-
-    def reads_events(self) -> bool:
-        """Whether some segment counts events (then evaluating one customer reads the log)."""
-        return any(event_types(parse(s.definition)) for s in self.store.all())
-
-    def segments_of(self, key: str, traits: dict[str, Any], consent: dict[str, bool]) -> list[str]:
-        """The segments one customer belongs to, evaluated now on its own events."""
-        scale = self.profiles.scale()
-        stored = self.store.all()
-        if scale is None or not stored:
-            return []
-        conditions = [(s.segment_id, self._condition(s)) for s in stored]
-        events: list[Event] = []
-        if any(event_types(c) for _, c in conditions):
-            events = self.events.timeline(self.profiles.identifiers_of(key), 100_000)
-        return [
-            segment_id
-            for segment_id, condition in conditions
-            if evaluate(condition, traits, consent, events, scale.as_of, self.profiles.category_of)
+        as_of = micros(scale.as_of)
+        members = [
+            key
+            for key in self.profiles.customer_keys()
+            if self._holds(defined, key, as_of, self._lazy_traits(key))
         ]
+        return Membership(sorted(members), scale.as_of)
+
+    def segments_of(
+        self, key: str, traits: dict[str, Any] | None = None, consent: dict[str, bool] | None = None
+    ) -> list[str]:
+        """The segments one customer belongs to now (a building segment is left out).
+        Memory only: the traits are computed when a definition tests one and none were
+        given."""
+        defined = self._ordered
+        if not defined:
+            return []
+        scale = self.profiles.scale()
+        if scale is None:
+            return []
+        as_of = micros(scale.as_of)
+        trait_of = (
+            self._lazy_traits(key)
+            if traits is None
+            else (lambda path: trait_value(traits, consent or {}, path))
+        )
+        return [
+            d.segment_id
+            for d in defined
+            if self.counts.ready(d.counts) and self._holds(d, key, as_of, trait_of)
+        ]
+
+    def _holds(
+        self, defined: Defined, key: str, as_of: int, trait_of: Callable[[str], Any]
+    ) -> bool:
+        count = self.counts.count
+        return holds(defined.condition, trait_of, lambda c: count(c, key, as_of))
+
+    def _lazy_traits(self, key: str) -> Callable[[str], Any]:
+        """Reads a customer's traits, computing them on first use."""
+        seen: list[ProfileView | None] = []
+
+        def trait_of(path: str) -> Any:
+            if not seen:
+                seen.append(self.profiles.view(key))
+            view = seen[0]
+            return trait_value(view.traits, view.consent, path) if view is not None else None
+
+        return trait_of
+
+
+def _defined(stored: StoredSegment) -> Defined:
+    condition = parse(stored.definition)
+    return Defined(stored, condition, tuple(event_counts(condition)))

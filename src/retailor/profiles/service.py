@@ -1,6 +1,8 @@
 """The profile projection: identity graph plus one ``ProfileState`` per canonical customer,
 updated from stored events (in the ingest path, before the events are acknowledged) and
-rebuilt from the event log at start."""
+rebuilt from the event log at start. Other per-customer projections (segments' event
+counts) attach as observers and see every event with its customer, every merge and every
+change of an item's category, in the same order and under the same lock."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -33,6 +35,24 @@ from retailor.profiles.traits import compute_traits
 from retailor.storage.schema import table_to_events
 
 RFM_REFRESH_SECONDS = 5.0
+
+
+class ProfileObserver(Protocol):
+    """A projection kept per canonical customer alongside the profiles (called with the
+    profiles' lock held, in the order things happen)."""
+
+    def folded(self, key: str, event: Event, newest: datetime) -> None:
+        """``event`` was attributed to customer ``key``; ``newest`` is the newest event time
+        seen so far (where windows end; it never moves back until a rebuild)."""
+
+    def merged(self, absorbed: str, kept: str) -> None:
+        """Customer ``absorbed`` is now part of customer ``kept``."""
+
+    def recategorized(self, changes: list[tuple[str, list[str], list[str]]]) -> None:
+        """Items changed category: ``(item_id, before, after)``, ``[]`` for unknown."""
+
+    def reset(self) -> None:
+        """Everything is folded again from the log (a rebuild)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,22 @@ class ProfileService:
         self._newest: datetime | None = None
         self.lifetime: LifetimeModel | None = None
         self.version = 0  # grows with every change, for caches of derived results
+        self._observers: list[ProfileObserver] = []
+
+    def attach(self, observer: ProfileObserver) -> None:
+        """Feed ``observer`` every event, merge and category change from now on."""
+        with self._lock:
+            self._observers.append(observer)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while identities or profiles change (and while observers are fed)."""
+        return self._lock
+
+    @property
+    def newest(self) -> datetime | None:
+        """The newest event time seen (as passed to observers)."""
+        return self._newest
 
     # -- writing ------------------------------------------------------------------
 
@@ -70,9 +106,16 @@ class ProfileService:
         showed interest in these items before the catalog knew them place it now."""
         with self._lock:
             fresh, placed = set(), False
+            moved: list[tuple[str, list[str], list[str]]] = []
             for item in items:
+                before = self._items.get(item.item_id, ([], None))[0]
+                if list(before) != list(item.category):
+                    moved.append((item.item_id, before, item.category))
                 self._items[item.item_id] = (item.category, item.brand)
                 fresh.add(item.item_id)
+            if moved:
+                for observer in self._observers:
+                    observer.recategorized(moved)
             for key in list(self._unplaced):
                 state = self.states.get(key)
                 if state is None or not state.unplaced:
@@ -111,12 +154,16 @@ class ProfileService:
                     gone = self.states.pop(absorbed, None)
                     if gone is not None:
                         self.states.setdefault(kept, ProfileState()).merge(gone)
+                    for observer in self._observers:
+                        observer.merged(absorbed, kept)
                 state = self.states.setdefault(resolution.key, ProfileState())
                 state.fold(event, self._item_info)
                 if state.unplaced:
                     self._unplaced.add(resolution.key)
                 if self._newest is None or event.timestamp > self._newest:
                     self._newest = min(event.timestamp, latest)
+                for observer in self._observers:
+                    observer.folded(resolution.key, event, self._newest)
             self.version += 1
 
     def _alias_target(self, ref: CustomerRef) -> CustomerRef:
@@ -142,6 +189,8 @@ class ProfileService:
             self.states = {}
             self._unplaced = set()
             self._scale, self._newest = None, None
+            for observer in self._observers:
+                observer.reset()
             count = 0
             for batch in batches:
                 events = table_to_events(batch)
@@ -248,6 +297,24 @@ class ProfileService:
     def customer_keys(self) -> Iterator[str]:
         with self._lock:
             yield from list(self.states)
+
+    def primary_ref(self, event: Event) -> CustomerRef | None:
+        """The identifier an event is attributed by (its customer is that identifier's):
+        the first of ``event_identifiers``."""
+        if event.customer_id:
+            return CustomerRef(IdentifierKind.CUSTOMER_ID, event.customer_id)
+        if event.anonymous_id:
+            return CustomerRef(IdentifierKind.ANONYMOUS_ID, event.anonymous_id)
+        refs = event_identifiers(event, self.salt)
+        return refs[0] if refs else None
+
+    def customer_of(self, event: Event, ref: CustomerRef) -> str | None:
+        """The canonical customer an already folded event belongs to now (``ref`` is its
+        ``primary_ref``): where its fold put it, followed through every merge since."""
+        with self._lock:
+            if event.type is EventType.ALIAS:
+                ref = self._alias_target(ref)
+            return self.graph.key_of(ref)
 
     def identifiers_of(self, key: str) -> Sequence[str]:
         """Customer and anonymous ids of the cluster, for reading its events from the log."""

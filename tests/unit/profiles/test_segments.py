@@ -37,6 +37,17 @@ SHOES_TWICE_NOT_LATELY = {
         ({"all": [{"trait": "rfm.segment", "op": "in", "value": "lost"}]}, "$.all[0].value"),
         ({"all": [{"weird": 1}]}, "$.all[0]"),
         ([1], "$"),
+        # bounded definitions: what is too big says where
+        (
+            {"all": [{"trait": "attributes.city", "op": "in", "value": list(range(10_001))}]},
+            "$.all[0].value",
+        ),
+        ({"any": [{"trait": "order_count", "value": n} for n in range(300)]}, "$.any[199]"),
+        ({"any": [{"event": "page_viewed", "min_count": n} for n in range(21)]}, "$.any[20]"),
+        ({"all": [{"event": "page_viewed", "min_count": 10_001}]}, "$.all[0].min_count"),
+        ({"all": [{"event": "page_viewed", "within_days": 1e12}]}, "$.all[0].within_days"),
+        ({"all": [{"event": [{"type": "page_viewed"}]}]}, "$.all[0].event[0]"),
+        ({"all": [{"event": []}]}, "$.all[0].event"),
     ],
 )
 def test_errors_say_where(definition: object, where: str) -> None:

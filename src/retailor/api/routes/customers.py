@@ -50,10 +50,7 @@ async def get_customer(request: Request, ctx: AppContext) -> Response:
     view = ctx.profiles.view(key)
     if view is None:
         raise ProblemError(404, f"no profile for {key!r}")
-    if ctx.segments.reads_events():  # reading the log blocks: off the event loop
-        segments = await asyncio.to_thread(ctx.segments.segments_of, key, view.traits, view.consent)
-    else:
-        segments = ctx.segments.segments_of(key, view.traits, view.consent)
+    segments = ctx.segments.segments_of(key, view.traits, view.consent)  # memory only
     return json_response(
         CustomerOut(
             customer_id=view.key,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import msgspec
@@ -14,8 +17,15 @@ from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response, query_int, read_definition
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
-from retailor.profiles.segments import SegmentError
-from retailor.storage.files.segments import InvalidSegmentIdError
+from retailor.profiles.segmentation import Membership, SegmentBuildingError
+from retailor.profiles.segments import MAX_DEFINITION_BYTES, SegmentError
+from retailor.storage.files.segments import InvalidSegmentIdError, check_segment_id
+
+#: how long a PUT waits for a new definition's event counts before answering "building"
+PUT_WAIT_SECONDS = 10.0
+#: how long a read of a segment's members waits for them before answering 503
+MEMBERS_WAIT_SECONDS = 10.0
+RETRY_AFTER_SECONDS = 5
 
 PAGE = (
     QueryParam(
@@ -39,7 +49,10 @@ class SegmentDefinition(msgspec.Struct):
 class SegmentOut(msgspec.Struct):
     segment_id: str
     definition: dict[str, Any]
-    size: int
+    #: ``ready``, or ``building`` while its event counts are filled from the log (it has
+    #: no members meanwhile and ``size`` is null)
+    status: str
+    size: int | None
     evaluated_at: str | None
 
 
@@ -61,17 +74,77 @@ class CustomersOut(msgspec.Struct):
     next_offset: int | None
 
 
-async def _membership(ctx: AppContext, segment_id: str) -> tuple[Any, Any]:
+def _known(ctx: AppContext, segment_id: str) -> None:
     try:
-        stored = ctx.segments.store.get(segment_id)
+        check_segment_id(segment_id)
     except InvalidSegmentIdError as exc:
         raise ProblemError(422, str(exc)) from None
-    if stored is None:
+    if ctx.segments.get(segment_id) is None:
         raise ProblemError(
             404, f"no segment {segment_id!r}; create it with PUT /v1/segments/{segment_id}"
         )
-    membership = await asyncio.to_thread(ctx.segments.members, segment_id)
-    return stored, membership
+
+
+async def _built(ctx: AppContext, segment_id: str, seconds: float) -> bool:
+    """Wait (without blocking the event loop) up to ``seconds`` for a segment's event
+    counts; whether they are ready."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while pending := ctx.segments.building(segment_id):
+        left = deadline - loop.time()
+        if left <= 0:
+            break
+        woken = asyncio.Event()
+        for future in pending:
+            future.add_done_callback(_waker(loop, woken))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(woken.wait(), left)
+    return ctx.segments.ready(segment_id)
+
+
+def _waker(loop: asyncio.AbstractEventLoop, woken: asyncio.Event) -> Callable[[Future[None]], None]:
+    """A done-callback (run on the building thread) that sets ``woken`` on ``loop``."""
+
+    def wake(_: Future[None]) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+            loop.call_soon_threadsafe(woken.set)
+
+    return wake
+
+
+async def _membership(ctx: AppContext, segment_id: str) -> Membership:
+    """Everyone in a segment (404 unknown, 503 while its counts are still being built)."""
+    _known(ctx, segment_id)
+    building = ProblemError(
+        503,
+        f"segment {segment_id!r} is being built from the event log; retry shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+    if not await _built(ctx, segment_id, MEMBERS_WAIT_SECONDS):
+        raise building
+    try:
+        membership = await asyncio.to_thread(ctx.segments.members, segment_id, 0)
+    except SegmentBuildingError:
+        raise building from None
+    if membership is None:  # defined segments are never removed; kept for the type checker
+        raise ProblemError(404, f"no segment {segment_id!r}")
+    return membership
+
+
+async def _segment_out(ctx: AppContext, segment_id: str) -> SegmentOut:
+    _known(ctx, segment_id)
+    defined = ctx.segments.get(segment_id)
+    assert defined is not None
+    if ctx.segments.building(segment_id) or not ctx.segments.ready(segment_id):
+        return SegmentOut(segment_id, defined.stored.definition, "building", None, None)
+    membership = await _membership(ctx, segment_id)
+    return SegmentOut(
+        segment_id=segment_id,
+        definition=defined.stored.definition,
+        status="ready",
+        size=len(membership.members),
+        evaluated_at=membership.evaluated_at.isoformat() if membership.evaluated_at else None,
+    )
 
 
 @endpoint(
@@ -82,24 +155,35 @@ async def _membership(ctx: AppContext, segment_id: str) -> tuple[Any, Any]:
     scope=Scope.ADMIN,
     body=SegmentDefinition,
     response=SegmentOut,
+    errors=(413, 422, 503),
     yaml_body=True,
 )
 async def put_segment(request: Request, ctx: AppContext) -> Response:
     """A definition over traits and events in time windows, e.g. bought in category Shoes at
     least twice in the last 90 days and not in the last 30. Send JSON, or YAML with
     ``Content-Type: application/yaml``. A definition that does not parse or names an
-    unknown trait is a 422 whose ``where`` says where."""
+    unknown trait is a 422 whose ``where`` says where. Limits: a body of at most 256 KiB
+    (262,144 bytes; else 413), at most 200 conditions of which 20 count events, at most
+    10,000 values in an ``in``/``not_in`` list, counts and windows at most 10,000 events
+    and 36,500 days (else 422 saying where). New event counts are built from the event
+    log in the background: the answer waits for them up to 10 s, else says
+    ``status: building`` (the segment has no members until they are built)."""
     segment_id = request.path_params["segment_id"]
-    definition = await read_definition(request, ctx.settings.max_body_bytes)
+    definition = await read_definition(
+        request,
+        min(ctx.settings.max_body_bytes, MAX_DEFINITION_BYTES),
+        "Keep definitions small: give customers an attribute and test it, not a list of them.",
+    )
     try:
-        ctx.segments.put(segment_id, definition)
+        await asyncio.to_thread(ctx.segments.put, segment_id, definition, 0)
     except SegmentError as exc:
         raise ProblemError(
             422, str(exc), title="Invalid segment definition", where=exc.where
         ) from None
     except InvalidSegmentIdError as exc:
         raise ProblemError(422, str(exc)) from None
-    return await get_segment(request, ctx)
+    await _built(ctx, segment_id, PUT_WAIT_SECONDS)
+    return json_response(await _segment_out(ctx, segment_id))
 
 
 @endpoint(
@@ -109,19 +193,12 @@ async def put_segment(request: Request, ctx: AppContext) -> Response:
     tag="segments",
     scope=Scope.ADMIN,
     response=SegmentOut,
-    errors=(404, 422),
+    errors=(404, 422, 503),
 )
 async def get_segment(request: Request, ctx: AppContext) -> Response:
-    """The definition and how many customers are in the segment now."""
-    stored, membership = await _membership(ctx, request.path_params["segment_id"])
-    return json_response(
-        SegmentOut(
-            segment_id=stored.segment_id,
-            definition=stored.definition,
-            size=len(membership.members),
-            evaluated_at=membership.evaluated_at.isoformat() if membership.evaluated_at else None,
-        )
-    )
+    """The definition, whether it is ready or still ``building`` its event counts from the
+    log, and how many customers are in the segment now (null while building)."""
+    return json_response(await _segment_out(ctx, request.path_params["segment_id"]))
 
 
 @endpoint(
@@ -132,16 +209,18 @@ async def get_segment(request: Request, ctx: AppContext) -> Response:
     scope=Scope.ADMIN,
     response=MembersOut,
     query=PAGE,
-    errors=(404, 422),
+    errors=(404, 422, 503),
 )
 async def segment_members(request: Request, ctx: AppContext) -> Response:
-    """Canonical customer ids in a stable order; follow ``next_offset`` for the next page."""
+    """Canonical customer ids in a stable order; follow ``next_offset`` for the next page.
+    A segment still building its event counts answers 503 with ``Retry-After``."""
     limit = query_int(request, "limit", 1000, 1, 10_000)
     offset = query_int(request, "offset", 0, 0, 2**62)
-    stored, membership = await _membership(ctx, request.path_params["segment_id"])
+    segment_id = request.path_params["segment_id"]
+    membership = await _membership(ctx, segment_id)
     page = membership.members[offset : offset + limit]
     following = offset + limit if offset + limit < len(membership.members) else None
-    return json_response(MembersOut(stored.segment_id, len(membership.members), page, following))
+    return json_response(MembersOut(segment_id, len(membership.members), page, following))
 
 
 @endpoint(
@@ -152,20 +231,26 @@ async def segment_members(request: Request, ctx: AppContext) -> Response:
     scope=Scope.ADMIN,
     response=CustomersOut,
     query=(QueryParam("segment", "segment id", {"type": "string"}, required=True), *PAGE),
-    errors=(404, 422),
+    errors=(404, 422, 503),
 )
 async def list_customers(request: Request, ctx: AppContext) -> Response:
-    """A page of the customers in ``segment`` with their computed traits."""
+    """A page of the customers in ``segment`` with their computed traits (503 with
+    ``Retry-After`` while the segment builds its event counts)."""
     segment_id = request.query_params.get("segment")
     if not segment_id:
         raise ProblemError(422, "give ?segment=ID (listing the whole base is not offered)")
     limit = query_int(request, "limit", 100, 1, 10_000)
     offset = query_int(request, "offset", 0, 0, 2**62)
-    _, membership = await _membership(ctx, segment_id)
+    membership = await _membership(ctx, segment_id)
+    page = await asyncio.to_thread(_summaries, ctx, membership.members[offset : offset + limit])
+    following = offset + limit if offset + limit < len(membership.members) else None
+    return json_response(CustomersOut(len(membership.members), page, following))
+
+
+def _summaries(ctx: AppContext, keys: list[str]) -> list[CustomerSummary]:
     page = []
-    for key in membership.members[offset : offset + limit]:
+    for key in keys:
         view = ctx.profiles.view(key)
         if view is not None:
             page.append(CustomerSummary(customer_id=key, traits=view.traits))
-    following = offset + limit if offset + limit < len(membership.members) else None
-    return json_response(CustomersOut(len(membership.members), page, following))
+    return page

@@ -1,4 +1,5 @@
-"""Segment definitions as files, ``<dir>/<id>.json``, so CLI and server share them."""
+"""Segment definitions as files, ``<dir>/<id>.json``, so CLI and server share them (a
+server reads them at start; while one runs, the CLI changes them through it)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import msgspec
 
 from retailor.storage.permissions import make_private_dir
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 class StoredSegment(msgspec.Struct, kw_only=True):
@@ -25,6 +26,15 @@ class InvalidSegmentIdError(ValueError):
     """Segment ids are 1 to 128 letters, digits, dots, dashes and underscores."""
 
 
+def check_segment_id(segment_id: str) -> str:
+    """``segment_id`` when valid, else :class:`InvalidSegmentIdError` saying what is allowed."""
+    if not _ID.fullmatch(segment_id):
+        raise InvalidSegmentIdError(
+            f"invalid segment id {segment_id!r}: use 1-128 letters, digits, '.', '-', '_'"
+        )
+    return segment_id
+
+
 class FileSegmentStore:
     """Definitions of segments, one JSON file each."""
 
@@ -32,11 +42,7 @@ class FileSegmentStore:
         self._root = root
 
     def _path(self, segment_id: str) -> Path:
-        if not _ID.fullmatch(segment_id):
-            raise InvalidSegmentIdError(
-                f"invalid segment id {segment_id!r}: use 1-128 letters, digits, '.', '-', '_'"
-            )
-        return self._root / f"{segment_id}.json"
+        return self._root / f"{check_segment_id(segment_id)}.json"
 
     def put(self, segment_id: str, definition: dict[str, Any]) -> StoredSegment:
         path = self._path(segment_id)
