@@ -101,7 +101,7 @@ def start_server(
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a large history takes a while to fold at start
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
@@ -113,7 +113,7 @@ def start_server(
         except httpx.HTTPError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("server did not start within 30 s")
+    raise RuntimeError("server did not start within 90 s")
 
 
 def stop_server(server: LiveServer) -> None:
