@@ -17,15 +17,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-
-class RetailorError(Exception):
-    """The server answered with a problem document (or could not be reached)."""
-
-    def __init__(self, status: int, problem: dict[str, Any]) -> None:
-        super().__init__(f"{status}: {problem.get('detail') or problem.get('title') or problem}")
-        self.status = status
-        self.problem = problem
-
+from retailor.problem import RetailorError as RetailorError  # part of this module's API
 
 #: The states in which a job has ended.
 JOB_ENDED = ("succeeded", "failed")

@@ -1,5 +1,10 @@
 """What the commands share: the data directory option, settings, and reaching the data —
-directly, or through the server that holds it."""
+directly, or through the server that holds it.
+
+Every command imports this module, so it imports nothing heavy: the errors it turns into
+messages come from small modules of their own, and the storage adapters (DuckDB, Arrow) or
+the HTTP client are imported only when ``reach_data`` opens one or the other.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 
 from retailor.api.runfile import RunInfo, read_run_file
-from retailor.client import Client, RetailorError
-from retailor.ingest.bulk.source import ImportInputError
+from retailor.ingest.bulk.options import ImportInputError
+from retailor.problem import RetailorError
 from retailor.settings import Settings, SettingsError, load_settings
-from retailor.storage.duckdb.database import DataDirLockedError
+from retailor.storage.errors import DataDirLockedError
 from retailor.storage.factory import Storage, UnknownBackendError, open_storage
 from retailor.storage.permissions import make_private_dir
+
+if TYPE_CHECKING:
+    from retailor.client import Client
 
 console = Console(stderr=True)
 #: Results; written to a pipe or a file, tables get room instead of a terminal's 80 columns.
@@ -89,6 +97,8 @@ def reach_data(settings: Settings) -> Iterator[Target]:
     """Open the data directory, or go through the server that is running on it."""
     server = read_run_file(settings.data_dir)
     if server is not None:
+        from retailor.client import Client
+
         client = Client(server.url, server.token)
         try:
             client.health()

@@ -11,7 +11,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from retailor.cli.common import console, friendly_errors, out
-from retailor.evaluation.peers import PEERS
 from retailor.models.families import known_models
 
 
@@ -72,13 +71,14 @@ def evaluate(
       retailor evaluate --interactions online_retail.csv.gz --test-days 30 --k 10,20
     """
     from retailor.evaluation.files import read_interactions
+    from retailor.evaluation.peers import PEERS
     from retailor.evaluation.runner import (
         CUSTOMER_MODELS,
         SESSION_MODELS,
         evaluate_customers,
         evaluate_sessions,
     )  # fmt: skip
-    from retailor.ingest.bulk.source import ImportInputError, parse_mapping
+    from retailor.ingest.bulk.options import ImportInputError, parse_mapping
 
     ks = _ks(k_values)
     try:
@@ -126,12 +126,12 @@ def evaluate(
     if as_json:
         click.echo(msgspec.json.encode(report.as_dict()))
         return
-    _print(report.as_dict())
+    _print(report.as_dict(), peers=set(PEERS))
     if plot is not None:
         console.print(f"plot written to {plot}")
 
 
-def _print(report: dict[str, Any]) -> None:
+def _print(report: dict[str, Any], peers: set[str]) -> None:
     split = ", ".join(f"{k.replace('_', ' ')} {v:,}" if isinstance(v, int) else f"{k.replace('_', ' ')} {v}"
                       for k, v in report["split"].items())  # fmt: skip
     out.print(f"[bold]{report['mode']}[/] evaluation — {split}")
@@ -149,6 +149,6 @@ def _print(report: dict[str, Any]) -> None:
         table.add_column(column, justify="right", no_wrap=True)
     ranked = sorted(report["models"].items(), key=lambda kv: -kv[1][columns[0]])
     for name, result in ranked:
-        label = f"{name} (peer)" if name in PEERS else name
+        label = f"{name} (peer)" if name in peers else name
         table.add_row(label, *(f"{result[c]:.3f}" for c in columns), f"{result['fit_seconds']:.1f}")
     out.print(table)

@@ -17,9 +17,7 @@ from retailor.cli.common import (
     reach_data,
     settings_from,
 )
-from retailor.ingest.bulk.client_sink import ClientSink
-from retailor.ingest.bulk.runner import KINDS, ImportOptions, StorageSink, run_import
-from retailor.ingest.bulk.source import FORMATS, parse_mapping
+from retailor.ingest.bulk.options import FORMATS, KINDS, ImportOptions, parse_mapping
 
 
 @click.command("import")
@@ -84,6 +82,9 @@ def import_file(
     FILE may be CSV (also .csv.gz), JSONL or Parquet. Re-importing a file adds nothing.
     Rejected rows are kept in the quarantine (see: retailor quarantine list).
     """
+    from retailor.ingest.bulk.client_sink import ClientSink
+    from retailor.ingest.bulk.runner import StorageSink, run_import
+
     settings = settings_from(data_dir)
     options = ImportOptions(
         fmt=fmt,

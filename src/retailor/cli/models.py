@@ -15,8 +15,7 @@ from retailor.cli.common import (
     out,
     settings_from,
 )
-from retailor.models.families import known_models
-from retailor.models.jobs import CLV
+from retailor.models.families import CLV, known_models
 from retailor.storage.factory import open_model_registry
 
 

@@ -10,7 +10,6 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from retailor.cli.common import console, data_option, friendly_errors, reach_data, settings_from
-from retailor.models.base import Context
 from retailor.models.families import known_models
 
 HEADER = ("customer_id", "rank", "item_id", "score", "source")
@@ -62,6 +61,7 @@ def recommend(
       retailor recommend --all --k 10 --output campaign.csv
     """
     from retailor.api.app import create_app
+    from retailor.models.base import Context
 
     if bool(customers_file) == everyone:
         raise click.UsageError("give either --customers FILE or --all")

@@ -8,7 +8,7 @@ import click
 
 from retailor.api.runfile import read_run_file
 from retailor.cli.common import config_option, console, data_option, friendly_errors, settings_from
-from retailor.storage.duckdb.database import DataDirLockedError
+from retailor.storage.errors import DataDirLockedError
 
 
 @click.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 import msgspec
@@ -14,9 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from retailor.cli.common import console, data_option, friendly_errors, reach_data, settings_from
 from retailor.cli.models import trainable
 from retailor.client import JOB_ENDED, Client, RetailorError
-from retailor.models.families import DEFAULT_MODELS, describe, known_models
-from retailor.models.jobs import CLV, TrainingJobs
+from retailor.models.families import CLV, DEFAULT_MODELS, describe, known_models
 from retailor.storage.base import ModelRegistry
+
+if TYPE_CHECKING:
+    from retailor.models.jobs import TrainingJobs
 
 #: How often a running job is looked at.
 POLL_SECONDS = 0.5

@@ -8,9 +8,10 @@ views and on customers' views → purchases.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from retailor.models.base import Recommender
+if TYPE_CHECKING:  # the model code (numpy, scipy) is imported with a family, on first use
+    from retailor.models.base import Recommender
 
 #: name -> ("module:Class" under retailor.models, hyperparameters, what it is); classes are
 #: imported on first use so that the CLI starts fast.
@@ -54,6 +55,8 @@ FAMILIES: dict[str, tuple[str, dict[str, Any], str]] = {
     "most_bought": ("repeat:MostBought", {}, "the customer's most-bought items (baseline)"),
     "content": ("content:ContentBased", {}, "content-based cold start (TF-IDF of attributes)"),
 }
+#: The lifetime value model, trained from the profiles rather than the event log.
+CLV = "clv"
 #: What ``retailor train`` fits by default (the blend last: it reuses the others). ``bpr``
 #: and ``most_bought`` (a baseline) are trained on request.
 DEFAULT_MODELS: tuple[str, ...] = (

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from retailor.models.families import CLV as CLV  # also known here, by the jobs' callers
 from retailor.models.serving import ModelService
 from retailor.storage.base import ModelRecord
 
@@ -26,8 +27,6 @@ log = logging.getLogger("retailor.models")
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 ENDED = ("succeeded", "failed")
-#: The lifetime value model, trained from the profiles rather than the event log.
-CLV = "clv"
 
 
 class TrainedVersion(msgspec.Struct):

@@ -8,16 +8,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import pyarrow as pa
 
 from retailor.domain.access import ApiKey
 from retailor.domain.catalog import CatalogItem, CatalogPatch
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
+
+if TYPE_CHECKING:  # Arrow appears in signatures only: importing the ports stays light
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)

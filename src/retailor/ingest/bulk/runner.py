@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,13 +20,14 @@ from retailor.domain.quarantine import Rejection
 from retailor.ingest.bulk.catalog import catalog_chunks
 from retailor.ingest.bulk.customers import customer_chunks
 from retailor.ingest.bulk.events import jsonl_chunks, table_chunks
-from retailor.ingest.bulk.source import ImportInputError, detect_format, read_source
+from retailor.ingest.bulk.options import KINDS, ImportInputError
+from retailor.ingest.bulk.options import ImportOptions as ImportOptions  # run_import's argument
+from retailor.ingest.bulk.source import detect_format, read_source
 from retailor.ingest.bulk.transactions import transactions_to_events
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.validation import EventValidator
 from retailor.storage.schema import events_to_table
 
-KINDS = ("events", "transactions", "catalog", "customers")
 WRITE_CHUNK = 50_000
 
 
@@ -61,15 +61,6 @@ class Sink(Protocol):
 
 
 Progress = Callable[[int, int | None], None]  # (rows done so far, total rows if known)
-
-
-@dataclass
-class ImportOptions:
-    fmt: str | None = None
-    mapping: dict[str, str] | None = None
-    timestamp_format: str | None = None
-    channel: str | None = None
-    max_future: timedelta = timedelta(hours=24)
 
 
 def run_import(

@@ -17,16 +17,13 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from retailor.domain.quarantine import Rejection
+from retailor.ingest.bulk.options import FORMATS
+from retailor.ingest.bulk.options import ImportInputError as ImportInputError  # what reading raises
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.validation import Invalid
 
-FORMATS = ("csv", "jsonl", "parquet")
 T = TypeVar("T")
 _DELIMITERS = (",", ";", "\t", "|")
-
-
-class ImportInputError(ValueError):
-    """The file cannot be imported as asked; the message says what to do."""
 
 
 def detect_format(path: Path, declared: str | None) -> str:
@@ -46,19 +43,6 @@ def detect_format(path: Path, declared: str | None) -> str:
     raise ImportInputError(
         f"cannot tell the format of {path.name}; pass --format csv|jsonl|parquet"
     )
-
-
-def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
-    """``["order_id=InvoiceNo", ...]`` (or comma-separated pairs) as ``{target: source}``."""
-    mapping: dict[str, str] = {}
-    for pair in (p.strip() for chunk in pairs for p in chunk.split(",")):
-        if not pair:
-            continue
-        target, sep, source = pair.partition("=")
-        if not sep or not target.strip() or not source.strip():
-            raise ImportInputError(f"--map takes target=source pairs, got {pair!r}")
-        mapping[target.strip()] = source.strip()
-    return mapping
 
 
 @dataclass

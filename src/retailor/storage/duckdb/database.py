@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from retailor.storage.errors import DataDirLockedError
 from retailor.storage.permissions import make_private_dir, make_private_file
 
 SCHEMA = """
@@ -67,20 +68,6 @@ CREATE TABLE IF NOT EXISTS decision_feedback (
 """
 
 _LOCK_PID = re.compile(r"PID (\d+)")
-
-
-class DataDirLockedError(RuntimeError):
-    """Another process (usually a running ``retailor serve``) holds the database file."""
-
-    def __init__(self, path: Path, pid: int | None) -> None:
-        holder = f"process {pid}" if pid else "another process"
-        super().__init__(
-            f"{path} is in use by {holder}. A DuckDB data directory has one writer: "
-            "stop that process, or run this command while the server is up so it can go "
-            "through the server."
-        )
-        self.path = path
-        self.pid = pid
 
 
 class DuckDBDatabase:
