@@ -128,3 +128,25 @@ def test_a_task_after_stored_sees_every_earlier_event_stored_and_observed() -> N
         writer.close()
     with pytest.raises(WriterClosedError):
         writer.after_stored(lambda: None)
+
+
+def test_wait_idle_returns_once_everything_sent_before_reached_the_projections() -> None:
+    gate = threading.Event()
+    observed: list[str] = []
+
+    def project(events: list[Event]) -> None:
+        gate.wait()
+        observed.extend(e.event_id for e in events)
+
+    writer = GroupCommitWriter(MemoryEventLog(), MemoryQuarantineStore(), on_stored=project)
+    try:
+        for n in range(20):
+            writer.submit([ev(f"e{n}")])
+        assert not writer.wait_idle(timeout=0.05)  # the projections are held back
+        gate.set()
+        assert writer.wait_idle()
+        assert observed == [f"e{n}" for n in range(20)]
+        assert writer.wait_idle(timeout=0)  # nothing queued: idle at once
+    finally:
+        writer.close()
+    assert writer.wait_idle()  # everything was handled before the thread stopped

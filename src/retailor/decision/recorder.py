@@ -48,6 +48,11 @@ class DecisionRecorder:
         self._queued_count = 0
         self._written_count = 0
         self._closed = False
+        # rounds (a write of what is queued, then ``on_flush``) begun and ended: ``wait_idle``
+        self._rounds = threading.Condition()
+        self._rounds_begun = 0
+        self._rounds_ended = 0
+        self._stopped = False
         self._wake = threading.Event()
         self._failed: list[DecisionRecord] = []
         self._thread = threading.Thread(target=self._run, name="retailor-decisions", daemon=True)
@@ -72,38 +77,56 @@ class DecisionRecorder:
         """Every ``flush_seconds`` (or when woken by flush/close), write what is queued in
         one append: one statement per interval, whatever the request rate."""
         stop = False
-        while not stop:
-            self._wake.wait(self.flush_seconds)
-            self._wake.clear()
-            batch: list[DecisionRecord] = []
-            while True:
+        try:
+            while not stop:
+                self._wake.wait(self.flush_seconds)
+                self._wake.clear()
+                with self._rounds:
+                    self._rounds_begun += 1
                 try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            batch = self._failed + batch
-            self._failed = []
-            if batch:
-                try:
-                    self.store.append(batch)
-                except Exception:
-                    # keep them for the next round (bounded): a passing error loses nothing
-                    log.exception("could not write %d decisions to the decision log", len(batch))
-                    self._failed = batch[-RETRY_LIMIT:]
-                    if len(batch) > RETRY_LIMIT:
-                        log.error(
-                            "dropped %d decisions after repeated failures", len(batch) - RETRY_LIMIT
-                        )
-                    continue
-                with self._written:
-                    self._written_count += len(batch)
-                    self._written.notify_all()
-            if self._on_flush is not None:
-                self._on_flush()
+                    stop = self._round()
+                finally:
+                    with self._rounds:
+                        self._rounds_ended += 1
+                        self._rounds.notify_all()
+        finally:
+            with self._rounds:
+                self._stopped = True
+                self._rounds.notify_all()
+
+    def _round(self) -> bool:
+        """Write what is queued, then call ``on_flush``; whether the recorder was closed."""
+        stop = False
+        batch: list[DecisionRecord] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                stop = True
+                break
+            batch.append(item)
+        batch = self._failed + batch
+        self._failed = []
+        if batch:
+            try:
+                self.store.append(batch)
+            except Exception:
+                # keep them for the next round (bounded): a passing error loses nothing
+                log.exception("could not write %d decisions to the decision log", len(batch))
+                self._failed = batch[-RETRY_LIMIT:]
+                if len(batch) > RETRY_LIMIT:
+                    log.error(
+                        "dropped %d decisions after repeated failures", len(batch) - RETRY_LIMIT
+                    )
+                return stop
+            with self._written:
+                self._written_count += len(batch)
+                self._written.notify_all()
+        if self._on_flush is not None:
+            self._on_flush()
+        return stop
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written; False on timeout."""
@@ -112,6 +135,18 @@ class DecisionRecorder:
         self._wake.set()
         with self._written:
             return self._written.wait_for(lambda: self._written_count >= target, timeout)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until a round begun after the call has ended: everything queued before it
+        is handled (written, or kept for another try when the log cannot be written) and
+        ``on_flush`` (feedback processing) has run over what waited for it. False on
+        timeout, or when the recorder stopped first."""
+        with self._rounds:
+            target = self._rounds_begun + 1
+        self._wake.set()
+        with self._rounds:
+            self._rounds.wait_for(lambda: self._rounds_ended >= target or self._stopped, timeout)
+            return self._rounds_ended >= target
 
     def close(self) -> None:
         if self._closed:

@@ -88,6 +88,11 @@ class GroupCommitWriter:
         self._on_stored = on_stored
         self._queue: queue.SimpleQueue[_Submission | _Task | None] = queue.SimpleQueue()
         self._closed = False
+        # what was queued and what the thread has handled, for ``wait_idle``
+        self._idle = threading.Condition()
+        self._queued = 0
+        self._handled = 0
+        self._stopped = False
         self._thread = threading.Thread(target=self._run, name="retailor-writer", daemon=True)
         self._thread.start()
 
@@ -95,10 +100,8 @@ class GroupCommitWriter:
         self, events: Sequence[Event] | pa.Table, rejections: Sequence[Rejection] = ()
     ) -> Future[AppendResult]:
         """Queue events for the next commit; the future resolves once they are durable."""
-        if self._closed:
-            raise WriterClosedError("the event writer is stopped")
         future: Future[AppendResult] = Future()
-        self._queue.put(_Submission(events, rejections, future))
+        self._put(_Submission(events, rejections, future))
         return future
 
     def submit_async(
@@ -106,31 +109,57 @@ class GroupCommitWriter:
     ) -> asyncio.Future[AppendResult]:
         """Like ``submit``, for a caller on an event loop: awaitable, and every submission of
         a commit is settled with one wake-up of the loop instead of one per submission."""
-        if self._closed:
-            raise WriterClosedError("the event writer is stopped")
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Submission(events, rejections, future))
+        self._put(_Submission(events, rejections, future))
         return future
 
     def after_stored(self, task: Callable[[], None]) -> Future[None]:
         """Run ``task`` on the writer thread between two commits, once everything submitted
         before it is stored and handed to ``on_stored`` (nothing committed is then waiting
         to reach the projections); the future settles when it has run."""
-        if self._closed:
-            raise WriterClosedError("the event writer is stopped")
         queued = _Task(task)
-        self._queue.put(queued)
+        self._put(queued)
         return queued.future
+
+    def _put(self, item: _Submission | _Task) -> None:
+        with self._idle:
+            if self._closed:
+                raise WriterClosedError("the event writer is stopped")
+            self._queued += 1
+            self._queue.put(item)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted before the call is committed and handed to
+        ``on_stored`` (and every task queued before it has run); False on timeout, or when
+        the writer stopped first."""
+        with self._idle:
+            target = self._queued
+            self._idle.wait_for(lambda: self._handled >= target or self._stopped, timeout)
+            return self._handled >= target
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, then stop the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
+        with self._idle:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            with self._idle:
+                self._stopped = True
+                self._idle.notify_all()
+
+    def _handled_some(self, count: int) -> None:
+        with self._idle:
+            self._handled += count
+            self._idle.notify_all()
+
+    def _serve(self) -> None:
         stopping = False
         while not stopping:
             first = self._queue.get()
@@ -138,6 +167,7 @@ class GroupCommitWriter:
                 break
             if isinstance(first, _Task):
                 first.execute()
+                self._handled_some(1)
                 continue
             group = [first]
             rows = first.size
@@ -158,6 +188,7 @@ class GroupCommitWriter:
             self._commit(group)
             if task is not None:
                 task.execute()
+            self._handled_some(len(group) + (task is not None))
 
     def _commit(self, group: list[_Submission]) -> None:
         started = time.perf_counter()

@@ -64,6 +64,11 @@ class ModelService:
         self._lock = threading.RLock()
         self._train_lock = threading.Lock()
         self._queue: queue.SimpleQueue[list[Event] | None] = queue.SimpleQueue()
+        # batches observed and folded (or given up on), for ``wait_idle``
+        self._idle = threading.Condition()
+        self._observed = 0
+        self._folded = 0
+        self._refreshing = False
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -80,6 +85,7 @@ class ModelService:
                 with self._lock:
                     self.models[name], self.versions[name] = model, None
                     self.generation += 1
+        self._refreshing = True
         self._spawn(self._refresh_loop, "retailor-models-refresh")
         if self.retrain_every > 0:
             self._spawn(self._retrain_loop, "retailor-models-retrain")
@@ -94,6 +100,8 @@ class ModelService:
         self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=5)
+        with self._idle:
+            self._idle.notify_all()
 
     def reload(self) -> list[str]:
         """Swap in every active version not loaded yet; returns the names swapped."""
@@ -122,16 +130,33 @@ class ModelService:
 
     def observe(self, events: Sequence[Event]) -> None:
         """Called with newly stored events (from the writer thread); returns at once."""
-        self._queue.put(list(events))
+        batch = list(events)
+        with self._idle:
+            self._observed += 1
+            self._queue.put(batch)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until every batch observed before the call is folded into the models (or
+        was given up on with a log line); False on timeout, or when nothing folds them
+        (not started, or closed)."""
+        with self._idle:
+            target = self._observed
+            self._idle.wait_for(
+                lambda: self._folded >= target or not self._refreshing or self._stop.is_set(),
+                timeout,
+            )
+            return self._folded >= target
 
     def _refresh_loop(self) -> None:
         while not self._stop.is_set():
             batch: list[Event] = []
+            taken = 0
             try:
                 item = self._queue.get(timeout=self.refresh_seconds)
                 if item is None:
                     return
                 batch += item
+                taken += 1
                 deadline = time.monotonic() + self.refresh_seconds / 4
                 while time.monotonic() < deadline:
                     try:
@@ -141,12 +166,16 @@ class ModelService:
                     if more is None:
                         return
                     batch += more
+                    taken += 1
             except queue.Empty:
                 continue
             try:
                 self.fold(batch)
             except Exception:  # a bad batch must not stop freshness for the next ones
                 log.exception("could not fold %d events into the models", len(batch))
+            with self._idle:
+                self._folded += taken
+                self._idle.notify_all()
 
     def fold(self, events: Sequence[Event]) -> None:
         """Update every incremental model with ``events`` (synchronously)."""

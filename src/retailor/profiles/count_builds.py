@@ -11,6 +11,7 @@ two commits when there is a writer (``settle``), else at once.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -56,6 +57,9 @@ class CountBuilder:
         self.settle: Settle = _at_once
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segment-counts")
         self._closed = False
+        # builds queued or running (a follow-up is queued before its first ends): wait_idle
+        self._idle = threading.Condition()
+        self._pending = 0
 
     def start(self, conditions: Iterable[EventCount]) -> Future[None] | None:
         """Build ``conditions`` (those not being built already) from one scan; returns the
@@ -66,9 +70,29 @@ class CountBuilder:
             return None
         if self._closed:
             self.index.abandon(build, RuntimeError("the server is shutting down"))
+            return build.future
+        with self._idle:
+            self._pending += 1
+        try:
+            running = self._pool.submit(self._run, build)
+        except RuntimeError as exc:  # closed meanwhile
+            self._ended()
+            self.index.abandon(build, exc)
         else:
-            self._pool.submit(self._run, build)
+            running.add_done_callback(lambda _: self._ended())
         return build.future
+
+    def _ended(self) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no build is queued or running: every build started before the call
+        has been installed (or abandoned), and so have the follow-ups it started. False on
+        timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
     def close(self) -> None:
         """Stop: a scan under way gives up at its next batch."""

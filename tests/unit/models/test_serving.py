@@ -58,9 +58,8 @@ def test_live_models_answer_and_learn_from_the_stream(tmp_path: Path) -> None:
         used, items = models.recommend("blend", "c1", Context(), 3)
         assert used == "popularity" and items
         models.observe(views(datetime.now(UTC), 12, item="brand-new", prefix="n"))
-        assert wait_until(
-            lambda: models.recommend("trending", None, Context(), 1)[1][0].item_id == "brand-new"
-        )
+        assert models.wait_idle(timeout=60)
+        assert models.recommend("trending", None, Context(), 1)[1][0].item_id == "brand-new"
     finally:
         models.close()
 
@@ -76,3 +75,15 @@ def test_scheduled_retraining_swaps_in_new_versions(tmp_path: Path) -> None:
         assert used == "blend" and items
     finally:
         models.close()
+
+
+def test_wait_idle_keeps_nobody_waiting_when_nothing_folds(tmp_path: Path) -> None:
+    models = service(tmp_path, [], retrain_every=0)
+    assert models.wait_idle()  # nothing observed
+    models.observe(views(datetime.now(UTC), 3))
+    assert not models.wait_idle()  # not started: nothing folds what is observed
+    models.start()
+    assert models.wait_idle(timeout=60)
+    models.close()
+    models.observe(views(datetime.now(UTC), 3, prefix="late"))
+    assert not models.wait_idle()  # closed

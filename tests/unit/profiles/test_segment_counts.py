@@ -5,6 +5,7 @@ change category, and a rebuild."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import timedelta
@@ -288,3 +289,29 @@ def test_customers_merged_while_a_definition_is_built_keep_their_counts(tmp_path
                     {"event": "page_viewed", "min_count": 2, "max_count": 2}]}  # fmt: skip
     segments.put("s", both)
     assert profiles.resolve("dev") == "amy" and segments.segments_of("amy") == ["s"]
+
+
+def test_wait_idle_returns_once_the_builds_started_before_are_installed(tmp_path: Path) -> None:
+    profiles, log, segments = setup(tmp_path)
+    fold(profiles, log, [ev("product_viewed", m, "amy", item_id="x") for m in range(3)])
+    gate = threading.Event()
+
+    def held(install: Callable[[], None]) -> Future[None]:
+        gate.wait()
+        install()
+        done: Future[None] = Future()
+        done.set_result(None)
+        return done
+
+    segments.builder.settle = held
+    try:
+        segments.put("s", {"all": [{"event": "product_viewed", "min_count": 3}]}, wait=0)
+        assert not segments.builder.wait_idle(timeout=0.05)  # the install is held back
+        assert not segments.ready("s")
+        gate.set()
+        assert segments.builder.wait_idle(timeout=60)
+        assert segments.ready("s") and segments.segments_of("amy") == ["s"]
+        assert segments.builder.wait_idle(timeout=0)  # nothing under way: idle at once
+    finally:
+        gate.set()
+        segments.close()
