@@ -33,8 +33,8 @@ from starlette.applications import Starlette
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import env_note
 from decisions import OFFERS, Shop
-from retailor.api.app import create_app
 from retailor.domain.decisions import DecisionRequest
+from retailor.runtime.server import build_server
 from retailor.settings import Settings
 
 TOKEN = "bench"
@@ -77,7 +77,7 @@ def main() -> None:
     decode = msgspec.json.Decoder(DecisionRequest).decode
     requests = [decode(body) for body in shop.bodies()]
     data = Path(tempfile.mkdtemp(prefix="retailor-engine-"))
-    app = create_app(Settings(data_dir=data), control_token=TOKEN, background=False)
+    app = build_server(Settings(data_dir=data), control_token=TOKEN, background=False)
     try:
         with console.status("loading the shop and training"):
             asyncio.run(load(app, shop))

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from retailor.api.app import create_app
 from retailor.domain.access import Scope
 from retailor.privacy.keys import create_key
+from retailor.runtime.server import build_server
 from retailor.settings import Settings
 from retailor.storage.factory import Storage, open_storage
 from retailor.storage.files.keys import FileKeyStore
@@ -54,6 +54,10 @@ class AppHarness:
     def ingest(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.ingest_key}"}
 
+    def wait_idle(self) -> None:
+        """Wait until the app's background threads have processed what came before."""
+        assert self.client.app.state.services.wait_idle(60)  # type: ignore[attr-defined]
+
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[AppHarness]:
@@ -63,7 +67,7 @@ def app(tmp_path: Path) -> Iterator[AppHarness]:
     storage = open_storage(settings.storage_dsn, settings.data_dir)
     _, admin = create_key(storage.keys, Scope.ADMIN)
     _, ingest = create_key(storage.keys, Scope.INGEST)
-    application = create_app(settings, storage)
+    application = build_server(settings, storage)
     with TestClient(application, raise_server_exceptions=False) as client:
         yield AppHarness(client, storage, admin, ingest, settings)
     storage.close()

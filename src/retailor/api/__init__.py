@@ -1,5 +1,6 @@
 """The HTTP API: routes per resource, authentication by scoped keys, RFC 9457 errors, OpenAPI.
 
-``create_app(settings)`` builds the ASGI application; ``serve`` runs it on granian in
-this process. Nothing else in Retailor imports this package.
+``build_app(ctx, shutdown)`` builds the ASGI application over the parts the server role
+built (``retailor.runtime.server``); ``serve_app`` runs it on granian in this process.
+Only ``retailor.runtime`` and ``retailor.cli`` import this package.
 """

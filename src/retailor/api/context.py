@@ -25,7 +25,7 @@ from retailor.storage.factory import Storage
 
 @dataclass
 class AppContext:
-    """The running app's parts, built once in ``create_app``."""
+    """The running app's parts, built once by the server role (``retailor.runtime.server``)."""
 
     settings: Settings
     storage: Storage

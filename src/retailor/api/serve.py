@@ -1,5 +1,6 @@
-"""Running the app: one granian server embedded in this process (DuckDB has one writer
-process; concurrency comes from asyncio and the background writer thread)."""
+"""Running an app: one granian server embedded in this process (DuckDB has one writer
+process; concurrency comes from asyncio and the background writer thread). The server
+role (``retailor.runtime.server``) builds the app and runs it here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import asyncio
 import gc
 import logging
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -17,8 +17,8 @@ from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.embed import Server
+from starlette.applications import Starlette
 
-from retailor.api.app import create_app
 from retailor.api.runfile import RunInfo, remove_run_file, write_run_file
 from retailor.settings import Settings
 
@@ -57,15 +57,8 @@ def port_taken(host: str, port: int) -> str | None:
     return None
 
 
-def serve(
-    settings: Settings, on_ready: Callable[[str, Callable[[], None]], None] | None = None
-) -> None:
-    """Serve until SIGINT or SIGTERM, then flush the writer and close the stores.
-
-    ``on_ready(url, stop)`` is called once the server listens; ``stop()`` (callable from
-    any thread) shuts it down.
-    """
-    token = secrets.token_urlsafe(32)
+def tune_process() -> None:
+    """Settle the interpreter for serving: short thread switches, small young collections."""
     # background threads (the writer, the decision log, model refreshes) must not hold the
     # interpreter for long stretches while requests wait on the event loop
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
@@ -74,7 +67,20 @@ def serve(
     # benchmarks/decisions.py, p99 at 1,000 decisions/s: 29 ms with (20000, 20, 100),
     # 17 ms with (700, 10, 100), 15 ms with these
     gc.set_threshold(*GC_THRESHOLDS)
-    app = create_app(settings, control_token=token)
+
+
+def serve_app(
+    app: Starlette,
+    settings: Settings,
+    token: str,
+    on_ready: Callable[[str, Callable[[], None]], None] | None = None,
+) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, with a run file naming the server and its
+    control ``token`` while it runs (the caller closes the app afterwards).
+
+    ``on_ready(url, stop)`` is called once the server listens; ``stop()`` (callable from
+    any thread) shuts it down.
+    """
     url = f"http://{settings.host}:{settings.port}"
     server = Server(
         app,
@@ -114,4 +120,3 @@ def serve(
         asyncio.run(main())
     finally:
         remove_run_file(settings.data_dir, os.getpid())
-        app.state.shutdown()

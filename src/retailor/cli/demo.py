@@ -69,8 +69,8 @@ def demo(data_dir: Path, port: int, scale: str, history: bool, exit_after: bool)
     bandit with random offers and an oracle. With --history a slice of a real retailer's
     history is loaded instead. Then it prints what to try; the server keeps running until
     Ctrl-C."""
-    from retailor.api.serve import serve
     from retailor.demo.loader import load_demo
+    from retailor.runtime.server import serve
 
     if read_run_file(data_dir) is not None:
         raise click.ClickException(f"a server is already running on {data_dir}; stop it first")

@@ -60,8 +60,8 @@ def recommend(
 
       retailor recommend --all --k 10 --output campaign.csv
     """
-    from retailor.api.app import create_app
     from retailor.models.base import Context
+    from retailor.runtime.command import command_services
 
     if bool(customers_file) == everyone:
         raise click.UsageError("give either --customers FILE or --all")
@@ -83,27 +83,27 @@ def recommend(
             _write(output, wanted, answer)
             return
         assert target.storage is not None
-        app = create_app(settings, target.storage, background=False)
-        try:
-            ctx = app.state.ctx
-            ctx.models.reload()
-            if ctx.models.get(model) is None and ctx.models.get("popularity") is None:
+        with command_services(settings, target.storage) as services:
+            services.models.reload()
+            if services.models.get(model) is None and services.models.get("popularity") is None:
                 raise click.ClickException(
                     f"model {model!r} has not been trained yet: retailor train --models {model}"
                 )
-            wanted = sorted(ctx.profiles.states) if everyone else read_customers(customers_file)  # type: ignore[arg-type]
+            if everyone:
+                wanted = sorted(services.profiles.states)
+            else:
+                assert customers_file is not None
+                wanted = read_customers(customers_file)
 
             def answer(customer: str) -> list[tuple[str, float, str]]:
-                who = ctx.profiles.resolve(customer) or customer
+                who = services.profiles.resolve(customer) or customer
                 try:
-                    _, items = ctx.models.recommend(model, who, Context(), k)
+                    _, items = services.models.recommend(model, who, Context(), k)
                 except KeyError:
-                    _, items = ctx.models.recommend("blend", who, Context(), k)
+                    _, items = services.models.recommend("blend", who, Context(), k)
                 return [(s.item_id, s.score, s.source) for s in items]
 
             _write(output, wanted, answer)
-        finally:
-            app.state.shutdown()
 
 
 def _write(output: Path, customers: list[str], answer: Answer) -> None:

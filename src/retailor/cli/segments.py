@@ -112,7 +112,7 @@ def export(segment_id: str, data_dir: Path | None, output: str) -> None:
     """Write the members of SEGMENT_ID as CSV for an email or ads tool:
     customer_id, email (when the customer gave one), order_count, revenue, rfm_segment,
     predicted_value_12m, churn_risk."""
-    from retailor.api.app import create_app
+    from retailor.runtime.command import command_services
 
     settings = settings_from(data_dir)
     rows: list[dict[str, Any]] = []
@@ -125,20 +125,16 @@ def export(segment_id: str, data_dir: Path | None, output: str) -> None:
                 offset = page["next_offset"]
         else:
             assert target.storage is not None
-            app = create_app(settings, target.storage)
-            try:
-                ctx = app.state.ctx
-                membership = ctx.segments.members(segment_id)
+            with command_services(settings, target.storage) as services:
+                membership = services.segments.members(segment_id)
                 if membership is None:
                     raise click.ClickException(
                         f"no segment {segment_id!r}: retailor segments put {segment_id} FILE"
                     )
                 for key in membership.members:
-                    view = ctx.profiles.view(key)
+                    view = services.profiles.view(key)
                     if view is not None:
                         rows.append(_row(key, view.traits))
-            finally:
-                app.state.shutdown()
     with _opened(output) as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()

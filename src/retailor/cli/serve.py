@@ -26,7 +26,7 @@ def serve(
     directory (import, quarantine, keys) keep working while it runs.
     """
     from retailor.api.serve import port_taken
-    from retailor.api.serve import serve as run
+    from retailor.runtime.server import serve as run
 
     settings = settings_from(data_dir, config_file, host=host, port=port)
     running = read_run_file(settings.data_dir)

@@ -154,10 +154,10 @@ def simulate(
 def in_process_app(data_dir: Path, seed: int) -> Iterator[tuple[httpx.ASGITransport, str]]:
     """A Retailor app in this process on ``data_dir`` (with the simulation's settings),
     reached through an ASGI transport, and an admin key for it."""
-    from retailor.api.app import create_app
+    from retailor.runtime.server import build_server
 
     settings = settings_from(data_dir, policy_seed=seed, **SIMULATION_SETTINGS)
-    app = create_app(settings)
+    app = build_server(settings)
     try:
         _, key = create_key(app.state.ctx.storage.keys, Scope.ADMIN, "simulator")
         yield httpx.ASGITransport(app=app), key

@@ -148,7 +148,7 @@ def train(data_dir: Path | None, names: str | None, seed: int, as_json: bool) ->
     directory the training is a job in the server, which this command follows (stopping
     the command leaves the job running); otherwise it runs in this process.
     """
-    from retailor.api.app import create_app
+    from retailor.runtime.command import command_services
 
     wanted = [n.strip() for n in (names or ",".join((*DEFAULT_MODELS, CLV))).split(",")]
     wanted = list(dict.fromkeys(n for n in wanted if n))
@@ -166,14 +166,10 @@ def train(data_dir: Path | None, names: str | None, seed: int, as_json: bool) ->
             outcome = train_with(ServerJobs(target.client), recommenders, CLV in wanted)
         else:
             assert target.storage is not None
-            app = create_app(settings, target.storage, background=False)
-            ctx = app.state.ctx
-            ctx.models.seed = seed
-            try:
-                jobs = LocalJobs(ctx.training, target.storage.models)
+            with command_services(settings, target.storage) as services:
+                services.models.seed = seed
+                jobs = LocalJobs(services.training, target.storage.models)
                 outcome = train_with(jobs, recommenders, CLV in wanted)
-            finally:
-                app.state.shutdown()
     for version in outcome.versions:
         _print(version, as_json)
     if outcome.failed is not None:

@@ -1,0 +1,92 @@
+"""The ``serve`` role: the services, the background worker in the same process
+(embedded) and the HTTP app over them; ``serve`` runs it on granian until stopped."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+
+from starlette.applications import Starlette
+
+from retailor.api.app import build_app
+from retailor.api.auth import Authenticator
+from retailor.api.context import AppContext
+from retailor.api.metrics import Metrics
+from retailor.api.serve import serve_app, tune_process
+from retailor.ingest.validation import EventValidator
+from retailor.runtime.services import build_services, open_data
+from retailor.runtime.worker import start_worker
+from retailor.settings import Settings
+from retailor.storage.factory import Storage
+
+
+def build_server(
+    settings: Settings,
+    storage: Storage | None = None,
+    control_token: str | None = None,
+    *,
+    background: bool = True,
+) -> Starlette:
+    """The Retailor HTTP app over ``storage`` (opened from ``settings`` when not given),
+    with the background worker running in this process.
+
+    ``control_token``, when set, is accepted as an admin key: the server hands it to CLI
+    commands on the same machine through its run file. Closing the app (lifespan
+    shutdown, or ``app.state.shutdown()``) flushes the writer, stops the threads and
+    closes the stores it opened. ``app.state.services`` are the services it answers from.
+    ``background=False`` (to measure the request path alone) starts no worker and no
+    background refresh: models are there once trained through the app.
+    """
+    owned = storage is None
+    stores = open_data(settings) if storage is None else storage
+    metrics = Metrics()
+    services = build_services(
+        settings, stores, background=background, on_commit=metrics.observe_commit
+    )
+    if background:
+        start_worker(services)
+    ctx = AppContext(
+        settings=settings,
+        storage=stores,
+        writer=services.writer,
+        validator=EventValidator(max_future=timedelta(seconds=settings.max_future_seconds)),
+        auth=Authenticator(stores.keys, control_token),
+        metrics=metrics,
+        profiles=services.profiles,
+        segments=services.segments,
+        models=services.models,
+        training=services.training,
+        decisions=services.decisions,
+    )
+    closed = False
+
+    def shutdown() -> None:
+        nonlocal closed
+        if closed:
+            return
+        closed = True
+        services.close()
+        if owned:
+            stores.close()
+
+    app = build_app(ctx, shutdown)
+    app.state.services = services
+    return app
+
+
+def serve(
+    settings: Settings, on_ready: Callable[[str, Callable[[], None]], None] | None = None
+) -> None:
+    """Serve until SIGINT or SIGTERM, then flush the writer and close the stores.
+
+    ``on_ready(url, stop)`` is called once the server listens; ``stop()`` (callable from
+    any thread) shuts it down.
+    """
+    token = secrets.token_urlsafe(32)
+    tune_process()
+    app = build_server(settings, control_token=token)
+    try:
+        serve_app(app, settings, token, on_ready)
+    finally:
+        app.state.shutdown()
