@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -19,8 +21,7 @@ from retailor.domain.access import Scope
 from retailor.privacy.keys import create_key
 from retailor.runtime.server import build_server
 from retailor.settings import Settings
-from retailor.storage.factory import Storage, open_storage
-from retailor.storage.files.keys import FileKeyStore
+from retailor.storage.factory import Storage, key_store, open_storage
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -31,10 +32,45 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(params=["memory", "duckdb"])
+#: The PostgreSQL server the tests use (``make test`` starts it when it is down).
+POSTGRES_DSN = os.environ.get("RETAILOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def with_search_path(dsn: str, schema: str) -> str:
+    """``dsn`` with its connections working in ``schema``."""
+    return f"{dsn}{'&' if '?' in dsn else '?'}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def postgres_dsn() -> Iterator[str]:
+    """A DSN of the test database whose connections work in a fresh schema, dropped after
+    the test. Without a reachable server the test fails under CI (``CI=true``) and is
+    skipped elsewhere."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {POSTGRES_DSN}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    schema = f"t_{secrets.token_hex(6)}"
+    with admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield with_search_path(POSTGRES_DSN, schema)
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["memory", "duckdb", "postgres"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     """Every storage adapter, in turn."""
-    dsn = "memory://" if request.param == "memory" else f"duckdb://{tmp_path / 'r.duckdb'}"
+    if request.param == "postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+    else:
+        dsn = "memory://" if request.param == "memory" else f"duckdb://{tmp_path / 'r.duckdb'}"
     opened = open_storage(dsn, tmp_path)
     yield opened
     opened.close()
@@ -89,15 +125,21 @@ class LiveServer:
 
 
 def start_server(
-    data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
+    data_dir: Path,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    storage_dsn: str | None = None,
 ) -> LiveServer:
     """Start ``retailor serve`` in its own process (with ``env`` added to its environment,
-    e.g. ``RETAILOR_*`` settings) and wait until it answers."""
+    e.g. ``RETAILOR_*`` settings, and on the database ``storage_dsn`` names when given) and
+    wait until it answers."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    keys = FileKeyStore(data_dir / "keys.json")
-    _, admin = create_key(keys, Scope.ADMIN)
-    _, ingest = create_key(keys, Scope.INGEST)
+    with key_store(storage_dsn or "", data_dir) as keys:
+        _, admin = create_key(keys, Scope.ADMIN)
+        _, ingest = create_key(keys, Scope.INGEST)
+    if storage_dsn is not None:
+        env = {**(env or {}), "RETAILOR_STORAGE": storage_dsn}
     process = subprocess.Popen(
         [sys.executable, "-m", "retailor", "serve", "--data", str(data_dir), "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -122,3 +122,28 @@ def test_append_accepts_a_table_with_columns_in_any_nullability(storage: Storage
     table = events_to_table([make("e1")])
     loose = pa.table({name: table.column(name) for name in table.column_names})
     assert storage.events.append(loose).accepted == 1
+
+
+def test_an_id_that_comes_back_in_another_month_is_a_duplicate(storage: Storage) -> None:
+    assert append(storage, make("e1")) == (1, [])
+    assert append(storage, make("e1", minutes=60 * 24 * 45), make("e2")) == (1, ["e1"])
+    stored = {e.event_id: e for b in storage.events.scan() for e in table_to_events(b)}
+    assert stored["e1"].timestamp == T0 and storage.events.count() == 2
+
+
+def test_duplicates_are_listed_in_input_order(storage: Storage) -> None:
+    append(storage, make("held"))
+    result = storage.events.append(
+        events_to_table([make("a"), make("held"), make("a"), make("b"), make("held")])
+    )
+    assert (result.accepted, result.duplicates) == (2, ["held", "a", "held"])
+
+
+def test_a_history_over_many_months_comes_back_in_time_order(storage: Storage) -> None:
+    days = [400, 3, 95, 31, 250, 0, 180, 62]
+    append(storage, *[make(f"e{d}", minutes=60 * 24 * d) for d in days])
+    assert [e.event_id for b in storage.events.scan() for e in table_to_events(b)] == [
+        f"e{d}" for d in sorted(days)
+    ]
+    spring = storage.events.scan(start=T0 + timedelta(days=60), end=T0 + timedelta(days=181))
+    assert [e.event_id for b in spring for e in table_to_events(b)] == ["e62", "e95", "e180"]

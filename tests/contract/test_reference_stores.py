@@ -105,3 +105,13 @@ def test_keys_are_found_by_hash_and_revoked(storage: Storage) -> None:
     assert again is not None and again.revoked
     assert not storage.keys.revoke("no-such-key")
     assert [k.key_id for k in storage.keys.all()] == [key.key_id]
+
+
+def test_quarantine_keeps_a_payload_with_any_character(storage: Storage) -> None:
+    payload = '{"event_id": "a\x00b", "note": "tab\there, nul \x00, é, 日本, \U0001f600"}'
+    kept = msgspec.structs.replace(rejection(1), payload=payload, event_id="a\x00b")
+    storage.quarantine.add([kept])
+    [found] = storage.quarantine.list()
+    assert found.payload == payload
+    assert found.event_id is not None and found.event_id.startswith("a")
+    assert storage.quarantine.count() == 1

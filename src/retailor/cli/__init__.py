@@ -1,5 +1,5 @@
 """The ``retailor`` command line: serve, import, keys, quarantine, train, models,
-recommend, evaluate, segments, policies, simulate, demo.
+recommend, evaluate, segments, policies, simulate, demo, db.
 
 The group knows each command by the module that defines it and a one-line summary, and
 imports a command's module only when that command runs or shows its own help: ``retailor
@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve:serve", "Run the HTTP server on a data directory (created on first start)."),
     "import": ("imports:import_file", "Import a file of KIND into the data directory."),
     "keys": ("keys:keys", "API keys."),
+    "db": ("database:db", "The database the storage setting names: its schema."),
     "quarantine": (
         "quarantine:quarantine",
         "Rejected input, kept with the reason and the raw payload.",

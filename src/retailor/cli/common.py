@@ -23,7 +23,7 @@ from retailor.api.runfile import RunInfo, read_run_file
 from retailor.ingest.bulk.options import ImportInputError
 from retailor.problem import RetailorError
 from retailor.settings import Settings, SettingsError, load_settings
-from retailor.storage.errors import DataDirLockedError
+from retailor.storage.errors import DataDirLockedError, StorageUnavailableError
 from retailor.storage.factory import Storage, UnknownBackendError, open_storage
 from retailor.storage.permissions import make_private_dir
 
@@ -65,7 +65,13 @@ def friendly_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ImportInputError, SettingsError, DataDirLockedError, UnknownBackendError) as exc:
+        except (
+            ImportInputError,
+            SettingsError,
+            DataDirLockedError,
+            UnknownBackendError,
+            StorageUnavailableError,
+        ) as exc:
             console.print(f"[bold red]error:[/] {exc}")
             sys.exit(2)
         except RetailorError as exc:

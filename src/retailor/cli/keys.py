@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -11,14 +13,19 @@ from rich.table import Table
 from retailor.cli.common import data_option, friendly_errors, out, settings_from
 from retailor.domain.access import Scope
 from retailor.privacy.keys import create_key, hash_secret
-from retailor.storage.files.keys import FileKeyStore
+from retailor.storage.base import KeyStore
+from retailor.storage.factory import key_store
 from retailor.storage.permissions import make_private_dir
 
 
-def _store(data_dir: Path | None) -> FileKeyStore:
+@contextmanager
+def _store(data_dir: Path | None) -> Iterator[KeyStore]:
+    """The keys of the storage the settings name (the data directory's key file, or the
+    PostgreSQL database)."""
     settings = settings_from(data_dir)
     make_private_dir(settings.data_dir)
-    return FileKeyStore(settings.data_dir / "keys.json")
+    with key_store(settings.storage_dsn, settings.data_dir) as store:
+        yield store
 
 
 @click.group()
@@ -42,7 +49,8 @@ def keys() -> None:
 @friendly_errors
 def create(data_dir: Path | None, scope: str, name: str) -> None:
     """Create a key and print it. It is shown only this once: store it safely."""
-    _, secret = create_key(_store(data_dir), Scope(scope), name)
+    with _store(data_dir) as store:
+        _, secret = create_key(store, Scope(scope), name)
     click.echo(secret)
 
 
@@ -52,7 +60,8 @@ def create(data_dir: Path | None, scope: str, name: str) -> None:
 @friendly_errors
 def list_keys(data_dir: Path | None, as_json: bool) -> None:
     """List keys (their ids and scopes; secrets are never stored)."""
-    found = _store(data_dir).all()
+    with _store(data_dir) as store:
+        found = store.all()
     if as_json:
         for key in found:
             click.echo(
@@ -79,10 +88,11 @@ def list_keys(data_dir: Path | None, as_json: bool) -> None:
 @friendly_errors
 def revoke(data_dir: Path | None, key_id: str) -> None:
     """Revoke the key with KEY_ID (as shown by ``keys list``), or the key itself."""
-    store = _store(data_dir)
-    whole = store.find(hash_secret(key_id))  # the secret was given instead of its id
-    if whole is not None:
-        key_id = whole.key_id
-    if not store.revoke(key_id):
+    with _store(data_dir) as store:
+        whole = store.find(hash_secret(key_id))  # the secret was given instead of its id
+        if whole is not None:
+            key_id = whole.key_id
+        revoked = store.revoke(key_id)
+    if not revoked:
         raise click.ClickException(f"no key with id {key_id!r}; see: retailor keys list")
     click.echo(f"revoked {key_id}")

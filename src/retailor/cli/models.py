@@ -16,7 +16,7 @@ from retailor.cli.common import (
     settings_from,
 )
 from retailor.models.families import CLV, known_models
-from retailor.storage.factory import open_model_registry
+from retailor.storage.factory import model_registry
 
 
 def trainable() -> tuple[str, ...]:
@@ -48,11 +48,13 @@ def models() -> None:
 @friendly_errors
 def list_models(data_dir: Path | None, as_json: bool) -> None:
     """Every version of every model, the active one marked."""
-    registry = open_model_registry(settings_from(data_dir).data_dir)
+    settings = settings_from(data_dir)
+    with model_registry(settings.storage_dsn, settings.data_dir) as registry:
+        found = [(registry.active(name), registry.versions(name)) for name in registry.names()]
     table = Table("model", "version", "created", "active", "metrics")
-    for name in registry.names():
-        active = registry.active(name)
-        for record in registry.versions(name):
+    for active, versions in found:
+        for record in versions:
+            name = record.name
             is_active = active is not None and active.version == record.version
             if as_json:
                 click.echo(
@@ -78,7 +80,9 @@ def show(name: str, data_dir: Path | None, as_json: bool) -> None:
     For example: ``retailor models show clv --json``."""
     if name not in trainable():
         raise click.UsageError(f"no model {name!r}; known: {', '.join(trainable())}")
-    record = open_model_registry(settings_from(data_dir).data_dir).active(name)
+    settings = settings_from(data_dir)
+    with model_registry(settings.storage_dsn, settings.data_dir) as registry:
+        record = registry.active(name)
     if record is None:
         raise click.ClickException(
             f"model {name!r} has no trained version: retailor train --models {name}"

@@ -1,5 +1,6 @@
-"""Errors of opening a data directory that its user can act on. They live apart from the
-adapters, so that a command can catch them without importing a database engine."""
+"""Errors of opening a data directory or a database that its user can act on. They live
+apart from the adapters, so that a command can catch them without importing a database
+engine."""
 
 from __future__ import annotations
 
@@ -18,3 +19,9 @@ class DataDirLockedError(RuntimeError):
         )
         self.path = path
         self.pid = pid
+
+
+class StorageUnavailableError(RuntimeError):
+    """The database the storage DSN names cannot be reached or used (down, wrong address,
+    refused login, a schema newer than this Retailor). The message names the database
+    without its password."""

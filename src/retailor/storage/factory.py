@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -15,6 +17,10 @@ from retailor.storage.base import (
     QuarantineStore,
 )
 from retailor.storage.files.models import FileModelRegistry
+from retailor.storage.migrations import Migration
+
+#: DSN schemes of the PostgreSQL adapters.
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 class UnknownBackendError(ValueError):
@@ -41,16 +47,83 @@ class Storage:
         self._closers.clear()
 
 
-def open_model_registry(data_dir: Path) -> ModelRegistry:
-    """The model registry of a data directory (files, so it works while a server runs)."""
-    return FileModelRegistry(data_dir / "models")
+def is_postgres(dsn: str) -> bool:
+    """Whether ``dsn`` names a PostgreSQL database."""
+    return urlparse(dsn).scheme in POSTGRES_SCHEMES
+
+
+def _duckdb_file(dsn: str) -> Path | None:
+    """The file of a ``duckdb://`` DSN, or None for an in-memory database."""
+    path = dsn[len("duckdb://") :]
+    return None if path in ("", ":memory:", "/:memory:") else Path(path)
+
+
+def _unknown(scheme: str) -> UnknownBackendError:
+    return UnknownBackendError(
+        f"unknown storage backend {scheme!r}: use duckdb:///path/to/file.duckdb, "
+        "postgresql://user@host:port/dbname or memory://"
+    )
+
+
+def migrate_storage(dsn: str) -> list[Migration]:
+    """Bring the schema of the database ``dsn`` names up to date; return the migrations
+    applied (none for ``memory://``, which keeps nothing)."""
+    scheme = urlparse(dsn).scheme
+    if scheme in POSTGRES_SCHEMES:
+        from retailor.storage.postgres.database import migrate_dsn
+
+        return migrate_dsn(dsn)
+    if scheme == "duckdb":
+        from retailor.storage.duckdb.database import DuckDBDatabase
+
+        path = _duckdb_file(dsn)
+        if path is None:
+            return []
+        database = DuckDBDatabase(path)
+        database.close()
+        return database.applied
+    if scheme == "memory":
+        return []
+    raise _unknown(scheme)
+
+
+@contextmanager
+def model_registry(dsn: str, data_dir: Path) -> Iterator[ModelRegistry]:
+    """The model registry alone, for commands that need nothing else: the database's for
+    PostgreSQL, else the files of the data directory (which work while a server runs)."""
+    if is_postgres(dsn):
+        storage = open_storage(dsn, data_dir)
+        try:
+            yield storage.models
+        finally:
+            storage.close()
+    else:
+        yield FileModelRegistry(data_dir / "models")
+
+
+@contextmanager
+def key_store(dsn: str, data_dir: Path) -> Iterator[KeyStore]:
+    """The key store alone, for the ``keys`` commands: the database's for PostgreSQL, else
+    ``<data_dir>/keys.json`` (which a running server re-reads)."""
+    if is_postgres(dsn):
+        storage = open_storage(dsn, data_dir)
+        try:
+            yield storage.keys
+        finally:
+            storage.close()
+    else:
+        from retailor.storage.files.keys import FileKeyStore
+
+        yield FileKeyStore(data_dir / "keys.json")
 
 
 def open_storage(dsn: str, data_dir: Path) -> Storage:
-    """Open the stores for ``dsn`` (``duckdb:///file``, ``duckdb://:memory:``, ``memory://``).
+    """Open the stores for ``dsn`` (``duckdb:///file``, ``duckdb://:memory:``, ``memory://``,
+    ``postgresql://user@host:port/dbname``).
 
-    Keys live in ``<data_dir>/keys.json`` for the DuckDB backend, so that CLI commands can
-    add keys while a server runs.
+    Keys and models live in ``<data_dir>`` for the DuckDB backend, so that CLI commands can
+    add keys while a server runs; in PostgreSQL everything is in the database, which every
+    worker shares. Opening a PostgreSQL database brings its schema up to date.
     """
     scheme = urlparse(dsn).scheme
     if scheme == "memory":
@@ -77,8 +150,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.duckdb.quarantine import DuckDBQuarantineStore
         from retailor.storage.files.keys import FileKeyStore
 
-        path = dsn[len("duckdb://") :]
-        db = DuckDBDatabase(None if path in ("", ":memory:", "/:memory:") else Path(path))
+        db = DuckDBDatabase(_duckdb_file(dsn))
         return Storage(
             events=DuckDBEventLog(db),
             catalog=DuckDBCatalogStore(db),
@@ -89,7 +161,24 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             dsn=dsn,
             _closers=[db],
         )
-    raise UnknownBackendError(
-        f"unknown storage backend {scheme!r} in {dsn!r}: use duckdb:///path/to/file.duckdb "
-        "or memory://"
-    )
+    if scheme in POSTGRES_SCHEMES:
+        from retailor.storage.postgres.catalog import PostgresCatalogStore
+        from retailor.storage.postgres.database import PostgresDatabase
+        from retailor.storage.postgres.decisions import PostgresDecisionLog
+        from retailor.storage.postgres.events import PostgresEventLog
+        from retailor.storage.postgres.keys import PostgresKeyStore
+        from retailor.storage.postgres.models import PostgresModelRegistry
+        from retailor.storage.postgres.quarantine import PostgresQuarantineStore
+
+        database = PostgresDatabase(dsn)
+        return Storage(
+            events=PostgresEventLog(database),
+            catalog=PostgresCatalogStore(database),
+            quarantine=PostgresQuarantineStore(database),
+            keys=PostgresKeyStore(database),
+            models=PostgresModelRegistry(database),
+            decisions=PostgresDecisionLog(database),
+            dsn=dsn,
+            _closers=[database],
+        )
+    raise _unknown(scheme)

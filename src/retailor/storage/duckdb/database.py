@@ -1,4 +1,5 @@
-"""Opening the DuckDB file, per-thread cursors, and the schema of Retailor's tables."""
+"""Opening the DuckDB file, per-thread cursors, and the schema of Retailor's tables: the
+numbered migrations of ``sql/``, applied when the file is opened (one process owns it)."""
 
 from __future__ import annotations
 
@@ -10,64 +11,51 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from retailor.storage.errors import DataDirLockedError
+from retailor.storage.errors import DataDirLockedError, StorageUnavailableError
+from retailor.storage.migrations import Migration, load_migrations, pending
 from retailor.storage.permissions import make_private_dir, make_private_file
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    event_id VARCHAR PRIMARY KEY,
-    type VARCHAR NOT NULL,
-    timestamp TIMESTAMPTZ NOT NULL,
-    received_at TIMESTAMPTZ NOT NULL,
-    customer_id VARCHAR,
-    anonymous_id VARCHAR,
-    channel VARCHAR,
-    store_id VARCHAR,
-    session_id VARCHAR,
-    decision_id VARCHAR,
-    properties VARCHAR NOT NULL,
-    context VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS catalog (
-    item_id VARCHAR PRIMARY KEY,
-    name VARCHAR,
-    category VARCHAR[] NOT NULL,
-    brand VARCHAR,
-    price DOUBLE,
-    cost DOUBLE,
-    stock BIGINT,
-    attributes VARCHAR NOT NULL,
-    created_at TIMESTAMPTZ,
-    updated_at TIMESTAMPTZ
-);
-CREATE TABLE IF NOT EXISTS quarantine (
-    quarantine_id VARCHAR PRIMARY KEY,
-    received_at TIMESTAMPTZ NOT NULL,
-    source VARCHAR NOT NULL,
-    reason VARCHAR NOT NULL,
-    payload VARCHAR NOT NULL,
-    event_id VARCHAR,
-    "index" BIGINT
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    decision_id VARCHAR NOT NULL,
-    "at" TIMESTAMPTZ NOT NULL,
-    placement VARCHAR NOT NULL,
-    customer VARCHAR,
-    record VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS decision_feedback (
-    decision_id VARCHAR NOT NULL,
-    "at" TIMESTAMPTZ NOT NULL,
-    type VARCHAR NOT NULL,
-    item_id VARCHAR,
-    offer_id VARCHAR,
-    value DOUBLE,
-    source VARCHAR NOT NULL
-);
+MIGRATIONS = load_migrations("retailor.storage.duckdb.sql")
+_LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)
 """
 
 _LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def migrate(conn: duckdb.DuckDBPyConnection) -> list[Migration]:
+    """Apply the migrations the file lacks, in order and in one transaction; return them.
+
+    Raises ``StorageUnavailableError`` when the file's schema is newer than this code
+    knows, and leaves it untouched.
+    """
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(_LEDGER)
+        rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
+        applied = {int(row[0]) for row in rows}
+        newest = max(applied, default=0)
+        if newest > len(MIGRATIONS):
+            raise StorageUnavailableError(
+                f"the database schema is at version {newest}, newer than this Retailor "
+                f"knows ({len(MIGRATIONS)}): upgrade Retailor"
+            )
+        todo = pending(MIGRATIONS, applied)
+        for migration in todo:
+            conn.execute(migration.sql)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                [migration.version, migration.name],
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return todo
 
 
 class DuckDBDatabase:
@@ -88,7 +76,11 @@ class DuckDBDatabase:
         if path is not None:
             make_private_file(path)
         self._root.execute("SET TimeZone = 'UTC'")
-        self._root.execute(SCHEMA)
+        try:
+            self.applied = migrate(self._root)
+        except BaseException:
+            self._root.close()
+            raise
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()

@@ -12,25 +12,12 @@ import pyarrow.compute as pc
 
 from retailor.domain.events import Event
 from retailor.storage.base import AppendResult, EventLog
+from retailor.storage.dedupe import first_occurrences
 from retailor.storage.duckdb.database import DuckDBDatabase
 from retailor.storage.schema import EVENT_COLUMNS, EVENT_SCHEMA, row_to_event
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
 _LOOKUP_LIMIT = 2_000  # up to this many ids, look each up in the primary-key index
-
-
-def first_occurrences(table: pa.Table) -> tuple[pa.Table, list[str]]:
-    """Keep the first row of each ``event_id``; return the kept rows and the repeated ids."""
-    ids = table.column("event_id")
-    if pc.count_distinct(ids).as_py() == table.num_rows:
-        return table, []
-    indexed = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
-    firsts = indexed.group_by("event_id", use_threads=False).aggregate([("__row", "min")])
-    keep = pc.sort_indices(firsts.column("__row_min"))
-    rows = pc.take(firsts.column("__row_min"), keep)
-    mask = pc.is_in(pa.array(range(table.num_rows), pa.int64()), value_set=rows.combine_chunks())
-    repeated = pc.filter(ids, pc.invert(mask)).to_pylist()
-    return table.filter(mask), repeated
 
 
 class DuckDBEventLog(EventLog):

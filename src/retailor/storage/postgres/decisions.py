@@ -1,0 +1,139 @@
+"""PostgreSQL ``DecisionLog``: the ``decisions`` and ``decision_feedback`` tables.
+
+Each decision is a row of real columns, for the queries of later analysis (time, id,
+placement, channel, store, customer, visitor, items, chosen offers, model versions,
+personalized, fallback, latency), beside the whole record as JSON that ``get`` and
+``scan`` give back. The decision id is the primary key: a look-up by id is an index scan,
+and appending a record twice stores it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from retailor.domain.decisions import DecisionRecord, FeedbackRecord
+from retailor.storage.base import DecisionLog
+from retailor.storage.postgres.database import PostgresDatabase
+
+_DECISION_COLUMNS = (
+    "decision_id",
+    "at",
+    "placement",
+    "channel",
+    "store_id",
+    "customer",
+    "anonymous_id",
+    "items",
+    "offer_ids",
+    "model_versions",
+    "personalized",
+    "fallback",
+    "latency_ms",
+    "record",
+)
+_QUOTED = ", ".join(f'"{c}"' for c in _DECISION_COLUMNS)
+_INSERT_DECISION = (
+    f"INSERT INTO decisions ({_QUOTED}) VALUES "
+    "(%s, %s, %s, %s, %s, %s, %s, %s::text[], %s::text[], %s::json, %s, %s, %s, %s::json) "
+    "ON CONFLICT (decision_id) DO NOTHING"
+)
+_FEEDBACK_COLUMNS = '"decision_id", "at", "type", "item_id", "offer_id", "value", "source"'
+_INSERT_FEEDBACK = (
+    f"INSERT INTO decision_feedback ({_FEEDBACK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+_decode = msgspec.json.Decoder(DecisionRecord).decode
+_encode = msgspec.json.Encoder().encode
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decision_row(record: DecisionRecord) -> tuple[Any, ...]:
+    context = record.context
+    return (
+        record.decision_id,
+        record.at,
+        record.placement,
+        _text(context.get("channel")),
+        _text(context.get("store_id")),
+        record.customer,
+        record.anonymous_id,
+        record.items,
+        [offer.offer_id for offer in record.offers],
+        _encode(record.model_versions).decode(),
+        record.personalized,
+        record.fallback,
+        record.latency_ms,
+        _encode(record).decode(),
+    )
+
+
+def _feedback(row: tuple[Any, ...]) -> FeedbackRecord:
+    decision_id, at, kind, item_id, offer_id, value, source = row
+    return FeedbackRecord(decision_id=decision_id, at=at, type=kind, item_id=item_id,
+                          offer_id=offer_id, value=value, source=source)  # fmt: skip
+
+
+class PostgresDecisionLog(DecisionLog):
+    """Decisions and their feedback in a ``PostgresDatabase``."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+
+    def append(self, records: Sequence[DecisionRecord]) -> None:
+        if not records:
+            return
+        rows = [_decision_row(r) for r in records]
+        with self._db.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(_INSERT_DECISION, rows)
+
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT record::text FROM decisions WHERE decision_id = %s", [decision_id]
+            ).fetchone()
+        return _decode(row[0]) if row else None
+
+    def scan(self, *, start: datetime | None = None) -> Iterator[DecisionRecord]:
+        where, params = ('WHERE "at" >= %s', [start]) if start is not None else ("", [])
+        with (
+            self._db.connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="retailor_decisions") as cur,
+        ):
+            cur.execute(
+                f'SELECT record::text FROM decisions {where} ORDER BY "at", decision_id',
+                params,
+            )
+            while rows := cur.fetchmany(10_000):
+                for (record,) in rows:
+                    yield _decode(record)
+
+    def add_feedback(self, records: Sequence[FeedbackRecord]) -> None:
+        if not records:
+            return
+        rows = [
+            (r.decision_id, r.at, r.type, r.item_id, r.offer_id, r.value, r.source) for r in records
+        ]
+        with self._db.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(_INSERT_FEEDBACK, rows)
+
+    def feedback(self, *, decision_id: str | None = None) -> list[FeedbackRecord]:
+        where, params = ("WHERE decision_id = %s", [decision_id]) if decision_id else ("", [])
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_FEEDBACK_COLUMNS} FROM decision_feedback {where} "
+                'ORDER BY "at", feedback_id',
+                params,
+            ).fetchall()
+        return [_feedback(row) for row in rows]
+
+    def count(self) -> int:
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT count(*) FROM decisions").fetchone()
+        return int(row[0]) if row else 0

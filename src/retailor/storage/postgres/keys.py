@@ -1,0 +1,88 @@
+"""PostgreSQL ``KeyStore``: the ``api_keys`` table, shared by every worker.
+
+A key is looked up by the hash of its secret. A key this process has not met is looked
+up in the database at once (a key created elsewhere works immediately); a known key is
+looked up again at most every ``recheck_seconds``, so a revocation reaches every worker
+within that time, as with the key file of the embedded default.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from retailor.domain.access import ApiKey, Scope
+from retailor.storage.base import KeyStore
+from retailor.storage.postgres.database import PostgresDatabase
+
+_COLUMNS = "key_id, scope, secret_hash, created_at, name, revoked"
+
+
+def _to_key(row: tuple[Any, ...]) -> ApiKey:
+    key_id, scope, secret_hash, created_at, name, revoked = row
+    return ApiKey(
+        key_id=key_id,
+        scope=Scope(scope),
+        secret_hash=secret_hash,
+        created_at=created_at,
+        name=name,
+        revoked=revoked,
+    )
+
+
+class PostgresKeyStore(KeyStore):
+    """Keys in the ``api_keys`` table of a ``PostgresDatabase``, with a short-lived cache
+    of the keys this process has found."""
+
+    recheck_seconds = 1.0
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+        self._found: dict[str, tuple[ApiKey, float]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, key: ApiKey) -> None:
+        with self._db.connection() as conn:
+            conn.execute(
+                f"INSERT INTO api_keys ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
+                (key.key_id, key.scope.value, key.secret_hash, key.created_at, key.name,
+                 key.revoked),
+            )  # fmt: skip
+
+    def find(self, secret_hash: str) -> ApiKey | None:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._found.get(secret_hash)
+        if cached is not None and now - cached[1] < self.recheck_seconds:
+            return cached[0]
+        with self._db.connection() as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM api_keys WHERE secret_hash = %s", [secret_hash]
+            ).fetchone()
+        with self._lock:
+            if row is None:
+                self._found.pop(secret_hash, None)
+                return None
+            key = _to_key(row)
+            self._found[secret_hash] = (key, now)
+        return key
+
+    def all(self) -> list[ApiKey]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, key_id"
+            ).fetchall()
+        return [_to_key(row) for row in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "UPDATE api_keys SET revoked = true WHERE key_id = %s RETURNING secret_hash",
+                [key_id],
+            ).fetchone()
+        if row is None:
+            return False
+        with self._lock:
+            self._found.pop(row[0], None)
+        return True

@@ -1,0 +1,79 @@
+"""PostgreSQL ``QuarantineStore``: the ``quarantine`` table.
+
+Rejected input may hold any character, NUL among them, which a PostgreSQL text column
+refuses. The payload is therefore kept as UTF-8 bytes and comes back exactly; in the
+reason and the event id (text, for people to read and query) a NUL becomes U+FFFD.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from retailor.domain.quarantine import Rejection
+from retailor.storage.base import QuarantineStore
+from retailor.storage.postgres.database import PostgresDatabase
+
+_FIELDS = ("quarantine_id", "received_at", "source", "reason", "payload", "event_id", "index")
+_COLUMNS = ", ".join(f'"{f}"' for f in _FIELDS)
+_INSERT = (
+    f"INSERT INTO quarantine ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (quarantine_id) DO NOTHING"
+)
+
+
+def _to_bytes(text: str) -> bytes:
+    return text.encode("utf-8", errors="surrogatepass")
+
+
+def _to_text(text: str | None) -> str | None:
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+
+
+def _to_rejection(row: tuple[Any, ...]) -> Rejection:
+    quarantine_id, received_at, source, reason, payload, event_id, index = row
+    return Rejection(
+        quarantine_id=quarantine_id,
+        received_at=received_at,
+        source=source,
+        reason=reason,
+        payload=bytes(payload).decode("utf-8", errors="surrogatepass"),
+        event_id=event_id,
+        index=index,
+    )
+
+
+class PostgresQuarantineStore(QuarantineStore):
+    """Rejections in the ``quarantine`` table of a ``PostgresDatabase``."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+
+    def add(self, rejections: Sequence[Rejection]) -> None:
+        if not rejections:
+            return
+        rows = [
+            (r.quarantine_id, r.received_at, r.source, _to_text(r.reason),
+             _to_bytes(r.payload), _to_text(r.event_id), r.index)
+            for r in rejections
+        ]  # fmt: skip
+        with self._db.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(_INSERT, rows)
+
+    def list(
+        self, *, limit: int = 100, offset: int = 0, source: str | None = None
+    ) -> list[Rejection]:
+        where, params = ("WHERE source = %s", [source]) if source is not None else ("", [])
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM quarantine {where} "
+                "ORDER BY received_at DESC, quarantine_id DESC LIMIT %s OFFSET %s",
+                [*params, limit, offset],
+            ).fetchall()
+        return [_to_rejection(row) for row in rows]
+
+    def count(self, *, source: str | None = None) -> int:
+        where, params = ("WHERE source = %s", [source]) if source is not None else ("", [])
+        with self._db.connection() as conn:
+            row = conn.execute(f"SELECT count(*) FROM quarantine {where}", params).fetchone()
+        return int(row[0]) if row else 0
