@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from retailor.domain.decisions import DecisionRecord, FeedbackRecord, LoggedOffer
+from retailor.domain.decisions import (
+    DecisionRecord,
+    ExperimentAssignment,
+    FeedbackRecord,
+    LoggedOffer,
+)
 from retailor.storage.factory import Storage
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -44,6 +49,14 @@ def test_decisions_round_trip(storage: Storage) -> None:
     assert [r.decision_id for r in log.scan()] == ["d1", "d2"]
     assert [r.decision_id for r in log.scan(start=T0 + timedelta(minutes=2))] == ["d2"]
     log.append([])
+
+
+def test_a_decision_keeps_its_experiment_variant(storage: Storage) -> None:
+    log = storage.decisions
+    tried = record(1, experiment=ExperimentAssignment(experiment_id="hero", variant="b"))
+    log.append([tried, record(2)])
+    assert log.get("d1") == tried
+    assert [r.experiment for r in log.scan()] == [tried.experiment, None]
 
 
 def test_feedback_is_kept_in_order(storage: Storage) -> None:

@@ -92,8 +92,16 @@ class LoggedOffer(Struct, kw_only=True):
     features: dict[str, str]
 
 
-class DecisionRecord(Struct, kw_only=True):
-    """What the decision log keeps of one decision."""
+class ExperimentAssignment(Struct, kw_only=True):
+    """The experiment a decision took part in and the variant it was given."""
+
+    experiment_id: str
+    variant: str
+
+
+class DecisionRecord(Struct, kw_only=True, omit_defaults=True):
+    """What the decision log keeps of one decision. ``experiment`` is set only for a
+    decision made inside an experiment, and left out of the record's JSON otherwise."""
 
     decision_id: str
     at: datetime
@@ -108,6 +116,7 @@ class DecisionRecord(Struct, kw_only=True):
     personalized: bool
     fallback: str | None
     latency_ms: float
+    experiment: ExperimentAssignment | None = None
 
 
 class Feedback(IdChecked, kw_only=True, forbid_unknown_fields=True):

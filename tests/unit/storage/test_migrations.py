@@ -17,7 +17,7 @@ from retailor.storage.duckdb.database import MIGRATIONS as DUCKDB_MIGRATIONS
 from retailor.storage.duckdb.database import DuckDBDatabase
 from retailor.storage.errors import StorageUnavailableError
 from retailor.storage.factory import migrate_storage, open_storage
-from retailor.storage.migrations import load_migrations
+from retailor.storage.migrations import Migration, load_migrations
 from retailor.storage.postgres.database import MIGRATIONS as POSTGRES_MIGRATIONS
 
 
@@ -50,10 +50,18 @@ def test_the_migrations_are_numbered_from_one() -> None:
     assert str(POSTGRES_MIGRATIONS[0]) == "0001_initial"
 
 
+def names(migrations: list[Migration]) -> list[str]:
+    return [str(m) for m in migrations]
+
+
+def versions(migrations: list[Migration]) -> list[tuple[int, str]]:
+    return [(m.version, m.name) for m in migrations]
+
+
 def test_postgres_migrating_twice_changes_nothing(postgres_dsn: str) -> None:
-    assert [str(m) for m in migrate_storage(postgres_dsn)] == ["0001_initial"]
+    assert names(migrate_storage(postgres_dsn)) == names(POSTGRES_MIGRATIONS)
     assert migrate_storage(postgres_dsn) == []
-    assert ledger(postgres_dsn) == [(1, "initial")]
+    assert ledger(postgres_dsn) == versions(POSTGRES_MIGRATIONS)
 
 
 MIGRATION_KEY = "hashtext('retailor.migrate:' || current_schema())"
@@ -78,8 +86,9 @@ def test_two_processes_migrating_at_once_both_succeed(postgres_dsn: str) -> None
     assert waiting == 2, results
     assert [code for code, _, _ in results] == [0, 0], results
     printed = sorted(out.strip() for _, out, _ in results)
-    assert printed == ["applied 0001_initial", "the schema is up to date"]
-    assert ledger(postgres_dsn) == [(1, "initial")]
+    applied = "\n".join(f"applied {name}" for name in names(POSTGRES_MIGRATIONS))
+    assert printed == [applied, "the schema is up to date"]
+    assert ledger(postgres_dsn) == versions(POSTGRES_MIGRATIONS)
 
 
 def test_a_schema_newer_than_the_code_is_refused(postgres_dsn: str, tmp_path: Path) -> None:
@@ -101,14 +110,14 @@ def test_an_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_duckdb_migrates_once_and_records_it(tmp_path: Path) -> None:
     code, out, _ = run_migrate("--data", str(tmp_path))
-    assert (code, out.strip()) == (0, "applied 0001_initial")
+    applied = "\n".join(f"applied {name}" for name in names(DUCKDB_MIGRATIONS))
+    assert (code, out.strip()) == (0, applied)
     database = DuckDBDatabase(tmp_path / "retailor.duckdb")
     assert database.applied == []
     database.close()
     with duckdb.connect(str(tmp_path / "retailor.duckdb")) as conn:
-        assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-            (1, "initial")
-        ]
+        recorded = conn.execute("SELECT version, name FROM schema_migrations ORDER BY 1")
+        assert recorded.fetchall() == versions(DUCKDB_MIGRATIONS)
 
 
 def test_a_duckdb_file_made_before_migrations_is_taken_as_it_is(tmp_path: Path) -> None:

@@ -27,11 +27,14 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 _LOCK_PID = re.compile(r"PID (\d+)")
 
 
-def migrate(conn: duckdb.DuckDBPyConnection) -> list[Migration]:
+def migrate(
+    conn: duckdb.DuckDBPyConnection, migrations: list[Migration] = MIGRATIONS
+) -> list[Migration]:
     """Apply the migrations the file lacks, in order and in one transaction; return them.
 
-    Raises ``StorageUnavailableError`` when the file's schema is newer than this code
-    knows, and leaves it untouched.
+    ``migrations`` are the steps this code knows: all of ``sql/``, or the first few to
+    make a file of an older version. Raises ``StorageUnavailableError`` when the file's
+    schema is newer than that, and leaves it untouched.
     """
     conn.execute("BEGIN TRANSACTION")
     try:
@@ -39,12 +42,12 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[Migration]:
         rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
         applied = {int(row[0]) for row in rows}
         newest = max(applied, default=0)
-        if newest > len(MIGRATIONS):
+        if newest > len(migrations):
             raise StorageUnavailableError(
                 f"the database schema is at version {newest}, newer than this Retailor "
-                f"knows ({len(MIGRATIONS)}): upgrade Retailor"
+                f"knows ({len(migrations)}): upgrade Retailor"
             )
-        todo = pending(MIGRATIONS, applied)
+        todo = pending(migrations, applied)
         for migration in todo:
             conn.execute(migration.sql)
             conn.execute(

@@ -11,18 +11,21 @@ import pyarrow as pa
 
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
 from retailor.storage.base import DecisionLog
+from retailor.storage.decision_rows import DECISION_COLUMNS, decision_row
 from retailor.storage.duckdb.database import DuckDBDatabase
 from retailor.storage.schema import TIMESTAMP
 
-_DECISIONS = pa.schema(
-    [
-        ("decision_id", pa.string()),
-        ("at", TIMESTAMP),
-        ("placement", pa.string()),
-        ("customer", pa.string()),
-        ("record", pa.string()),
-    ]
-)
+_TEXT_LIST = pa.list_(pa.string())
+_NOT_TEXT = {
+    "at": TIMESTAMP,
+    "items": _TEXT_LIST,
+    "offer_ids": _TEXT_LIST,
+    "personalized": pa.bool_(),
+    "latency_ms": pa.float64(),
+}
+_DECISIONS = pa.schema([(c, _NOT_TEXT.get(c, pa.string())) for c in DECISION_COLUMNS])
+_QUOTED = ", ".join(f'"{c}"' for c in DECISION_COLUMNS)
+_INSERT_DECISIONS = f"INSERT INTO decisions ({_QUOTED}) SELECT {_QUOTED} FROM _decided"
 _FEEDBACK = pa.schema(
     [
         ("decision_id", pa.string()),
@@ -38,10 +41,11 @@ _decode = msgspec.json.Decoder(DecisionRecord)
 
 
 class DuckDBDecisionLog(DecisionLog):
-    """Decisions (the whole record as JSON beside id, time, placement and customer) and
-    their feedback. No primary key: decision ids are unique by construction, and a key
-    would cost four times the insert; ids grow within a process, so DuckDB's zone maps
-    keep a look-up by id from scanning the whole table."""
+    """Decisions (the columns analysis filters and groups by, see ``decision_rows``,
+    beside the whole record as JSON) and their feedback. A look-up by id goes through the
+    ``decisions_by_id`` index. The index is not unique: decision ids are unique by
+    construction, and a key's check on every insert costs several times what the index
+    does."""
 
     def __init__(self, db: DuckDBDatabase) -> None:
         self._db = db
@@ -57,18 +61,9 @@ class DuckDBDecisionLog(DecisionLog):
     def append(self, records: Sequence[DecisionRecord]) -> None:
         if not records:
             return
-        encode = msgspec.json.encode
-        rows = pa.table(
-            [
-                [r.decision_id for r in records],
-                [r.at for r in records],
-                [r.placement for r in records],
-                [r.customer for r in records],
-                [encode(r).decode() for r in records],
-            ],
-            schema=_DECISIONS,
-        )
-        self._insert("_decided", rows, "INSERT INTO decisions SELECT * FROM _decided")
+        columns = zip(*(decision_row(r) for r in records), strict=True)
+        rows = pa.table(list(columns), schema=_DECISIONS)
+        self._insert("_decided", rows, _INSERT_DECISIONS)
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         rows = (

@@ -72,23 +72,26 @@ def connect(dsn: str) -> psycopg.Connection[Any]:
     return conn
 
 
-def migrate(conn: psycopg.Connection[Any]) -> list[Migration]:
+def migrate(
+    conn: psycopg.Connection[Any], migrations: list[Migration] = MIGRATIONS
+) -> list[Migration]:
     """Apply the migrations the schema lacks, in order and in one transaction; return them.
 
-    Raises ``StorageUnavailableError`` when the schema is newer than this code knows (a
-    newer Retailor migrated it), and leaves it untouched.
+    ``migrations`` are the steps this code knows: all of ``sql/``, or the first few to
+    make a schema of an older version. Raises ``StorageUnavailableError`` when the schema
+    is newer than that (a newer Retailor migrated it), and leaves it untouched.
     """
     with conn.transaction():
         conn.execute(_MIGRATION_LOCK)
         conn.execute(_LEDGER)
         applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
         newest = max(applied, default=0)
-        if newest > len(MIGRATIONS):
+        if newest > len(migrations):
             raise StorageUnavailableError(
                 f"the database schema is at version {newest}, newer than this Retailor "
-                f"knows ({len(MIGRATIONS)}): upgrade Retailor"
+                f"knows ({len(migrations)}): upgrade Retailor"
             )
-        todo = pending(MIGRATIONS, applied)
+        todo = pending(migrations, applied)
         for migration in todo:
             conn.execute(migration.sql.encode())
             conn.execute(

@@ -2,9 +2,9 @@
 
 Each decision is a row of real columns, for the queries of later analysis (time, id,
 placement, channel, store, customer, visitor, items, chosen offers, model versions,
-personalized, fallback, latency), beside the whole record as JSON that ``get`` and
-``scan`` give back. The decision id is the primary key: a look-up by id is an index scan,
-and appending a record twice stores it once.
+personalized, fallback, latency, experiment and variant: see ``decision_rows``), beside
+the whole record as JSON that ``get`` and ``scan`` give back. The decision id is the
+primary key: a look-up by id is an index scan, and appending a record twice stores it once.
 """
 
 from __future__ import annotations
@@ -17,28 +17,14 @@ import msgspec
 
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
 from retailor.storage.base import DecisionLog
+from retailor.storage.decision_rows import DECISION_COLUMNS, decision_row
 from retailor.storage.postgres.database import PostgresDatabase
 
-_DECISION_COLUMNS = (
-    "decision_id",
-    "at",
-    "placement",
-    "channel",
-    "store_id",
-    "customer",
-    "anonymous_id",
-    "items",
-    "offer_ids",
-    "model_versions",
-    "personalized",
-    "fallback",
-    "latency_ms",
-    "record",
-)
-_QUOTED = ", ".join(f'"{c}"' for c in _DECISION_COLUMNS)
+_QUOTED = ", ".join(f'"{c}"' for c in DECISION_COLUMNS)
 _INSERT_DECISION = (
     f"INSERT INTO decisions ({_QUOTED}) VALUES "
-    "(%s, %s, %s, %s, %s, %s, %s, %s::text[], %s::text[], %s::json, %s, %s, %s, %s::json) "
+    "(%s, %s, %s, %s, %s, %s, %s, %s::text[], %s::text[], %s::json, %s, %s, %s, %s, %s, "
+    "%s::json) "
     "ON CONFLICT (decision_id) DO NOTHING"
 )
 _FEEDBACK_COLUMNS = '"decision_id", "at", "type", "item_id", "offer_id", "value", "source"'
@@ -46,31 +32,6 @@ _INSERT_FEEDBACK = (
     f"INSERT INTO decision_feedback ({_FEEDBACK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 _decode = msgspec.json.Decoder(DecisionRecord).decode
-_encode = msgspec.json.Encoder().encode
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _decision_row(record: DecisionRecord) -> tuple[Any, ...]:
-    context = record.context
-    return (
-        record.decision_id,
-        record.at,
-        record.placement,
-        _text(context.get("channel")),
-        _text(context.get("store_id")),
-        record.customer,
-        record.anonymous_id,
-        record.items,
-        [offer.offer_id for offer in record.offers],
-        _encode(record.model_versions).decode(),
-        record.personalized,
-        record.fallback,
-        record.latency_ms,
-        _encode(record).decode(),
-    )
 
 
 def _feedback(row: tuple[Any, ...]) -> FeedbackRecord:
@@ -88,7 +49,7 @@ class PostgresDecisionLog(DecisionLog):
     def append(self, records: Sequence[DecisionRecord]) -> None:
         if not records:
             return
-        rows = [_decision_row(r) for r in records]
+        rows = [decision_row(r) for r in records]
         with self._db.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.executemany(_INSERT_DECISION, rows)
 
