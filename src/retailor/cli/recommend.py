@@ -10,6 +10,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from retailor.cli.common import console, data_option, friendly_errors, reach_data, settings_from
+from retailor.models.errors import NotTrainedError
 from retailor.models.families import known_models
 
 HEADER = ("customer_id", "rank", "item_id", "score", "source")
@@ -99,7 +100,7 @@ def recommend(
                 who = services.profiles.resolve(customer) or customer
                 try:
                     _, items = services.models.recommend(model, who, Context(), k)
-                except KeyError:
+                except NotTrainedError:
                     _, items = services.models.recommend("blend", who, Context(), k)
                 return [(s.item_id, s.score, s.source) for s in items]
 

@@ -26,6 +26,7 @@ from retailor.decision.personal import PersonalLists
 from retailor.domain.decisions import DecisionContext
 from retailor.features.online import OnlineFeatures, Snapshot
 from retailor.models.base import Context, Scored
+from retailor.models.errors import NotTrainedError
 from retailor.models.families import known_models
 from retailor.models.serving import ModelService
 
@@ -160,7 +161,7 @@ class CandidateSources:
             fn = self._model_source(name, _MODEL_REASONS.get(name, "recommended for you"))
         try:
             return fn(request)
-        except KeyError:  # the model is not trained yet
+        except NotTrainedError:
             return []
 
     def versions(self) -> dict[str, int | None]:
@@ -230,7 +231,7 @@ class CandidateSources:
             reason = template.format(self._label(anchor))
             try:
                 similar = self._neighbours(model, anchor)[:each]
-            except KeyError:
+            except NotTrainedError:
                 return []
             for item, similarity in similar:
                 if item in anchors:

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 from retailor.models.base import Context, Scored
+from retailor.models.errors import NotTrainedError
 from retailor.models.serving import ModelService
 
 log = logging.getLogger("retailor.decisions")
@@ -79,7 +80,7 @@ class PersonalLists:
     def _compute(self, who: str | None, n: int) -> tuple[str, Entry]:
         try:
             used, answer = self.models.recommend("blend", who, Context(), n)
-        except KeyError:  # nothing trained and no live model yet
+        except NotTrainedError:  # nothing trained and no live model yet
             return "none", []
         return used, [(s.item_id, s.score, self.reason(used, s)) for s in answer]
 

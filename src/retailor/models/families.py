@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from retailor.models.errors import UnknownModelError
+
 if TYPE_CHECKING:  # the model code (numpy, scipy) is imported with a family, on first use
     from retailor.models.base import Recommender
 
@@ -77,13 +79,14 @@ def known_models() -> list[str]:
 
 
 def create(name: str, *, seed: int = 0, **params: Any) -> Recommender:
-    """A new, unfitted model of the named configuration."""
+    """A new, unfitted model of the named configuration; ``UnknownModelError`` when no
+    configuration has that name."""
     if name == "blend":
         from retailor.models.blend import Blend
 
         return Blend(seed=seed, **params)
     if name not in FAMILIES:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(known_models())}")
+        raise UnknownModelError(name, known_models())
     _, defaults, _ = FAMILIES[name]
     model = family(name)(seed=seed, **{**defaults, **params})
     model.config = name
@@ -91,13 +94,14 @@ def create(name: str, *, seed: int = 0, **params: Any) -> Recommender:
 
 
 def load(name: str, blob: bytes) -> Recommender:
-    """A fitted model of the named configuration from its saved bytes."""
+    """A fitted model of the named configuration from its saved bytes;
+    ``UnknownModelError`` when no configuration has that name."""
     if name == "blend":
         from retailor.models.blend import Blend
 
         return Blend.load(blob)
     if name not in FAMILIES:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(known_models())}")
+        raise UnknownModelError(name, known_models())
     model = family(name).load(blob)
     model.config = name
     return model

@@ -22,6 +22,7 @@ from typing import Any
 from retailor.domain.catalog import CatalogItem
 from retailor.domain.events import Event
 from retailor.models.base import Context, Recommender, Scored
+from retailor.models.errors import NotTrainedError
 from retailor.models.families import DEFAULT_MODELS, create, known_models, load
 from retailor.models.from_log import attributes_of, interactions_from_batches
 from retailor.models.training import Progress, TrainOutcome, train_models
@@ -229,7 +230,8 @@ class ModelService:
         self, name: str, who: str | None, context: Context, k: int, exclude: Collection[str] = ()
     ) -> tuple[str, list[Scored]]:
         """The named model's answer, or (for the blend) the first trained fallback's;
-        returns the name of the model that answered."""
+        returns the name of the model that answered. ``NotTrainedError`` when none of them
+        is loaded."""
         chain = FALLBACKS if name == "blend" else (name,)
         with self._lock:
             for candidate in chain:
@@ -239,11 +241,13 @@ class ModelService:
                 answer = model.recommend(who, context, k, exclude)
                 if answer or candidate == chain[-1]:
                     return candidate, answer
-        raise KeyError(name)
+        raise NotTrainedError(name)
 
     def similar(self, name: str, items: Sequence[str], k: int) -> list[Scored]:
+        """The named model's items like ``items``; ``NotTrainedError`` when it is not
+        loaded."""
         with self._lock:
             model = self.models.get(name)
             if model is None:
-                raise KeyError(name)
+                raise NotTrainedError(name)
             return model.similar_items(items, k)

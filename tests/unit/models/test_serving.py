@@ -7,8 +7,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from retailor.domain.events import Event, EventType
 from retailor.models.base import Context
+from retailor.models.errors import NotTrainedError
 from retailor.models.serving import ModelService
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.schema import events_to_table
@@ -87,3 +90,16 @@ def test_wait_idle_keeps_nobody_waiting_when_nothing_folds(tmp_path: Path) -> No
     models.close()
     models.observe(views(datetime.now(UTC), 3, prefix="late"))
     assert not models.wait_idle()  # closed
+
+
+def test_a_model_not_trained_yet_is_its_own_error(tmp_path: Path) -> None:
+    models = service(tmp_path, [], retrain_every=0)  # not started: nothing loaded
+    asks = {
+        "als": lambda: models.recommend("als", "c1", Context(), 3),
+        "blend": lambda: models.recommend("blend", None, Context(), 3),  # nor any fallback
+        "item_item": lambda: models.similar("item_item", ["sku1"], 3),
+    }
+    for name, ask in asks.items():
+        with pytest.raises(NotTrainedError, match=f"model '{name}' has not been trained") as raised:
+            ask()
+        assert raised.value.name == name and not isinstance(raised.value, KeyError)

@@ -16,6 +16,7 @@ from retailor.api.problems import ProblemError
 from retailor.decision.offers import consented
 from retailor.domain.access import Scope
 from retailor.models.base import Context, Scored
+from retailor.models.errors import NotTrainedError
 from retailor.models.families import known_models
 
 
@@ -126,7 +127,7 @@ async def _answered(
     """Run a model's answer off the event loop; an untrained model is a 404."""
     try:
         return await asyncio.to_thread(answer)
-    except KeyError:
+    except NotTrainedError:
         raise ProblemError(
             404, f"model {name!r} has not been trained yet: retailor train --models {name}"
         ) from None
