@@ -51,9 +51,9 @@ def test_the_migrations_are_numbered_from_one() -> None:
 
 
 def test_postgres_migrating_twice_changes_nothing(postgres_dsn: str) -> None:
-    assert [str(m) for m in migrate_storage(postgres_dsn)] == ["0001_initial"]
+    assert [str(m) for m in migrate_storage(postgres_dsn)] == ["0001_initial", "0002_definitions"]
     assert migrate_storage(postgres_dsn) == []
-    assert ledger(postgres_dsn) == [(1, "initial")]
+    assert ledger(postgres_dsn) == [(1, "initial"), (2, "definitions")]
 
 
 MIGRATION_KEY = "hashtext('retailor.migrate:' || current_schema())"
@@ -78,8 +78,11 @@ def test_two_processes_migrating_at_once_both_succeed(postgres_dsn: str) -> None
     assert waiting == 2, results
     assert [code for code, _, _ in results] == [0, 0], results
     printed = sorted(out.strip() for _, out, _ in results)
-    assert printed == ["applied 0001_initial", "the schema is up to date"]
-    assert ledger(postgres_dsn) == [(1, "initial")]
+    assert printed == [
+        "applied 0001_initial\napplied 0002_definitions",
+        "the schema is up to date",
+    ]
+    assert ledger(postgres_dsn) == [(1, "initial"), (2, "definitions")]
 
 
 def test_a_schema_newer_than_the_code_is_refused(postgres_dsn: str, tmp_path: Path) -> None:
