@@ -23,8 +23,10 @@ from retailor.cli.common import (
     settings_from,
 )
 from retailor.client import Client
+from retailor.domain.ids import InvalidIdError
 from retailor.profiles.segments import MAX_DEFINITION_BYTES, SegmentError, parse
-from retailor.storage.files.segments import FileSegmentStore, InvalidSegmentIdError
+from retailor.storage.base import DefinitionStore
+from retailor.storage.factory import definition_store
 
 COLUMNS = (
     "customer_id",
@@ -37,8 +39,11 @@ COLUMNS = (
 )
 
 
-def _store(data_dir: Path | None) -> FileSegmentStore:
-    return FileSegmentStore(settings_from(data_dir).data_dir / "segments")
+@contextmanager
+def _store(data_dir: Path | None) -> Iterator[DefinitionStore]:
+    settings = settings_from(data_dir)
+    with definition_store(settings.storage_dsn, settings.data_dir) as store:
+        yield store
 
 
 @click.group()
@@ -70,13 +75,14 @@ def put(segment_id: str, file: Path, data_dir: Path | None) -> None:
         parse(definition)
         server = read_run_file(settings_from(data_dir).data_dir)
         if server is None:
-            _store(data_dir).put(segment_id, definition)
+            with _store(data_dir) as store:
+                store.put("segment", segment_id, definition)
         else:
             with Client(server.url, server.token) as client:
                 client.put_segment(segment_id, definition)
     except (yaml.YAMLError, msgspec.DecodeError) as exc:
         raise click.ClickException(f"{file} does not parse: {exc}") from None
-    except (SegmentError, InvalidSegmentIdError) as exc:
+    except (SegmentError, InvalidIdError) as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     click.echo(
         f"segment {segment_id} saved; its members: retailor segments export {segment_id} --output FILE"
@@ -88,10 +94,9 @@ def put(segment_id: str, file: Path, data_dir: Path | None) -> None:
 @friendly_errors
 def list_segments(data_dir: Path | None) -> None:
     """The defined segments."""
-    for stored in _store(data_dir).all():
-        out.print(
-            f"[bold]{stored.segment_id}[/]  {msgspec.json.encode(stored.definition).decode()}"
-        )
+    with _store(data_dir) as store:
+        for stored in store.all("segment"):
+            out.print(f"[bold]{stored.id}[/]  {msgspec.json.encode(stored.document).decode()}")
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""Offers in a running server: the definitions (kept as files, held parsed in memory),
+"""Offers in a running server: the definitions (in the definition store, held parsed in
+memory, a change stored by another process taken up by :meth:`OfferBook.reload`),
 who is eligible for which offer now, and the ledger that makes budgets, redemption
 limits and per-customer frequency caps hold under concurrent requests."""
 
@@ -15,8 +16,9 @@ from typing import Any
 import msgspec
 
 from retailor.decision.rules import in_schedule
+from retailor.domain.ids import check_definition_id
 from retailor.domain.offers import MARKETING_CHANNELS, Offer, parse_offer
-from retailor.storage.files.documents import JsonDocuments, check_id
+from retailor.storage.base import DefinitionStore, StoredDefinition
 
 DAY, WEEK = 86_400.0, 7 * 86_400.0
 
@@ -24,27 +26,47 @@ DAY, WEEK = 86_400.0, 7 * 86_400.0
 class OfferBook:
     """Offer definitions by id (see the module docstring)."""
 
-    def __init__(self, store: JsonDocuments) -> None:
+    def __init__(self, store: DefinitionStore) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._offers: dict[str, Offer] = {}
-        for oid, raw in store.all().items():
-            try:
-                self._offers[oid] = parse_offer(raw, oid)
-            except ValueError as exc:
-                logging.getLogger(__name__).warning(
-                    "dropping stored offer %r, it no longer validates: %s", oid, exc
-                )
+        self._revisions: dict[str, int] = {}
+        for stored in store.all("offer"):
+            self._take(stored)
+
+    def _take(self, stored: StoredDefinition) -> None:
+        """Use a stored offer; one that no longer validates is dropped."""
+        try:
+            self._offers[stored.id] = parse_offer(stored.document, stored.id)
+        except ValueError as exc:
+            logging.getLogger(__name__).warning(
+                "dropping stored offer %r, it no longer validates: %s", stored.id, exc
+            )
+            self._offers.pop(stored.id, None)
+        self._revisions[stored.id] = stored.revision
 
     def put(self, offer_id: str, raw: Any) -> Offer:
         """Validate (``DefinitionError`` says where), store and start using an offer."""
-        check_id("offer", offer_id)
+        check_definition_id("offer", offer_id)
         offer = parse_offer(raw, offer_id)
         offer.updated_at = datetime.now(UTC)
         with self._lock:
-            self._store.put(offer_id, msgspec.to_builtins(offer))
+            stored = self._store.put("offer", offer_id, msgspec.to_builtins(offer))
             self._offers[offer_id] = offer
+            self._revisions[offer_id] = stored.revision
         return offer
+
+    def reload(self, offer_id: str) -> None:
+        """Take up the stored offer as it is now (another process wrote or deleted it).
+        Read under the lock of :meth:`put`, so it never undoes a later write of this
+        process."""
+        with self._lock:
+            stored = self._store.get("offer", offer_id)
+            if stored is None:
+                self._offers.pop(offer_id, None)
+                self._revisions.pop(offer_id, None)
+            elif self._revisions.get(offer_id) != stored.revision:
+                self._take(stored)
 
     def get(self, offer_id: str) -> Offer | None:
         return self._offers.get(offer_id)
@@ -52,7 +74,8 @@ class OfferBook:
     def delete(self, offer_id: str) -> bool:
         with self._lock:
             self._offers.pop(offer_id, None)
-            return self._store.delete(offer_id)
+            self._revisions.pop(offer_id, None)
+            return self._store.delete("offer", offer_id)
 
     def all(self) -> list[Offer]:
         return sorted(self._offers.values(), key=lambda o: o.offer_id)

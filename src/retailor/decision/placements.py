@@ -1,6 +1,7 @@
 """The placements of a server: the packaged defaults (``placements.toml``) overridden by
-the merchandiser's definitions (``PUT /v1/placements/{id}``, kept as files), parsed once
-and held in memory so a change is effective for the very next decision."""
+the merchandiser's definitions (``PUT /v1/placements/{id}``, kept in the definition
+store), parsed once and held in memory so a change is effective for the very next
+decision; a change another process stored is taken up by :meth:`PlacementBook.reload`."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Any
 
 import msgspec
 
+from retailor.domain.ids import check_definition_id
 from retailor.domain.placements import DefinitionError, Placement, parse_placement
-from retailor.storage.files.documents import JsonDocuments, check_id
+from retailor.storage.base import DefinitionStore, StoredDefinition
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ def default_definitions() -> dict[str, dict[str, Any]]:
 class PlacementBook:
     """Placements by id: defaults, overridden by stored definitions."""
 
-    def __init__(self, store: JsonDocuments, known_source: Callable[[str], bool]) -> None:
+    def __init__(self, store: DefinitionStore, known_source: Callable[[str], bool]) -> None:
         self._store = store
         self._known = known_source
         self._lock = threading.Lock()
@@ -37,12 +39,21 @@ class PlacementBook:
             pid: parse_placement(raw, pid) for pid, raw in default_definitions().items()
         }
         self._custom: dict[str, Placement] = {}
-        for pid, raw in store.all().items():
-            try:
-                self._custom[pid] = self._check(parse_placement(raw, pid))
-            except DefinitionError as exc:
-                # a definition that no longer validates falls back to the default
-                log.warning("dropping stored placement %r, it no longer validates: %s", pid, exc)
+        self._revisions: dict[str, int] = {}
+        for stored in store.all("placement"):
+            self._take(stored)
+
+    def _take(self, stored: StoredDefinition) -> None:
+        """Use a stored definition; one that no longer validates is dropped (a default
+        placement falls back to its default)."""
+        try:
+            placement = self._check(parse_placement(stored.document, stored.id))
+        except DefinitionError as exc:
+            log.warning("dropping stored placement %r, it no longer validates: %s", stored.id, exc)
+            self._custom.pop(stored.id, None)
+        else:
+            self._custom[stored.id] = placement
+        self._revisions[stored.id] = stored.revision
 
     def _check(self, placement: Placement) -> Placement:
         for i, source in enumerate(placement.sources):
@@ -66,16 +77,30 @@ class PlacementBook:
 
     def put(self, placement_id: str, raw: Any) -> Placement:
         """Validate (``DefinitionError`` says where), store and start using a definition."""
-        check_id("placement", placement_id)
+        check_definition_id("placement", placement_id)
         placement = self._check(parse_placement(raw, placement_id))
         placement.updated_at = datetime.now(UTC)
         with self._lock:
-            self._store.put(placement_id, msgspec.to_builtins(placement))
+            stored = self._store.put("placement", placement_id, msgspec.to_builtins(placement))
             self._custom[placement_id] = placement
+            self._revisions[placement_id] = stored.revision
         return placement
 
     def delete(self, placement_id: str) -> bool:
         """Drop a stored definition (a default placement reverts to its default)."""
         with self._lock:
             self._custom.pop(placement_id, None)
-            return self._store.delete(placement_id)
+            self._revisions.pop(placement_id, None)
+            return self._store.delete("placement", placement_id)
+
+    def reload(self, placement_id: str) -> None:
+        """Take up the stored definition as it is now (another process wrote or deleted
+        it). Read under the lock of :meth:`put`, so it never undoes a later write of
+        this process."""
+        with self._lock:
+            stored = self._store.get("placement", placement_id)
+            if stored is None:
+                self._custom.pop(placement_id, None)
+                self._revisions.pop(placement_id, None)
+            elif self._revisions.get(placement_id) != stored.revision:
+                self._take(stored)

@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from retailor.decision.audience import AudienceResolver
 from retailor.decision.candidates import CandidateSources
@@ -30,8 +29,7 @@ from retailor.features.online import OnlineFeatures
 from retailor.models.serving import ModelService
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
-from retailor.storage.base import DecisionLog
-from retailor.storage.files.documents import JsonDocuments
+from retailor.storage.base import DecisionLog, DefinitionStore
 
 log = logging.getLogger("retailor.decisions")
 
@@ -41,7 +39,7 @@ class DecisionService:
 
     def __init__(
         self,
-        data_dir: Path,
+        definitions: DefinitionStore,
         decisions: DecisionLog,
         items: Iterable[CatalogItem],
         models: ModelService,
@@ -60,10 +58,8 @@ class DecisionService:
         self.catalog = CatalogIndex(items)
         self.features = OnlineFeatures(self._item_info)
         self.sources = CandidateSources(models, self.features, self.catalog, background=background)
-        self.placements = PlacementBook(
-            JsonDocuments(data_dir / "placements", "placement"), self.sources.known
-        )
-        self.offers = OfferBook(JsonDocuments(data_dir / "offers", "offer"))
+        self.placements = PlacementBook(definitions, self.sources.known)
+        self.offers = OfferBook(definitions)
         self.ledger = OfferLedger()
         self.tracker = RewardTracker(create_policy(policy, seed), reward_window)
         self.chooser = OfferChooser(self.offers, self.ledger, self.tracker)

@@ -1,5 +1,5 @@
 """What an identifier may hold: the ids clients send (events, customers, catalog items,
-orders, stores, sessions) and the ids of definitions kept as files.
+orders, stores, sessions) and the ids of definitions (placements, offers, segments).
 
 A client id is 1 to 256 characters with at least one that is not blank, and none that is
 invisible or changes how text around it reads: control characters (a trailing newline
@@ -87,6 +87,29 @@ def id_problem(value: str) -> str | None:
 
 def _refused(code: int) -> bool:
     return any(low <= code <= high for low, high in REFUSED_RANGES)
+
+
+#: A definition id names a file in the embedded default: 1 to 128 letters, digits, dots,
+#: dashes and underscores, the first a letter or a digit.
+_DEFINITION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+class InvalidIdError(ValueError):
+    """A definition id outside the rule of :func:`check_definition_id`."""
+
+
+def check_definition_id(kind: str, value: str) -> str:
+    """``value`` when it is a valid id of a ``kind`` definition, else :class:`InvalidIdError`
+    saying what is allowed.
+
+    >>> check_definition_id("segment", "loyal-buyers")
+    'loyal-buyers'
+    """
+    if not _DEFINITION_ID.fullmatch(value):
+        raise InvalidIdError(
+            f"invalid {kind} id {value!r}: use 1-128 letters, digits, '.', '-', '_'"
+        )
+    return value
 
 
 class IdFields(Struct):

@@ -6,6 +6,9 @@ the members of a segment over the whole base are cached until something changes.
 A definition whose event counts are new is *building* until one scan of the log (on a
 background thread) has filled them: meanwhile nobody is a member of it (decisions and a
 customer's segments leave it out) and its base-wide membership waits for the build.
+
+Definitions live in the definition store; a change another process stored is taken up by
+:meth:`SegmentService.reload`.
 """
 
 from __future__ import annotations
@@ -31,8 +34,7 @@ from retailor.profiles.segments import (
     trait_value,
 )
 from retailor.profiles.service import ProfileService, ProfileView
-from retailor.storage.base import EventLog
-from retailor.storage.files.segments import FileSegmentStore, StoredSegment
+from retailor.storage.base import DefinitionStore, EventLog, StoredDefinition
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +49,13 @@ class Membership:
 class Defined:
     """A stored definition with its parsed condition."""
 
-    stored: StoredSegment
+    stored: StoredDefinition
     condition: Condition
     counts: tuple[EventCount, ...]
 
     @property
     def segment_id(self) -> str:
-        return self.stored.segment_id
+        return self.stored.id
 
 
 class SegmentBuildingError(RuntimeError):
@@ -61,10 +63,10 @@ class SegmentBuildingError(RuntimeError):
 
 
 class SegmentService:
-    """Definitions (files, read at start and on change), their parsed conditions, and
-    membership (see the module docstring)."""
+    """Definitions (read at start and on change), their parsed conditions, and membership
+    (see the module docstring)."""
 
-    def __init__(self, store: FileSegmentStore, profiles: ProfileService, events: EventLog) -> None:
+    def __init__(self, store: DefinitionStore, profiles: ProfileService, events: EventLog) -> None:
         self.store = store
         self.profiles = profiles
         self.events = events
@@ -75,39 +77,76 @@ class SegmentService:
         self._ordered: tuple[Defined, ...] = ()
         self._cache: dict[str, tuple[tuple[int, int, datetime], Membership]] = {}
         self._lock = threading.Lock()
+        #: held while a definition is written or reloaded: the store and memory agree
+        self._writing = threading.Lock()
         profiles.attach(self.counts)
         with profiles.lock:
             fresh = not profiles.states  # else: built from the log, in the background
-            for stored in store.all():
+            for stored in store.all("segment"):
                 try:
                     defined = _defined(stored)
                 except SegmentError as exc:
-                    log.warning("dropping stored segment %r: %s", stored.segment_id, exc)
+                    log.warning("dropping stored segment %r: %s", stored.id, exc)
                     continue
-                self._defined[stored.segment_id] = defined
+                self._defined[stored.id] = defined
                 self.builder.start(self.counts.acquire(defined.counts, fresh=fresh))
             self._ordered = tuple(sorted(self._defined.values(), key=lambda d: d.segment_id))
 
     # -- definitions --------------------------------------------------------------------
 
-    def put(self, segment_id: str, definition: Any, wait: float | None = None) -> StoredSegment:
+    def put(self, segment_id: str, definition: Any, wait: float | None = None) -> StoredDefinition:
         """Validate (``SegmentError`` says where), store and start using a definition; its
         new event counts are built in the background, waited for up to ``wait`` seconds
-        (None: until built). Call off the event loop (it writes a file)."""
+        (None: until built). Call off the event loop (it writes to the store)."""
         condition = parse(definition)
-        stored = self.store.put(segment_id, definition)
-        defined = Defined(stored, condition, tuple(event_counts(condition)))
-        with self._lock:
-            before = self._defined.get(segment_id)
-            self.builder.start(self.counts.acquire(defined.counts, fresh=False))
-            self._defined[segment_id] = defined
-            self._ordered = tuple(sorted(self._defined.values(), key=lambda d: d.segment_id))
-            self._cache.pop(segment_id, None)
-            if before is not None:
-                self.counts.release(before.counts)
+        with self._writing:
+            stored = self.store.put("segment", segment_id, definition)
+            defined = Defined(stored, condition, tuple(event_counts(condition)))
+            self._use(defined)
         if wait is None or wait > 0:
             self._wait(defined, wait)
         return stored
+
+    def reload(self, segment_id: str) -> None:
+        """Take up the stored definition as it is now (another process wrote or deleted
+        it); its new event counts are built in the background. Read under the lock of
+        :meth:`put`, so it never undoes a later write of this process."""
+        with self._writing:
+            stored = self.store.get("segment", segment_id)
+            if stored is None:
+                self._drop(segment_id)
+                return
+            current = self._defined.get(segment_id)
+            if current is not None and current.stored.revision == stored.revision:
+                return
+            try:
+                defined = _defined(stored)
+            except SegmentError as exc:
+                log.warning("dropping stored segment %r: %s", segment_id, exc)
+                self._drop(segment_id)
+                return
+            self._use(defined)
+
+    def _use(self, defined: Defined) -> None:
+        """Start using ``defined`` in place of the definition of its id, if any."""
+        with self._lock:
+            before = self._defined.get(defined.segment_id)
+            self.builder.start(self.counts.acquire(defined.counts, fresh=False))
+            self._defined[defined.segment_id] = defined
+            self._ordered = tuple(sorted(self._defined.values(), key=lambda d: d.segment_id))
+            self._cache.pop(defined.segment_id, None)
+            if before is not None:
+                self.counts.release(before.counts)
+
+    def _drop(self, segment_id: str) -> None:
+        """Stop using the definition of ``segment_id``, if any."""
+        with self._lock:
+            before = self._defined.pop(segment_id, None)
+            if before is None:
+                return
+            self._ordered = tuple(sorted(self._defined.values(), key=lambda d: d.segment_id))
+            self._cache.pop(segment_id, None)
+            self.counts.release(before.counts)
 
     def get(self, segment_id: str) -> Defined | None:
         return self._defined.get(segment_id)
@@ -226,6 +265,6 @@ class SegmentService:
         return trait_of
 
 
-def _defined(stored: StoredSegment) -> Defined:
-    condition = parse(stored.definition)
+def _defined(stored: StoredDefinition) -> Defined:
+    condition = parse(stored.document)
     return Defined(stored, condition, tuple(event_counts(condition)))

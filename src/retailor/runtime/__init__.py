@@ -9,6 +9,7 @@ the services.
 - ``worker.py``: the background role: model refresh and scheduled retraining, following
   the stream of stored events, warming the decision side's per-customer lists.
 - ``command.py``: a one-shot command's services, without HTTP and without background work.
+- ``following.py``: the thread that takes up the definitions other processes store.
 
 The command line imports this package only inside the commands that need it.
 """

@@ -1,7 +1,7 @@
 """The services every role builds over one data directory: the stores, the projections
 (profiles and identities, online features, offer ledger and policy) rebuilt from the
-logs, the model service and its training jobs, segments, decisions, and the group-commit
-writer that feeds them the events it stores."""
+logs, the model service and its training jobs, segments, decisions, the group-commit
+writer that feeds them the events it stores, and the follower of definition changes."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from retailor.models.serving import ModelService
 from retailor.profiles.lifetime import LifetimeModel
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
+from retailor.runtime.following import DefinitionFollower
 from retailor.settings import Settings
 from retailor.storage.base import ModelRecord
 from retailor.storage.factory import Storage, open_storage
-from retailor.storage.files.segments import FileSegmentStore
 from retailor.storage.permissions import make_private_dir
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class Services:
     training: TrainingJobs
     decisions: DecisionService
     writer: GroupCommitWriter
+    definition_follower: DefinitionFollower
     followers: list[StoredObserver] = field(default_factory=list)
     _closed: bool = field(default=False, init=False, repr=False)
 
@@ -76,6 +77,7 @@ class Services:
         if self._closed:
             return
         self._closed = True
+        self.definition_follower.close()
         self.segments.close()
         self.writer.close()
         self.decisions.close()
@@ -93,9 +95,11 @@ def build_services(
     the offer ledger and policy from the decision log (timed in the log).
 
     ``background=False`` (a one-off command) starts none of the decision side's
-    background refreshes; the model service is started by the background worker, never
-    here. ``on_commit(rows, seconds)`` is told of every group commit.
+    background refreshes and does not follow definition changes; the model service is
+    started by the background worker, never here. ``on_commit(rows, seconds)`` is told of
+    every group commit.
     """
+    revision = storage.definitions.revision()  # before anything reads the definitions
     profiles = ProfileService(
         load_or_create_salt(settings.data_dir, settings.identity_salt),
         IdentityRules(max_customers_per_device=settings.max_customers_per_device),
@@ -119,11 +123,9 @@ def build_services(
         lifetime, metrics = profiles.train_lifetime()
         return registry.save("clv", lifetime.params(), metrics)
 
-    segments = SegmentService(
-        FileSegmentStore(settings.data_dir / "segments"), profiles, storage.events
-    )
+    segments = SegmentService(storage.definitions, profiles, storage.events)
     decisions = DecisionService(
-        settings.data_dir,
+        storage.definitions,
         storage.decisions,
         storage.catalog.items(),
         models,
@@ -160,6 +162,17 @@ def build_services(
         storage.events, storage.quarantine, on_commit=on_commit, on_stored=stored
     )
     segments.builder.settle = writer.after_stored  # install new counts between two commits
+    definition_follower = DefinitionFollower(
+        storage.definitions,
+        {
+            "placement": decisions.placements.reload,
+            "offer": decisions.offers.reload,
+            "segment": segments.reload,
+        },
+        revision,
+    )
+    if background:
+        definition_follower.start()
     return Services(
         settings=settings,
         storage=storage,
@@ -169,5 +182,6 @@ def build_services(
         training=TrainingJobs(models, fit_clv),
         decisions=decisions,
         writer=writer,
+        definition_follower=definition_follower,
         followers=followers,
     )

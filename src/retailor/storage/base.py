@@ -259,3 +259,82 @@ class DecisionLog(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
+
+
+#: What a definition store keeps: one document per id in each kind.
+DEFINITION_KINDS = ("placement", "offer", "segment")
+
+
+class StoredDefinition(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored definition: its ``document`` as given (JSON-like data), when it was
+    last written and the store's revision of that write."""
+
+    kind: str
+    id: str
+    document: dict[str, Any]
+    updated_at: datetime
+    revision: int
+
+
+class DefinitionChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """What changed in a definition store after a revision: the definitions written since
+    (as they are now) and the ``(kind, id)`` of those deleted since, up to ``revision``."""
+
+    revision: int
+    changed: list[StoredDefinition]
+    deleted: list[tuple[str, str]]
+
+
+def check_kind(kind: str) -> str:
+    """``kind`` when it is one of :data:`DEFINITION_KINDS`, else ``ValueError``."""
+    if kind not in DEFINITION_KINDS:
+        raise ValueError(f"unknown definition kind {kind!r}: one of {', '.join(DEFINITION_KINDS)}")
+    return kind
+
+
+class DefinitionStore(ABC):
+    """The definitions people write (placements, offers, segments), shared by every
+    process that works on the same data: a server learns of a change made elsewhere by
+    asking what changed since the revision it holds.
+
+    Contract:
+    - ``kind`` is one of :data:`DEFINITION_KINDS` (else ``ValueError``); ids follow
+      ``domain.ids.check_definition_id`` (else ``InvalidIdError``, before anything is
+      read or written).
+    - A document comes back equal to the one put, keys in the same order, any string
+      (a ``\\u0000`` included).
+    - The store has one revision, shared by every kind and every process: each ``put``
+      and each ``delete`` that removes something takes a revision above every earlier
+      one. ``revision()`` never decreases, and once it returns ``r`` every write up to
+      ``r`` is visible to ``get``, ``all`` and ``changed_since``.
+    - ``changed_since(r)`` names every definition written or deleted after ``r``, however
+      many times, by whichever process; ``changed_since(0)`` gives every definition held.
+    """
+
+    @abstractmethod
+    def put(self, kind: str, definition_id: str, document: dict[str, Any]) -> StoredDefinition:
+        """Create or replace a definition; return it as stored (its new revision)."""
+
+    @abstractmethod
+    def get(self, kind: str, definition_id: str) -> StoredDefinition | None:
+        """The definition, or None when there is none."""
+
+    @abstractmethod
+    def delete(self, kind: str, definition_id: str) -> bool:
+        """Remove a definition; whether there was one."""
+
+    @abstractmethod
+    def all(self, kind: str) -> list[StoredDefinition]:
+        """Every definition of ``kind``, in id order."""
+
+    @abstractmethod
+    def revision(self) -> int:
+        """The revision of the latest write (0 before any)."""
+
+    @abstractmethod
+    def changed_since(self, revision: int) -> DefinitionChanges:
+        """What was written or deleted after ``revision``; see the class contract. Cheap
+        when nothing changed: servers ask about twice a second."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from retailor.storage.base import (
     CatalogStore,
     DecisionLog,
+    DefinitionStore,
     EventLog,
     KeyStore,
     ModelRegistry,
@@ -37,6 +38,7 @@ class Storage:
     keys: KeyStore
     models: ModelRegistry
     decisions: DecisionLog
+    definitions: DefinitionStore
     dsn: str
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -102,6 +104,22 @@ def model_registry(dsn: str, data_dir: Path) -> Iterator[ModelRegistry]:
 
 
 @contextmanager
+def definition_store(dsn: str, data_dir: Path) -> Iterator[DefinitionStore]:
+    """The definitions alone, for commands that need nothing else: the database's for
+    PostgreSQL, else the files of the data directory (which a running server follows)."""
+    if is_postgres(dsn):
+        storage = open_storage(dsn, data_dir)
+        try:
+            yield storage.definitions
+        finally:
+            storage.close()
+    else:
+        from retailor.storage.files.definitions import FileDefinitionStore
+
+        yield FileDefinitionStore(data_dir)
+
+
+@contextmanager
 def key_store(dsn: str, data_dir: Path) -> Iterator[KeyStore]:
     """The key store alone, for the ``keys`` commands: the database's for PostgreSQL, else
     ``<data_dir>/keys.json`` (which a running server re-reads)."""
@@ -121,14 +139,15 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
     """Open the stores for ``dsn`` (``duckdb:///file``, ``duckdb://:memory:``, ``memory://``,
     ``postgresql://user@host:port/dbname``).
 
-    Keys and models live in ``<data_dir>`` for the DuckDB backend, so that CLI commands can
-    add keys while a server runs; in PostgreSQL everything is in the database, which every
+    Keys, models and definitions live in ``<data_dir>`` for the DuckDB backend, so that
+    CLI commands can change them while a server runs; in PostgreSQL everything is in the database, which every
     worker shares. Opening a PostgreSQL database brings its schema up to date.
     """
     scheme = urlparse(dsn).scheme
     if scheme == "memory":
         from retailor.storage.memory.catalog import MemoryCatalogStore
         from retailor.storage.memory.decisions import MemoryDecisionLog
+        from retailor.storage.memory.definitions import MemoryDefinitionStore
         from retailor.storage.memory.events import MemoryEventLog
         from retailor.storage.memory.keys import MemoryKeyStore
         from retailor.storage.memory.quarantine import MemoryQuarantineStore
@@ -140,6 +159,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             keys=MemoryKeyStore(),
             models=FileModelRegistry(data_dir / "models"),
             decisions=MemoryDecisionLog(),
+            definitions=MemoryDefinitionStore(),
             dsn=dsn,
         )
     if scheme == "duckdb":
@@ -148,6 +168,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.duckdb.decisions import DuckDBDecisionLog
         from retailor.storage.duckdb.events import DuckDBEventLog
         from retailor.storage.duckdb.quarantine import DuckDBQuarantineStore
+        from retailor.storage.files.definitions import FileDefinitionStore
         from retailor.storage.files.keys import FileKeyStore
 
         db = DuckDBDatabase(_duckdb_file(dsn))
@@ -158,6 +179,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             keys=FileKeyStore(data_dir / "keys.json"),
             models=FileModelRegistry(data_dir / "models"),
             decisions=DuckDBDecisionLog(db),
+            definitions=FileDefinitionStore(data_dir),
             dsn=dsn,
             _closers=[db],
         )
@@ -165,6 +187,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.catalog import PostgresCatalogStore
         from retailor.storage.postgres.database import PostgresDatabase
         from retailor.storage.postgres.decisions import PostgresDecisionLog
+        from retailor.storage.postgres.definitions import PostgresDefinitionStore
         from retailor.storage.postgres.events import PostgresEventLog
         from retailor.storage.postgres.keys import PostgresKeyStore
         from retailor.storage.postgres.models import PostgresModelRegistry
@@ -178,6 +201,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             keys=PostgresKeyStore(database),
             models=PostgresModelRegistry(database),
             decisions=PostgresDecisionLog(database),
+            definitions=PostgresDefinitionStore(database),
             dsn=dsn,
             _closers=[database],
         )

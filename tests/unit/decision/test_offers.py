@@ -16,7 +16,7 @@ from retailor.decision.offers import Audience, OfferBook, OfferLedger, ineligibl
 from retailor.decision.policies import Arm, UniformPolicy, VowpalPolicy
 from retailor.domain.offers import parse_offer
 from retailor.domain.placements import DefinitionError
-from retailor.storage.files.documents import JsonDocuments
+from retailor.storage.files.definitions import FileDefinitionStore
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
 
@@ -129,7 +129,7 @@ def test_concurrent_redemptions_never_overspend_the_budget() -> None:
 
 
 def test_concurrent_awards_hold_the_frequency_cap(tmp_path: Path) -> None:
-    book = OfferBook(JsonDocuments(tmp_path, "offer"))
+    book = OfferBook(FileDefinitionStore(tmp_path))
     book.put("o", {"kind": "percent_off", "value": 10, "frequency_cap": {"per_day": 3}})
     chooser = OfferChooser(book, OfferLedger(), RewardTracker(UniformPolicy(seed=1), 3600))
     shown: list[int] = []
@@ -189,7 +189,7 @@ def test_unrewarded_choices_teach_zero_after_the_window(tmp_path: Path) -> None:
             self.rewards.append(reward)
 
     policy = Counting(seed=0)
-    book = OfferBook(JsonDocuments(tmp_path, "offer"))
+    book = OfferBook(FileDefinitionStore(tmp_path))
     book.put("a", {"kind": "percent_off", "value": 5})
     tracker = RewardTracker(policy, reward_window=0.0)
     chooser = OfferChooser(book, OfferLedger(), tracker)
@@ -204,7 +204,7 @@ def test_unrewarded_choices_teach_zero_after_the_window(tmp_path: Path) -> None:
 
 
 def test_offers_persist_and_survive_reload(tmp_path: Path) -> None:
-    store = JsonDocuments(tmp_path, "offer")
+    store = FileDefinitionStore(tmp_path)
     OfferBook(store).put(
         "o",
         {
@@ -215,6 +215,25 @@ def test_offers_persist_and_survive_reload(tmp_path: Path) -> None:
     )
     again = OfferBook(store).get("o")
     assert again is not None and again.value == 3 and again.schedule.starts_at is not None
+
+
+def test_an_offer_stored_elsewhere_is_taken_up_on_reload(tmp_path: Path) -> None:
+    book = OfferBook(FileDefinitionStore(tmp_path))
+    elsewhere = FileDefinitionStore(tmp_path)  # another process's view of the same files
+    elsewhere.put("offer", "o", {"kind": "percent_off", "value": 10})
+    assert book.get("o") is None
+    book.reload("o")
+    first = book.get("o")
+    assert first is not None and first.value == 10
+    book.reload("o")  # nothing new: the same offer stays in use
+    assert book.get("o") is first
+    book.put("o", {"kind": "percent_off", "value": 20})
+    book.reload("o")  # reads the store as it is now: never undoes the later write
+    again = book.get("o")
+    assert again is not None and again.value == 20
+    elsewhere.delete("offer", "o")
+    book.reload("o")
+    assert book.get("o") is None and book.all() == []
 
 
 def test_a_naive_schedule_datetime_is_taken_as_utc() -> None:
@@ -296,9 +315,9 @@ def test_a_stored_offer_that_no_longer_parses_is_dropped_with_a_warning(
 ) -> None:
     import logging
 
-    store = JsonDocuments(tmp_path, "offer")
-    store.put("good", {"kind": "free_shipping"})
-    store.put("stale", {"kind": "coupon"})
+    store = FileDefinitionStore(tmp_path)
+    store.put("offer", "good", {"kind": "free_shipping"})
+    store.put("offer", "stale", {"kind": "coupon"})
     with caplog.at_level(logging.WARNING, logger="retailor.decision.offers"):
         book = OfferBook(store)
     assert [o.offer_id for o in book.all()] == ["good"]

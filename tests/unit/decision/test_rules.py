@@ -331,12 +331,12 @@ def test_a_stored_placement_that_no_longer_parses_is_dropped_with_a_warning(
     import logging
 
     from retailor.decision.placements import PlacementBook
-    from retailor.storage.files.documents import JsonDocuments
+    from retailor.storage.files.definitions import FileDefinitionStore
 
-    store = JsonDocuments(tmp_path, "placement")
-    store.put("fine", {"sources": [{"source": "popular"}]})
-    store.put("broken", {"sources": [{"source": "popular", "weight": -1}]})
-    store.put("gone", {"sources": [{"source": "retired_model"}]})
+    store = FileDefinitionStore(tmp_path)
+    store.put("placement", "fine", {"sources": [{"source": "popular"}]})
+    store.put("placement", "broken", {"sources": [{"source": "popular", "weight": -1}]})
+    store.put("placement", "gone", {"sources": [{"source": "retired_model"}]})
     with caplog.at_level(logging.WARNING, logger="retailor.decision.placements"):
         book = PlacementBook(store, lambda name: name in ("popular", "trending_now"))
     assert book.get("fine") is not None

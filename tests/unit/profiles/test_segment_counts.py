@@ -21,7 +21,7 @@ from retailor.profiles.event_counts import micros
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.segments import evaluate, parse
 from retailor.profiles.service import ProfileService
-from retailor.storage.files.segments import FileSegmentStore
+from retailor.storage.files.definitions import FileDefinitionStore
 from retailor.storage.memory.events import MemoryEventLog
 from retailor.storage.schema import events_to_table
 from tests.unit.profiles.test_identity import ev, order
@@ -93,7 +93,7 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
 def setup(tmp_path: Path) -> tuple[ProfileService, MemoryEventLog, SegmentService]:
     profiles = ProfileService("salt")
     log = MemoryEventLog()
-    store = FileSegmentStore(tmp_path / f"s{next(_dirs)}")
+    store = FileDefinitionStore(tmp_path / f"s{next(_dirs)}")
     return profiles, log, SegmentService(store, profiles, log)
 
 
@@ -123,7 +123,7 @@ def from_scratch(segments: SegmentService, events: list[Event]) -> dict[str, lis
     for segment_id in ("s0", "s1"):
         defined = segments.get(segment_id)
         assert defined is not None
-        condition = parse(defined.stored.definition)
+        condition = parse(defined.stored.document)
         found[segment_id] = sorted(
             key
             for key in profiles.customer_keys()

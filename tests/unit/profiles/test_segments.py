@@ -11,7 +11,7 @@ from retailor.domain.events import Event
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.segments import SegmentError, parse
 from retailor.profiles.service import ProfileService
-from retailor.storage.files.segments import FileSegmentStore
+from retailor.storage.files.definitions import FileDefinitionStore
 from retailor.storage.memory.events import MemoryEventLog
 from retailor.storage.schema import events_to_table
 from tests.unit.profiles.test_identity import ev, order
@@ -85,7 +85,7 @@ def segments(tmp_path: Path) -> SegmentService:
     events = history()
     log.append(events_to_table(events))
     profiles.apply(events)
-    return SegmentService(FileSegmentStore(tmp_path), profiles, log)
+    return SegmentService(FileDefinitionStore(tmp_path), profiles, log)
 
 
 def members(service: SegmentService, definition: dict[str, object]) -> list[str]:
@@ -140,3 +140,25 @@ def test_membership_follows_new_events(segments: SegmentService) -> None:
     segments.profiles.apply([late])
     refreshed = segments.members("s")
     assert refreshed is not None and refreshed.members == []
+
+
+def test_a_definition_stored_elsewhere_is_taken_up_on_reload(
+    segments: SegmentService, tmp_path: Path
+) -> None:
+    elsewhere = FileDefinitionStore(tmp_path)  # another process's view of the same files
+    elsewhere.put("segment", "shoes", SHOES_TWICE_NOT_LATELY)
+    assert segments.get("shoes") is None
+    segments.reload("shoes")
+    membership = segments.members("shoes")
+    assert membership is not None and membership.members == ["fits"]
+    kept = segments.get("shoes")
+    segments.reload("shoes")  # nothing new: the same definition stays in use
+    assert segments.get("shoes") is kept
+    elsewhere.put("segment", "shoes", {"all": [{"trait": "order_count", "op": "gte", "value": 99}]})
+    segments.reload("shoes")
+    membership = segments.members("shoes")
+    assert membership is not None and membership.members == []
+    elsewhere.delete("segment", "shoes")
+    segments.reload("shoes")
+    assert segments.get("shoes") is None and segments.members("shoes") is None
+    assert not segments.defined()

@@ -11,9 +11,9 @@ from retailor.api.endpoints import endpoint
 from retailor.api.http import json_response, read_definition
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
+from retailor.domain.ids import InvalidIdError
 from retailor.domain.offers import Offer
 from retailor.domain.placements import DefinitionError, Placement
-from retailor.storage.files.documents import InvalidIdError
 
 
 class PlacementOut(msgspec.Struct):

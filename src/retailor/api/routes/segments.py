@@ -17,9 +17,9 @@ from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response, query_int, read_definition
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
+from retailor.domain.ids import InvalidIdError, check_definition_id
 from retailor.profiles.segmentation import Membership, SegmentBuildingError
 from retailor.profiles.segments import MAX_DEFINITION_BYTES, SegmentError
-from retailor.storage.files.segments import InvalidSegmentIdError, check_segment_id
 
 #: how long a PUT waits for a new definition's event counts before answering "building"
 PUT_WAIT_SECONDS = 10.0
@@ -76,8 +76,8 @@ class CustomersOut(msgspec.Struct):
 
 def _known(ctx: AppContext, segment_id: str) -> None:
     try:
-        check_segment_id(segment_id)
-    except InvalidSegmentIdError as exc:
+        check_definition_id("segment", segment_id)
+    except InvalidIdError as exc:
         raise ProblemError(422, str(exc)) from None
     if ctx.segments.get(segment_id) is None:
         raise ProblemError(
@@ -136,11 +136,11 @@ async def _segment_out(ctx: AppContext, segment_id: str) -> SegmentOut:
     defined = ctx.segments.get(segment_id)
     assert defined is not None
     if ctx.segments.building(segment_id) or not ctx.segments.ready(segment_id):
-        return SegmentOut(segment_id, defined.stored.definition, "building", None, None)
+        return SegmentOut(segment_id, defined.stored.document, "building", None, None)
     membership = await _membership(ctx, segment_id)
     return SegmentOut(
         segment_id=segment_id,
-        definition=defined.stored.definition,
+        definition=defined.stored.document,
         status="ready",
         size=len(membership.members),
         evaluated_at=membership.evaluated_at.isoformat() if membership.evaluated_at else None,
@@ -180,7 +180,7 @@ async def put_segment(request: Request, ctx: AppContext) -> Response:
         raise ProblemError(
             422, str(exc), title="Invalid segment definition", where=exc.where
         ) from None
-    except InvalidSegmentIdError as exc:
+    except InvalidIdError as exc:
         raise ProblemError(422, str(exc)) from None
     await _built(ctx, segment_id, PUT_WAIT_SECONDS)
     return json_response(await _segment_out(ctx, segment_id))
