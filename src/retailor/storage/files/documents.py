@@ -4,15 +4,13 @@ atomically so the CLI and the server can share a data directory."""
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from retailor.domain.ids import definition_id_problem
 from retailor.storage.permissions import make_private_dir
-
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 class InvalidIdError(ValueError):
@@ -21,10 +19,9 @@ class InvalidIdError(ValueError):
 
 def check_id(kind: str, value: str) -> str:
     """``value`` when it is a valid id, else :class:`InvalidIdError` saying what is allowed."""
-    if not _ID.fullmatch(value):
-        raise InvalidIdError(
-            f"invalid {kind} id {value!r}: use 1-128 letters, digits, '.', '-', '_'"
-        )
+    problem = definition_id_problem(kind, value)
+    if problem is not None:
+        raise InvalidIdError(problem)
     return value
 
 
@@ -65,5 +62,5 @@ class JsonDocuments:
         return {
             p.stem: msgspec.json.decode(p.read_bytes())
             for p in sorted(self._root.glob("*.json"))
-            if _ID.match(p.stem)
+            if definition_id_problem(self._kind, p.stem) is None
         }

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from retailor.domain.ids import definition_id_problem
 from retailor.storage.permissions import make_private_dir
-
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 class StoredSegment(msgspec.Struct, kw_only=True):
@@ -32,10 +30,9 @@ class FileSegmentStore:
         self._root = root
 
     def _path(self, segment_id: str) -> Path:
-        if not _ID.fullmatch(segment_id):
-            raise InvalidSegmentIdError(
-                f"invalid segment id {segment_id!r}: use 1-128 letters, digits, '.', '-', '_'"
-            )
+        problem = definition_id_problem("segment", segment_id)
+        if problem is not None:
+            raise InvalidSegmentIdError(problem)
         return self._root / f"{segment_id}.json"
 
     def put(self, segment_id: str, definition: dict[str, Any]) -> StoredSegment:
