@@ -38,6 +38,8 @@ TRAITS = {
 }  # fmt: skip
 FREE_PREFIXES = ("attributes.", "consent.")
 EVENT_KEYS = {"event", "within_days", "min_count", "max_count", "category", "item_id"}
+#: The widest event window (a hundred years; leave ``within_days`` out for all of history).
+MAX_WINDOW_DAYS = 36_500
 
 
 class SegmentError(ValueError):
@@ -84,8 +86,11 @@ def parse(definition: Any, where: str = "$") -> Condition:
         if keys - {kind, "name", "description"}:
             raise SegmentError(
                 where,
-                f"unexpected keys {sorted(keys - {kind, 'name', 'description'})} next to '{kind}'",
+                f"unexpected keys {sorted(keys - {kind, 'name', 'description'}, key=str)} next to '{kind}'",
             )
+        for label in ("name", "description"):
+            if definition.get(label) is not None and not isinstance(definition[label], str):
+                raise SegmentError(f"{where}.{label}", "must be a string")
         parts = definition[kind]
         if not isinstance(parts, list) or not parts:
             raise SegmentError(f"{where}.{kind}", "must be a non-empty list of conditions")
@@ -104,7 +109,7 @@ def parse(definition: Any, where: str = "$") -> Condition:
 def _trait(d: dict[str, Any], where: str) -> TraitTest:
     extra = set(d) - {"trait", "op", "value"}
     if extra:
-        raise SegmentError(where, f"unexpected keys {sorted(extra)}")
+        raise SegmentError(where, f"unexpected keys {sorted(extra, key=str)}")
     path = d["trait"]
     if not isinstance(path, str) or not (path in TRAITS or path.startswith(FREE_PREFIXES)):
         raise SegmentError(
@@ -126,27 +131,27 @@ def _event(d: dict[str, Any], where: str) -> EventCount:
     if extra:
         raise SegmentError(
             where,
-            f"unexpected keys {sorted(extra)}; an event condition takes {', '.join(sorted(EVENT_KEYS))}",
+            f"unexpected keys {sorted(extra, key=str)}; an event condition takes {', '.join(sorted(EVENT_KEYS))}",
         )
     kinds = d["event"] if isinstance(d["event"], list) else [d["event"]]
     known = {t.value for t in EventType}
     for i, kind in enumerate(kinds):
-        if kind not in known:
+        if not isinstance(kind, str) or kind not in known:
             raise SegmentError(
                 f"{where}.event" + (f"[{i}]" if isinstance(d["event"], list) else ""),
                 f"unknown event type {kind!r}",
             )
     within = d.get("within_days")
     if within is not None and (
-        isinstance(within, bool) or not isinstance(within, int | float) or within <= 0
+        isinstance(within, bool)
+        or not isinstance(within, int | float)
+        or not 0 < within <= MAX_WINDOW_DAYS
     ):
-        raise SegmentError(f"{where}.within_days", "must be a positive number of days")
-    low, high = d.get("min_count", 1), d.get("max_count")
-    for name, value in (("min_count", low), ("max_count", high)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
-        ):
-            raise SegmentError(f"{where}.{name}", "must be a whole number >= 0")
+        raise SegmentError(
+            f"{where}.within_days", f"must be a positive number of days, at most {MAX_WINDOW_DAYS}"
+        )
+    low = _count(d.get("min_count", 1), f"{where}.min_count")
+    high = _count(d["max_count"], f"{where}.max_count") if d.get("max_count") is not None else None
     for name in ("category", "item_id"):
         if d.get(name) is not None and not isinstance(d[name], str):
             raise SegmentError(f"{where}.{name}", "must be a string")
@@ -160,15 +165,23 @@ def _event(d: dict[str, Any], where: str) -> EventCount:
     )
 
 
+def _count(value: Any, where: str) -> int:
+    """A count: a whole number >= 0 (``2.0`` is the whole number 2)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SegmentError(where, "must be a whole number >= 0")
+    return value
+
+
 def longest_window(condition: Condition) -> timedelta | None:
     """The widest event window a condition looks at (None: all of history)."""
     if isinstance(condition, EventCount):
         return condition.within
     if isinstance(condition, Combined):
         windows = [longest_window(p) for p in condition.parts]
-        return (
-            None if any(w is None for w in windows) or not windows else max(w for w in windows if w)
-        )
+        known = [w for w in windows if w is not None]
+        return None if len(known) < len(windows) or not known else max(known)
     return timedelta(0)
 
 
