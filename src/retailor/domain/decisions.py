@@ -4,13 +4,13 @@ that follows, and the record the decision log keeps of each decision."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
 from retailor.domain.events import Channel
+from retailor.domain.timestamps import Timestamp
 
 Identifier = Annotated[str, Meta(min_length=1, max_length=256)]
 FeedbackType = Literal["viewed", "clicked", "redeemed", "purchased"]
@@ -96,7 +96,7 @@ class DecisionRecord(Struct, kw_only=True):
     """What the decision log keeps of one decision."""
 
     decision_id: str
-    at: datetime
+    at: Timestamp
     placement: str
     customer: str | None
     anonymous_id: str | None
@@ -118,14 +118,14 @@ class Feedback(Struct, kw_only=True, forbid_unknown_fields=True):
     item_id: str | None = None
     offer_id: str | None = None
     value: float | None = None
-    timestamp: datetime | None = None
+    timestamp: Timestamp | None = None
 
 
 class FeedbackRecord(Struct, kw_only=True):
     """Feedback as the decision log keeps it (from the API or from events)."""
 
     decision_id: str
-    at: datetime
+    at: Timestamp
     type: str
     item_id: str | None
     offer_id: str | None

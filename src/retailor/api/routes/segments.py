@@ -11,9 +11,11 @@ from starlette.responses import Response
 
 from retailor.api.context import AppContext
 from retailor.api.endpoints import QueryParam, endpoint
-from retailor.api.http import json_response, query_int, read_definition
+from retailor.api.http import MAX_OFFSET, json_response, query_int, read_definition
 from retailor.api.problems import ProblemError
+from retailor.api.segment_grammar import SegmentDefinition
 from retailor.domain.access import Scope
+from retailor.domain.ids import DefinitionId
 from retailor.profiles.segments import SegmentError
 from retailor.storage.files.segments import InvalidSegmentIdError
 
@@ -23,17 +25,10 @@ PAGE = (
         "page size (1 to 10,000; default 1,000)",
         {"type": "integer", "minimum": 1, "maximum": 10000},
     ),
-    QueryParam("offset", "members to skip", {"type": "integer", "minimum": 0}),
+    QueryParam(
+        "offset", "members to skip", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}
+    ),
 )
-
-
-class SegmentDefinition(msgspec.Struct):
-    """A condition: all/any (lists), not, a trait test or an event count (docs/profiles.md)."""
-
-    all: list[dict[str, Any]] | None = None
-    any: list[dict[str, Any]] | None = None
-    name: str | None = None
-    description: str | None = None
 
 
 class SegmentOut(msgspec.Struct):
@@ -137,7 +132,7 @@ async def get_segment(request: Request, ctx: AppContext) -> Response:
 async def segment_members(request: Request, ctx: AppContext) -> Response:
     """Canonical customer ids in a stable order; follow ``next_offset`` for the next page."""
     limit = query_int(request, "limit", 1000, 1, 10_000)
-    offset = query_int(request, "offset", 0, 0, 2**62)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
     stored, membership = await _membership(ctx, request.path_params["segment_id"])
     page = membership.members[offset : offset + limit]
     following = offset + limit if offset + limit < len(membership.members) else None
@@ -151,7 +146,10 @@ async def segment_members(request: Request, ctx: AppContext) -> Response:
     tag="customers",
     scope=Scope.ADMIN,
     response=CustomersOut,
-    query=(QueryParam("segment", "segment id", {"type": "string"}, required=True), *PAGE),
+    query=(
+        QueryParam("segment", "segment id", msgspec.json.schema(DefinitionId), required=True),
+        *PAGE,
+    ),
     errors=(404, 422),
 )
 async def list_customers(request: Request, ctx: AppContext) -> Response:
@@ -160,7 +158,7 @@ async def list_customers(request: Request, ctx: AppContext) -> Response:
     if not segment_id:
         raise ProblemError(422, "give ?segment=ID (listing the whole base is not offered)")
     limit = query_int(request, "limit", 100, 1, 10_000)
-    offset = query_int(request, "offset", 0, 0, 2**62)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
     _, membership = await _membership(ctx, segment_id)
     page = []
     for key in membership.members[offset : offset + limit]:
