@@ -145,8 +145,14 @@ def test_rules_apply_immediately_and_pins_and_exclusions_hold(app: AppHarness) -
     assert "sku7" not in ids and not any(int(i[3:]) % 4 == 0 for i in ids)
     shown = app.client.get("/v1/placements/home", headers=app.admin()).json()
     assert shown["default"] is False and len(shown["placement"]["rules"]) == 4
-    assert app.client.delete("/v1/placements/home", headers=app.admin()).status_code == 204
+    assert app.client.delete("/v1/placements/home", headers=app.admin()).status_code == 409
+    reverted = app.client.delete("/v1/placements/home/definition", headers=app.admin())
+    assert reverted.status_code == 204
     assert app.client.get("/v1/placements/home", headers=app.admin()).json()["default"] is True
+    mine = {"sources": [{"source": "popular"}]}
+    app.client.put("/v1/placements/mine", json=mine, headers=app.admin())
+    assert app.client.delete("/v1/placements/mine", headers=app.admin()).status_code == 204
+    assert app.client.get("/v1/placements/mine", headers=app.admin()).status_code == 404
 
 
 def test_bad_requests_are_clear_problems(app: AppHarness) -> None:
@@ -231,7 +237,7 @@ def test_offers_budget_feedback_and_the_decision_log(app: AppHarness) -> None:
         json={"decision_id": granted[0], "type": "redeemed", "offer_id": "nope"},
         headers=h,
     )
-    assert r.status_code == 422
+    assert r.status_code == 409 and r.json()["title"] == "Not part of the decision"
     # an event that carries the decision id counts as feedback too
     click = {"event_id": "clicked", "type": "product_viewed", "customer_id": "c1", "timestamp": NOW.isoformat(),
              "decision_id": granted[1], "properties": {"item_id": shown[1][0]}}  # fmt: skip
@@ -565,3 +571,15 @@ def test_recommendations_respect_consent_and_visitor_ids(app: AppHarness) -> Non
     # an anonymous id is looked up as a visitor id only: it cannot claim a customer
     claimed = app.client.get("/v1/recommendations?anonymous_id=c3", headers=h).json()
     assert claimed["customer"] is None
+
+
+def test_whole_numbers_written_with_a_point_are_integers(app: AppHarness) -> None:
+    seed(app)
+    h = app.admin()
+    r = app.client.post("/v1/decisions", json={"placement": "home", "k": 3.0}, headers=h)
+    assert r.status_code == 200 and len(r.json()["items"]) == 3, r.text
+    r = app.client.post("/v1/decisions", json={"placement": "home", "k": 3.5}, headers=h)
+    assert r.status_code == 422 and r.json()["where"] == "$.k"
+    definition = {"sources": [{"source": "popular", "slots": 2.0}], "k": 4.0}
+    r = app.client.put("/v1/placements/whole", json=definition, headers=h)
+    assert r.status_code == 200 and r.json()["placement"]["k"] == 4, r.text

@@ -275,10 +275,13 @@ def test_health_metrics_and_openapi(app: AppHarness) -> None:
     placement = doc["paths"]["/v1/placements/{placement_id}"]
     assert "204" in placement["delete"]["responses"]
     assert "application/yaml" in placement["put"]["requestBody"]["content"]
-    # a 422 that kept the valid events also says what was accepted and refused
+    # a 422 that kept the valid events also says what was accepted and refused; a 422 that
+    # refused the whole body is a plain problem
     partial = doc["paths"]["/v1/events"]["post"]["responses"]["422"]["content"]
-    [problem, report] = partial["application/problem+json"]["schema"]["allOf"]
-    assert problem == {"$ref": "#/components/schemas/Problem"}
+    [some, whole] = partial["application/problem+json"]["schema"]["oneOf"]
+    [problem, kind, report] = some["allOf"]
+    assert problem == whole["allOf"][0] == {"$ref": "#/components/schemas/Problem"}
+    assert kind["properties"]["type"]["const"].endswith("/some-events-were-rejected")
     assert report == {"$ref": "#/components/schemas/IngestReport"}
     for path in (
         "/v1/events",

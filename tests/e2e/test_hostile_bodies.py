@@ -226,3 +226,35 @@ def test_many_small_gzip_members_still_respect_the_limit(app: AppHarness) -> Non
     member = gzip.compress(b" " * (limit // 3))
     status, _ = post_events(app, member * 4, **{"Content-Encoding": "gzip"})
     assert status == 413
+
+
+@pytest.mark.parametrize("kind", ["placements", "offers"])
+def test_a_definition_whose_id_is_not_the_urls_is_refused(app: AppHarness, kind: str) -> None:
+    body = (
+        {"sources": [{"source": "popular"}]} if kind == "placements" else {"kind": "free_shipping"}
+    )
+    id_field = f"{kind[:-1]}_id"
+    h = app.admin()
+    rest = "sources: [{source: popular}]" if kind == "placements" else "kind: free_shipping"
+    yaml = f"{id_field}: {{}}\n{rest}\n".encode()
+    r = app.client.put(
+        f"/v1/{kind}/mine", content=yaml, headers={**h, "Content-Type": "application/yaml"}
+    )
+    assert r.status_code == 422 and r.json()["where"] == f"$.{id_field}", r.text
+    r = app.client.put(f"/v1/{kind}/mine", json={**body, id_field: "other"}, headers=h)
+    assert r.status_code == 422 and r.json()["where"] == f"$.{id_field}", r.text
+    assert app.client.put(f"/v1/{kind}/mine", json={**body, id_field: "mine"}, headers=h).is_success
+
+
+def test_a_yaml_definition_with_a_lone_surrogate_is_malformed(app: AppHarness) -> None:
+    r = app.client.put(
+        "/v1/placements/mine",
+        content=b'name: "\\ud800"\nsources: [{source: popular}]\n',
+        headers={**app.admin(), "Content-Type": "application/yaml"},
+    )
+    assert r.status_code == 400 and "surrogate" in r.json()["detail"], r.text
+
+
+def test_a_segment_batch_with_a_wrong_sent_at_is_refused(app: AppHarness) -> None:
+    r = app.client.post("/v1/batch", json={"batch": [], "sentAt": {}}, headers=app.ingest())
+    assert r.status_code == 422 and r.json()["where"] == "$.sentAt", r.text

@@ -9,6 +9,7 @@ import re
 import sys
 import unicodedata
 
+import jsonschema_rs
 import msgspec
 import pytest
 from hypothesis import given
@@ -21,6 +22,7 @@ from retailor.domain.ids import (
     IdChecked,
     Identifier,
     IdFields,
+    definition_id_problem,
     id_problem,
 )
 
@@ -135,3 +137,28 @@ def test_events_refuse_hidden_ids_wherever_they_are(how: str, where: str, bad: s
             validator.from_json(msgspec.json.encode(event), now)
         else:
             validator.from_mapping(event, now)
+
+
+def _document_validator() -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(msgspec.json.schema(Identifier))
+
+
+def test_the_documented_pattern_compiles_outside_python() -> None:
+    # JSON Schema tools that read text as Unicode scalar values (jsonschema_rs here, the
+    # validator of the API fuzzer) must be able to use the document's pattern
+    _document_validator()
+
+
+@given(st.text(max_size=20))
+def test_the_documented_pattern_and_the_server_agree(value: str) -> None:
+    assert _document_validator().is_valid(value) == _accepted(value)
+
+
+@pytest.mark.parametrize("value", ["a", "0", "spring-sale_2.v1", "x" * 128])
+def test_definition_ids_pass(value: str) -> None:
+    assert definition_id_problem("offer", value) is None
+
+
+@pytest.mark.parametrize("value", ["", ".hidden", "-x", "a/b", "a b", "a\n", "é", "x" * 129])
+def test_definition_ids_that_are_no_plain_file_names_are_refused(value: str) -> None:
+    assert definition_id_problem("offer", value) is not None

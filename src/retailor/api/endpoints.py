@@ -1,7 +1,8 @@
 """One table of endpoints: it builds the routes and the OpenAPI document, so both agree.
 
 A handler is ``async def handler(request, ctx) -> Response``; the wrapper checks the
-caller's scope before calling it.
+caller's scope and the path parameters (:data:`PATH_PARAMS`: a 422 for an id no resource
+can have) before calling it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from retailor.api.context import AppContext
+from retailor.api.problems import ProblemError
 from retailor.api.slashes import restore_slashes
 from retailor.domain.access import Scope
+from retailor.domain.ids import DefinitionId, Identifier, definition_id_problem, id_problem
 
 Handler = Callable[[Request, AppContext], Awaitable[Response]]
 
@@ -29,6 +32,62 @@ class QueryParam:
     description: str
     schema: dict[str, Any]
     required: bool = False
+
+
+@dataclass(frozen=True)
+class PathParam:
+    """A path parameter: what it names, the type its values have (documented as its
+    schema) and why a value cannot be one (None when it can)."""
+
+    description: str
+    type: Any
+    problem: Callable[[str], str | None]
+
+
+def _client_id(name: str, description: str) -> PathParam:
+    def problem(value: str) -> str | None:
+        why = id_problem(value)
+        return None if why is None else f"invalid {name} {value!r}: {why}"
+
+    return PathParam(description, Identifier, problem)
+
+
+def _definition_id(kind: str) -> PathParam:
+    return PathParam(
+        f"the {kind} id", DefinitionId, lambda value: definition_id_problem(kind, value)
+    )
+
+
+#: Every path parameter by name: one name is one kind of id wherever it appears. A name
+#: not listed is any non-empty text.
+PATH_PARAMS: dict[str, PathParam] = {
+    "item_id": _client_id("item_id", "the catalog item id"),
+    "customer_id": _client_id(
+        "customer_id", "a customer id, an anonymous id, or email:…, phone:…, loyalty_card:…"
+    ),
+    "decision_id": _client_id("decision_id", "the decision id"),
+    "placement_id": _definition_id("placement"),
+    "offer_id": _definition_id("offer"),
+    "segment_id": _definition_id("segment"),
+}
+
+
+def check_path_params(params: dict[str, Any]) -> None:
+    """A 422 for the first path parameter whose value no resource can have."""
+    for name, value in params.items():
+        param = PATH_PARAMS.get(name)
+        problem = param.problem(value) if param is not None else None
+        if problem is not None:
+            raise ProblemError(422, problem, title="Invalid path parameter")
+
+
+@dataclass(frozen=True)
+class PartialAnswer:
+    """A 422 problem titled ``title`` that also carries the members of ``report`` (what
+    was stored and what was refused): some of the request was refused, the rest kept."""
+
+    title: str
+    report: Any
 
 
 @dataclass(frozen=True)
@@ -50,9 +109,8 @@ class Endpoint:
     yaml_body: bool = False
     #: the status of success: 200, or 202 for work that goes on after the answer
     status: int = 200
-    #: the type whose fields a 422 still carries when the valid part of the request was
-    #: kept (what was accepted and what was refused)
-    partial: Any = None
+    #: the 422 that still reports what was kept when part of the request was refused
+    partial: PartialAnswer | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -72,7 +130,7 @@ def endpoint(
     errors: tuple[int, ...] = (),
     media_type: str = "application/json",
     yaml_body: bool = False,
-    partial: Any = None,
+    partial: PartialAnswer | None = None,
     status: int = 200,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as the operation ``method path``; its docstring describes it."""
@@ -120,6 +178,7 @@ def _dispatcher(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[R
         restore_slashes(request.path_params)
         if ep.scope is not None:
             ctx.auth.require(request, ep.scope)
+        check_path_params(request.path_params)
         return await ep.handler(request, ctx)
 
     return dispatch

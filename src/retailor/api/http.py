@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from typing import Any
 
@@ -10,7 +11,8 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-from retailor.api.problems import ProblemError, problem_response
+from retailor.api.problems import EVENTS_REJECTED, ProblemError, problem_response
+from retailor.domain.nesting import walk
 from retailor.domain.placements import DefinitionError, NestedTooDeepError, check_raw
 from retailor.ingest.service import IngestReport
 
@@ -85,6 +87,7 @@ def inflate(body: bytes, encoding: str, limit: int) -> bytes:
 
 
 _TOO_DEEP = "the definition is nested too deeply"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class AliasRefusedError(yaml.YAMLError):  # type: ignore[misc]  # yaml has no stubs
@@ -101,14 +104,26 @@ class _DefinitionLoader(yaml.SafeLoader):  # type: ignore[misc]  # yaml has no s
         return super().compose_node(parent, index)
 
 
+class NotUnicodeError(yaml.YAMLError):  # type: ignore[misc]  # yaml has no stubs
+    """A YAML escape of a lone surrogate (``"\\ud800"``): not a character, as in JSON."""
+
+
 def load_yaml_definition(body: bytes | str) -> Any:
     """Parse one YAML document like ``yaml.safe_load``, but refusing aliases
-    (:class:`AliasRefusedError`)."""
+    (:class:`AliasRefusedError`) and text holding lone surrogates (:class:`NotUnicodeError`)."""
     loader = _DefinitionLoader(body)
     try:
-        return loader.get_single_data()
+        data = loader.get_single_data()
     finally:
         loader.dispose()
+    for value, path, _ in walk(data):
+        texts = (
+            [value] if isinstance(value, str) else list(value) if isinstance(value, dict) else []
+        )
+        for text in texts:
+            if isinstance(text, str) and _SURROGATE.search(text):
+                raise NotUnicodeError(f"a lone surrogate escape is not a character - at `{path}`")
+    return data
 
 
 async def read_definition(
@@ -140,6 +155,10 @@ async def read_definition(
     return raw
 
 
+#: The largest offset a page may start at (the document's ``maximum`` of every offset).
+MAX_OFFSET = 2**62
+
+
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter within ``[low, high]``; 422 otherwise."""
     raw = request.query_params.get(name)
@@ -167,7 +186,7 @@ def ingest_response(report: IngestReport, sent: int) -> Response:
         422,
         f"{len(report.rejected)} of {sent} events were rejected and quarantined; the other "
         f"{stored} were accepted or duplicates. First: event {first.index}: {first.reason}",
-        title="Some events were rejected",
+        title=EVENTS_REJECTED,
         accepted=report.accepted,
         duplicates=report.duplicates,
         rejected=msgspec.to_builtins(report.rejected),

@@ -29,6 +29,21 @@ _TITLES = {
 }
 
 
+#: The titles of the 422s that still report what was kept of a request (some of its
+#: events or items were refused, the others stored).
+EVENTS_REJECTED = "Some events were rejected"
+ITEMS_REJECTED = "Some items were rejected"
+
+
+def problem_type(title: str) -> str:
+    """The ``type`` URI of the problems titled ``title``.
+
+    >>> problem_type("Some events were rejected")
+    'https://retailor.dev/problems/some-events-were-rejected'
+    """
+    return PROBLEM_TYPE_BASE + title.lower().replace(" ", "-")
+
+
 class ProblemError(Exception):
     """Raise from a handler to answer with a problem document."""
 
@@ -73,7 +88,7 @@ def problem_response(
     """A ``Response`` carrying a problem document."""
     title = title or _TITLES.get(status, "Error")
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + title.lower().replace(" ", "-"),
+        "type": problem_type(title),
         "title": title,
         "status": status,
         "detail": detail,

@@ -9,16 +9,16 @@ import msgspec
 from retailor.domain.catalog import CatalogItem, CatalogPatch
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
-from retailor.ingest.validation import EventIn
+from retailor.ingest.validation import DocumentedEvent
 
 
 class EventBatchIn(msgspec.Struct, forbid_unknown_fields=True):
     """Up to 10,000 events in one request."""
 
-    events: list[EventIn]
+    events: list[DocumentedEvent]
 
 
-EventsBody = EventIn | EventBatchIn
+EventsBody = DocumentedEvent | EventBatchIn
 
 
 class Timeline(msgspec.Struct):
@@ -50,28 +50,6 @@ class QuarantinePage(msgspec.Struct):
 
     total: int
     items: list[Rejection]
-
-
-class SegmentMessageIn(msgspec.Struct):
-    """A Segment Tracking API message (track, identify, page, screen, alias)."""
-
-    type: str | None = None
-    event: str | None = None
-    messageId: str | None = None
-    userId: str | int | None = None
-    anonymousId: str | int | None = None
-    timestamp: str | None = None
-    properties: dict[str, Any] | None = None
-    traits: dict[str, Any] | None = None
-    context: dict[str, Any] | None = None
-
-
-class SegmentBatchIn(msgspec.Struct):
-    """A Segment batch: ``{"batch": [message, ...]}``."""
-
-    batch: list[SegmentMessageIn]
-    context: dict[str, Any] | None = None
-    sentAt: str | None = None
 
 
 class SegmentOut(msgspec.Struct):

@@ -36,6 +36,29 @@ NON_PERSONAL = frozenset({"trending_now", "trending", "popular", "new_arrivals",
 #: ``search`` then reads only the request's query, never the shopper's last search).
 CONTEXTUAL = frozenset({"similar", "complements", "search"})
 
+#: The sources with a name of their own (beside every model's name).
+NAMED_SOURCES = (
+    "personal",
+    "similar",
+    "complements",
+    "viewed_similar",
+    "recently_viewed",
+    "session",
+    "trending_now",
+    "trending",
+    "popular",
+    "category_top",
+    "buy_again",
+    "new_arrivals",
+    "search",
+)
+
+
+def source_names() -> list[str]:
+    """Every name a placement may use as a source or a fallback."""
+    return sorted({*NAMED_SOURCES, *known_models()})
+
+
 _MODEL_REASONS = {
     "als": "picked for your taste",
     "bpr": "picked for your taste",
@@ -147,9 +170,10 @@ class CandidateSources:
             "new_arrivals": self._new_arrivals,
             "search": self._search,
         }
+        assert tuple(self._named) == NAMED_SOURCES, "NAMED_SOURCES lists every named source"
 
     def names(self) -> list[str]:
-        return sorted({*self._named, *known_models()})
+        return source_names()
 
     def known(self, name: str) -> bool:
         return name in self._named or name in known_models()

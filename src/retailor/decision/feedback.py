@@ -65,6 +65,10 @@ class FeedbackError(ValueError):
     """Feedback that contradicts its decision (an offer or item it did not show)."""
 
 
+class InvalidFeedbackError(ValueError):
+    """Feedback that is wrong whatever its decision (a time out of range)."""
+
+
 class BudgetExhaustedError(RuntimeError):
     """The redemption would exceed the offer's budget or redemption limit."""
 
@@ -104,12 +108,12 @@ class FeedbackService:
                 else feedback.timestamp.replace(tzinfo=UTC)
             )
             if not now - timedelta(days=FEEDBACK_PAST_DAYS) <= at <= now + timedelta(days=1):
-                raise FeedbackError(
+                raise InvalidFeedbackError(
                     f"timestamp {feedback.timestamp.isoformat()} is not within the last "
                     f"{FEEDBACK_PAST_DAYS} days (leave it out to mean now)"
                 )
         if feedback.value is not None and not math.isfinite(feedback.value):
-            raise FeedbackError("value must be a finite number")
+            raise InvalidFeedbackError("value must be a finite number")
         decision = self.recorder.get(feedback.decision_id)
         if decision is None:
             raise UnknownDecisionError(feedback.decision_id)

@@ -13,6 +13,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from retailor.domain.ids import IdChecked, Identifier
+from retailor.domain.timestamps import Timestamp
 
 CATEGORY_SEPARATOR = ">"
 
@@ -28,8 +29,8 @@ class CatalogItem(Struct, kw_only=True):
     cost: float | None = None
     stock: int | None = None
     attributes: dict[str, Any] = msgspec.field(default_factory=dict)
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
 
 
 NonNegative = Annotated[float, Meta(ge=0)]
@@ -47,7 +48,7 @@ class CatalogPatch(IdChecked, kw_only=True, forbid_unknown_fields=True):
     cost: NonNegative | UnsetType | None = UNSET
     stock: Stock | UnsetType | None = UNSET
     attributes: dict[str, Any] | UnsetType = UNSET
-    created_at: datetime | UnsetType | None = UNSET
+    created_at: Timestamp | UnsetType | None = UNSET
 
 
 def category_path(value: list[str] | str | None) -> list[str]:

@@ -4,7 +4,6 @@ that follows, and the record the decision log keeps of each decision."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -12,6 +11,7 @@ from msgspec import Meta, Struct
 
 from retailor.domain.events import Channel
 from retailor.domain.ids import IdChecked, Identifier
+from retailor.domain.timestamps import Timestamp
 
 FeedbackType = Literal["viewed", "clicked", "redeemed", "purchased"]
 
@@ -104,7 +104,7 @@ class DecisionRecord(Struct, kw_only=True, omit_defaults=True):
     decision made inside an experiment, and left out of the record's JSON otherwise."""
 
     decision_id: str
-    at: datetime
+    at: Timestamp
     placement: str
     customer: str | None
     anonymous_id: str | None
@@ -127,14 +127,14 @@ class Feedback(IdChecked, kw_only=True, forbid_unknown_fields=True):
     item_id: str | None = None
     offer_id: str | None = None
     value: float | None = None
-    timestamp: datetime | None = None
+    timestamp: Timestamp | None = None
 
 
 class FeedbackRecord(Struct, kw_only=True):
     """Feedback as the decision log keeps it (from the API or from events)."""
 
     decision_id: str
-    at: datetime
+    at: Timestamp
     type: str
     item_id: str | None
     offer_id: str | None

@@ -170,7 +170,13 @@ class OfferProps(_Props):
 
 
 class ConsentProps(_Props):
-    purposes: Annotated[dict[ConsentPurpose, bool], Meta(min_length=1)]
+    purposes: Annotated[
+        dict[ConsentPurpose, bool],
+        Meta(
+            min_length=1,
+            extra_json_schema={"propertyNames": {"enum": [p.value for p in ConsentPurpose]}},
+        ),
+    ]
 
 
 class CustomProps(_Props):

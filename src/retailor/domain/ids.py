@@ -9,7 +9,15 @@ to other ids on every screen while they are not, or break the files and logs the
 
 The refused characters are written out as ranges so that the pattern works in Python and
 in the JSON Schema of the OpenAPI document alike; ``tests/unit/test_ids.py`` checks them
-against Unicode's categories Cc, Cf, Cs, Zl and Zp. Structs with id fields derive from
+against Unicode's categories Cc, Cf, Cs, Zl and Zp. The pattern of the type (and so of the
+OpenAPI document) leaves the lone surrogates (Cs) out: validators that read text as
+Unicode scalar values, as JSON Schema tools written in Rust or Go do, cannot compile a
+surrogate range at all, and no text the server reads holds one (the JSON decoder refuses
+them, the YAML reader too, URL paths are decoded with replacement characters).
+:func:`id_problem` refuses them all the same.
+
+Definitions (placements, offers, segments) have ids of their own, which are also their file
+names in the embedded default: :data:`DefinitionId`. Structs with client id fields derive from
 :class:`IdChecked`, which checks them as they are decoded.
 """
 
@@ -41,13 +49,23 @@ def _char(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
 
-_REFUSED = "".join(
-    _char(low) if low == high else f"{_char(low)}-{_char(high)}" for low, high in REFUSED_RANGES
-)
-#: One visible character at least, none refused, up to the end of the text (``$`` would
-#: let a trailing newline through in Python).
-ID_PATTERN = f"^[^{_REFUSED}]*[^{_REFUSED}\\s][^{_REFUSED}]*(?![\\s\\S])"
-_ID = re.compile(ID_PATTERN)
+#: Everything that is not a Unicode scalar value: lone surrogates.
+SURROGATES = (0xD800, 0xDFFF)
+#: The end of the text: ``$`` would let a trailing newline through in Python.
+END = "(?![\\s\\S])"
+
+
+def _id_pattern(ranges: tuple[tuple[int, int], ...]) -> str:
+    """One visible character at least, none refused, up to the end of the text."""
+    refused = "".join(
+        _char(low) if low == high else f"{_char(low)}-{_char(high)}" for low, high in ranges
+    )
+    return f"^[^{refused}]*[^{refused}\\s][^{refused}]*{END}"
+
+
+#: The pattern of the type and the document: every refused range but the surrogates.
+ID_PATTERN = _id_pattern(tuple(r for r in REFUSED_RANGES if r != SURROGATES))
+_ID = re.compile(_id_pattern(REFUSED_RANGES))
 
 #: A client id. The characters are checked by :class:`IdChecked` (a regular expression
 #: per field costs msgspec about 0.8 µs; ``str.isprintable`` decides almost every id in
@@ -56,6 +74,30 @@ Identifier = Annotated[
     str,
     Meta(min_length=1, max_length=MAX_ID_LENGTH, extra_json_schema={"pattern": ID_PATTERN}),
 ]
+
+MAX_DEFINITION_ID_LENGTH = 128
+#: A letter or digit, then letters, digits, dots, dashes and underscores: a file name on
+#: every system, never hidden, never a path.
+DEFINITION_ID_PATTERN = f"^[A-Za-z0-9][A-Za-z0-9_.-]*{END}"
+DEFINITION_ID_RULE = "1-128 letters, digits, '.', '-', '_' (the first a letter or digit)"
+DefinitionId = Annotated[
+    str,
+    Meta(min_length=1, max_length=MAX_DEFINITION_ID_LENGTH, pattern=DEFINITION_ID_PATTERN),
+]
+_DEFINITION_ID = re.compile(DEFINITION_ID_PATTERN)
+
+
+def definition_id_problem(kind: str, value: str) -> str | None:
+    """Why ``value`` cannot be the id of a ``kind`` definition, or None when it can.
+
+    >>> definition_id_problem("offer", "spring-10") is None
+    True
+    >>> definition_id_problem("offer", "../x")
+    "invalid offer id '../x': use 1-128 letters, digits, '.', '-', '_' (the first a letter or digit)"
+    """
+    if len(value) <= MAX_DEFINITION_ID_LENGTH and _DEFINITION_ID.search(value):
+        return None
+    return f"invalid {kind} id {value!r}: use {DEFINITION_ID_RULE}"
 
 
 def id_problem(value: str) -> str | None:
@@ -89,11 +131,6 @@ def _refused(code: int) -> bool:
     return any(low <= code <= high for low, high in REFUSED_RANGES)
 
 
-#: A definition id names a file in the embedded default: 1 to 128 letters, digits, dots,
-#: dashes and underscores, the first a letter or a digit.
-_DEFINITION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-
-
 class InvalidIdError(ValueError):
     """A definition id outside the rule of :func:`check_definition_id`."""
 
@@ -105,10 +142,9 @@ def check_definition_id(kind: str, value: str) -> str:
     >>> check_definition_id("segment", "loyal-buyers")
     'loyal-buyers'
     """
-    if not _DEFINITION_ID.fullmatch(value):
-        raise InvalidIdError(
-            f"invalid {kind} id {value!r}: use 1-128 letters, digits, '.', '-', '_'"
-        )
+    problem = definition_id_problem(kind, value)
+    if problem is not None:
+        raise InvalidIdError(problem)
     return value
 
 

@@ -7,15 +7,17 @@ describes an offer and refuses definitions that cannot work.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
 from retailor.domain.placements import (
+    ChannelName,
     DefinitionError,
-    Hour,
+    HourRange,
+    ReadOnlyText,
+    ReadOnlyTimestamp,
     Weekday,
     as_utc,
     check_channels,
@@ -23,6 +25,7 @@ from retailor.domain.placements import (
     check_period,
     convert_definition,
 )
+from retailor.domain.timestamps import Timestamp
 
 OfferKind = Literal["percent_off", "amount_off", "free_shipping", "points_multiplier", "bundle"]
 NonNegative = Annotated[float, Meta(ge=0)]
@@ -42,7 +45,7 @@ class Targeting(Struct, kw_only=True, forbid_unknown_fields=True):
 
     segments: list[str] = msgspec.field(default_factory=list)
     loyalty_tiers: list[str] = msgspec.field(default_factory=list)
-    channels: list[str] = msgspec.field(default_factory=list)
+    channels: list[ChannelName] = msgspec.field(default_factory=list)
     stores: list[str] = msgspec.field(default_factory=list)
     customers: Literal["any", "new", "returning"] = "any"
 
@@ -50,10 +53,10 @@ class Targeting(Struct, kw_only=True, forbid_unknown_fields=True):
 class Schedule(Struct, kw_only=True, forbid_unknown_fields=True):
     """When the offer runs: a date range, weekdays and a ``[start, end)`` range of UTC hours."""
 
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
     days: list[Weekday] = msgspec.field(default_factory=list)
-    hours: tuple[Hour, Hour] | None = None
+    hours: HourRange | None = None
 
     def __post_init__(self) -> None:
         # a naive datetime is UTC, so every comparison is between aware datetimes
@@ -78,7 +81,7 @@ class Offer(Struct, kw_only=True, forbid_unknown_fields=True):
     consent on email, SMS and push; ``consent_purpose`` adds a purpose of your own.
     """
 
-    offer_id: str = ""
+    offer_id: ReadOnlyText = ""
     name: str = ""
     description: str = ""
     kind: OfferKind
@@ -95,13 +98,48 @@ class Offer(Struct, kw_only=True, forbid_unknown_fields=True):
     marketing: bool = True
     cost: NonNegative | None = None
     active: bool = True
-    updated_at: datetime | None = None
+    updated_at: ReadOnlyTimestamp | None = None
 
     def redemption_cost(self) -> float:
         """What one redemption costs: ``cost``, else the amount off, else nothing known."""
         if self.cost is not None:
             return self.cost
         return self.value if self.kind == "amount_off" else 0.0
+
+
+def _when_kind(kind: str, then: dict[str, Any]) -> dict[str, Any]:
+    return {"if": {"properties": {"kind": {"const": kind}}}, "then": then}
+
+
+def _value(**bounds: float) -> dict[str, Any]:
+    return {"required": ["value"], "properties": {"value": bounds}}
+
+
+#: The rules of :func:`parse_offer` that span fields, as the OpenAPI document states them
+#: (a period that ends after it starts, and ``per_day`` <= ``per_week``, it says in words).
+OFFER_RULES: dict[str, Any] = {
+    "allOf": [
+        _when_kind("percent_off", _value(exclusiveMinimum=0, maximum=100)),
+        _when_kind("amount_off", _value(exclusiveMinimum=0)),
+        _when_kind("points_multiplier", _value(exclusiveMinimum=1)),
+        _when_kind(
+            "bundle",
+            {"required": ["bundle_items"], "properties": {"bundle_items": {"minItems": 2}}},
+        ),
+        {  # a budget counts redemption costs: the cost of one must be known
+            "if": {"required": ["budget"], "properties": {"budget": {"type": "number"}}},
+            "then": {
+                "anyOf": [
+                    {"properties": {"kind": {"const": "amount_off"}}},
+                    {"required": ["cost"], "properties": {"cost": {"type": "number"}}},
+                ]
+            },
+        },
+    ],
+    "description": "A schedule's starts_at is before its ends_at; a frequency cap's per_day "
+    "is at most its per_week.",
+}
+DocumentedOffer = Annotated[Offer, Meta(extra_json_schema=OFFER_RULES)]
 
 
 def parse_offer(raw: Any, offer_id: str) -> Offer:

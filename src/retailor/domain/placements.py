@@ -17,8 +17,10 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
+from retailor.domain import numbers
 from retailor.domain.events import Channel
 from retailor.domain.nesting import walk
+from retailor.domain.timestamps import Timestamp
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -29,6 +31,30 @@ Count = Annotated[int, Meta(ge=1, le=1000)]
 MAX_DEPTH = 64
 #: The channel names a definition may use (those of :class:`Channel`).
 CHANNELS: tuple[str, ...] = tuple(channel.value for channel in Channel)
+#: A channel name: the document lists them, :func:`check_channels` says which are valid.
+ChannelName = Annotated[str, Meta(extra_json_schema={"enum": list(CHANNELS)})]
+#: An hour range some hour is in (:func:`check_hours`): it ends at another hour than it
+#: starts, and ``[24, 0]`` is empty too. The document says so start by start.
+HourRange = Annotated[
+    tuple[Hour, Hour],
+    Meta(
+        extra_json_schema={
+            "anyOf": [
+                {
+                    "prefixItems": [
+                        {"const": start},
+                        {"not": {"enum": [start, 0] if start == 24 else [start]}},
+                    ]
+                }
+                for start in range(25)
+            ]
+        }
+    ),
+]
+#: A definition repeats its id (from the URL) and its time of change (from the server) at
+#: most as they were read back: the document shows them read-only.
+ReadOnlyText = Annotated[str, Meta(extra_json_schema={"readOnly": True})]
+ReadOnlyTimestamp = Annotated[Timestamp, Meta(extra_json_schema={"readOnly": True})]
 
 
 def as_utc(at: datetime | None) -> datetime | None:
@@ -44,14 +70,14 @@ class Condition(Struct, kw_only=True, forbid_unknown_fields=True):
     ``hours`` is a ``[start, end)`` range of UTC hours (``[22, 6]`` wraps midnight).
     """
 
-    channels: list[str] = msgspec.field(default_factory=list)
+    channels: list[ChannelName] = msgspec.field(default_factory=list)
     stores: list[str] = msgspec.field(default_factory=list)
     segments: list[str] = msgspec.field(default_factory=list)
     not_segments: list[str] = msgspec.field(default_factory=list)
     days: list[Weekday] = msgspec.field(default_factory=list)
-    hours: tuple[Hour, Hour] | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    hours: HourRange | None = None
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
 
     def __post_init__(self) -> None:
         self.starts_at = as_utc(self.starts_at)
@@ -75,6 +101,33 @@ class Match(Struct, kw_only=True, forbid_unknown_fields=True):
     new_within_days: Annotated[int, Meta(ge=0)] | None = None
     stock_above: int | None = None
     attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+#: A match names something (:class:`Match` with nothing given would hit every item).
+GIVEN_MATCH = Annotated[
+    Match,
+    Meta(
+        extra_json_schema={
+            "anyOf": [
+                *(
+                    {"required": [name], "properties": {name: {"minItems": 1}}}
+                    for name in ("items", "categories", "brands")
+                ),
+                *(
+                    {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                    for name in (
+                        "price_min",
+                        "price_max",
+                        "margin_above",
+                        "new_within_days",
+                        "stock_above",
+                    )
+                ),
+                {"required": ["attributes"], "properties": {"attributes": {"minProperties": 1}}},
+            ]
+        }
+    ),
+]
 
 
 class _Rule(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
@@ -108,26 +161,26 @@ class ExcludeInCart(_Rule, tag="exclude_in_cart"):
 class Include(_Rule, tag="include"):
     """Keep only matching items."""
 
-    match: Match
+    match: GIVEN_MATCH
 
 
 class Exclude(_Rule, tag="exclude"):
     """Drop matching items."""
 
-    match: Match
+    match: GIVEN_MATCH
 
 
 class Boost(_Rule, tag="boost"):
     """Multiply the score of matching items by ``factor`` (> 1 lifts them)."""
 
-    match: Match
+    match: GIVEN_MATCH
     factor: Positive = 1.5
 
 
 class Bury(_Rule, tag="bury"):
     """Divide the score of matching items by ``factor`` (> 1 sinks them)."""
 
-    match: Match
+    match: GIVEN_MATCH
     factor: Positive = 2.0
 
 
@@ -194,17 +247,17 @@ class Diversity(Struct, kw_only=True, forbid_unknown_fields=True):
 class Placement(Struct, kw_only=True, forbid_unknown_fields=True):
     """A placement's strategy (see the module docstring)."""
 
-    placement_id: str = ""
+    placement_id: ReadOnlyText = ""
     name: str = ""
     description: str = ""
-    sources: list[Source]
+    sources: Annotated[list[Source], Meta(min_length=1)]
     rules: list[Rule] = msgspec.field(default_factory=list)
     diversity: Diversity | None = None
     fallback: list[str] = msgspec.field(default_factory=lambda: ["trending_now", "popular"])
     k: Annotated[int, Meta(ge=1, le=100)] = 10
     offers: Annotated[int, Meta(ge=0, le=10)] = 0
-    channel: str | None = None  # the channel it serves when a request does not say
-    updated_at: datetime | None = None
+    channel: ChannelName | None = None  # the channel it serves when a request does not say
+    updated_at: ReadOnlyTimestamp | None = None
 
 
 class DefinitionError(ValueError):
@@ -269,13 +322,20 @@ def check_period(starts_at: datetime | None, ends_at: datetime | None, where: st
 
 
 def convert_definition(raw: Any, kind: type[T], id_field: str, id_value: str) -> T:
-    """Decode a definition sent as JSON-like data into ``kind``, with its id from the URL;
-    :class:`DefinitionError` says where it is wrong."""
+    """Decode a definition sent as JSON-like data into ``kind``, with its id from the URL
+    (an id the definition gives must be that one); :class:`DefinitionError` says where it
+    is wrong."""
     check_raw(raw)
     if isinstance(raw, dict):
+        given = raw.get(id_field, id_value)
+        if given != id_value:
+            raise DefinitionError(
+                f"{id_field} {given!r} differs from the id in the URL, {id_value!r}: leave it "
+                f"out or make them agree - at `$.{id_field}`"
+            )
         raw = {**raw, id_field: id_value}
     try:
-        return msgspec.convert(raw, kind)
+        return numbers.convert(raw, kind)
     except msgspec.ValidationError as exc:
         raise DefinitionError(str(exc)) from None
     except RecursionError:

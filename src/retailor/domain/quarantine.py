@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from msgspec import Struct
+
+from retailor.domain.timestamps import Timestamp
 
 
 class Rejection(Struct, kw_only=True):
     """One rejected event (or one unreadable request) in the quarantine."""
 
     quarantine_id: str
-    received_at: datetime
+    received_at: Timestamp
     source: str
     reason: str
     payload: str

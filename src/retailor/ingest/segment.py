@@ -10,19 +10,22 @@ content, so a retried message is still a duplicate.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
+from retailor.domain.ids import explain
 from retailor.ingest.ids import derived_event_id
+from retailor.ingest.segment_messages import KINDS, MESSAGES
 
 SegmentMessage = dict[str, Any]
 Native = dict[str, Any]
 
 _PER_ATTEMPT = {"sentAt", "receivedAt", "writeKey"}  # change on every retry: not identity
-MESSAGE_TYPES = ("track", "identify", "page", "screen", "alias", "group")
+MESSAGE_TYPES = KINDS
 _USED = {
     "type", "event", "messageId", "userId", "anonymousId", "timestamp", "originalTimestamp",
     "sentAt", "receivedAt", "properties", "traits", "context", "name", "category",
@@ -192,6 +195,18 @@ def _timestamp(message: SegmentMessage, received_at: datetime) -> Any:
         return original_at.isoformat()
 
 
+_ID_OF_A_TYPE = re.compile(r"^Expected `[^`]*`, got `(\w+)` - at `\$\.(\w*Id)`$")
+
+
+def _reason(exc: msgspec.ValidationError) -> str:
+    """Why a message does not have the types of :data:`MESSAGES`, in words."""
+    wrong_id = _ID_OF_A_TYPE.match(str(exc))
+    if wrong_id is not None:
+        got, field = wrong_id.groups()
+        return f"an id must be a string or a number, got {got} - at `{field}`"
+    return explain(str(exc)).replace("at `$.", "at `")
+
+
 def to_native(message: Any, received_at: datetime, implied_type: str | None = None) -> Native:
     """Map one Segment message to the native event form (validated later like any event).
 
@@ -212,6 +227,12 @@ def to_native(message: Any, received_at: datetime, implied_type: str | None = No
     traits = message.get("traits") or {}
     if not isinstance(context, dict) or not isinstance(props, dict) or not isinstance(traits, dict):
         raise SegmentMappingError("context, properties and traits must be JSON objects")
+    if kind == "track" and (not isinstance(message.get("event"), str) or not message["event"]):
+        raise SegmentMappingError("a track message needs an event name in `event`")
+    try:  # the fields read below have the types the document gives them
+        msgspec.convert(message, MESSAGES[kind], strict=True)
+    except msgspec.ValidationError as exc:
+        raise SegmentMappingError(_reason(exc)) from None
 
     native: Native = {
         "type": "custom",
@@ -221,9 +242,7 @@ def to_native(message: Any, received_at: datetime, implied_type: str | None = No
         "channel": _channel(message, context),
     }
     if kind == "track":
-        name = message.get("event")
-        if not isinstance(name, str) or not name:
-            raise SegmentMappingError("a track message needs an event name in `event`")
+        name = message["event"]
         if name in TRACK_EVENTS:
             native["type"], mapper = TRACK_EVENTS[name]
             native["properties"] = {**mapper(props), "segment_event": name}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Union
 
 import msgspec
+from msgspec import Meta, Struct
 
 from retailor.domain.events import (
+    PROPERTY_SCHEMAS,
     REQUIRES_CUSTOMER,
     Channel,
     Event,
@@ -18,6 +21,8 @@ from retailor.domain.events import (
 )
 from retailor.domain.ids import IdFields
 from retailor.domain.nesting import MAX_NESTING, surely_shallow, too_deep
+from retailor.domain.timestamps import EventTime
+
 
 
 def _plain(text: bytes) -> bool:
@@ -34,20 +39,62 @@ _TYPES = ", ".join(t.value for t in EventType)
 _CHANNELS = ", ".join(c.value for c in Channel)
 
 
-class EventIn(IdFields, kw_only=True, forbid_unknown_fields=True):
-    """The native wire form of an event, before the rules that span fields."""
+class _Envelope(IdFields, kw_only=True, forbid_unknown_fields=True):
+    """What every event carries, whatever its type."""
 
     event_id: Identifier
-    type: str
-    timestamp: datetime | int | float | None = None
+    timestamp: EventTime = None
     customer_id: Identifier | None = None
     anonymous_id: Identifier | None = None
-    channel: str | None = None
+    channel: Channel | None = None
     store_id: Identifier | None = None
     session_id: Identifier | None = None
     decision_id: Identifier | None = None
     properties: dict[str, Any] = {}
     context: dict[str, Any] = {}
+
+
+class EventIn(_Envelope, kw_only=True, forbid_unknown_fields=True):
+    """The native wire form of an event, before the rules that span fields."""
+
+    type: EventType
+
+
+def _documented(event_type: EventType) -> Any:
+    """The event of one type as the OpenAPI document shows it: its properties' schema
+    (required when some property is), and ``customer_id`` required where the type needs it
+    (the rules :meth:`EventValidator.finish` applies)."""
+    props = PROPERTY_SCHEMAS[event_type]
+    needed = any(field.required for field in msgspec.structs.fields(props))
+    fields: list[tuple[str, Any, Any]] = [
+        ("properties", props, msgspec.NODEFAULT if needed else msgspec.field(default_factory=dict))
+    ]
+    if event_type in REQUIRES_CUSTOMER:
+        fields.append(("customer_id", Identifier, msgspec.NODEFAULT))
+    name = "".join(part.title() for part in event_type.value.split("_")) + "Event"
+    return msgspec.defstruct(
+        name,
+        fields,
+        bases=(_Envelope,),
+        kw_only=True,
+        forbid_unknown_fields=True,
+        tag_field="type",
+        tag=event_type.value,
+    )
+
+
+_NAMES_SOMEONE = {
+    "anyOf": [
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("customer_id", "anonymous_id")
+    ]
+}
+#: One native event as the OpenAPI document shows it: one schema per type, and someone
+#: named (``customer_id`` or ``anonymous_id``).
+DocumentedEvent: Any = Annotated[
+    Union[tuple(_documented(t) for t in EventType)],  # noqa: UP007
+    Meta(extra_json_schema={"allOf": [_NAMES_SOMEONE]}),
+]
 
 
 class Invalid(Exception):
@@ -110,20 +157,12 @@ class EventValidator:
                         f"{name} nest lists and objects more than {MAX_NESTING} levels deep"
                         f" - at `{where}`"
                     )
-        try:
-            event_type = EventType(wire.type)
-        except ValueError:
-            raise Invalid(f"unknown event type {wire.type!r}; known types: {_TYPES}") from None
+        event_type = wire.type
         if wire.customer_id is None and wire.anonymous_id is None:
             raise Invalid("the event names no one: give customer_id or anonymous_id")
         if event_type in REQUIRES_CUSTOMER and wire.customer_id is None:
             raise Invalid(f"a {event_type.value} event needs customer_id")
-        channel = None
-        if wire.channel is not None:
-            try:
-                channel = Channel(wire.channel)
-            except ValueError:
-                raise Invalid(f"unknown channel {wire.channel!r}; known: {_CHANNELS}") from None
+        channel = wire.channel
         timestamp = self._timestamp(wire.timestamp, received_at)
         problem = check_properties(event_type, wire.properties, ids=not plain)
         if problem:
@@ -173,8 +212,17 @@ class EventValidator:
 _decoder = msgspec.json.Decoder(EventIn)
 
 
+_UNKNOWN = re.compile(r"^Invalid enum value (.*) - at `\$\.(type|channel)`$")
+
+
 def _where(exc: msgspec.ValidationError) -> str:
     text = str(exc)
+    unknown = _UNKNOWN.match(text)
+    if unknown is not None:
+        value, field = unknown.groups()
+        if field == "type":
+            return f"unknown event type {value}; known types: {_TYPES}"
+        return f"unknown channel {value}; known: {_CHANNELS}"
     if text.startswith("Expected `object`, got `") and "- at" not in text:
         return "an event must be a JSON object, got " + text.removeprefix("Expected `object`, got ")
     return text.replace("at `$.", "at `")

@@ -41,6 +41,8 @@ TRAITS = {
 }  # fmt: skip
 FREE_PREFIXES = ("attributes.", "consent.")
 EVENT_KEYS = {"event", "within_days", "min_count", "max_count", "category", "item_id"}
+#: The widest event window (a hundred years; leave ``within_days`` out for all of history).
+MAX_WINDOW_DAYS = 36_500
 
 #: the largest definition body accepted, in bytes (JSON or YAML as sent)
 MAX_DEFINITION_BYTES = 256 * 1024
@@ -170,8 +172,11 @@ def _parse(definition: Any, where: str, budget: _Budget) -> Condition:
         if keys - {kind, "name", "description"}:
             raise SegmentError(
                 where,
-                f"unexpected keys {sorted(keys - {kind, 'name', 'description'})} next to '{kind}'",
+                f"unexpected keys {sorted(keys - {kind, 'name', 'description'}, key=str)} next to '{kind}'",
             )
+        for label in ("name", "description"):
+            if definition.get(label) is not None and not isinstance(definition[label], str):
+                raise SegmentError(f"{where}.{label}", "must be a string")
         parts = definition[kind]
         if not isinstance(parts, list) or not parts:
             raise SegmentError(f"{where}.{kind}", "must be a non-empty list of conditions")
@@ -193,7 +198,7 @@ def _parse(definition: Any, where: str, budget: _Budget) -> Condition:
 def _trait(d: dict[str, Any], where: str) -> TraitTest:
     extra = set(d) - {"trait", "op", "value"}
     if extra:
-        raise SegmentError(where, f"unexpected keys {sorted(extra)}")
+        raise SegmentError(where, f"unexpected keys {sorted(extra, key=str)}")
     path = d["trait"]
     if not isinstance(path, str) or not (path in TRAITS or path.startswith(FREE_PREFIXES)):
         raise SegmentError(
@@ -222,7 +227,7 @@ def _event(d: dict[str, Any], where: str) -> EventCount:
     if extra:
         raise SegmentError(
             where,
-            f"unexpected keys {sorted(extra)}; an event condition takes {', '.join(sorted(EVENT_KEYS))}",
+            f"unexpected keys {sorted(extra, key=str)}; an event condition takes {', '.join(sorted(EVENT_KEYS))}",
         )
     listed = isinstance(d["event"], list)
     kinds = d["event"] if listed else [d["event"]]
@@ -244,12 +249,8 @@ def _event(d: dict[str, Any], where: str) -> EventCount:
             f"{where}.within_days",
             f"must be a positive number of days, at most {MAX_WINDOW_DAYS:,}",
         )
-    low, high = d.get("min_count", 1), d.get("max_count")
-    for name, value in (("min_count", low), ("max_count", high)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT
-        ):
-            raise SegmentError(f"{where}.{name}", f"must be a whole number from 0 to {MAX_COUNT:,}")
+    low = _count(d.get("min_count", 1), f"{where}.min_count")
+    high = _count(d["max_count"], f"{where}.max_count") if d.get("max_count") is not None else None
     for name in ("category", "item_id"):
         if d.get(name) is not None and not isinstance(d[name], str):
             raise SegmentError(f"{where}.{name}", "must be a string")
@@ -261,6 +262,15 @@ def _event(d: dict[str, Any], where: str) -> EventCount:
         category=d.get("category"),
         item_id=d.get("item_id"),
     )
+
+
+def _count(value: Any, where: str) -> int:
+    """A count: a whole number from 0 to :data:`MAX_COUNT` (``2.0`` is the whole number 2)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise SegmentError(where, f"must be a whole number from 0 to {MAX_COUNT:,}")
+    return value
 
 
 def event_counts(condition: Condition) -> list[EventCount]:

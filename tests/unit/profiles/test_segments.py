@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from retailor.domain.catalog import CatalogItem
 from retailor.domain.events import Event
 from retailor.profiles.segmentation import SegmentService
-from retailor.profiles.segments import SegmentError, parse
+from retailor.profiles.segments import EventCount, SegmentError, longest_window, parse
 from retailor.profiles.service import ProfileService
 from retailor.storage.files.definitions import FileDefinitionStore
 from retailor.storage.memory.events import MemoryEventLog
@@ -48,12 +49,26 @@ SHOES_TWICE_NOT_LATELY = {
         ({"all": [{"event": "page_viewed", "within_days": 1e12}]}, "$.all[0].within_days"),
         ({"all": [{"event": [{"type": "page_viewed"}]}]}, "$.all[0].event[0]"),
         ({"all": [{"event": []}]}, "$.all[0].event"),
+        ({"any": [{"event": [{}]}]}, "$.any[0].event[0]"),
+        ({"any": [{"event": "order_completed", "min_count": None}]}, "$.any[0].min_count"),
+        ({"any": [{"event": "order_completed", "within_days": 10**9}]}, "$.any[0].within_days"),
+        ({"all": [{"trait": "revenue", "op": "exists"}], "name": 5}, "$.name"),
     ],
 )
 def test_errors_say_where(definition: object, where: str) -> None:
     with pytest.raises(SegmentError) as caught:
         parse(definition)
     assert caught.value.where == where
+
+
+def test_counts_may_be_written_as_whole_floats() -> None:
+    parsed = parse({"event": "order_completed", "min_count": 2.0, "max_count": 3.0})
+    assert isinstance(parsed, EventCount) and (parsed.min_count, parsed.max_count) == (2, 3)
+
+
+def test_a_definition_of_traits_alone_looks_at_no_events() -> None:
+    definition = {"all": [{"trait": "order_count", "op": "gt", "value": 1}]}
+    assert longest_window(parse(definition)) == timedelta(0)
 
 
 def history() -> list[Event]:

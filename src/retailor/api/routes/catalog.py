@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from retailor.api.context import AppContext
-from retailor.api.endpoints import endpoint
+from retailor.api.endpoints import PartialAnswer, endpoint
 from retailor.api.http import json_response, read_body
-from retailor.api.problems import ProblemError, problem_response
+from retailor.api.problems import ITEMS_REJECTED, ProblemError, problem_response
 from retailor.api.schemas import (
     MAX_BATCH_ITEMS,
     CatalogBatchIn,
@@ -21,6 +21,7 @@ from retailor.api.schemas import (
     CatalogUpsertOut,
     RejectedItem,
 )
+from retailor.domain import numbers
 from retailor.domain.access import Scope
 from retailor.domain.catalog import CatalogPatch
 from retailor.domain.nesting import MAX_NESTING, surely_shallow, too_deep
@@ -61,7 +62,7 @@ def _split(body: bytes) -> list[bytes]:
 
 def _read_patch(raw: bytes) -> CatalogPatch:
     try:
-        patch = _patch_decoder.decode(raw)
+        patch = numbers.decode(_patch_decoder, raw, CatalogPatch)
     except msgspec.ValidationError as exc:
         raise _ItemRejectedError(str(exc).replace("at `$.", "at `")) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -86,7 +87,7 @@ def _read_patch(raw: bytes) -> CatalogPatch:
     scope=Scope.ADMIN,
     body=CatalogBatchIn,
     response=CatalogUpsertOut,
-    partial=CatalogUpsertOut,
+    partial=PartialAnswer(ITEMS_REJECTED, CatalogUpsertOut),
 )
 async def put_items(request: Request, ctx: AppContext) -> Response:
     """Batch upsert: an item that exists keeps every field the request does not give.
@@ -122,7 +123,7 @@ async def put_items(request: Request, ctx: AppContext) -> Response:
         422,
         f"{len(rejected)} of {len(raws)} items were rejected; the others were stored. "
         f"First: item {rejected[0].index}: {rejected[0].reason}",
-        title="Some items were rejected",
+        title=ITEMS_REJECTED,
         **msgspec.to_builtins(out),
     )
 

@@ -15,8 +15,14 @@ from retailor.api.http import json_response, read_body
 from retailor.api.problems import ProblemError
 from retailor.api.routes.placements import unknown_placement
 from retailor.decision.engine import UnknownPlacementError
-from retailor.decision.feedback import BudgetExhaustedError, FeedbackError, UnknownDecisionError
+from retailor.decision.feedback import (
+    BudgetExhaustedError,
+    FeedbackError,
+    InvalidFeedbackError,
+    UnknownDecisionError,
+)
 from retailor.decision.logged import logged_choices
+from retailor.domain import numbers
 from retailor.domain.access import Scope
 from retailor.domain.decisions import (
     Decision,
@@ -44,9 +50,9 @@ class DecisionDetail(msgspec.Struct):
     feedback: list[FeedbackRecord]
 
 
-def _decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
+def _decode(decoder: msgspec.json.Decoder[T], body: bytes, kind: type[T]) -> T:
     try:
-        return decoder.decode(body)
+        return numbers.decode(decoder, body, kind)
     except msgspec.ValidationError as exc:
         raise ProblemError(422, str(exc), title="Invalid request") from None
     except msgspec.DecodeError as exc:
@@ -69,7 +75,7 @@ async def decide(request: Request, ctx: AppContext) -> Response:
     trending) and before any model is trained (fallbacks); never returns an item a rule
     excludes. Send feedback and later events with the ``decision_id``."""
     body = await read_body(request, MAX_REQUEST_BYTES)
-    wanted = _decode(_decision_request, body)
+    wanted = _decode(_decision_request, body, DecisionRequest)
     try:
         decision = ctx.decisions.engine.decide(wanted)
     except UnknownPlacementError:
@@ -91,7 +97,7 @@ async def rerank(request: Request, ctx: AppContext) -> Response:
     """The items you send (best first, as your search engine ranked them) come back
     re-ordered by this customer's affinity, with the search placement's rules applied."""
     body = await read_body(request, MAX_REQUEST_BYTES)
-    wanted = _decode(_rerank_request, body)
+    wanted = _decode(_rerank_request, body, RerankRequest)
     try:
         decision = ctx.decisions.engine.rerank(wanted)
     except UnknownPlacementError:
@@ -113,15 +119,19 @@ async def feedback(request: Request, ctx: AppContext) -> Response:
     """``viewed``, ``clicked``, ``redeemed`` or ``purchased``, of an ``item_id`` or an
     ``offer_id`` of the decision. A redemption is checked against the offer's budget and
     redemption limit: 409 when nothing is left (refuse the coupon), ``duplicate`` when this
-    decision's offer was already redeemed. Rewards teach the offer policy."""
+    decision's offer was already redeemed. An offer the decision did not show, or an item it
+    did not show that was ``viewed`` or ``clicked``, is a 409 too (titled "Not part of the
+    decision"). Rewards teach the offer policy."""
     body = await read_body(request, MAX_REQUEST_BYTES)
-    given = _decode(_feedback, body)
+    given = _decode(_feedback, body, Feedback)
     try:  # in a thread: an old decision is looked up in the log
         outcome = await asyncio.to_thread(ctx.decisions.feedback.record, given)
     except UnknownDecisionError:
         raise ProblemError(404, f"no decision {given.decision_id!r}") from None
-    except FeedbackError as exc:
+    except InvalidFeedbackError as exc:
         raise ProblemError(422, str(exc)) from None
+    except FeedbackError as exc:
+        raise ProblemError(409, str(exc), title="Not part of the decision") from None
     except BudgetExhaustedError as exc:
         raise ProblemError(409, str(exc), title="Offer budget exhausted") from None
     return json_response(FeedbackOut(given.decision_id, outcome))

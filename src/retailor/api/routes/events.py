@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from retailor.api.context import AppContext
-from retailor.api.endpoints import endpoint
+from retailor.api.endpoints import PartialAnswer, endpoint
 from retailor.api.http import ingest_response, read_body
-from retailor.api.problems import ProblemError
+from retailor.api.problems import EVENTS_REJECTED, ProblemError
 from retailor.api.schemas import EventsBody
 from retailor.domain.access import Scope
 from retailor.ingest.quarantining import rejection
@@ -32,7 +32,8 @@ SOURCE = "http:/v1/events"
     scope=Scope.INGEST,
     body=EventsBody,
     response=IngestReport,
-    partial=IngestReport,
+    partial=PartialAnswer(EVENTS_REJECTED, IngestReport),
+    errors=(503,),  # the events could not be stored
 )
 async def post_events(request: Request, ctx: AppContext) -> Response:
     """Send one event object, or ``{"events": [...]}``. Every event is stored once

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -10,9 +13,10 @@ from retailor.api.context import AppContext
 from retailor.api.endpoints import endpoint
 from retailor.api.http import json_response, read_definition
 from retailor.api.problems import ProblemError
+from retailor.decision.candidates import source_names
 from retailor.domain.access import Scope
 from retailor.domain.ids import InvalidIdError
-from retailor.domain.offers import Offer
+from retailor.domain.offers import DocumentedOffer, Offer
 from retailor.domain.placements import DefinitionError, Placement
 
 
@@ -33,6 +37,21 @@ class OfferOut(msgspec.Struct):
 
 class OffersOut(msgspec.Struct):
     offers: list[OfferOut]
+
+
+_SOURCE = {"enum": source_names()}
+#: A placement as sent: its sources and fallbacks name the server's candidate sources.
+PlacementIn = Annotated[
+    Placement,
+    Meta(
+        extra_json_schema={
+            "properties": {
+                "sources": {"items": {"properties": {"source": _SOURCE}}},
+                "fallback": {"items": _SOURCE},
+            }
+        }
+    ),
+]
 
 
 def definition_problem(exc: Exception, title: str) -> ProblemError:
@@ -63,7 +82,7 @@ def _placement_out(ctx: AppContext, placement_id: str) -> PlacementOut:
     summary="Create or replace a placement's strategy (JSON or YAML)",
     tag="decisions",
     scope=Scope.ADMIN,
-    body=Placement,
+    body=PlacementIn,
     response=PlacementOut,
     errors=(400, 422),
     yaml_body=True,
@@ -98,13 +117,37 @@ async def get_placement(request: Request, ctx: AppContext) -> Response:
 @endpoint(
     "DELETE",
     "/v1/placements/{placement_id}",
-    summary="Remove a placement definition (a default placement reverts to its default)",
+    summary="Remove a placement you defined",
+    tag="decisions",
+    scope=Scope.ADMIN,
+    errors=(404, 409),
+)
+async def delete_placement(request: Request, ctx: AppContext) -> Response:
+    """204 when removed, 404 when there was none. A default placement is never removed
+    (409): ``DELETE /v1/placements/{placement_id}/definition`` brings back its packaged
+    definition."""
+    placement_id = request.path_params["placement_id"]
+    if placement_id in ctx.decisions.placements.defaults:
+        raise ProblemError(
+            409,
+            f"{placement_id!r} is a default placement: it stays. Change it with PUT, or bring "
+            f"back its packaged definition with DELETE /v1/placements/{placement_id}/definition",
+            title="Default placement",
+        )
+    return await delete_definition(request, ctx)
+
+
+@endpoint(
+    "DELETE",
+    "/v1/placements/{placement_id}/definition",
+    summary="Remove a placement's stored definition (a default one goes back to its package)",
     tag="decisions",
     scope=Scope.ADMIN,
     errors=(404,),
 )
-async def delete_placement(request: Request, ctx: AppContext) -> Response:
-    """204 when a stored definition was removed, 404 when there was none."""
+async def delete_definition(request: Request, ctx: AppContext) -> Response:
+    """204 when a stored definition was removed (a default placement is then the packaged
+    one again, any other is gone), 404 when there was none."""
     placement_id = request.path_params["placement_id"]
     try:
         removed = ctx.decisions.placements.delete(placement_id)
@@ -148,7 +191,7 @@ def _offer_out(ctx: AppContext, offer_id: str) -> OfferOut:
     summary="Create or replace an offer (JSON or YAML)",
     tag="decisions",
     scope=Scope.ADMIN,
-    body=Offer,
+    body=DocumentedOffer,
     response=OfferOut,
     errors=(400, 422),
     yaml_body=True,

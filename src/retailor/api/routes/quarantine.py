@@ -11,9 +11,10 @@ from starlette.responses import Response
 
 from retailor.api.context import AppContext
 from retailor.api.endpoints import QueryParam, endpoint
-from retailor.api.http import json_response, query_int, read_body
+from retailor.api.http import MAX_OFFSET, json_response, query_int, read_body
 from retailor.api.problems import ProblemError
 from retailor.api.schemas import MAX_BATCH_ITEMS, QuarantinePage
+from retailor.domain import numbers
 from retailor.domain.access import Scope
 from retailor.domain.quarantine import Rejection
 
@@ -31,7 +32,9 @@ from retailor.domain.quarantine import Rejection
             "page size (1 to 1,000; default 100)",
             {"type": "integer", "minimum": 1, "maximum": 1000},
         ),
-        QueryParam("offset", "rows to skip", {"type": "integer", "minimum": 0}),
+        QueryParam(
+            "offset", "rows to skip", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}
+        ),
         QueryParam("source", "only from this source, e.g. http:/v1/events", {"type": "string"}),
     ),
     errors=(422,),
@@ -39,7 +42,7 @@ from retailor.domain.quarantine import Rejection
 async def list_quarantine(request: Request, ctx: AppContext) -> Response:
     """Every rejected event (or unreadable request) with why it was rejected."""
     limit = query_int(request, "limit", 100, 1, 1000)
-    offset = query_int(request, "offset", 0, 0, 2**62)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
     source = request.query_params.get("source")
     store = ctx.storage.quarantine
 
@@ -56,6 +59,9 @@ class _Kept(msgspec.Struct, forbid_unknown_fields=True):
     items: Annotated[list[Rejection], msgspec.Meta(max_length=MAX_BATCH_ITEMS)]
 
 
+_kept = msgspec.json.Decoder(_Kept)
+
+
 class _KeptOut(msgspec.Struct):
     kept: int
 
@@ -68,13 +74,14 @@ class _KeptOut(msgspec.Struct):
     scope=Scope.ADMIN,
     body=_Kept,
     response=_KeptOut,
+    errors=(503,),
 )
 async def add_quarantine(request: Request, ctx: AppContext) -> Response:
     """Add rejected records (for instance the invalid rows a bulk import found) to the
     quarantine, so they are kept with the rest."""
     body = await read_body(request, ctx.settings.max_body_bytes)
     try:
-        kept = msgspec.json.decode(body, type=_Kept)
+        kept = numbers.decode(_kept, body, _Kept)
     except msgspec.ValidationError as exc:
         raise ProblemError(422, f"{exc}") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:

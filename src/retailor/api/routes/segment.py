@@ -13,13 +13,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from retailor.api.context import AppContext
-from retailor.api.endpoints import endpoint
+from retailor.api.endpoints import PartialAnswer, endpoint
 from retailor.api.http import ingest_response, json_response, read_body
-from retailor.api.problems import ProblemError
-from retailor.api.schemas import SegmentBatchIn, SegmentMessageIn, SegmentOut
+from retailor.api.problems import EVENTS_REJECTED, ProblemError
+from retailor.api.schemas import SegmentOut
 from retailor.domain.access import Scope
+from retailor.domain.ids import explain
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.segment import SegmentMappingError, to_native
+from retailor.ingest.segment_messages import CALLS, BatchEnvelope, SegmentBatchIn
 from retailor.ingest.service import IngestReport, Prepared
 from retailor.ingest.splitting import (
     UnsplittableError,
@@ -155,9 +157,10 @@ for _kind in ("track", "identify", "page", "screen", "alias"):
         summary=f"Segment {_kind}",
         tag="segment",
         scope=Scope.INGEST,
-        body=SegmentMessageIn,
+        body=CALLS[_kind],
         response=SegmentOut,
-        partial=IngestReport,
+        partial=PartialAnswer(EVENTS_REJECTED, IngestReport),
+        errors=(503,),
     )(_single(_kind))
 
 
@@ -169,7 +172,8 @@ for _kind in ("track", "identify", "page", "screen", "alias"):
     scope=Scope.INGEST,
     body=SegmentBatchIn,
     response=SegmentOut,
-    partial=IngestReport,
+    partial=PartialAnswer(EVENTS_REJECTED, IngestReport),
+    errors=(503,),
 )
 async def segment_batch(request: Request, ctx: AppContext) -> Response:
     """A Segment batch, as the Segment client libraries send it. A batch-level
@@ -182,6 +186,14 @@ async def segment_batch(request: Request, ctx: AppContext) -> Response:
             raise ProblemError(
                 422, 'a batch is {"batch": [message, ...]}', title="Not a Segment batch"
             )
+        try:
+            msgspec.convert(body, BatchEnvelope, strict=True)
+        except msgspec.ValidationError as exc:
+            raise ProblemError(
+                422,
+                f"the batch around the messages: {explain(str(exc))}",
+                title="Not a Segment batch",
+            ) from None
         if len(body["batch"]) > most:
             raise ProblemError(
                 413, f"the batch has {len(body['batch'])} messages; send at most {most}"

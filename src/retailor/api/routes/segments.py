@@ -14,10 +14,11 @@ from starlette.responses import Response
 
 from retailor.api.context import AppContext
 from retailor.api.endpoints import QueryParam, endpoint
-from retailor.api.http import json_response, query_int, read_definition
+from retailor.api.http import MAX_OFFSET, json_response, query_int, read_definition
 from retailor.api.problems import ProblemError
+from retailor.api.segment_grammar import SegmentDefinition
 from retailor.domain.access import Scope
-from retailor.domain.ids import InvalidIdError, check_definition_id
+from retailor.domain.ids import DefinitionId, InvalidIdError, check_definition_id
 from retailor.profiles.segmentation import Membership, SegmentBuildingError
 from retailor.profiles.segments import MAX_DEFINITION_BYTES, SegmentError
 
@@ -33,17 +34,11 @@ PAGE = (
         "page size (1 to 10,000; default 1,000)",
         {"type": "integer", "minimum": 1, "maximum": 10000},
     ),
-    QueryParam("offset", "members to skip", {"type": "integer", "minimum": 0}),
+    QueryParam(
+        "offset", "members to skip", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}
+    ),
 )
 
-
-class SegmentDefinition(msgspec.Struct):
-    """A condition: all/any (lists), not, a trait test or an event count (docs/profiles.md)."""
-
-    all: list[dict[str, Any]] | None = None
-    any: list[dict[str, Any]] | None = None
-    name: str | None = None
-    description: str | None = None
 
 
 class SegmentOut(msgspec.Struct):
@@ -215,7 +210,7 @@ async def segment_members(request: Request, ctx: AppContext) -> Response:
     """Canonical customer ids in a stable order; follow ``next_offset`` for the next page.
     A segment still building its event counts answers 503 with ``Retry-After``."""
     limit = query_int(request, "limit", 1000, 1, 10_000)
-    offset = query_int(request, "offset", 0, 0, 2**62)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
     segment_id = request.path_params["segment_id"]
     membership = await _membership(ctx, segment_id)
     page = membership.members[offset : offset + limit]
@@ -230,7 +225,7 @@ async def segment_members(request: Request, ctx: AppContext) -> Response:
     tag="customers",
     scope=Scope.ADMIN,
     response=CustomersOut,
-    query=(QueryParam("segment", "segment id", {"type": "string"}, required=True), *PAGE),
+    query=(QueryParam("segment", "segment id", msgspec.json.schema(DefinitionId), required=True), *PAGE),
     errors=(404, 422, 503),
 )
 async def list_customers(request: Request, ctx: AppContext) -> Response:
@@ -240,7 +235,7 @@ async def list_customers(request: Request, ctx: AppContext) -> Response:
     if not segment_id:
         raise ProblemError(422, "give ?segment=ID (listing the whole base is not offered)")
     limit = query_int(request, "limit", 100, 1, 10_000)
-    offset = query_int(request, "offset", 0, 0, 2**62)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
     membership = await _membership(ctx, segment_id)
     page = await asyncio.to_thread(_summaries, ctx, membership.members[offset : offset + limit])
     following = offset + limit if offset + limit < len(membership.members) else None

@@ -1,0 +1,34 @@
+"""Points in time as the API reads them: RFC 3339 text (``2026-03-01T12:00:00Z``; without
+an offset, UTC), documented as such (``format: date-time``) wherever a type takes one.
+Events also take epoch seconds or milliseconds: :data:`EventTime`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from msgspec import Meta
+
+Timestamp = Annotated[
+    datetime,
+    Meta(
+        description="RFC 3339 date and time; without an offset, UTC",
+        extra_json_schema={"format": "date-time"},
+    ),
+]
+EpochNumber = Annotated[
+    float,
+    Meta(
+        ge=0,
+        description="seconds since 1970-01-01 UTC (milliseconds above 100,000,000,000)",
+    ),
+]
+EpochInteger = Annotated[
+    int,
+    Meta(
+        ge=0,
+        description="seconds since 1970-01-01 UTC (milliseconds above 100,000,000,000)",
+    ),
+]
+#: When an event happened: RFC 3339 text or an epoch number; the server's clock when absent.
+EventTime = Timestamp | EpochInteger | EpochNumber | None

@@ -1,0 +1,131 @@
+"""schemathesis hooks: the rules of the API that JSON Schema cannot state, applied to the
+requests schemathesis generates so that a request the document allows is one the server
+takes. ``schemathesis.toml`` loads this file for ``schemathesis run``; the fuzz test loads
+the same configuration.
+
+Each rule is in the document's words (descriptions) and in the server's checks:
+
+- times relative to the server's clock: an event happened at most a day ahead of it and
+  not before 1970 (``EventValidator``); feedback is from the last 365 days;
+- periods end after they start (``starts_at`` < ``ends_at``, offers and placement rules);
+- a frequency cap's ``per_day`` is at most its ``per_week``; a match's ``price_min`` is at
+  most its ``price_max``.
+
+Only values the schema allows are changed, and only into other values it allows, so a
+request that breaks the schema elsewhere still does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import schemathesis
+
+_TIMED_EVENTS = {
+    ("POST", "/v1/events"): ("events", ("timestamp",)),
+    **{
+        ("POST", f"/v1/{kind}"): ("batch", ("timestamp", "originalTimestamp", "sentAt"))
+        for kind in ("track", "identify", "page", "screen", "alias", "batch")
+    },
+}
+
+
+def _a_time(value: Any) -> bool:
+    """A time the schema allows (RFC 3339 text or an epoch number)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value >= 0
+    if isinstance(value, str):
+        try:
+            msgspec.convert(value, datetime)
+        except msgspec.ValidationError:
+            return False
+        return True
+    return False
+
+
+def _now_like(value: Any, now: datetime) -> Any:
+    """``now`` in the form of ``value`` (text, or epoch seconds)."""
+    return now.isoformat() if isinstance(value, str) else int(now.timestamp())
+
+
+def _set_times(item: Any, fields: tuple[str, ...], now: datetime) -> None:
+    if isinstance(item, dict):
+        for name in fields:
+            if _a_time(item.get(name)):
+                item[name] = _now_like(item[name], now)
+
+
+def _events(body: Any, batch_key: str, fields: tuple[str, ...]) -> None:
+    now = datetime.now(UTC)
+    _set_times(body, fields, now)
+    if isinstance(body, dict) and isinstance(body.get(batch_key), list):
+        for item in body[batch_key]:
+            _set_times(item, fields, now)
+
+
+def _ordered(item: Any, low: str, high: str, key: Callable[[Any], Any]) -> None:
+    """``item[low]`` <= ``item[high]`` (strictly below for times), when both are given."""
+    if not isinstance(item, dict) or item.get(low) is None or item.get(high) is None:
+        return
+    try:
+        first, second = key(item[low]), key(item[high])
+    except (TypeError, ValueError, msgspec.ValidationError):
+        return
+    if first > second:
+        item[low], item[high] = item[high], item[low]
+    elif first == second and key is _instant:
+        item[high] = (first + timedelta(days=1)).isoformat()
+
+
+def _instant(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    at = msgspec.convert(value, datetime)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(value)
+    return float(value)
+
+
+def _offer(body: Any) -> None:
+    if isinstance(body, dict):
+        _ordered(body.get("schedule"), "starts_at", "ends_at", _instant)
+        _ordered(body.get("frequency_cap"), "per_day", "per_week", _number)
+
+
+def _placement(body: Any) -> None:
+    rules = body.get("rules") if isinstance(body, dict) else None
+    for rule in rules if isinstance(rules, list) else ():
+        if isinstance(rule, dict):
+            _ordered(rule.get("when"), "starts_at", "ends_at", _instant)
+            _ordered(rule.get("match"), "price_min", "price_max", _number)
+
+
+def _feedback(body: Any) -> None:
+    _set_times(body, ("timestamp",), datetime.now(UTC))
+
+
+_BY_OPERATION: dict[tuple[str, str], Callable[[Any], None]] = {
+    **{
+        key: (lambda body, batch=batch, fields=fields: _events(body, batch, fields))
+        for key, (batch, fields) in _TIMED_EVENTS.items()
+    },
+    ("PUT", "/v1/offers/{offer_id}"): _offer,
+    ("PUT", "/v1/placements/{placement_id}"): _placement,
+    ("POST", "/v1/feedback"): _feedback,
+}
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    rule = _BY_OPERATION.get((case.operation.method.upper(), case.operation.path))
+    if rule is not None and not isinstance(case.body, schemathesis.core.NotSet):
+        rule(case.body)
