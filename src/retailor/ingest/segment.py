@@ -17,7 +17,6 @@ from typing import Any
 
 import msgspec
 
-from retailor.domain.ids import explain
 from retailor.ingest.ids import derived_event_id
 from retailor.ingest.segment_messages import KINDS, MESSAGES
 
@@ -204,7 +203,7 @@ def _reason(exc: msgspec.ValidationError) -> str:
     if wrong_id is not None:
         got, field = wrong_id.groups()
         return f"an id must be a string or a number, got {got} - at `{field}`"
-    return explain(str(exc)).replace("at `$.", "at `")
+    return str(exc).replace("at `$.", "at `")
 
 
 def to_native(message: Any, received_at: datetime, implied_type: str | None = None) -> Native:

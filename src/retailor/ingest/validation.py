@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Union
 
 import msgspec
-from msgspec import Meta, Struct
+from msgspec import Meta
 
 from retailor.domain.events import (
     PROPERTY_SCHEMAS,
@@ -22,7 +22,6 @@ from retailor.domain.events import (
 from retailor.domain.ids import IdFields
 from retailor.domain.nesting import MAX_NESTING, surely_shallow, too_deep
 from retailor.domain.timestamps import EventTime
-
 
 
 def _plain(text: bytes) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from retailor.domain.catalog import CatalogItem
 from retailor.domain.events import Event
 from retailor.profiles.segmentation import SegmentService
-from retailor.profiles.segments import EventCount, SegmentError, longest_window, parse
+from retailor.profiles.segments import EventCount, SegmentError, event_counts, parse
 from retailor.profiles.service import ProfileService
 from retailor.storage.files.definitions import FileDefinitionStore
 from retailor.storage.memory.events import MemoryEventLog
@@ -68,7 +67,7 @@ def test_counts_may_be_written_as_whole_floats() -> None:
 
 def test_a_definition_of_traits_alone_looks_at_no_events() -> None:
     definition = {"all": [{"trait": "order_count", "op": "gt", "value": 1}]}
-    assert longest_window(parse(definition)) == timedelta(0)
+    assert event_counts(parse(definition)) == []
 
 
 def history() -> list[Event]:

@@ -18,7 +18,6 @@ from retailor.api.http import ingest_response, json_response, read_body
 from retailor.api.problems import EVENTS_REJECTED, ProblemError
 from retailor.api.schemas import SegmentOut
 from retailor.domain.access import Scope
-from retailor.domain.ids import explain
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.segment import SegmentMappingError, to_native
 from retailor.ingest.segment_messages import CALLS, BatchEnvelope, SegmentBatchIn
@@ -191,7 +190,7 @@ async def segment_batch(request: Request, ctx: AppContext) -> Response:
         except msgspec.ValidationError as exc:
             raise ProblemError(
                 422,
-                f"the batch around the messages: {explain(str(exc))}",
+                f"the batch around the messages: {exc}",
                 title="Not a Segment batch",
             ) from None
         if len(body["batch"]) > most:

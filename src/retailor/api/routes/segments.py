@@ -40,7 +40,6 @@ PAGE = (
 )
 
 
-
 class SegmentOut(msgspec.Struct):
     segment_id: str
     definition: dict[str, Any]
@@ -225,7 +224,10 @@ async def segment_members(request: Request, ctx: AppContext) -> Response:
     tag="customers",
     scope=Scope.ADMIN,
     response=CustomersOut,
-    query=(QueryParam("segment", "segment id", msgspec.json.schema(DefinitionId), required=True), *PAGE),
+    query=(
+        QueryParam("segment", "segment id", msgspec.json.schema(DefinitionId), required=True),
+        *PAGE,
+    ),
     errors=(404, 422, 503),
 )
 async def list_customers(request: Request, ctx: AppContext) -> Response:
