@@ -10,7 +10,14 @@ import msgspec
 from msgspec import Meta, Struct
 
 from retailor.domain.events import EventType
-from retailor.profiles.segments import FREE_PREFIXES, MAX_WINDOW_DAYS, OPS, TRAITS
+from retailor.profiles.segments import (
+    FREE_PREFIXES,
+    MAX_CHOICES,
+    MAX_COUNT,
+    MAX_WINDOW_DAYS,
+    OPS,
+    TRAITS,
+)
 
 COMPONENT = "#/components/schemas/{name}"
 
@@ -23,7 +30,7 @@ _TRAIT_RULES: dict[str, Any] = {
         },
         {
             "if": {"required": ["op"], "properties": {"op": {"enum": ["in", "not_in"]}}},
-            "then": {"properties": {"value": {"type": "array"}}},
+            "then": {"properties": {"value": {"type": "array", "maxItems": MAX_CHOICES}}},
         },
     ]
 }
@@ -92,8 +99,8 @@ class EventCondition(Struct, kw_only=True, forbid_unknown_fields=True):
 
     event: EventType | list[EventType]
     within_days: Annotated[float, Meta(gt=0, le=MAX_WINDOW_DAYS)] | None = None
-    min_count: Annotated[int, Meta(ge=0)] = 1
-    max_count: Annotated[int, Meta(ge=0)] | None = None
+    min_count: Annotated[int, Meta(ge=0, le=MAX_COUNT)] = 1
+    max_count: Annotated[int, Meta(ge=0, le=MAX_COUNT)] | None = None
     category: str | None = None
     item_id: str | None = None
 
