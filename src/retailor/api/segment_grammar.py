@@ -97,7 +97,7 @@ class EventCondition(Struct, kw_only=True, forbid_unknown_fields=True):
     """How many events of some types happened in a window (all of history without
     ``within_days``)."""
 
-    event: EventType | list[EventType]
+    event: EventType | Annotated[list[EventType], Meta(min_length=1)]
     within_days: Annotated[float, Meta(gt=0, le=MAX_WINDOW_DAYS)] | None = None
     min_count: Annotated[int, Meta(ge=0, le=MAX_COUNT)] = 1
     max_count: Annotated[int, Meta(ge=0, le=MAX_COUNT)] | None = None

@@ -176,3 +176,27 @@ def test_a_definition_stored_elsewhere_is_taken_up_on_reload(
     segments.reload("shoes")
     assert segments.get("shoes") is None and segments.members("shoes") is None
     assert not segments.defined()
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"event": []},
+        {"event": "order_completed", "min_count": 10_001},
+        {"trait": "attributes.city", "op": "in", "value": list(range(10_001))},
+    ],
+)
+def test_the_documented_grammar_refuses_what_the_parser_refuses(definition: dict) -> None:
+    import jsonschema_rs
+
+    from retailor.api import routes  # noqa: F401 - registers the endpoints
+    from retailor.api.endpoints import ENDPOINTS
+    from retailor.api.openapi import build_openapi
+
+    with pytest.raises(SegmentError):
+        parse(definition)
+    document = build_openapi(ENDPOINTS)
+    put = document["paths"]["/v1/segments/{segment_id}"]["put"]
+    body = put["requestBody"]["content"]["application/json"]["schema"]
+    validator = jsonschema_rs.validator_for({**body, "components": document["components"]})
+    assert not validator.is_valid(definition)
