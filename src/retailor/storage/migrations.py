@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from retailor.storage.errors import StorageUnavailableError
+
 _FILE = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 
 
@@ -45,5 +47,12 @@ def load_migrations(package: str) -> list[Migration]:
 
 
 def pending(migrations: list[Migration], applied: set[int]) -> list[Migration]:
-    """The migrations not applied yet, in order."""
+    """The migrations not applied yet, in order; ``StorageUnavailableError`` when the
+    schema is newer than ``migrations`` know (a newer Retailor migrated it)."""
+    newest = max(applied, default=0)
+    if newest > len(migrations):
+        raise StorageUnavailableError(
+            f"the database schema is at version {newest}, newer than this Retailor "
+            f"knows ({len(migrations)}): upgrade Retailor"
+        )
     return [m for m in migrations if m.version not in applied]

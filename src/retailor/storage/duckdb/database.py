@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from retailor.storage.errors import DataDirLockedError, StorageUnavailableError
+from retailor.storage.errors import DataDirLockedError
 from retailor.storage.migrations import Migration, load_migrations, pending
 from retailor.storage.permissions import make_private_dir, make_private_file
 
@@ -41,12 +41,6 @@ def migrate(
         conn.execute(_LEDGER)
         rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
         applied = {int(row[0]) for row in rows}
-        newest = max(applied, default=0)
-        if newest > len(migrations):
-            raise StorageUnavailableError(
-                f"the database schema is at version {newest}, newer than this Retailor "
-                f"knows ({len(migrations)}): upgrade Retailor"
-            )
         todo = pending(migrations, applied)
         for migration in todo:
             conn.execute(migration.sql)
