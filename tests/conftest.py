@@ -64,6 +64,34 @@ def postgres_dsn() -> Iterator[str]:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+REDIS_DSN = os.environ.get("RETAILOR_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_dsn() -> Iterator[str]:
+    """A DSN of the test Redis with a fresh namespace (``?namespace=t_…``) whose keys are
+    deleted after the test. Without a reachable server the test fails under CI
+    (``CI=true``) and is skipped elsewhere."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_DSN, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"Redis is not reachable at {REDIS_DSN}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    namespace = f"t_{secrets.token_hex(6)}"
+    try:
+        yield f"{REDIS_DSN}?namespace={namespace}"
+    finally:
+        keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        client.close()
+
+
 @pytest.fixture(params=["memory", "duckdb", "postgres"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     """Every storage adapter, in turn."""

@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     data_dir: Path = DEFAULT_DATA_DIR
     storage: str = ""
+    state: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     max_batch_events: int = 10_000
