@@ -15,10 +15,10 @@ from retailor.api.context import AppContext
 from retailor.api.metrics import Metrics
 from retailor.api.serve import serve_app, tune_process
 from retailor.ingest.validation import EventValidator
-from retailor.runtime.services import build_services, open_data
+from retailor.runtime.services import build_services, open_data, open_shared
 from retailor.runtime.worker import start_worker
 from retailor.settings import Settings
-from retailor.storage.factory import Storage
+from retailor.storage.factory import SharedState, Storage
 
 
 def build_server(
@@ -27,6 +27,7 @@ def build_server(
     control_token: str | None = None,
     *,
     background: bool = True,
+    shared: SharedState | None = None,
 ) -> Starlette:
     """The Retailor HTTP app over ``storage`` (opened from ``settings`` when not given),
     with the background worker running in this process.
@@ -40,9 +41,11 @@ def build_server(
     """
     owned = storage is None
     stores = open_data(settings) if storage is None else storage
+    owned_state = shared is None
+    state = open_shared(settings) if shared is None else shared
     metrics = Metrics()
     services = build_services(
-        settings, stores, background=background, on_commit=metrics.observe_commit
+        settings, stores, background=background, on_commit=metrics.observe_commit, shared=state
     )
     if background:
         start_worker(services)
@@ -58,6 +61,7 @@ def build_server(
         models=services.models,
         training=services.training,
         decisions=services.decisions,
+        catch_up=services.feed.catch_up if services.feed is not None else _nothing,
     )
     closed = False
 
@@ -67,12 +71,18 @@ def build_server(
             return
         closed = True
         services.close()
+        if owned_state and state is not None:
+            state.close()
         if owned:
             stores.close()
 
     app = build_app(ctx, shutdown)
     app.state.services = services
     return app
+
+
+def _nothing() -> int:
+    return 0
 
 
 def serve(

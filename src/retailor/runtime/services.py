@@ -20,13 +20,35 @@ from retailor.models.serving import ModelService
 from retailor.profiles.lifetime import LifetimeModel
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
+from retailor.runtime.feeding import FeedFollower, Project
 from retailor.runtime.following import DefinitionFollower
-from retailor.settings import Settings
+from retailor.runtime.snapshots import load_snapshot, take_snapshot
+from retailor.settings import Settings, SettingsError
 from retailor.storage.base import ModelRecord
-from retailor.storage.factory import Storage, open_storage
+from retailor.storage.factory import (
+    SharedState,
+    Storage,
+    is_postgres,
+    open_shared_state,
+    open_storage,
+)
 from retailor.storage.permissions import make_private_dir
 
 log = logging.getLogger(__name__)
+
+
+def open_shared(settings: Settings) -> SharedState | None:
+    """The hot state shared with the other workers (``state = "redis://…"``), or None when
+    this process keeps its own (embedded). Shared state needs shared truth: the storage
+    must be PostgreSQL."""
+    if not settings.state:
+        return None
+    if not is_postgres(settings.storage_dsn):
+        raise SettingsError(
+            "state = redis://… is for workers sharing one PostgreSQL database: set storage "
+            "(RETAILOR_STORAGE) to postgresql://…, or leave state unset to run embedded"
+        )
+    return open_shared_state(settings.state, feed_hold_seconds=settings.feed_hold_seconds)
 
 
 def open_data(settings: Settings) -> Storage:
@@ -51,6 +73,8 @@ class Services:
     writer: GroupCommitWriter
     definition_follower: DefinitionFollower
     followers: list[StoredObserver] = field(default_factory=list)
+    #: this process's place in the shared event log (None: embedded, every append is ours)
+    feed: FeedFollower | None = None
     _closed: bool = field(default=False, init=False, repr=False)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -71,12 +95,24 @@ class Services:
         )
         return all([wait(left()) for wait in waits])
 
+    def snapshot(self) -> int | None:
+        """Save a snapshot of the projections to the shared store (a worker started later
+        loads it); returns its position, None when this process follows no shared log."""
+        if self.feed is None:
+            return None
+        self.feed.catch_up_with_log()
+        return take_snapshot(
+            self.feed, self.profiles, self.decisions.features, self.storage.snapshots
+        )
+
     def close(self) -> None:
         """Flush the writer and the decision log and stop every thread (the stores stay
         open: they belong to whoever opened them). Closing twice does nothing."""
         if self._closed:
             return
         self._closed = True
+        if self.feed is not None:
+            self.feed.close()
         self.definition_follower.close()
         self.segments.close()
         self.writer.close()
@@ -90,6 +126,7 @@ def build_services(
     *,
     background: bool,
     on_commit: CommitObserver | None = None,
+    shared: SharedState | None = None,
 ) -> Services:
     """The services over ``storage``, with the projections rebuilt from the event log and
     the offer ledger and policy from the decision log (timed in the log).
@@ -123,6 +160,9 @@ def build_services(
         lifetime, metrics = profiles.train_lifetime()
         return registry.save("clv", lifetime.params(), metrics)
 
+    restored = load_snapshot(storage.snapshots) if shared is not None else None
+    if restored is not None:  # before the segments: they build their counts from the log
+        profiles.import_state(restored[1]["profiles"])  # type: ignore[arg-type]
     segments = SegmentService(storage.definitions, profiles, storage.events)
     decisions = DecisionService(
         storage.definitions,
@@ -140,24 +180,45 @@ def build_services(
         seed=settings.policy_seed,
         background=background,
     )
-    started = time.perf_counter()
-    folded = profiles.rebuild(storage.events.scan(), also=decisions.features.apply)
-    log.info(
-        "profiles and online features rebuilt from %d events in %.1f s",
-        folded,
-        time.perf_counter() - started,
-    )
-    decisions.replay_log()
-    gc.freeze()  # the rebuilt projections live for the whole run: keep them out of collections
+    if restored is not None:
+        decisions.features.import_state(restored[1]["features"])  # type: ignore[arg-type]
     followers: list[StoredObserver] = []
 
-    def stored(events: list[Event]) -> None:
+    def project(events: list[Event]) -> None:
         if settings.profiles_in_ingest:
             profiles.apply(events)
-        decisions.observe(events)
+        decisions.features.apply(events)
         for follower in followers:
             follower(events)
 
+    feed: FeedFollower | None = None
+    if shared is None:
+        started = time.perf_counter()
+        folded = profiles.rebuild(storage.events.scan(), also=decisions.features.apply)
+        log.info(
+            "profiles and online features rebuilt from %d events in %.1f s",
+            folded,
+            time.perf_counter() - started,
+        )
+
+        def stored(events: list[Event], position: int | None) -> None:
+            project(events)
+            decisions.feedback.observe(events)
+
+    else:
+        feed = _follow_shared_log(
+            storage, shared, profiles, decisions, project, restored[0] if restored else None
+        )
+        if background:
+            feed.start()
+
+        def stored(events: list[Event], position: int | None) -> None:
+            assert feed is not None
+            feed.committed(position, events)
+            decisions.feedback.observe(events)  # ours alone: feedback is counted once
+
+    decisions.replay_log()
+    gc.freeze()  # the rebuilt projections live for the whole run: keep them out of collections
     writer = GroupCommitWriter(
         storage.events, storage.quarantine, on_commit=on_commit, on_stored=stored
     )
@@ -184,4 +245,37 @@ def build_services(
         writer=writer,
         definition_follower=definition_follower,
         followers=followers,
+        feed=feed,
     )
+
+
+def _follow_shared_log(
+    storage: Storage,
+    shared: SharedState,
+    profiles: ProfileService,
+    decisions: DecisionService,
+    project: Project,
+    snapshot_position: int | None,
+) -> FeedFollower:
+    """This process's follower of the shared log, with the projections brought up to the
+    log's newest position: from the snapshot loaded at ``snapshot_position``, else
+    rebuilt from the whole log (timed in the log)."""
+    started = time.perf_counter()
+    if snapshot_position is None:
+        position = storage.events.position()
+        folded = profiles.rebuild(
+            storage.events.read_after(None, position), also=decisions.features.apply
+        )
+        how = f"rebuilt from {folded} events"
+    else:
+        position = snapshot_position
+        how = f"loaded from the snapshot at position {position}"
+    feed = FeedFollower(storage.events, shared.feed, project, position)
+    feed.catch_up_with_log()
+    log.info(
+        "projections %s, then folded up to position %d, in %.1f s",
+        how,
+        feed.position,
+        time.perf_counter() - started,
+    )
+    return feed

@@ -32,6 +32,8 @@ class AppendResult:
 
     accepted: int
     duplicates: list[str] = field(default_factory=list)
+    #: the position the log gave this append's new events (None when it stored none)
+    position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class EventLog(ABC):
       returns, the stored events survive a crash of the process.
     - Events come back exactly as stored (``properties`` and ``context`` included).
     - Any order of timestamps is accepted (late and out-of-order events are normal).
+    - Every append that stores at least one event gets the next **position**: 1, 2, 3, …
+      with no gap, in the order the appends became durable, across every process that
+      appends to the same log. ``read_after`` gives the events of a range of positions in
+      position order, so that every reader folds the log in one order, and a reader that
+      missed a position (a writer died before telling anyone) finds it there.
     """
 
     @abstractmethod
@@ -72,6 +79,18 @@ class EventLog(ABC):
         ``start`` is inclusive and ``end`` exclusive, on the event ``timestamp``;
         ``customer_id`` and ``types`` filter when given.
         """
+
+    @abstractmethod
+    def position(self) -> int:
+        """The position of the newest durable append (0 before the first)."""
+
+    @abstractmethod
+    def read_after(
+        self, position: int | None, upto: int, *, batch_size: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
+        """The events of the appends after ``position`` (None: from the very start, events
+        stored before positions existed included) up to ``upto`` inclusive, as Arrow batches
+        of ``EVENT_SCHEMA``, in position order (within one append, in the order given)."""
 
     @abstractmethod
     def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
@@ -335,6 +354,56 @@ class DefinitionStore(ABC):
     def changed_since(self, revision: int) -> DefinitionChanges:
         """What was written or deleted after ``revision``; see the class contract. Cheap
         when nothing changed: servers ask about twice a second."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+class EventFeed(ABC):
+    """Tells every process, fast, which appends of the shared event log exist: the hot
+    path's way to read its own writes made on another process without asking the log.
+
+    Contract:
+    - ``announce(position, payload)`` is called after an append became durable and before
+      it is acknowledged; ``head()`` is then at least ``position`` for every reader.
+    - ``head()`` never goes back: announcing a lower position than the head leaves it.
+    - ``payloads(after, upto)`` returns the payloads still held for positions in
+      ``(after, upto]`` (they are kept for a while, not for ever); a position missing from
+      the answer is read from the event log (``EventLog.read_after``).
+    """
+
+    @abstractmethod
+    def announce(self, position: int, payload: bytes | None) -> None:
+        """Make ``position`` known, with the append's events encoded (or None)."""
+
+    @abstractmethod
+    def head(self) -> int:
+        """The highest position announced (0 before any)."""
+
+    @abstractmethod
+    def payloads(self, after: int, upto: int) -> dict[int, bytes]:
+        """The payloads held for positions in ``(after, upto]``, by position."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+class SnapshotStore(ABC):
+    """Snapshots of state derived from the event log, each taken at a log position, so a
+    new process starts from the newest one and reads only the appends after it.
+
+    Contract: ``latest`` returns the snapshot saved with the highest position (of the
+    given ``kind``), its bytes exactly as saved; ``save`` keeps at most ``keep`` snapshots
+    of a kind, dropping the oldest.
+    """
+
+    @abstractmethod
+    def save(self, kind: str, position: int, data: bytes, *, keep: int = 2) -> None:
+        """Store a snapshot of ``kind`` taken at ``position``."""
+
+    @abstractmethod
+    def latest(self, kind: str) -> tuple[int, bytes] | None:
+        """``(position, data)`` of the newest snapshot of ``kind``, or None."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""

@@ -12,12 +12,15 @@ from retailor.storage.base import (
     CatalogStore,
     DecisionLog,
     DefinitionStore,
+    EventFeed,
     EventLog,
     KeyStore,
     ModelRegistry,
     QuarantineStore,
+    SnapshotStore,
 )
 from retailor.storage.files.models import FileModelRegistry
+from retailor.storage.memory.snapshots import MemorySnapshotStore
 from retailor.storage.migrations import Migration
 
 #: DSN schemes of the PostgreSQL adapters.
@@ -40,6 +43,9 @@ class Storage:
     decisions: DecisionLog
     definitions: DefinitionStore
     dsn: str
+    #: snapshots of the projections (kept in PostgreSQL; a DuckDB or memory process
+    #: rebuilds from its own log at start and keeps them in memory only)
+    snapshots: SnapshotStore = field(default_factory=MemorySnapshotStore)
     _closers: list[object] = field(default_factory=list, repr=False)
 
     def close(self) -> None:
@@ -47,6 +53,30 @@ class Storage:
         for closer in reversed(self._closers):
             closer.close()  # type: ignore[attr-defined]
         self._closers.clear()
+
+
+@dataclass
+class SharedState:
+    """The hot state every worker of one Retailor shares (Redis, ``state = "redis://…"``)."""
+
+    feed: EventFeed
+    dsn: str
+    _closers: list[object] = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        """Close the connection behind the stores."""
+        for closer in reversed(self._closers):
+            closer.close()  # type: ignore[attr-defined]
+        self._closers.clear()
+
+
+def open_shared_state(dsn: str, *, feed_hold_seconds: float = 60.0) -> SharedState:
+    """Connect to the Redis ``dsn`` names (``redis://host:port/N[?namespace=…]``)."""
+    from retailor.storage.redis.connection import open_state
+    from retailor.storage.redis.feed import RedisEventFeed
+
+    state = open_state(dsn)
+    return SharedState(feed=RedisEventFeed(state, feed_hold_seconds), dsn=dsn, _closers=[state])
 
 
 def is_postgres(dsn: str) -> bool:
@@ -192,6 +222,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.keys import PostgresKeyStore
         from retailor.storage.postgres.models import PostgresModelRegistry
         from retailor.storage.postgres.quarantine import PostgresQuarantineStore
+        from retailor.storage.postgres.snapshots import PostgresSnapshotStore
 
         database = PostgresDatabase(dsn)
         return Storage(
@@ -203,6 +234,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             decisions=PostgresDecisionLog(database),
             definitions=PostgresDefinitionStore(database),
             dsn=dsn,
+            snapshots=PostgresSnapshotStore(database),
             _closers=[database],
         )
     raise _unknown(scheme)
