@@ -129,3 +129,24 @@ def test_kill_9_under_load_loses_no_acknowledged_event_and_profiles_equal_a_rebu
     finally:
         stop_server(rebuilt_server)
     assert survivor == rebuilt
+
+
+def test_feedback_sent_to_another_worker_finds_the_decision_at_once(pair: Pair) -> None:
+    with httpx.Client(timeout=10) as client:
+        for n in range(10):
+            maker, other = (pair.a, pair.b) if n % 2 else (pair.b, pair.a)
+            decided = client.post(
+                f"{maker.url}/v1/decisions",
+                json={"placement": "home", "customer_id": f"fb-{n}"},
+                headers=maker.admin(),
+            )
+            assert decided.status_code == 200, decided.text
+            decision_id = decided.json()["decision_id"]
+            told = client.post(
+                f"{other.url}/v1/feedback",
+                json={"decision_id": decision_id, "type": "viewed"},
+                headers=other.admin(),
+            )
+            assert told.status_code == 200, told.text
+            shown = client.get(f"{other.url}/v1/decisions/{decision_id}", headers=other.admin())
+            assert shown.status_code == 200 and shown.json()["decision"]["customer"] == f"fb-{n}"

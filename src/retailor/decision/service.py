@@ -29,7 +29,7 @@ from retailor.features.online import OnlineFeatures
 from retailor.models.serving import ModelService
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
-from retailor.storage.base import DecisionLog, DefinitionStore
+from retailor.storage.base import DecisionLog, DefinitionStore, HotCache
 
 log = logging.getLogger("retailor.decisions")
 
@@ -54,6 +54,7 @@ class DecisionService:
         reward_scale: float = 100.0,
         seed: int = 0,
         background: bool = True,
+        shared: HotCache | None = None,
     ) -> None:
         self.catalog = CatalogIndex(items)
         self.features = OnlineFeatures(self._item_info)
@@ -63,7 +64,7 @@ class DecisionService:
         self.ledger = OfferLedger()
         self.tracker = RewardTracker(create_policy(policy, seed), reward_window)
         self.chooser = OfferChooser(self.offers, self.ledger, self.tracker)
-        self.recorder = DecisionRecorder(decisions, on_flush=self._pump)
+        self.recorder = DecisionRecorder(decisions, on_flush=self._pump, shared=shared)
         self.feedback = FeedbackService(
             self.recorder,
             self.offers,

@@ -179,6 +179,7 @@ def build_services(
         reward_scale=settings.reward_scale,
         seed=settings.policy_seed,
         background=background,
+        shared=shared.cache if shared is not None else None,
     )
     if restored is not None:
         decisions.features.import_state(restored[1]["features"])  # type: ignore[arg-type]

@@ -407,3 +407,29 @@ class SnapshotStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
+
+
+class HotCache(ABC):
+    """Short-lived values every worker shares: what one worker computed or answered that
+    another may need before the truth is written or instead of computing it again (a
+    decision just made, a customer's personal list).
+
+    Contract: ``get`` returns the bytes last ``put`` under ``(kind, key)`` until
+    ``ttl_seconds`` after that put, then None; ``get_many`` answers several keys of one
+    kind at once, None for those not held. Kinds do not share keys.
+    """
+
+    @abstractmethod
+    def put(self, kind: str, key: str, value: bytes, ttl_seconds: float) -> None:
+        """Hold ``value`` under ``(kind, key)`` for ``ttl_seconds``."""
+
+    @abstractmethod
+    def get(self, kind: str, key: str) -> bytes | None:
+        """The value held, or None."""
+
+    @abstractmethod
+    def get_many(self, kind: str, keys: Sequence[str]) -> list[bytes | None]:
+        """The values held for ``keys``, in their order."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""

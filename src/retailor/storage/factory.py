@@ -14,6 +14,7 @@ from retailor.storage.base import (
     DefinitionStore,
     EventFeed,
     EventLog,
+    HotCache,
     KeyStore,
     ModelRegistry,
     QuarantineStore,
@@ -60,6 +61,7 @@ class SharedState:
     """The hot state every worker of one Retailor shares (Redis, ``state = "redis://…"``)."""
 
     feed: EventFeed
+    cache: HotCache
     dsn: str
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -72,11 +74,17 @@ class SharedState:
 
 def open_shared_state(dsn: str, *, feed_hold_seconds: float = 60.0) -> SharedState:
     """Connect to the Redis ``dsn`` names (``redis://host:port/N[?namespace=…]``)."""
+    from retailor.storage.redis.cache import RedisHotCache
     from retailor.storage.redis.connection import open_state
     from retailor.storage.redis.feed import RedisEventFeed
 
     state = open_state(dsn)
-    return SharedState(feed=RedisEventFeed(state, feed_hold_seconds), dsn=dsn, _closers=[state])
+    return SharedState(
+        feed=RedisEventFeed(state, feed_hold_seconds),
+        cache=RedisHotCache(state),
+        dsn=dsn,
+        _closers=[state],
+    )
 
 
 def is_postgres(dsn: str) -> bool:
