@@ -3,7 +3,7 @@ and the services (profiles, segments, models and their training jobs, decisions)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from retailor.api.auth import Authenticator
@@ -38,6 +38,7 @@ class AppContext:
     models: ModelService
     training: TrainingJobs
     decisions: DecisionService
+    background: Callable[[], bool] = lambda: False  # whether this process holds the lease
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
         """Make events durable (and rejections kept) before answering; 503 when it cannot."""

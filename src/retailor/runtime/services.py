@@ -1,7 +1,9 @@
 """The services every role builds over one data directory: the stores, the projections
 (profiles and identities, online features, offer ledger and policy) rebuilt from the
 logs, the model service and its training jobs, segments, decisions, the group-commit
-writer that feeds them the events it stores, and the follower of definition changes."""
+writer that feeds them the events it stores, the followers of what other processes
+store (definitions; on shared stores also the catalog and model activations) and the
+leased background jobs."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from retailor.models.serving import ModelService
 from retailor.profiles.lifetime import LifetimeModel
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
-from retailor.runtime.following import DefinitionFollower
+from retailor.runtime.background import BackgroundJobs
+from retailor.runtime.following import CatalogFollower, DefinitionFollower, ModelFollower
 from retailor.settings import Settings
 from retailor.storage.base import ModelRecord
 from retailor.storage.factory import Storage, open_storage
@@ -39,7 +42,8 @@ def open_data(settings: Settings) -> Storage:
 class Services:
     """One data directory's services, wired together. ``followers`` get every batch of
     newly stored events after the projections (from the writer thread, before the events
-    are acknowledged); the background worker adds the model service to them."""
+    are acknowledged); the background worker adds the model service to them. ``jobs``
+    run while this process holds the background lease (the roles start it)."""
 
     settings: Settings
     storage: Storage
@@ -50,6 +54,9 @@ class Services:
     decisions: DecisionService
     writer: GroupCommitWriter
     definition_follower: DefinitionFollower
+    catalog_follower: CatalogFollower
+    model_follower: ModelFollower
+    jobs: BackgroundJobs
     followers: list[StoredObserver] = field(default_factory=list)
     _closed: bool = field(default=False, init=False, repr=False)
 
@@ -77,6 +84,9 @@ class Services:
         if self._closed:
             return
         self._closed = True
+        self.jobs.close()
+        self.model_follower.close()
+        self.catalog_follower.close()
         self.definition_follower.close()
         self.segments.close()
         self.writer.close()
@@ -95,11 +105,13 @@ def build_services(
     the offer ledger and policy from the decision log (timed in the log).
 
     ``background=False`` (a one-off command) starts none of the decision side's
-    background refreshes and does not follow definition changes; the model service is
-    started by the background worker, never here. ``on_commit(rows, seconds)`` is told of
-    every group commit.
+    background refreshes and does not follow definition changes; otherwise, on shared
+    stores, catalog changes made by other processes are followed too. The model service,
+    the model follower and the background jobs are started by the roles, never here.
+    ``on_commit(rows, seconds)`` is told of every group commit.
     """
     revision = storage.definitions.revision()  # before anything reads the definitions
+    catalog_revision = storage.catalog.revision()  # before anything reads the catalog
     profiles = ProfileService(
         load_or_create_salt(settings.data_dir, settings.identity_salt),
         IdentityRules(max_customers_per_device=settings.max_customers_per_device),
@@ -171,8 +183,13 @@ def build_services(
         },
         revision,
     )
+    catalog_follower = CatalogFollower(
+        storage.catalog, [profiles.remember_items, decisions.catalog_changed], catalog_revision
+    )
     if background:
         definition_follower.start()
+        if storage.shared:
+            catalog_follower.start()
     return Services(
         settings=settings,
         storage=storage,
@@ -183,5 +200,8 @@ def build_services(
         decisions=decisions,
         writer=writer,
         definition_follower=definition_follower,
+        catalog_follower=catalog_follower,
+        model_follower=ModelFollower(storage.models, models.reload),
+        jobs=BackgroundJobs(storage.leases),
         followers=followers,
     )

@@ -14,6 +14,7 @@ from retailor.storage.base import (
     DefinitionStore,
     EventLog,
     KeyStore,
+    LeaseStore,
     ModelRegistry,
     QuarantineStore,
 )
@@ -30,7 +31,9 @@ class UnknownBackendError(ValueError):
 
 @dataclass
 class Storage:
-    """The stores one Retailor process works with."""
+    """The stores one Retailor process works with. ``leases`` decide which process does
+    the background work; ``shared`` says whether other processes (other workers, other
+    hosts) may work on the same stores at once."""
 
     events: EventLog
     catalog: CatalogStore
@@ -39,8 +42,15 @@ class Storage:
     models: ModelRegistry
     decisions: DecisionLog
     definitions: DefinitionStore
+    leases: LeaseStore
     dsn: str
     _closers: list[object] = field(default_factory=list, repr=False)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may serve these stores at once (PostgreSQL), rather
+        than one process alone (the embedded DuckDB file, memory)."""
+        return is_postgres(self.dsn)
 
     def close(self) -> None:
         """Close every store and the database behind them."""
@@ -150,6 +160,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.memory.definitions import MemoryDefinitionStore
         from retailor.storage.memory.events import MemoryEventLog
         from retailor.storage.memory.keys import MemoryKeyStore
+        from retailor.storage.memory.leases import MemoryLeaseStore
         from retailor.storage.memory.quarantine import MemoryQuarantineStore
 
         return Storage(
@@ -160,6 +171,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             models=FileModelRegistry(data_dir / "models"),
             decisions=MemoryDecisionLog(),
             definitions=MemoryDefinitionStore(),
+            leases=MemoryLeaseStore(),
             dsn=dsn,
         )
     if scheme == "duckdb":
@@ -170,6 +182,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.duckdb.quarantine import DuckDBQuarantineStore
         from retailor.storage.files.definitions import FileDefinitionStore
         from retailor.storage.files.keys import FileKeyStore
+        from retailor.storage.memory.leases import MemoryLeaseStore
 
         db = DuckDBDatabase(_duckdb_file(dsn))
         return Storage(
@@ -180,6 +193,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             models=FileModelRegistry(data_dir / "models"),
             decisions=DuckDBDecisionLog(db),
             definitions=FileDefinitionStore(data_dir),
+            leases=MemoryLeaseStore(),  # one process serves the file: it holds every lease
             dsn=dsn,
             _closers=[db],
         )
@@ -190,6 +204,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.definitions import PostgresDefinitionStore
         from retailor.storage.postgres.events import PostgresEventLog
         from retailor.storage.postgres.keys import PostgresKeyStore
+        from retailor.storage.postgres.leases import PostgresLeaseStore
         from retailor.storage.postgres.models import PostgresModelRegistry
         from retailor.storage.postgres.quarantine import PostgresQuarantineStore
 
@@ -202,6 +217,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             models=PostgresModelRegistry(database),
             decisions=PostgresDecisionLog(database),
             definitions=PostgresDefinitionStore(database),
+            leases=PostgresLeaseStore(database),
             dsn=dsn,
             _closers=[database],
         )
