@@ -41,6 +41,7 @@ class AppContext:
     #: folds what other workers appended to the shared log before a read that must see
     #: every acknowledged event (a no-op embedded, where every append is this process's)
     catch_up: Callable[[], object] = lambda: None
+    background: Callable[[], bool] = lambda: False  # whether this process holds the lease
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
         """Make events durable (and rejections kept) before answering; 503 when it cannot."""

@@ -1,5 +1,6 @@
-"""The ``serve`` role: the services, the background worker in the same process
-(embedded) and the HTTP app over them; ``serve`` runs it on granian until stopped."""
+"""The ``serve`` role: the services, the background worker in the same process and the
+HTTP app over them; ``serve`` runs it on granian until stopped (``runtime.workers`` runs
+several such processes on one port)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ def build_server(
         training=services.training,
         decisions=services.decisions,
         catch_up=services.feed.catch_up if services.feed is not None else _nothing,
+        background=lambda: services.jobs.held,
     )
     closed = False
 
@@ -86,17 +88,22 @@ def _nothing() -> int:
 
 
 def serve(
-    settings: Settings, on_ready: Callable[[str, Callable[[], None]], None] | None = None
+    settings: Settings,
+    on_ready: Callable[[str, Callable[[], None]], None] | None = None,
+    *,
+    token: str | None = None,
+    run_file: bool = True,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then flush the writer and close the stores.
 
     ``on_ready(url, stop)`` is called once the server listens; ``stop()`` (callable from
-    any thread) shuts it down.
+    any thread) shuts it down. ``token`` is the control token (a new one when not given);
+    ``run_file=False`` leaves the run file to the caller (a supervisor of workers).
     """
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     tune_process()
     app = build_server(settings, control_token=token)
     try:
-        serve_app(app, settings, token, on_ready)
+        serve_app(app, settings, token, on_ready, run_file=run_file)
     finally:
         app.state.shutdown()

@@ -1,7 +1,9 @@
 """The services every role builds over one data directory: the stores, the projections
 (profiles and identities, online features, offer ledger and policy) rebuilt from the
 logs, the model service and its training jobs, segments, decisions, the group-commit
-writer that feeds them the events it stores, and the follower of definition changes."""
+writer that feeds them the events it stores, the followers of what other processes
+store (definitions; on shared stores also the catalog and model activations) and the
+leased background jobs."""
 
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ from retailor.models.serving import ModelService
 from retailor.profiles.lifetime import LifetimeModel
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
+from retailor.runtime.background import BackgroundJobs
 from retailor.runtime.feeding import FeedFollower, Project
-from retailor.runtime.following import DefinitionFollower
+from retailor.runtime.following import CatalogFollower, DefinitionFollower, ModelFollower
 from retailor.runtime.snapshots import load_snapshot, take_snapshot
 from retailor.settings import Settings, SettingsError
 from retailor.storage.base import ModelRecord
@@ -38,16 +41,18 @@ log = logging.getLogger(__name__)
 
 
 def open_shared(settings: Settings) -> SharedState | None:
-    """The hot state shared with the other workers (``state = "redis://…"``), or None when
-    this process keeps its own (embedded). Shared state needs shared truth: the storage
-    must be PostgreSQL."""
-    if not settings.state:
-        return None
-    if not is_postgres(settings.storage_dsn):
+    """The hot state this process shares with the other workers: in Redis with ``state =
+    "redis://…"``, else its own in memory when the truth is shared (PostgreSQL), None when
+    it is not (embedded: every append is this process's). Shared state needs shared
+    truth: with ``state`` set the storage must be PostgreSQL."""
+    shared_truth = is_postgres(settings.storage_dsn)
+    if settings.state and not shared_truth:
         raise SettingsError(
             "state = redis://… is for workers sharing one PostgreSQL database: set storage "
             "(RETAILOR_STORAGE) to postgresql://…, or leave state unset to run embedded"
         )
+    if not shared_truth:
+        return None
     return open_shared_state(settings.state, feed_hold_seconds=settings.feed_hold_seconds)
 
 
@@ -61,7 +66,8 @@ def open_data(settings: Settings) -> Storage:
 class Services:
     """One data directory's services, wired together. ``followers`` get every batch of
     newly stored events after the projections (from the writer thread, before the events
-    are acknowledged); the background worker adds the model service to them."""
+    are acknowledged); the background worker adds the model service to them. ``jobs``
+    run while this process holds the background lease (the roles start it)."""
 
     settings: Settings
     storage: Storage
@@ -72,10 +78,14 @@ class Services:
     decisions: DecisionService
     writer: GroupCommitWriter
     definition_follower: DefinitionFollower
+    catalog_follower: CatalogFollower
+    model_follower: ModelFollower
+    jobs: BackgroundJobs
     followers: list[StoredObserver] = field(default_factory=list)
     #: this process's place in the shared event log (None: embedded, every append is ours)
     feed: FeedFollower | None = None
     _closed: bool = field(default=False, init=False, repr=False)
+    _snapshot_position: int | None = field(default=None, init=False, repr=False)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until the background threads have processed what was queued before the
@@ -101,9 +111,12 @@ class Services:
         if self.feed is None:
             return None
         self.feed.catch_up_with_log()
-        return take_snapshot(
+        if self.feed.position == self._snapshot_position:
+            return None  # nothing new since the last one
+        self._snapshot_position = take_snapshot(
             self.feed, self.profiles, self.decisions.features, self.storage.snapshots
         )
+        return self._snapshot_position
 
     def close(self) -> None:
         """Flush the writer and the decision log and stop every thread (the stores stay
@@ -111,8 +124,11 @@ class Services:
         if self._closed:
             return
         self._closed = True
+        self.jobs.close()
         if self.feed is not None:
             self.feed.close()
+        self.model_follower.close()
+        self.catalog_follower.close()
         self.definition_follower.close()
         self.segments.close()
         self.writer.close()
@@ -132,11 +148,13 @@ def build_services(
     the offer ledger and policy from the decision log (timed in the log).
 
     ``background=False`` (a one-off command) starts none of the decision side's
-    background refreshes and does not follow definition changes; the model service is
-    started by the background worker, never here. ``on_commit(rows, seconds)`` is told of
-    every group commit.
+    background refreshes and does not follow definition changes; otherwise, on shared
+    stores, catalog changes made by other processes are followed too. The model service,
+    the model follower and the background jobs are started by the roles, never here.
+    ``on_commit(rows, seconds)`` is told of every group commit.
     """
     revision = storage.definitions.revision()  # before anything reads the definitions
+    catalog_revision = storage.catalog.revision()  # before anything reads the catalog
     profiles = ProfileService(
         load_or_create_salt(settings.data_dir, settings.identity_salt),
         IdentityRules(max_customers_per_device=settings.max_customers_per_device),
@@ -233,8 +251,13 @@ def build_services(
         },
         revision,
     )
+    catalog_follower = CatalogFollower(
+        storage.catalog, [profiles.remember_items, decisions.catalog_changed], catalog_revision
+    )
     if background:
         definition_follower.start()
+        if storage.shared:
+            catalog_follower.start()
     return Services(
         settings=settings,
         storage=storage,
@@ -245,6 +268,9 @@ def build_services(
         decisions=decisions,
         writer=writer,
         definition_follower=definition_follower,
+        catalog_follower=catalog_follower,
+        model_follower=ModelFollower(storage.models, models.reload),
+        jobs=BackgroundJobs(storage.leases),
         followers=followers,
         feed=feed,
     )

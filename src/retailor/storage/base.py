@@ -110,11 +110,25 @@ class EventLog(ABC):
         """Release resources; the default holds none."""
 
 
+class CatalogChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """The catalog items written after a revision (as they are now), up to ``revision``."""
+
+    revision: int
+    items: list[CatalogItem]
+
+
 class CatalogStore(ABC):
     """The product catalog: reference data the retailer owns and Retailor reads.
 
     Contract: ``upsert`` applies patches in order (``domain.catalog.apply_patch``): a
     field a patch does not give keeps its value; ``created_at`` is set once.
+
+    The catalog has one revision, shared by every process over the same store: each
+    ``upsert`` of at least one patch takes a revision above every earlier one (the items
+    of one upsert share it). ``revision()`` never decreases, and once it returns ``r``
+    every upsert up to ``r`` is visible to reads and to ``changed_since``, which names
+    every item written after a revision, however many times and by whichever process
+    (``changed_since(0)``: every item held). Servers ask about twice a second.
     """
 
     @abstractmethod
@@ -136,6 +150,14 @@ class CatalogStore(ABC):
     @abstractmethod
     def count(self) -> int:
         """How many items the catalog holds."""
+
+    @abstractmethod
+    def revision(self) -> int:
+        """The revision of the latest upsert (0 before any)."""
+
+    @abstractmethod
+    def changed_since(self, revision: int) -> CatalogChanges:
+        """The items written after ``revision``, in id order; see the class contract."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
@@ -182,7 +204,7 @@ class ModelRegistry(ABC):
     when ``activate`` is true; versions are never overwritten; the artifact saved with a
     version comes back byte for byte from ``artifact``; ``activate`` makes any stored
     version the active one (a rollback); another process's saves are visible to
-    ``active`` and ``versions`` without a restart.
+    ``active``, ``active_versions`` and ``versions`` without a restart.
     """
 
     @abstractmethod
@@ -216,6 +238,12 @@ class ModelRegistry(ABC):
     @abstractmethod
     def names(self) -> list[str]:
         """The models that have at least one version."""
+
+    @abstractmethod
+    def active_versions(self) -> dict[str, int]:
+        """The active version number of every model that has one, by name: what servers
+        poll (about twice a second) to learn that another process activated a version,
+        so it is cheap."""
 
 
 class KeyStore(ABC):
@@ -430,6 +458,46 @@ class HotCache(ABC):
     @abstractmethod
     def get_many(self, kind: str, keys: Sequence[str]) -> list[bytes | None]:
         """The values held for ``keys``, in their order."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+class LeaseStore(ABC):
+    """Named leases with an expiry, so that of many processes sharing the stores one at
+    a time does a piece of background work (scheduled retraining, among others) and
+    another takes it over when that one dies.
+
+    Contract:
+    - ``acquire(name, holder, ttl)`` gives the lease to ``holder`` for ``ttl`` seconds
+      and returns True when nobody holds it, its holder let it expire, or ``holder``
+      holds it already (its expiry is then pushed back); otherwise it returns False and
+      changes nothing. Of contenders acquiring a free lease at once, exactly one wins.
+    - ``renew(name, holder, ttl)`` pushes the expiry to ``ttl`` seconds from now and
+      returns True only while ``holder`` holds the lease (not expired); False otherwise,
+      changing nothing.
+    - ``release(name, holder)`` frees the lease when ``holder`` holds it (returns
+      whether it did): another may acquire it at once.
+    - ``holder(name)`` is the holder of an unexpired lease, or None.
+    - Expiry is measured by one clock that every process sharing the store agrees on
+      (the database's for a database), never by a process's own clock.
+    """
+
+    @abstractmethod
+    def acquire(self, name: str, holder: str, ttl: float) -> bool:
+        """Take the lease, or keep it; see the class contract."""
+
+    @abstractmethod
+    def renew(self, name: str, holder: str, ttl: float) -> bool:
+        """Push back the expiry of a lease ``holder`` holds; see the class contract."""
+
+    @abstractmethod
+    def release(self, name: str, holder: str) -> bool:
+        """Free a lease ``holder`` holds; see the class contract."""
+
+    @abstractmethod
+    def holder(self, name: str) -> str | None:
+        """Who holds the lease now, or None."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
