@@ -58,7 +58,9 @@ class DecisionService:
     ) -> None:
         self.catalog = CatalogIndex(items)
         self.features = OnlineFeatures(self._item_info)
-        self.sources = CandidateSources(models, self.features, self.catalog, background=background)
+        self.sources = CandidateSources(
+            models, self.features, self.catalog, background=background, shared=shared
+        )
         self.placements = PlacementBook(definitions, self.sources.known)
         self.offers = OfferBook(definitions)
         self.ledger = OfferLedger()
