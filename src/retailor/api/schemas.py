@@ -92,6 +92,8 @@ class Health(msgspec.Struct):
     status: str
     version: str
     limits: Limits
+    #: why each backend that cannot be used now cannot (``status`` is then "degraded")
+    unavailable: list[str] = msgspec.field(default_factory=list)
 
 
 __all__ = ["CatalogItem"]

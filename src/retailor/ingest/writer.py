@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
 from retailor.storage.base import AppendResult, EventLog, QuarantineStore
+from retailor.storage.errors import StorageUnavailableError
 from retailor.storage.schema import EVENT_SCHEMA, events_to_table, table_to_events
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,10 @@ class GroupCommitWriter:
             existing: set[str] = set()
             if table.num_rows:
                 existing = set(self._events.append(table).duplicates)
+        except StorageUnavailableError as exc:  # the database is down: said once, by it
+            log.debug("commit of %d submissions failed: %s", len(group), exc)
+            _settle([(s, exc) for s in group])
+            return
         except Exception as exc:  # the futures carry the failure to every caller
             log.exception("commit of %d submissions failed", len(group))
             _settle([(s, exc) for s in group])

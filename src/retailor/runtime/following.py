@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Mapping
 
 from retailor.storage.base import DefinitionStore
+from retailor.storage.errors import StorageUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,13 @@ class DefinitionFollower:
         while not self._stop.wait(self.poll_seconds):
             try:
                 self.poll()
-            except Exception:
+            except Exception as exc:
                 if not self._failing:  # once per outage, not twice a second
-                    log.exception("cannot follow definition changes; retrying")
+                    log.error(
+                        "cannot follow definition changes (%s); retrying",
+                        exc,
+                        exc_info=not isinstance(exc, StorageUnavailableError),
+                    )
                 self._failing = True
             else:
                 if self._failing:

@@ -44,6 +44,8 @@ def build_server(
     services = build_services(
         settings, stores, background=background, on_commit=metrics.observe_commit
     )
+    recorder = services.decisions.recorder
+    metrics.watch_decisions(lambda: recorder.unwritten, lambda: recorder.dropped)
     if background:
         start_worker(services)
     ctx = AppContext(

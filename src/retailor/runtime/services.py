@@ -23,7 +23,7 @@ from retailor.profiles.service import ProfileService
 from retailor.runtime.following import DefinitionFollower
 from retailor.settings import Settings
 from retailor.storage.base import ModelRecord
-from retailor.storage.factory import Storage, open_storage
+from retailor.storage.factory import Storage, is_postgres, open_storage
 from retailor.storage.permissions import make_private_dir
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,9 @@ def build_services(
     """
     revision = storage.definitions.revision()  # before anything reads the definitions
     profiles = ProfileService(
-        load_or_create_salt(settings.data_dir, settings.identity_salt),
+        load_or_create_salt(
+            storage.installation, settings.identity_salt, shared=is_postgres(storage.dsn)
+        ),
         IdentityRules(max_customers_per_device=settings.max_customers_per_device),
     )
     profiles.remember_items(storage.catalog.items())

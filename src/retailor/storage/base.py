@@ -338,3 +338,43 @@ class DefinitionStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
+
+
+class InstallationStore(ABC):
+    """Values an installation fixes once and every process of it shares, by name (the
+    salt that identifiers are hashed with: workers that hashed an email differently would
+    not recognise the same customer).
+
+    Contract:
+    - ``get(name)`` is the value stored under ``name``, or None before any.
+    - ``get_or_create(name, value)`` stores ``value`` when ``name`` holds nothing yet and
+      returns what ``name`` holds afterwards: the value stored first wins, also when
+      processes race to create it, and it never changes later (a different ``value``
+      given later is ignored, the stored one returned).
+    - Names are short words of lower-case letters, digits, ``.``, ``_`` and ``-``
+      (else ``ValueError``); values are non-empty strings (else ``ValueError``).
+    """
+
+    @abstractmethod
+    def get(self, name: str) -> str | None:
+        """The value held under ``name``, or None."""
+
+    @abstractmethod
+    def get_or_create(self, name: str, value: str) -> str:
+        """The value held under ``name``, storing ``value`` first when there is none."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+def check_installation_entry(name: str, value: str | None = None) -> None:
+    """Raise ``ValueError`` for a name or value the ``InstallationStore`` contract refuses."""
+    if not name or len(name) > 64 or any(c not in _NAME_CHARS for c in name):
+        raise ValueError(
+            f"installation value name {name!r}: use lower-case letters, digits, '.', '_', '-'"
+        )
+    if value is not None and not value:
+        raise ValueError(f"installation value {name!r}: an empty value cannot be stored")
+
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +13,12 @@ from retailor.storage.base import (
     DecisionLog,
     DefinitionStore,
     EventLog,
+    InstallationStore,
     KeyStore,
     ModelRegistry,
     QuarantineStore,
 )
+from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.migrations import Migration
 
@@ -28,9 +30,15 @@ class UnknownBackendError(ValueError):
     """The DSN names a backend Retailor does not have."""
 
 
+#: Says whether a backend answers now: None when it does, else why not (naming the
+#: server, never its password).
+HealthProbe = Callable[[], str | None]
+
+
 @dataclass
 class Storage:
-    """The stores one Retailor process works with."""
+    """The stores one Retailor process works with, and the probes of the servers behind
+    them (none for the embedded backends)."""
 
     events: EventLog
     catalog: CatalogStore
@@ -39,8 +47,14 @@ class Storage:
     models: ModelRegistry
     decisions: DecisionLog
     definitions: DefinitionStore
+    installation: InstallationStore
     dsn: str
+    probes: list[HealthProbe] = field(default_factory=list, repr=False)
     _closers: list[object] = field(default_factory=list, repr=False)
+
+    def unavailable(self) -> list[str]:
+        """Why each backend that cannot be used now cannot (empty when all answer)."""
+        return [why for probe in self.probes if (why := probe()) is not None]
 
     def close(self) -> None:
         """Close every store and the database behind them."""
@@ -160,6 +174,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             models=FileModelRegistry(data_dir / "models"),
             decisions=MemoryDecisionLog(),
             definitions=MemoryDefinitionStore(),
+            installation=FileInstallationStore(data_dir),
             dsn=dsn,
         )
     if scheme == "duckdb":
@@ -180,6 +195,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             models=FileModelRegistry(data_dir / "models"),
             decisions=DuckDBDecisionLog(db),
             definitions=FileDefinitionStore(data_dir),
+            installation=FileInstallationStore(data_dir),
             dsn=dsn,
             _closers=[db],
         )
@@ -189,6 +205,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.decisions import PostgresDecisionLog
         from retailor.storage.postgres.definitions import PostgresDefinitionStore
         from retailor.storage.postgres.events import PostgresEventLog
+        from retailor.storage.postgres.installation import PostgresInstallationStore
         from retailor.storage.postgres.keys import PostgresKeyStore
         from retailor.storage.postgres.models import PostgresModelRegistry
         from retailor.storage.postgres.quarantine import PostgresQuarantineStore
@@ -202,7 +219,9 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             models=PostgresModelRegistry(database),
             decisions=PostgresDecisionLog(database),
             definitions=PostgresDefinitionStore(database),
+            installation=PostgresInstallationStore(database),
             dsn=dsn,
+            probes=[database.unavailable],
             _closers=[database],
         )
     raise _unknown(scheme)
