@@ -11,7 +11,10 @@ the decisions it made meanwhile to the decision log.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +28,7 @@ import pytest
 
 from retailor.storage.errors import StorageUnavailableError
 from retailor.storage.redis.connection import open_state
-from tests.conftest import event, start_server, stop_server
+from tests.conftest import event, free_port, start_server, stop_server
 
 
 class CuttableProxy:
@@ -194,6 +197,10 @@ def test_a_server_survives_a_postgres_outage(
             )  # fmt: skip
             assert decided.status_code == 200, decided.text
             decision_id = decided.json()["decision_id"]
+            # kept for the decision log, and counted while it waits
+            assert eventually(
+                lambda: "retailor_decisions_unwritten 1.0" in call("GET", "/metrics").text
+            ), "the decision waiting for the log is not counted"
             # a key never met cannot be checked while the key table is out of reach
             unknown = call("GET", "/v1/customers/c1", headers={"Authorization": "Bearer nope"})
             assert_unavailable(unknown, where)
@@ -221,6 +228,9 @@ def test_a_server_survives_a_postgres_outage(
             assert eventually(
                 lambda: decision_id in stored_ids(postgres_dsn, "decisions", "decision_id")
             ), "the decision made during the outage was not written"
+            assert eventually(
+                lambda: "retailor_decisions_unwritten 0.0" in call("GET", "/metrics").text
+            )
             assert server.process.poll() is None
     finally:
         stop_server(server)
@@ -255,3 +265,20 @@ def test_redis_errors_become_storage_unavailable(redis_dsn: str) -> None:
         state.close()
     finally:
         proxy.close()
+
+
+def test_a_worker_configured_with_another_salt_refuses_to_start(
+    postgres_dsn: str, tmp_path: Path
+) -> None:
+    first = start_server(tmp_path / "host-a", storage_dsn=postgres_dsn)
+    stop_server(first)  # the database now holds the installation's salt
+    refused = subprocess.run(
+        [sys.executable, "-m", "retailor", "serve", "--data", str(tmp_path / "host-b"),
+         "--port", str(free_port())],
+        env={**os.environ, "RETAILOR_STORAGE": postgres_dsn,
+             "RETAILOR_IDENTITY_SALT": "another-salt"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    said = refused.stdout + refused.stderr
+    assert "identity_salt" in said and "Traceback" not in said
