@@ -214,6 +214,13 @@ class KeyStore(ABC):
     def find(self, secret_hash: str) -> ApiKey | None:
         """The key with this secret hash, or None."""
 
+    def find_at_once(self, secret_hash: str) -> tuple[bool, ApiKey | None]:
+        """``(True, what find would return)`` when the store can tell without a network
+        round trip (memory, a local file, a key it looked up moments ago), else
+        ``(False, None)``: then ``find`` may wait on a server, and the caller should call
+        it where waiting blocks nothing else (a worker thread). The default asks ``find``."""
+        return True, self.find(secret_hash)
+
     @abstractmethod
     def all(self) -> list[ApiKey]:
         """Every key, oldest first."""

@@ -53,6 +53,15 @@ class PostgresKeyStore(KeyStore):
                  key.revoked),
             )  # fmt: skip
 
+    def find_at_once(self, secret_hash: str) -> tuple[bool, ApiKey | None]:
+        """A key found less than ``recheck_seconds`` ago answers at once; anything else
+        needs the database."""
+        with self._lock:
+            cached = self._found.get(secret_hash)
+        if cached is not None and time.monotonic() - cached[1] < self.recheck_seconds:
+            return True, cached[0]
+        return False, None
+
     def find(self, secret_hash: str) -> ApiKey | None:
         now = time.monotonic()
         with self._lock:
