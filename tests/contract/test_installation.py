@@ -130,3 +130,15 @@ def test_one_process_data_keeps_its_salt_in_the_data_directory(tmp_path: Path) -
     assert (tmp_path / "data" / SALT_NAME).stat().st_mode & 0o777 == 0o600
     # a configured salt wins over the file there (one process: nobody else hashes)
     assert load_or_create_salt(store, "configured") == "configured"
+
+
+def test_the_shared_salt_starts_from_a_data_directory_salt_of_before(
+    postgres_dsn: str, tmp_path: Path
+) -> None:
+    storage = open_storage(postgres_dsn, tmp_path / "host-a")
+    try:
+        salt = load_or_create_salt(storage.installation, shared=True, earlier="kept-before")
+        assert salt == "kept-before"
+        assert load_or_create_salt(storage.installation, shared=True, earlier="other") == salt
+    finally:
+        storage.close()

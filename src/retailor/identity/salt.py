@@ -23,7 +23,11 @@ class SaltMismatchError(SettingsError):
 
 
 def load_or_create_salt(
-    installation: InstallationStore, configured: str = "", *, shared: bool = False
+    installation: InstallationStore,
+    configured: str = "",
+    *,
+    shared: bool = False,
+    earlier: str | None = None,
 ) -> str:
     """The salt to hash identifiers with.
 
@@ -31,11 +35,13 @@ def load_or_create_salt(
     salt, created on first use. ``shared`` (workers share the database): the stored salt,
     created on first use from ``configured`` when set (else at random); a ``configured``
     salt that differs from the one stored is refused with ``SaltMismatchError``, since
-    this worker's hashes would not match the others'.
+    this worker's hashes would not match the others'. ``earlier`` is a salt this process
+    used before the storage was shared (its data directory's): when nothing is configured
+    or stored, the shared salt is created from it, so the hashes stay what they were.
     """
     if not shared:
         return configured or installation.get_or_create(SALT_NAME, secrets.token_hex(16))
-    held = installation.get_or_create(SALT_NAME, configured or secrets.token_hex(16))
+    held = installation.get_or_create(SALT_NAME, configured or earlier or secrets.token_hex(16))
     if configured and held != configured:
         raise SaltMismatchError(
             "the identity_salt setting differs from the salt the shared database already "
