@@ -65,3 +65,16 @@ def test_keys_are_listed_oldest_first(open_keys: OpenKeys) -> None:
                         created_at=now - timedelta(days=age)))  # fmt: skip
     assert [k.key_id for k in open_keys().all()] == ["k1", "k2", "k0"]
     assert open_keys().find("h2") == keys.find("h2")
+
+
+def test_what_a_store_tells_at_once_is_what_find_tells(open_keys: OpenKeys) -> None:
+    server, cli = open_keys(), open_keys()
+    key, secret = create_key(cli, Scope.SERVE)
+    for secret_hash in (hash_secret(secret), hash_secret("not a key")):
+        answered, found = server.find_at_once(secret_hash)
+        if answered:
+            assert found == server.find(secret_hash)
+    # a key just found is told at once
+    found = server.find(hash_secret(secret))
+    assert server.find_at_once(hash_secret(secret)) == (True, found)
+    assert found is not None and found.key_id == key.key_id

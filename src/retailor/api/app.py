@@ -20,9 +20,16 @@ from retailor.api.context import AppContext
 from retailor.api.endpoints import ENDPOINTS, build_routes
 from retailor.api.metrics import RequestMetricsMiddleware
 from retailor.api.openapi import build_openapi
-from retailor.api.problems import ProblemError, handle_http, handle_problem, handle_unexpected
+from retailor.api.problems import (
+    ProblemError,
+    handle_http,
+    handle_problem,
+    handle_unavailable,
+    handle_unexpected,
+)
 from retailor.api.request_bodies import RequestBodyMiddleware
 from retailor.api.slashes import EncodedSlashMiddleware
+from retailor.storage.errors import StorageUnavailableError
 
 
 def build_app(ctx: AppContext, shutdown: Callable[[], None]) -> Starlette:
@@ -51,6 +58,7 @@ def build_app(ctx: AppContext, shutdown: Callable[[], None]) -> Starlette:
         exception_handlers={
             ProblemError: handle_problem,
             HTTPException: handle_http,
+            StorageUnavailableError: handle_unavailable,
             Exception: handle_unexpected,
         },
         lifespan=lifespan,

@@ -7,6 +7,7 @@ import base64
 import binascii
 import hmac
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from retailor.api.problems import ProblemError
@@ -22,17 +23,24 @@ class Authenticator:
         self._keys = keys
         self._control_token = control_token
 
-    def require(self, request: Request, scope: Scope) -> Scope:
-        """The caller's scope; 401 without a valid key, 403 when the scope is not enough."""
-        secret = presented_secret(request)
-        if secret is None:
-            raise ProblemError(
-                401,
-                "send an API key as 'Authorization: Bearer KEY' "
-                "(create one with: retailor keys create --data DIR --scope ingest)",
-                headers={"WWW-Authenticate": 'Bearer realm="retailor"'},
-            )
-        granted = self._scope_of(secret)
+    async def require(self, request: Request, scope: Scope) -> Scope:
+        """The caller's scope; 401 without a valid key, 403 when the scope is not enough.
+        A key the store cannot answer for at once (a database round trip) is looked up on
+        a worker thread, so a slow or unreachable database never holds the event loop."""
+        secret = _secret_of(request)
+        if self._is_control(secret):
+            return self._grant(Scope.ADMIN, scope)
+        secret_hash = hash_secret(secret)
+        answered, key = self._keys.find_at_once(secret_hash)
+        if not answered:
+            key = await run_in_threadpool(self._keys.find, secret_hash)
+        return self._grant(None if key is None or key.revoked else key.scope, scope)
+
+    def _is_control(self, secret: str) -> bool:
+        return bool(self._control_token) and hmac.compare_digest(secret, self._control_token or "")
+
+    @staticmethod
+    def _grant(granted: Scope | None, scope: Scope) -> Scope:
         if granted is None:
             raise ProblemError(
                 401,
@@ -45,13 +53,18 @@ class Authenticator:
             )
         return granted
 
-    def _scope_of(self, secret: str) -> Scope | None:
-        if self._control_token and hmac.compare_digest(secret, self._control_token):
-            return Scope.ADMIN
-        key = self._keys.find(hash_secret(secret))
-        if key is None or key.revoked:
-            return None
-        return key.scope
+
+def _secret_of(request: Request) -> str:
+    """The presented key; 401 when there is none."""
+    secret = presented_secret(request)
+    if secret is None:
+        raise ProblemError(
+            401,
+            "send an API key as 'Authorization: Bearer KEY' "
+            "(create one with: retailor keys create --data DIR --scope ingest)",
+            headers={"WWW-Authenticate": 'Bearer realm="retailor"'},
+        )
+    return secret
 
 
 def presented_secret(request: Request) -> str | None:

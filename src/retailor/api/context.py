@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from retailor.api.auth import Authenticator
 from retailor.api.metrics import Metrics
-from retailor.api.problems import ProblemError
+from retailor.api.problems import ProblemError, unavailable
 from retailor.decision.service import DecisionService
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
@@ -20,6 +20,7 @@ from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.settings import Settings
 from retailor.storage.base import AppendResult
+from retailor.storage.errors import StorageUnavailableError
 from retailor.storage.factory import Storage
 
 
@@ -49,6 +50,11 @@ class AppContext:
             return await self.writer.submit_async(events, rejections)
         except WriterClosedError:
             raise ProblemError(503, "the server is shutting down; retry shortly") from None
+        except StorageUnavailableError as exc:
+            raise unavailable(
+                f"{exc}. The events were not acknowledged: send them again "
+                "(an event id is stored once, so a resend never doubles an event)"
+            ) from None
         except Exception as exc:
             raise ProblemError(
                 503, f"events could not be stored ({type(exc).__name__}); nothing was kept, retry"

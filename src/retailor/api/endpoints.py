@@ -177,7 +177,7 @@ def _dispatcher(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[R
         ctx: AppContext = request.app.state.ctx
         restore_slashes(request.path_params)
         if ep.scope is not None:
-            ctx.auth.require(request, ep.scope)
+            await ctx.auth.require(request, ep.scope)
         check_path_params(request.path_params)
         return await ep.handler(request, ctx)
 

@@ -4,8 +4,11 @@ requests clients abandoned."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,6 +50,11 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_decisions(self, unwritten: Callable[[], int], dropped: Callable[[], int]) -> None:
+        """Report the decisions waiting for the decision log to be writable again, and
+        those given up, read from the decision recorder at each scrape."""
+        self.registry.register(_DecisionLogCollector(unwritten, dropped))
+
     def count_events(self, source: str, accepted: int, duplicates: int, rejected: int) -> None:
         for outcome, n in (
             ("accepted", accepted),
@@ -62,6 +70,26 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _DecisionLogCollector(Collector):
+    """The decision recorder's backlog, read when scraped."""
+
+    def __init__(self, unwritten: Callable[[], int], dropped: Callable[[], int]) -> None:
+        self._unwritten = unwritten
+        self._dropped = dropped
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "retailor_decisions_unwritten",
+            "Decisions kept in memory because the decision log could not be written",
+            value=self._unwritten(),
+        )
+        yield CounterMetricFamily(
+            "retailor_decisions_dropped",
+            "Decisions given up after the decision log could not be written for too long",
+            value=self._dropped(),
+        )
 
 
 class RequestMetricsMiddleware:

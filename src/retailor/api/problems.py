@@ -126,6 +126,27 @@ async def handle_http(request: Request, exc: Exception) -> Response:
     )
 
 
+#: Seconds a client is told to wait (``Retry-After``) when a backend is unavailable.
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable(detail: str) -> ProblemError:
+    """The 503 of a request that needs a backend which cannot be used now; ``detail``
+    names the backend (never its password) and says to retry."""
+    return ProblemError(
+        503,
+        detail,
+        title="Storage unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def handle_unavailable(request: Request, exc: Exception) -> Response:
+    """A backend (PostgreSQL, Redis) cannot be reached: 503 with ``Retry-After``."""
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return await handle_problem(request, unavailable(str(exc)))
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(

@@ -97,6 +97,8 @@ class Health(msgspec.Struct):
     version: str
     limits: Limits
     background: bool = False
+    #: why each backend that cannot be used now cannot (``status`` is then "degraded")
+    unavailable: list[str] = msgspec.field(default_factory=list)
 
 
 __all__ = ["CatalogItem"]

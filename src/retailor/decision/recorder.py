@@ -6,6 +6,10 @@ A crash loses at most the last ``flush_seconds`` (half a second) of decisions, n
 When workers share hot state, each decision is also put in the shared cache before it is
 answered (for ``SHARED_SECONDS``), so feedback sent to another worker finds it at once,
 before the log holds it.
+While the log cannot be written (its database is down), decisions are kept in memory and
+written with the next batch once it can (up to ``RETRY_LIMIT``; older ones beyond are
+dropped and counted): the failure is logged once, the return once, and ``unwritten`` and
+``dropped`` say how many wait and how many were given up.
 Recent decisions are kept encoded (bytes are invisible to the garbage collector, so a
 large memory of decisions costs no collection time).
 """
@@ -22,6 +26,7 @@ import msgspec
 
 from retailor.domain.decisions import DecisionRecord
 from retailor.storage.base import DecisionLog, HotCache
+from retailor.storage.errors import StorageUnavailableError
 
 log = logging.getLogger("retailor.decisions")
 _encode = msgspec.json.Encoder().encode
@@ -63,6 +68,9 @@ class DecisionRecorder:
         self._stopped = False
         self._wake = threading.Event()
         self._failed: list[DecisionRecord] = []
+        self._failing = False
+        #: decisions given up after the log could not be written for too long
+        self.dropped = 0
         self._thread = threading.Thread(target=self._run, name="retailor-decisions", daemon=True)
         self._thread.start()
 
@@ -76,6 +84,11 @@ class DecisionRecorder:
                 self._recent.popitem(last=False)
             self._queued_count += 1
         self._queue.put(record)
+
+    @property
+    def unwritten(self) -> int:
+        """Decisions kept for another try because the log could not be written."""
+        return len(self._failed)
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         """A decision by id: from memory when recent, else from the log."""
@@ -124,15 +137,27 @@ class DecisionRecorder:
         if batch:
             try:
                 self.store.append(batch)
-            except Exception:
+            except Exception as exc:
                 # keep them for the next round (bounded): a passing error loses nothing
-                log.exception("could not write %d decisions to the decision log", len(batch))
+                if not self._failing:  # once per outage, not twice a second
+                    log.error(
+                        "could not write %d decisions to the decision log (%s); they are kept "
+                        "and written when it can be",
+                        len(batch),
+                        exc,
+                        exc_info=not isinstance(exc, StorageUnavailableError),
+                    )
+                self._failing = True
                 self._failed = batch[-RETRY_LIMIT:]
                 if len(batch) > RETRY_LIMIT:
+                    self.dropped += len(batch) - RETRY_LIMIT
                     log.error(
                         "dropped %d decisions after repeated failures", len(batch) - RETRY_LIMIT
                     )
                 return stop
+            if self._failing:
+                self._failing = False
+                log.warning("the decision log is written again (%d decisions)", len(batch))
             with self._written:
                 self._written_count += len(batch)
                 self._written.notify_all()

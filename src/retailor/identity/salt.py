@@ -1,32 +1,52 @@
-"""The installation's secret salt for hashing emails, phones and payment tokens."""
+"""The installation's secret salt for hashing emails, phones and payment tokens.
+
+Every process of an installation must hash with the same salt, or the same email seen by
+two workers would make two customers. The salt is kept in the installation store
+(``storage.base.InstallationStore``): the data directory's ``identity.salt`` for the
+embedded backend, the ``installation`` table when the storage is shared (PostgreSQL), so
+that workers with separate data directories read the salt the first of them created.
+"""
 
 from __future__ import annotations
 
-import os
 import secrets
-from pathlib import Path
 
-from retailor.storage.permissions import make_private_dir
+from retailor.settings import SettingsError
+from retailor.storage.base import InstallationStore
 
-SALT_FILE = "identity.salt"
+#: The salt's name in the installation store (and its file in a data directory).
+SALT_NAME = "identity.salt"
 
 
-def load_or_create_salt(data_dir: Path, configured: str = "") -> str:
-    """``configured`` when set (scale-out: every worker must share it), else the salt kept in
-    the data directory, created on first use."""
-    if configured:
-        return configured
-    path = data_dir / SALT_FILE
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    make_private_dir(data_dir)
-    salt = secrets.token_hex(16)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(salt)
-    return salt
+class SaltMismatchError(SettingsError):
+    """The configured ``identity_salt`` differs from the salt the shared database holds."""
+
+
+def load_or_create_salt(
+    installation: InstallationStore,
+    configured: str = "",
+    *,
+    shared: bool = False,
+    earlier: str | None = None,
+) -> str:
+    """The salt to hash identifiers with.
+
+    Not ``shared`` (one process owns the data): ``configured`` when set, else the stored
+    salt, created on first use. ``shared`` (workers share the database): the stored salt,
+    created on first use from ``configured`` when set (else at random); a ``configured``
+    salt that differs from the one stored is refused with ``SaltMismatchError``, since
+    this worker's hashes would not match the others'. ``earlier`` is a salt this process
+    used before the storage was shared (its data directory's): when nothing is configured
+    or stored, the shared salt is created from it, so the hashes stay what they were.
+    """
+    if not shared:
+        return configured or installation.get_or_create(SALT_NAME, secrets.token_hex(16))
+    held = installation.get_or_create(SALT_NAME, configured or earlier or secrets.token_hex(16))
+    if configured and held != configured:
+        raise SaltMismatchError(
+            "the identity_salt setting differs from the salt the shared database already "
+            "holds: workers hashing emails and phones with different salts would not "
+            "recognise the same customers. Remove the identity_salt setting to use the "
+            "database's salt, or set it to the value every other worker uses."
+        )
+    return held

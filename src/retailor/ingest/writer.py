@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
 from retailor.storage.base import AppendResult, EventLog, QuarantineStore
+from retailor.storage.errors import StorageUnavailableError
 from retailor.storage.schema import EVENT_SCHEMA, events_to_table, table_to_events
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,10 @@ class GroupCommitWriter:
             if table.num_rows:
                 appended = self._events.append(table)
                 existing, position = set(appended.duplicates), appended.position
+        except StorageUnavailableError as exc:  # the database is down: said once, by it
+            log.debug("commit of %d submissions failed: %s", len(group), exc)
+            _settle([(s, exc) for s in group])
+            return
         except Exception as exc:  # the futures carry the failure to every caller
             log.exception("commit of %d submissions failed", len(group))
             _settle([(s, exc) for s in group])

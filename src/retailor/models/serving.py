@@ -36,6 +36,7 @@ from retailor.models.families import DEFAULT_MODELS, create, known_models, load
 from retailor.models.from_log import attributes_of, interactions_from_batches
 from retailor.models.training import Progress, TrainOutcome, train_models
 from retailor.storage.base import ModelRegistry
+from retailor.storage.errors import StorageUnavailableError
 from retailor.storage.schema import events_to_table
 
 log = logging.getLogger("retailor.models")
@@ -239,13 +240,29 @@ class ModelService:
                     taken += 1
             except queue.Empty:
                 continue
-            try:
-                self.fold(batch)
-            except Exception:  # a bad batch must not stop freshness for the next ones
-                log.exception("could not fold %d events into the models", len(batch))
+            if not self._fold_until_done(batch):
+                return
             with self._idle:
                 self._folded += taken
                 self._idle.notify_all()
+
+    def _fold_until_done(self, batch: list[Event]) -> bool:
+        """Fold ``batch``, trying again while the storage (the catalog) is unavailable;
+        False when the service stopped meanwhile."""
+        waited = False
+        while True:
+            try:
+                self.fold(batch)
+            except StorageUnavailableError as exc:  # the database is down: wait for it
+                if not waited:
+                    log.warning("cannot fold %d events into the models yet: %s", len(batch), exc)
+                waited = True
+                if self._stop.wait(self.refresh_seconds):
+                    return False
+                continue
+            except Exception:  # a bad batch must not stop freshness for the next ones
+                log.exception("could not fold %d events into the models", len(batch))
+            return True
 
     def fold(self, events: Sequence[Event]) -> None:
         """Update every incremental model with ``events`` (synchronously)."""

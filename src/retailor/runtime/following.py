@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from retailor.domain.catalog import CatalogItem
 from retailor.storage.base import CatalogStore, DefinitionStore, ModelRegistry
+from retailor.storage.errors import StorageUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,14 @@ class Follower:
         while not self._stop.wait(self.poll_seconds):
             try:
                 self.poll()
-            except Exception:
-                if not self._failing:
-                    log.exception("cannot follow %s; retrying", self.what)
+            except Exception as exc:
+                if not self._failing:  # once per outage, not twice a second
+                    log.error(
+                        "cannot follow %s (%s); retrying",
+                        self.what,
+                        exc,
+                        exc_info=not isinstance(exc, StorageUnavailableError),
+                    )
                 self._failing = True
             else:
                 if self._failing:

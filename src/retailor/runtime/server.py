@@ -44,10 +44,14 @@ def build_server(
     stores = open_data(settings) if storage is None else storage
     owned_state = shared is None
     state = open_shared(settings) if shared is None else shared
+    if state is not None:  # /healthz and the 503s speak of Redis too
+        stores.probes.extend(p for p in state.probes if p not in stores.probes)
     metrics = Metrics()
     services = build_services(
         settings, stores, background=background, on_commit=metrics.observe_commit, shared=state
     )
+    recorder = services.decisions.recorder
+    metrics.watch_decisions(lambda: recorder.unwritten, lambda: recorder.dropped)
     if background:
         start_worker(services)
     ctx = AppContext(

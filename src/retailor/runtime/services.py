@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from retailor.decision.service import DecisionService
 from retailor.domain.events import Event
 from retailor.identity.graph import IdentityRules
-from retailor.identity.salt import load_or_create_salt
+from retailor.identity.salt import SALT_NAME, load_or_create_salt
 from retailor.ingest.writer import CommitObserver, GroupCommitWriter, StoredObserver
 from retailor.models.jobs import TrainingJobs
 from retailor.models.serving import ModelService
@@ -35,6 +35,7 @@ from retailor.storage.factory import (
     open_shared_state,
     open_storage,
 )
+from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.permissions import make_private_dir
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,18 @@ def open_data(settings: Settings) -> Storage:
     """The stores of ``settings``' data directory (created, private, on first use)."""
     make_private_dir(settings.data_dir)
     return open_storage(settings.storage_dsn, settings.data_dir)
+
+
+def _salt(settings: Settings, storage: Storage) -> str:
+    """The identity salt: in the database when it is shared (created, on first start, from
+    the salt an older version kept in this data directory, if any), else in the data
+    directory."""
+    if not is_postgres(storage.dsn):
+        return load_or_create_salt(storage.installation, settings.identity_salt)
+    earlier = FileInstallationStore(settings.data_dir).get(SALT_NAME)
+    return load_or_create_salt(
+        storage.installation, settings.identity_salt, shared=True, earlier=earlier
+    )
 
 
 @dataclass
@@ -156,7 +169,7 @@ def build_services(
     revision = storage.definitions.revision()  # before anything reads the definitions
     catalog_revision = storage.catalog.revision()  # before anything reads the catalog
     profiles = ProfileService(
-        load_or_create_salt(settings.data_dir, settings.identity_salt),
+        _salt(settings, storage),
         IdentityRules(max_customers_per_device=settings.max_customers_per_device),
     )
     profiles.remember_items(storage.catalog.items())

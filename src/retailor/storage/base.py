@@ -261,6 +261,13 @@ class KeyStore(ABC):
     def find(self, secret_hash: str) -> ApiKey | None:
         """The key with this secret hash, or None."""
 
+    def find_at_once(self, secret_hash: str) -> tuple[bool, ApiKey | None]:
+        """``(True, what find would return)`` when the store can tell without a network
+        round trip (memory, a local file, a key it looked up moments ago), else
+        ``(False, None)``: then ``find`` may wait on a server, and the caller should call
+        it where waiting blocks nothing else (a worker thread). The default asks ``find``."""
+        return True, self.find(secret_hash)
+
     @abstractmethod
     def all(self) -> list[ApiKey]:
         """Every key, oldest first."""
@@ -416,6 +423,33 @@ class EventFeed(ABC):
         """Release resources; the default holds none."""
 
 
+class InstallationStore(ABC):
+    """Values an installation fixes once and every process of it shares, by name (the
+    salt that identifiers are hashed with: workers that hashed an email differently would
+    not recognise the same customer).
+
+    Contract:
+    - ``get(name)`` is the value stored under ``name``, or None before any.
+    - ``get_or_create(name, value)`` stores ``value`` when ``name`` holds nothing yet and
+      returns what ``name`` holds afterwards: the value stored first wins, also when
+      processes race to create it, and it never changes later (a different ``value``
+      given later is ignored, the stored one returned).
+    - Names are short words of lower-case letters, digits, ``.``, ``_`` and ``-``
+      (else ``ValueError``); values are non-empty strings (else ``ValueError``).
+    """
+
+    @abstractmethod
+    def get(self, name: str) -> str | None:
+        """The value held under ``name``, or None."""
+
+    @abstractmethod
+    def get_or_create(self, name: str, value: str) -> str:
+        """The value held under ``name``, storing ``value`` first when there is none."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
 class SnapshotStore(ABC):
     """Snapshots of state derived from the event log, each taken at a log position, so a
     new process starts from the newest one and reads only the appends after it.
@@ -501,3 +535,16 @@ class LeaseStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
+
+
+def check_installation_entry(name: str, value: str | None = None) -> None:
+    """Raise ``ValueError`` for a name or value the ``InstallationStore`` contract refuses."""
+    if not name or len(name) > 64 or any(c not in _NAME_CHARS for c in name):
+        raise ValueError(
+            f"installation value name {name!r}: use lower-case letters, digits, '.', '_', '-'"
+        )
+    if value is not None and not value:
+        raise ValueError(f"installation value {name!r}: an empty value cannot be stored")
+
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +15,14 @@ from retailor.storage.base import (
     EventFeed,
     EventLog,
     HotCache,
+    InstallationStore,
     KeyStore,
     LeaseStore,
     ModelRegistry,
     QuarantineStore,
     SnapshotStore,
 )
+from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.memory.snapshots import MemorySnapshotStore
 from retailor.storage.migrations import Migration
@@ -33,11 +35,17 @@ class UnknownBackendError(ValueError):
     """The DSN names a backend Retailor does not have."""
 
 
+#: Says whether a backend answers now: None when it does, else why not (naming the
+#: server, never its password).
+HealthProbe = Callable[[], str | None]
+
+
 @dataclass
 class Storage:
-    """The stores one Retailor process works with. ``leases`` decide which process does
-    the background work; ``shared`` says whether other processes (other workers, other
-    hosts) may work on the same stores at once."""
+    """The stores one Retailor process works with, and the probes of the servers behind
+    them (none for the embedded backends). ``leases`` decide which process does the
+    background work; ``shared`` says whether other processes (other workers, other hosts)
+    may work on the same stores at once."""
 
     events: EventLog
     catalog: CatalogStore
@@ -47,10 +55,12 @@ class Storage:
     decisions: DecisionLog
     definitions: DefinitionStore
     leases: LeaseStore
+    installation: InstallationStore
     dsn: str
     #: snapshots of the projections (kept in PostgreSQL; a DuckDB or memory process
     #: rebuilds from its own log at start and keeps them in memory only)
     snapshots: SnapshotStore = field(default_factory=MemorySnapshotStore)
+    probes: list[HealthProbe] = field(default_factory=list, repr=False)
     _closers: list[object] = field(default_factory=list, repr=False)
 
     @property
@@ -58,6 +68,10 @@ class Storage:
         """Whether several processes may serve these stores at once (PostgreSQL), rather
         than one process alone (the embedded DuckDB file, memory)."""
         return is_postgres(self.dsn)
+
+    def unavailable(self) -> list[str]:
+        """Why each backend that cannot be used now cannot (empty when all answer)."""
+        return [why for probe in self.probes if (why := probe()) is not None]
 
     def close(self) -> None:
         """Close every store and the database behind them."""
@@ -73,6 +87,8 @@ class SharedState:
     feed: EventFeed
     cache: HotCache
     dsn: str
+    #: the health probe of the server behind the state (none in memory)
+    probes: list[HealthProbe] = field(default_factory=list, repr=False)
     _closers: list[object] = field(default_factory=list, repr=False)
 
     def close(self) -> None:
@@ -102,6 +118,7 @@ def open_shared_state(dsn: str, *, feed_hold_seconds: float = 60.0) -> SharedSta
         feed=RedisEventFeed(state, feed_hold_seconds),
         cache=RedisHotCache(state),
         dsn=dsn,
+        probes=[state.unavailable],
         _closers=[state],
     )
 
@@ -219,6 +236,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             decisions=MemoryDecisionLog(),
             definitions=MemoryDefinitionStore(),
             leases=MemoryLeaseStore(),
+            installation=FileInstallationStore(data_dir),
             dsn=dsn,
         )
     if scheme == "duckdb":
@@ -241,6 +259,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             decisions=DuckDBDecisionLog(db),
             definitions=FileDefinitionStore(data_dir),
             leases=MemoryLeaseStore(),  # one process serves the file: it holds every lease
+            installation=FileInstallationStore(data_dir),
             dsn=dsn,
             _closers=[db],
         )
@@ -250,6 +269,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.decisions import PostgresDecisionLog
         from retailor.storage.postgres.definitions import PostgresDefinitionStore
         from retailor.storage.postgres.events import PostgresEventLog
+        from retailor.storage.postgres.installation import PostgresInstallationStore
         from retailor.storage.postgres.keys import PostgresKeyStore
         from retailor.storage.postgres.leases import PostgresLeaseStore
         from retailor.storage.postgres.models import PostgresModelRegistry
@@ -266,8 +286,10 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             decisions=PostgresDecisionLog(database),
             definitions=PostgresDefinitionStore(database),
             leases=PostgresLeaseStore(database),
+            installation=PostgresInstallationStore(database),
             dsn=dsn,
             snapshots=PostgresSnapshotStore(database),
+            probes=[database.unavailable],
             _closers=[database],
         )
     raise _unknown(scheme)

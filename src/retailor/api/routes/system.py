@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -9,6 +10,7 @@ from retailor import __version__
 from retailor.api.context import AppContext
 from retailor.api.endpoints import endpoint
 from retailor.api.http import json_response
+from retailor.api.problems import RETRY_AFTER_SECONDS
 from retailor.api.schemas import MAX_BATCH_ITEMS, Health, Limits
 
 
@@ -19,20 +21,34 @@ from retailor.api.schemas import MAX_BATCH_ITEMS, Health, Limits
     tag="system",
     scope=None,
     response=Health,
+    errors=(503,),
 )
 async def healthz(request: Request, ctx: AppContext) -> Response:
-    """Answers 200 while the server runs, with the limits of one request: its body's bytes
-    (``max_body_bytes``), events in a batch (``max_batch_events``), and catalog items or
-    quarantine records in a batch (``max_batch_items``). Bulk clients size their batches
-    by them. ``background`` says whether this process runs the background jobs (it holds
-    the background lease)."""
+    """Answers 200 (``status`` "ok") while the server runs and the servers behind it
+    (PostgreSQL, Redis) answer, else 503 with ``status`` "degraded", ``Retry-After`` and,
+    in ``unavailable``, what cannot be reached. Either way it gives the limits of one
+    request: its body's bytes (``max_body_bytes``), events in a batch
+    (``max_batch_events``), and catalog items or quarantine records in a batch
+    (``max_batch_items``); bulk clients size their batches by them. ``background`` says
+    whether this process runs the background jobs (it holds the background lease)."""
     limits = Limits(
         max_body_bytes=ctx.settings.max_body_bytes,
         max_batch_events=ctx.settings.max_batch_events,
         max_batch_items=MAX_BATCH_ITEMS,
     )
+    down = await run_in_threadpool(ctx.storage.unavailable) if ctx.storage.probes else []
+    background = ctx.background()
+    if down:
+        health = Health(
+            status="degraded",
+            version=__version__,
+            limits=limits,
+            background=background,
+            unavailable=down,
+        )
+        return json_response(health, 503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return json_response(
-        Health(status="ok", version=__version__, limits=limits, background=ctx.background())
+        Health(status="ok", version=__version__, limits=limits, background=background)
     )
 
 

@@ -3,7 +3,9 @@
 A key is looked up by the hash of its secret. A key this process has not met is looked
 up in the database at once (a key created elsewhere works immediately); a known key is
 looked up again at most every ``recheck_seconds``, so a revocation reaches every worker
-within that time, as with the key file of the embedded default.
+within that time, as with the key file of the embedded default. While the database cannot
+be reached, a key this process found before is still taken (revocations reach it when the
+database is back); a key it never met cannot be checked (``StorageUnavailableError``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from retailor.domain.access import ApiKey, Scope
 from retailor.storage.base import KeyStore
+from retailor.storage.errors import StorageUnavailableError
 from retailor.storage.postgres.database import PostgresDatabase
 
 _COLUMNS = "key_id, scope, secret_hash, created_at, name, revoked"
@@ -50,16 +53,30 @@ class PostgresKeyStore(KeyStore):
                  key.revoked),
             )  # fmt: skip
 
+    def find_at_once(self, secret_hash: str) -> tuple[bool, ApiKey | None]:
+        """A key found less than ``recheck_seconds`` ago answers at once; anything else
+        needs the database."""
+        with self._lock:
+            cached = self._found.get(secret_hash)
+        if cached is not None and time.monotonic() - cached[1] < self.recheck_seconds:
+            return True, cached[0]
+        return False, None
+
     def find(self, secret_hash: str) -> ApiKey | None:
         now = time.monotonic()
         with self._lock:
             cached = self._found.get(secret_hash)
         if cached is not None and now - cached[1] < self.recheck_seconds:
             return cached[0]
-        with self._db.connection() as conn:
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM api_keys WHERE secret_hash = %s", [secret_hash]
-            ).fetchone()
+        try:
+            with self._db.connection() as conn:
+                row = conn.execute(
+                    f"SELECT {_COLUMNS} FROM api_keys WHERE secret_hash = %s", [secret_hash]
+                ).fetchone()
+        except StorageUnavailableError:
+            if cached is not None:
+                return cached[0]
+            raise
         with self._lock:
             if row is None:
                 self._found.pop(secret_hash, None)

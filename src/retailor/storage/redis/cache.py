@@ -13,6 +13,7 @@ class RedisHotCache(HotCache):
     """See the module docstring."""
 
     def __init__(self, state: State) -> None:
+        self._state = state
         self._client = state.client
         self._prefix = state.key("cache") + ":"
 
@@ -20,11 +21,13 @@ class RedisHotCache(HotCache):
         self._client.set(f"{self._prefix}{kind}:{key}", value, px=max(1, round(ttl_seconds * 1000)))
 
     def get(self, kind: str, key: str) -> bytes | None:
-        value = self._client.get(f"{self._prefix}{kind}:{key}")
+        with self._state.guard():
+            value = self._client.get(f"{self._prefix}{kind}:{key}")
         return value if isinstance(value, bytes) else None
 
     def get_many(self, kind: str, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        values = self._client.mget([f"{self._prefix}{kind}:{key}" for key in keys])
+        with self._state.guard():
+            values = self._client.mget([f"{self._prefix}{kind}:{key}" for key in keys])
         return [v if isinstance(v, bytes) else None for v in values]

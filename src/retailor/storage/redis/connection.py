@@ -2,12 +2,17 @@
 with a PING, and the namespace every key of one Retailor starts with.
 
 Raises ``StorageUnavailableError`` (saying which server, without its password) when the
-server cannot be reached; redis-py's own errors raised later by a command are the
-adapters' callers' to map (the API answers them with a 503 problem).
+server cannot be reached. Later, the adapters run their commands inside ``State.guard()``,
+which turns a lost connection or a timeout (``redis.ConnectionError``,
+``redis.TimeoutError``) into ``StorageUnavailableError`` too, so that the API answers a
+503 problem and domain code never meets a redis-py error. redis-py reconnects by itself
+on the next command once the server answers again; ``unavailable()`` is the health probe.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -43,8 +48,36 @@ class State:
         """``<namespace>:<part>:<part>…``."""
         return ":".join((self.namespace, *parts))
 
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Run Redis commands in a ``with`` block: a lost connection or a timeout leaves
+        it as ``StorageUnavailableError`` naming the server."""
+        try:
+            yield
+        except UNAVAILABLE as exc:
+            raise StorageUnavailableError(
+                f"Redis at {describe(self.dsn)} is unreachable ({_reason(exc)}); retry shortly"
+            ) from exc
+
+    def unavailable(self) -> str | None:
+        """None when the server answers a PING now, else why it cannot be used."""
+        try:
+            with self.guard():
+                self.client.ping()
+        except StorageUnavailableError as exc:
+            return str(exc)
+        return None
+
     def close(self) -> None:
         self.client.close()
+
+
+#: The redis-py errors of a server that cannot be reached or does not answer in time.
+UNAVAILABLE: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
+
+
+def _reason(exc: Exception) -> str:
+    return "timeout" if isinstance(exc, redis.TimeoutError) else "connection lost or refused"
 
 
 def open_state(dsn: str, namespace: str | None = None) -> State:

@@ -30,6 +30,7 @@ class RedisEventFeed(EventFeed):
     """See the module docstring."""
 
     def __init__(self, state: State, hold_seconds: float = 60.0) -> None:
+        self._state = state
         self._client = state.client
         self._head_key = state.key("feed", "head")
         self._prefix = state.key("feed", "append") + ":"
@@ -37,18 +38,21 @@ class RedisEventFeed(EventFeed):
         self._announce: Any = self._client.register_script(_ANNOUNCE)
 
     def announce(self, position: int, payload: bytes | None) -> None:
-        self._announce(
-            keys=[self._head_key, f"{self._prefix}{position}"],
-            args=[position, payload if payload is not None else b"", self._hold],
-        )
+        with self._state.guard():
+            self._announce(
+                keys=[self._head_key, f"{self._prefix}{position}"],
+                args=[position, payload if payload is not None else b"", self._hold],
+            )
 
     def head(self) -> int:
-        value = self._client.get(self._head_key)
+        with self._state.guard():
+            value = self._client.get(self._head_key)
         return int(value) if value is not None else 0
 
     def payloads(self, after: int, upto: int) -> dict[int, bytes]:
         wanted = list(range(after + 1, min(upto, after + MAX_PAYLOADS) + 1))
         if not wanted:
             return {}
-        values = self._client.mget([f"{self._prefix}{p}" for p in wanted])
+        with self._state.guard():
+            values = self._client.mget([f"{self._prefix}{p}" for p in wanted])
         return {p: v for p, v in zip(wanted, values, strict=True) if isinstance(v, bytes)}
