@@ -1,15 +1,24 @@
 """The services every role builds over one data directory: the stores, the projections
 (profiles and identities, online features, offer ledger and policy) rebuilt from the
 logs, the model service and its training jobs, segments, decisions, the group-commit
-writer that feeds them the events it stores, and the follower of definition changes."""
+writer that feeds them the events it stores, and the follower of definition changes.
+
+Hot state shared by scaled-out workers (``state = "redis://…"``): the offer ledger and the
+offer policy's published state go to Redis, and a policy learner runs beside the
+deciding (see :func:`open_hot_state` and :func:`start_policy_learner`). Without it, the
+ledger is in process memory and the policy learns in process, as one embedded server
+does."""
 
 from __future__ import annotations
 
 import gc
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from retailor.decision.learning import LearnerLoop, PolicyLearner
+from retailor.decision.policies import create_policy
 from retailor.decision.service import DecisionService
 from retailor.domain.events import Event
 from retailor.identity.graph import IdentityRules
@@ -22,8 +31,9 @@ from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.runtime.following import DefinitionFollower
 from retailor.settings import Settings
-from retailor.storage.base import ModelRecord
+from retailor.storage.base import ModelRecord, OfferLedger, PolicyStateStore
 from retailor.storage.factory import Storage, open_storage
+from retailor.storage.memory.ledger import MemoryOfferLedger
 from retailor.storage.permissions import make_private_dir
 
 log = logging.getLogger(__name__)
@@ -33,6 +43,52 @@ def open_data(settings: Settings) -> Storage:
     """The stores of ``settings``' data directory (created, private, on first use)."""
     make_private_dir(settings.data_dir)
     return open_storage(settings.storage_dsn, settings.data_dir)
+
+
+@dataclass
+class HotState:
+    """Where the offer ledger and the offer policy's learned state live: in this process
+    (``policy_states`` None: the policy learns where it decides), or shared by every
+    worker. ``close`` releases the connection."""
+
+    ledger: OfferLedger
+    policy_states: PolicyStateStore | None = None
+    close: Callable[[], None] = lambda: None
+
+
+def open_hot_state(settings: Settings) -> HotState:
+    """The hot state ``settings.state`` names: in process memory when empty, else the
+    Redis adapters over one connection (imported only then)."""
+    if not settings.state:
+        return HotState(MemoryOfferLedger())
+    from retailor.storage.redis.connection import open_state
+    from retailor.storage.redis.ledger import RedisOfferLedger
+    from retailor.storage.redis.policy_state import RedisPolicyStateStore
+
+    state = open_state(settings.state)
+    return HotState(RedisOfferLedger(state), RedisPolicyStateStore(state), state.close)
+
+
+def start_policy_learner(
+    settings: Settings, storage: Storage, decisions: DecisionService, hot: HotState
+) -> LearnerLoop | None:
+    """With shared hot state: the loop that learns the offer policy from the decision log
+    and publishes it every second (None embedded, where the policy learns in process).
+    Learners in several processes stay correct (publishing compares versions, so each
+    logged choice is in the published policy once) but repeat one another's work: the
+    process that holds the background work should be the one to run it."""
+    if hot.policy_states is None:
+        return None
+    learner = PolicyLearner(
+        create_policy(settings.offer_policy, settings.policy_seed),
+        storage.decisions,
+        hot.policy_states,
+        decisions.offers,
+        reward_mode=settings.offer_reward,
+        reward_scale=settings.reward_scale,
+        reward_window=settings.reward_window_seconds,
+    )
+    return LearnerLoop(learner).start()
 
 
 @dataclass
@@ -50,6 +106,8 @@ class Services:
     decisions: DecisionService
     writer: GroupCommitWriter
     definition_follower: DefinitionFollower
+    hot: HotState = field(default_factory=lambda: HotState(MemoryOfferLedger()))
+    learner: LearnerLoop | None = None
     followers: list[StoredObserver] = field(default_factory=list)
     _closed: bool = field(default=False, init=False, repr=False)
 
@@ -63,12 +121,14 @@ class Services:
         def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-        waits = (
+        waits = [
             self.writer.wait_idle,
             self.segments.builder.wait_idle,
             self.models.wait_idle,
             self.decisions.recorder.wait_idle,
-        )
+        ]
+        if self.learner is not None:
+            waits.append(self.learner.wait_idle)
         return all([wait(left()) for wait in waits])
 
     def close(self) -> None:
@@ -80,8 +140,11 @@ class Services:
         self.definition_follower.close()
         self.segments.close()
         self.writer.close()
+        if self.learner is not None:
+            self.learner.close()
         self.decisions.close()
         self.models.close()
+        self.hot.close()
 
 
 def build_services(
@@ -124,6 +187,7 @@ def build_services(
         return registry.save("clv", lifetime.params(), metrics)
 
     segments = SegmentService(storage.definitions, profiles, storage.events)
+    hot = open_hot_state(settings)
     decisions = DecisionService(
         storage.definitions,
         storage.decisions,
@@ -131,6 +195,8 @@ def build_services(
         models,
         profiles,
         segments,
+        ledger=hot.ledger,
+        policy_states=hot.policy_states,
         consent_required=settings.consent_required,
         timeout_seconds=settings.decision_timeout_ms / 1000,
         policy=settings.offer_policy,
@@ -173,6 +239,9 @@ def build_services(
     )
     if background:
         definition_follower.start()
+    learner = None
+    if settings.state and background:
+        learner = start_policy_learner(settings, storage, decisions, hot)
     return Services(
         settings=settings,
         storage=storage,
@@ -183,5 +252,7 @@ def build_services(
         decisions=decisions,
         writer=writer,
         definition_follower=definition_follower,
+        hot=hot,
+        learner=learner,
         followers=followers,
     )

@@ -6,7 +6,8 @@ It loads the active model versions, fits the live models that have none, folds e
 batch of stored events into the incremental models (about every second), retrains on the
 schedule (``retrain_minutes``), and queues the personal lists of the most recently active
 customers for computing. Teaching the offer policy from feedback stays with the decision
-log's own thread (``decision/recorder.py``), which runs wherever decisions are made.
+log's own thread (``decision/recorder.py``), which runs wherever decisions are made; with
+shared hot state (``state``) a policy learner runs instead (``services.start_policy_learner``).
 """
 
 from __future__ import annotations
