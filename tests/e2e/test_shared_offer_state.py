@@ -171,3 +171,23 @@ def test_one_learner_teaches_both_workers_each_choice_once(
         arms = worker.services.decisions.chooser.arms_of(["ten", "twenty"])
         context = {"placement": "cart", "tier": "none"}
         assert policy.distribution(context, arms) == learner.distribution(context, arms)
+
+
+def test_a_decision_answers_without_offers_when_the_ledger_is_out_of_reach(
+    workers: list[Worker],
+) -> None:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from retailor.storage.redis.connection import State
+
+    a, _ = workers
+    a.put_offer("ten", {"kind": "percent_off", "value": 10})
+    assert offers_of(a.decide("c1")) == ["ten"]
+    nowhere = redis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
+    a.services.decisions.chooser.ledger = RedisOfferLedger(State(nowhere, "t_gone", "redis://"))
+    answer = a.decide("c1")
+    assert answer["offers"] == [] and answer["decision_id"]
