@@ -52,6 +52,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reward_window_seconds: float = 3600.0
     reward_scale: float = 100.0
     policy_seed: int = 0
+    feed_hold_seconds: Seconds = 60.0
+    snapshot_minutes: Seconds = 5.0
 
     @property
     def storage_dsn(self) -> str:

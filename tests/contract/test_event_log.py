@@ -147,3 +147,37 @@ def test_a_history_over_many_months_comes_back_in_time_order(storage: Storage) -
     ]
     spring = storage.events.scan(start=T0 + timedelta(days=60), end=T0 + timedelta(days=181))
     assert [e.event_id for b in spring for e in table_to_events(b)] == ["e62", "e95", "e180"]
+
+
+def _ids(batches: object) -> list[str]:
+    return [e.event_id for b in batches for e in table_to_events(b)]  # type: ignore[attr-defined]
+
+
+def test_appends_take_positions_one_after_another(storage: Storage) -> None:
+    assert storage.events.position() == 0
+    first = storage.events.append(events_to_table([make("p1"), make("p2")]))
+    again = storage.events.append(events_to_table([make("p1")]))  # duplicates only
+    second = storage.events.append(events_to_table([make("p3", minutes=-60)]))
+    assert (first.position, again.position, second.position) == (1, None, 2)
+    assert storage.events.position() == 2
+
+
+def test_read_after_gives_a_range_of_positions_in_order(storage: Storage) -> None:
+    for n in range(4):
+        storage.events.append(events_to_table([make(f"r{n}a", minutes=-n), make(f"r{n}b")]))
+    assert _ids(storage.events.read_after(1, 3)) == ["r1a", "r1b", "r2a", "r2b"]
+    assert _ids(storage.events.read_after(None, 1)) == ["r0a", "r0b"]
+    assert _ids(storage.events.read_after(4, 9)) == []
+    assert len(_ids(storage.events.read_after(0, 4, batch_size=3))) == 8
+
+
+def test_positions_have_no_gap_when_appends_race(storage: Storage) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def put(n: int) -> int | None:
+        return storage.events.append(events_to_table([make(f"race{n}"), make("shared")])).position
+
+    with ThreadPoolExecutor(8) as pool:
+        positions = sorted(p for p in pool.map(put, range(40)) if p is not None)
+    assert positions == list(range(1, 41))
+    assert sorted(_ids(storage.events.read_after(None, 40))).count("shared") == 1

@@ -102,3 +102,15 @@ def test_another_process_sees_saves_without_a_restart(open_registry: OpenRegistr
     server.activate("als", 1)
     rolled_back = trainer.active("als")
     assert rolled_back is not None and rolled_back.version == 1
+
+
+def test_active_versions_follow_saves_and_rollbacks(open_registry: OpenRegistry) -> None:
+    registry, other = open_registry(), open_registry()
+    assert other.active_versions() == {}
+    registry.save("als", {"factors": 8}, {})
+    registry.save("als", {"factors": 16}, {})
+    registry.save("popularity", {}, {}, activate=False)
+    assert other.active_versions() == {"als": 2}
+    registry.activate("popularity", 1)
+    registry.activate("als", 1)
+    assert other.active_versions() == {"als": 1, "popularity": 1}

@@ -69,6 +69,30 @@ def test_catalog_patches_apply_in_order(storage: Storage) -> None:
     assert item is not None and item.stock == 2
 
 
+def test_catalog_revisions_name_what_changed(storage: Storage) -> None:
+    catalog = storage.catalog
+    assert catalog.revision() == 0
+    assert catalog.changed_since(0).items == []
+    catalog.upsert([patch(item_id="b", price=1.0), patch(item_id="a", price=2.0)], NOW)
+    first = catalog.revision()
+    assert first > 0
+    changes = catalog.changed_since(0)
+    assert changes.revision == first
+    assert [(i.item_id, i.price) for i in changes.items] == [("a", 2.0), ("b", 1.0)]
+    catalog.upsert([], NOW)  # writes nothing, takes no revision
+    assert catalog.revision() == first
+    assert catalog.changed_since(first).items == []
+    catalog.upsert([patch(item_id="b", price=3.0)], NOW)
+    catalog.upsert([patch(item_id="c", name="Cup")], NOW)
+    second = catalog.revision()
+    assert second > first
+    changes = catalog.changed_since(first)
+    assert changes.revision == second
+    assert [(i.item_id, i.price) for i in changes.items] == [("b", 3.0), ("c", None)]
+    assert catalog.changed_since(second).items == []
+    assert catalog.changed_since(second).revision == second
+
+
 def rejection(n: int, source: str = "http:/v1/events") -> Rejection:
     return Rejection(
         quarantine_id=f"q{n:04d}",

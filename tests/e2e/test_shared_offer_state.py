@@ -127,6 +127,7 @@ def test_one_learner_teaches_both_workers_each_choice_once(
         assert worker.services.wait_idle(60)
         assert worker.services.decisions.tracker.waiting() == 0  # deciding workers keep nothing
         assert worker.services.decisions.tracker.policy.updates == 0
+        assert worker.services.policy_learner is not None  # the lease holder's job
 
     states = [open_state(redis_dsn) for _ in range(2)]
     try:

@@ -110,7 +110,7 @@ def test_a_task_after_stored_sees_every_earlier_event_stored_and_observed() -> N
     writer = GroupCommitWriter(
         log,
         MemoryQuarantineStore(),
-        on_stored=lambda events: observed.extend(e.event_id for e in events),
+        on_stored=lambda events, _position: observed.extend(e.event_id for e in events),
     )
     try:
         sent = [writer.submit([ev(f"e{n}")]) for n in range(30)]
@@ -134,7 +134,7 @@ def test_wait_idle_returns_once_everything_sent_before_reached_the_projections()
     gate = threading.Event()
     observed: list[str] = []
 
-    def project(events: list[Event]) -> None:
+    def project(events: list[Event], position: int | None) -> None:
         gate.wait()
         observed.extend(e.event_id for e in events)
 

@@ -3,7 +3,7 @@ and the services (profiles, segments, models and their training jobs, decisions)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from retailor.api.auth import Authenticator
@@ -38,6 +38,10 @@ class AppContext:
     models: ModelService
     training: TrainingJobs
     decisions: DecisionService
+    #: folds what other workers appended to the shared log before a read that must see
+    #: every acknowledged event (a no-op embedded, where every append is this process's)
+    catch_up: Callable[[], object] = lambda: None
+    background: Callable[[], bool] = lambda: False  # whether this process holds the lease
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
         """Make events durable (and rejections kept) before answering; 503 when it cannot."""

@@ -89,9 +89,14 @@ class Limits(msgspec.Struct):
 
 
 class Health(msgspec.Struct):
+    """``background``: whether this server process runs the background jobs (scheduled
+    retraining and the like) because it holds the background lease; of the processes
+    sharing one database, one at a time does."""
+
     status: str
     version: str
     limits: Limits
+    background: bool = False
 
 
 __all__ = ["CatalogItem"]

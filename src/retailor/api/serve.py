@@ -1,6 +1,7 @@
-"""Running an app: one granian server embedded in this process (DuckDB has one writer
-process; concurrency comes from asyncio and the background writer thread). The server
-role (``retailor.runtime.server``) builds the app and runs it here."""
+"""Running an app: one granian server embedded in this process (concurrency comes from
+asyncio and the background threads). The server role (``retailor.runtime.server``)
+builds the app and runs it here; several worker processes on one port each run their
+own (the listening socket is bound with SO_REUSEPORT)."""
 
 from __future__ import annotations
 
@@ -74,9 +75,12 @@ def serve_app(
     settings: Settings,
     token: str,
     on_ready: Callable[[str, Callable[[], None]], None] | None = None,
+    *,
+    run_file: bool = True,
 ) -> None:
     """Serve ``app`` until SIGINT or SIGTERM, with a run file naming the server and its
-    control ``token`` while it runs (the caller closes the app afterwards).
+    control ``token`` while it runs (the caller closes the app afterwards; with
+    ``run_file=False`` the caller writes it: one of several worker processes).
 
     ``on_ready(url, stop)`` is called once the server listens; ``stop()`` (callable from
     any thread) shuts it down.
@@ -107,7 +111,8 @@ def serve_app(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
-        write_run_file(settings.data_dir, RunInfo(url=url, pid=os.getpid(), token=token))
+        if run_file:
+            write_run_file(settings.data_dir, RunInfo(url=url, pid=os.getpid(), token=token))
         if on_ready:
 
             def stop() -> None:
@@ -119,4 +124,5 @@ def serve_app(
     try:
         asyncio.run(main())
     finally:
-        remove_run_file(settings.data_dir, os.getpid())
+        if run_file:
+            remove_run_file(settings.data_dir, os.getpid())

@@ -1,4 +1,4 @@
-"""The ``retailor`` command line: serve, import, keys, quarantine, train, models,
+"""The ``retailor`` command line: serve, worker, import, keys, quarantine, train, models,
 recommend, evaluate, segments, policies, simulate, demo, db.
 
 The group knows each command by the module that defines it and a one-line summary, and
@@ -22,6 +22,10 @@ from retailor.storage.permissions import restrict_new_files
 #: The summary is the first sentence of the command's own help (a test keeps them alike).
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve:serve", "Run the HTTP server on a data directory (created on first start)."),
+    "worker": (
+        "worker:worker",
+        "Run the background jobs (scheduled retraining) without serving HTTP.",
+    ),
     "import": ("imports:import_file", "Import a file of KIND into the data directory."),
     "keys": ("keys:keys", "API keys."),
     "db": ("database:db", "The database the storage setting names: its schema."),

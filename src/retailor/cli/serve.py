@@ -16,19 +16,46 @@ from retailor.storage.errors import DataDirLockedError
 @config_option
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Serving processes sharing the port; more than one needs shared storage "
+    '(storage = "postgresql://…").',
+)
 @friendly_errors
 def serve(
-    data_dir: Path | None, config_file: Path | None, host: str | None, port: int | None
+    data_dir: Path | None,
+    config_file: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int,
 ) -> None:
     """Run the HTTP server on a data directory (created on first start).
 
     One process serves the embedded DuckDB store; other commands on the same data
-    directory (import, quarantine, keys) keep working while it runs.
+    directory (import, quarantine, keys) keep working while it runs. On PostgreSQL with
+    Redis state, --workers N runs N processes on the port, each answering requests; the background
+    jobs (scheduled retraining) run in one of them at a time, or in `retailor worker`.
     """
     from retailor.api.serve import port_taken
     from retailor.runtime.server import serve as run
+    from retailor.storage.factory import is_postgres
 
     settings = settings_from(data_dir, config_file, host=host, port=port)
+    if workers > 1 and not is_postgres(settings.storage_dsn):
+        raise click.ClickException(
+            f"--workers {workers} needs shared storage: the embedded store "
+            f"({settings.storage_dsn}) has one writer process. Serve it with one worker, or "
+            'set storage = "postgresql://…" to run several.'
+        )
+    if workers > 1 and not settings.state:
+        raise click.ClickException(
+            f'--workers {workers} needs shared hot state: set state = "redis://host:6379/0" '
+            "(RETAILOR_STATE) so that every worker reads the events, caps and budgets the "
+            "others wrote. Without it, serve one worker per database."
+        )
     running = read_run_file(settings.data_dir)
     if running is not None:
         raise click.ClickException(
@@ -48,7 +75,13 @@ def serve(
         f"API document: http://{settings.host}:{settings.port}/openapi.json — Ctrl-C stops."
     )
     try:
-        run(settings)
+        if workers > 1:
+            from retailor.runtime.workers import serve_workers
+
+            console.print(f"{workers} worker processes share the port.")
+            serve_workers(settings, workers)
+        else:
+            run(settings)
     except DataDirLockedError as exc:
         holder = f"process {exc.pid}" if exc.pid else "another process"
         raise click.ClickException(

@@ -29,6 +29,7 @@ from retailor.models.base import Context, Scored
 from retailor.models.errors import NotTrainedError
 from retailor.models.families import known_models
 from retailor.models.serving import ModelService
+from retailor.storage.base import HotCache
 
 #: Sources that need neither a customer nor consent to personalize.
 NON_PERSONAL = frozenset({"trending_now", "trending", "popular", "new_arrivals", "category_top"})
@@ -151,10 +152,13 @@ class CandidateSources:
         catalog: CatalogIndex,
         *,
         background: bool = True,
+        shared: HotCache | None = None,
     ) -> None:
         self.models, self.features, self.catalog = models, features, catalog
         self.cache = AnswerCache(lambda: models.generation)
-        self.personal = PersonalLists(models, _personal_reason, background=background)
+        self.personal = PersonalLists(
+            models, _personal_reason, background=background, shared=shared
+        )
         self._named: dict[str, SourceFn] = {
             "personal": self._personal,
             "similar": self._similar,

@@ -227,7 +227,12 @@ class DecisionEngine:
     # --- decisions -----------------------------------------------------------------
 
     def decide(self, request: DecisionRequest) -> Decision:
-        """Items and offers for one request; raises :class:`UnknownPlacementError`."""
+        """Items and offers for one request; raises :class:`UnknownPlacementError`. Every
+        model it asks is of one set of versions (those logged with the decision)."""
+        with self.sources.models.pinned():
+            return self._decide(request)
+
+    def _decide(self, request: DecisionRequest) -> Decision:
         started = time.perf_counter()
         placement = self._placement(request.placement)
         wanted = placement.offers if request.offers is None else request.offers
@@ -456,6 +461,10 @@ class DecisionEngine:
         """The search engine's items re-ordered for this customer: the engine's own rank is
         the prior, lifted by the customer's affinity (similar to what they viewed, in the
         categories they favour, popular with everyone). Rule-excluded items are dropped."""
+        with self.sources.models.pinned():
+            return self._rerank(request)
+
+    def _rerank(self, request: RerankRequest) -> Decision:
         started = time.perf_counter()
         placement = self._placement(request.placement)
         at = self._situation(

@@ -16,8 +16,8 @@ in the published policy exactly once, whichever process learns and however often
 learner moves. A decision written to the log more than ``settle_seconds`` after its time
 (the log was down for longer) may be passed over.
 
-:class:`LearnerLoop` runs :meth:`PolicyLearner.run_once` on a thread every second, for
-whichever process holds the background work.
+:meth:`PolicyLearner.run_once` is a job for the process that holds the background lease
+(about every second).
 """
 
 from __future__ import annotations
@@ -218,50 +218,3 @@ class PolicyFollower:
                 return False
             self.policy.load_state(state.model)
             return True
-
-
-class LearnerLoop:
-    """Runs a learner every ``interval`` seconds on its own thread (``start``/``close``);
-    ``wait_idle`` waits until a round begun after the call has ended."""
-
-    def __init__(self, learner: PolicyLearner, interval: float = 1.0) -> None:
-        self.learner, self.interval = learner, interval
-        self._wake = threading.Event()
-        self._stop = False
-        self._rounds = threading.Condition()
-        self._begun = self._ended = 0
-        self._thread = threading.Thread(target=self._run, name="retailor-learner", daemon=True)
-
-    def start(self) -> LearnerLoop:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop:
-            with self._rounds:
-                self._begun += 1
-            try:
-                self.learner.run_once()
-            except Exception:
-                log.exception("could not learn the offer policy from the decision log")
-            finally:
-                with self._rounds:
-                    self._ended += 1
-                    self._rounds.notify_all()
-            self._wake.wait(self.interval)
-            self._wake.clear()
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        with self._rounds:
-            target = self._begun + 1
-        self._wake.set()
-        with self._rounds:
-            return self._rounds.wait_for(
-                lambda: self._ended >= target or not self._thread.is_alive(), timeout
-            ) and (self._ended >= target)
-
-    def close(self) -> None:
-        self._stop = True
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)

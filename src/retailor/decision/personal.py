@@ -7,6 +7,12 @@ recomputes it (stale while revalidate), so a retrain or a busy hour never puts t
 milliseconds on the request path. Only a customer met for the first time is computed in
 the request. Session intent is not part of this list: placements add it with the
 real-time sources (``viewed_similar``, ``session``, ``recently_viewed``).
+
+When workers share hot state, a list computed by one worker is also put in the shared
+cache under the customer and the versions of the models that made it, for ``ttl``: a
+worker meeting that customer for the first time (a new worker, or another one the load
+balancer picked) takes it from there instead of computing it. Lists made by models that
+are not registered versions (fitted at start) are not shared.
 """
 
 from __future__ import annotations
@@ -17,15 +23,20 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
+import msgspec
+
 from retailor.models.base import Context, Scored
 from retailor.models.errors import NotTrainedError
 from retailor.models.serving import ModelService
+from retailor.storage.base import HotCache
 
 log = logging.getLogger("retailor.decisions")
 #: How many items a list keeps (a request asking for more is computed on the spot).
 LIST_SIZE = 60
 REFRESH_SECONDS = 300.0
 Entry = list[tuple[str, float, str]]  # item, score, reason
+_encode_list = msgspec.msgpack.Encoder().encode
+_decode_list = msgspec.msgpack.Decoder(tuple[str, list[tuple[str, float, str]]]).decode
 
 
 class PersonalLists:
@@ -39,8 +50,10 @@ class PersonalLists:
         ttl: float = REFRESH_SECONDS,
         size: int = 500_000,
         background: bool = True,
+        shared: HotCache | None = None,
     ) -> None:
         self.models = models
+        self.shared = shared
         self.reason = reason
         self.ttl = ttl
         self.size = size
@@ -62,8 +75,14 @@ class PersonalLists:
             entry = self._entries.get(who)
         if entry is None:
             generation = self.models.generation
+            key = self._shared_key(who)
+            found = self._shared_list(key)
+            if found is not None:
+                used, items = found
+                self._store(who, used, items, generation)
+                return used, items[:n]
             used, items = self._compute(who, LIST_SIZE)
-            self._store(who, used, items, generation)
+            self._store(who, used, items, generation, key)
             return used, items[:n]
         generation, at, used, items = entry
         if generation != self.models.generation or time.monotonic() - at > self.ttl:
@@ -84,8 +103,33 @@ class PersonalLists:
             return "none", []
         return used, [(s.item_id, s.score, self.reason(used, s)) for s in answer]
 
-    def _store(self, who: str | None, used: str, items: Entry, generation: int) -> None:
-        """Keep a list stamped with the model generation read before computing it."""
+    def _shared_key(self, who: str | None) -> str | None:
+        """The key of this customer's list in the shared cache under the models loaded
+        now, or None when lists are not shared (no cache, or a model not registered)."""
+        if self.shared is None:
+            return None
+        versions = self.models.snapshot().versions
+        if not versions or any(v is None for v in versions.values()):
+            return None
+        made_by = ",".join(f"{name}:{version}" for name, version in sorted(versions.items()))
+        return f"{made_by}|{who or ''}"
+
+    def _shared_list(self, key: str | None) -> tuple[str, Entry] | None:
+        if key is None or self.shared is None:
+            return None
+        found = self.shared.get("personal", key)
+        if found is None:
+            return None
+        used, items = _decode_list(found)
+        return used, [(item, score, reason) for item, score, reason in items]
+
+    def _store(
+        self, who: str | None, used: str, items: Entry, generation: int, key: str | None = None
+    ) -> None:
+        """Keep a list stamped with the model generation read before computing it (and
+        share it under ``key``)."""
+        if key is not None and self.shared is not None:
+            self.shared.put("personal", key, _encode_list((used, items)), self.ttl)
         with self._lock:
             self._entries[who] = (generation, time.monotonic(), used, items)
             self._entries.move_to_end(who)
@@ -103,11 +147,12 @@ class PersonalLists:
                     who, _ = self._pending.popitem(last=False)
                 generation = self.models.generation
                 try:
+                    key = self._shared_key(who)
                     used, items = self._compute(who, LIST_SIZE)
+                    self._store(who, used, items, generation, key)
                 except Exception:
                     log.exception("could not refresh the personal list of %s", who)
                     continue
-                self._store(who, used, items, generation)
                 time.sleep(0)  # let requests run between two lists
 
     def close(self) -> None:

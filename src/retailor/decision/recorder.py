@@ -3,6 +3,9 @@ path) and appended by a background thread in small batches; recent decisions sta
 memory so feedback and ``GET /v1/decisions/{id}`` find them before and after the write.
 
 A crash loses at most the last ``flush_seconds`` (half a second) of decisions, never events.
+When workers share hot state, each decision is also put in the shared cache before it is
+answered (for ``SHARED_SECONDS``), so feedback sent to another worker finds it at once,
+before the log holds it.
 Recent decisions are kept encoded (bytes are invisible to the garbage collector, so a
 large memory of decisions costs no collection time).
 """
@@ -18,12 +21,15 @@ from collections.abc import Callable
 import msgspec
 
 from retailor.domain.decisions import DecisionRecord
-from retailor.storage.base import DecisionLog
+from retailor.storage.base import DecisionLog, HotCache
 
 log = logging.getLogger("retailor.decisions")
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(DecisionRecord).decode
 RECENT = 100_000
+#: How long a decision stays in the cache shared with other workers (it is in the log long
+#: before: written every ``flush_seconds``).
+SHARED_SECONDS = 120.0
 #: Decisions kept for another try when the log cannot be written.
 RETRY_LIMIT = 100_000
 
@@ -37,8 +43,10 @@ class DecisionRecorder:
         *,
         flush_seconds: float = 0.5,
         on_flush: Callable[[], None] | None = None,
+        shared: HotCache | None = None,
     ) -> None:
         self.store = store
+        self.shared = shared
         self.flush_seconds = flush_seconds
         self._on_flush = on_flush
         self._queue: queue.SimpleQueue[DecisionRecord | None] = queue.SimpleQueue()
@@ -60,6 +68,8 @@ class DecisionRecorder:
 
     def add(self, record: DecisionRecord) -> None:
         encoded = _encode(record)
+        if self.shared is not None:
+            self.shared.put("decision", record.decision_id, encoded, SHARED_SECONDS)
         with self._lock:
             self._recent[record.decision_id] = encoded
             if len(self._recent) > RECENT:
@@ -71,6 +81,8 @@ class DecisionRecorder:
         """A decision by id: from memory when recent, else from the log."""
         with self._lock:
             found = self._recent.get(decision_id)
+        if found is None and self.shared is not None:
+            found = self.shared.get("decision", decision_id)  # made by another worker
         return _decode(found) if found is not None else self.store.get(decision_id)
 
     def _run(self) -> None:

@@ -36,7 +36,13 @@ from retailor.features.online import OnlineFeatures
 from retailor.models.serving import ModelService
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
-from retailor.storage.base import DecisionLog, DefinitionStore, OfferLedger, PolicyStateStore
+from retailor.storage.base import (
+    DecisionLog,
+    DefinitionStore,
+    HotCache,
+    OfferLedger,
+    PolicyStateStore,
+)
 
 log = logging.getLogger("retailor.decisions")
 
@@ -63,10 +69,13 @@ class DecisionService:
         reward_scale: float = 100.0,
         seed: int = 0,
         background: bool = True,
+        shared: HotCache | None = None,
     ) -> None:
         self.catalog = CatalogIndex(items)
         self.features = OnlineFeatures(self._item_info)
-        self.sources = CandidateSources(models, self.features, self.catalog, background=background)
+        self.sources = CandidateSources(
+            models, self.features, self.catalog, background=background, shared=shared
+        )
         self.placements = PlacementBook(definitions, self.sources.known)
         self.offers = OfferBook(definitions)
         self.ledger = ledger
@@ -78,7 +87,7 @@ class DecisionService:
             PolicyFollower(self.tracker.policy, policy_states) if policy_states else None
         )
         self.chooser = OfferChooser(self.offers, self.ledger, self.tracker)
-        self.recorder = DecisionRecorder(decisions, on_flush=self._pump)
+        self.recorder = DecisionRecorder(decisions, on_flush=self._pump, shared=shared)
         self.feedback = FeedbackService(
             self.recorder,
             self.offers,

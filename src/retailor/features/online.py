@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from retailor.domain.events import Event, EventType
 from retailor.features.windows import WINDOWS, ItemWindows
@@ -187,6 +188,26 @@ class OnlineFeatures:
                 self._count(event, at)
             if self.newest - self._pruned_at > 60:
                 self._prune()
+
+    def export_state(self) -> dict[str, Any]:
+        """What a snapshot keeps: every subject and item window (plain objects)."""
+        with self._lock:
+            return {
+                "subjects": self._subjects,
+                "items": self._items,
+                "newest": self.newest,
+                "pruned_at": self._pruned_at,
+            }
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Replace everything with a snapshot's ``export_state``."""
+        with self._lock:
+            self._subjects = state["subjects"]
+            self._items = state["items"]
+            self.newest = state["newest"]
+            self._pruned_at = state["pruned_at"]
+            self._trending = None
+            self._snapshots = {}
 
     def _count(self, event: Event, at: float) -> None:
         if self.newest - at > WINDOWS["24h"]:

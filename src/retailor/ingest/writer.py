@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 CommitObserver = Callable[[int, float], None]
 StoredObserver = Callable[[list[Event]], None]  # newly stored events, before anyone is answered
+#: newly stored events and the log position their append took, before anyone is answered
+CommittedObserver = Callable[[list[Event], int | None], None]
 
 
 @dataclass
@@ -79,7 +81,7 @@ class GroupCommitWriter:
         *,
         max_rows: int = 200_000,
         on_commit: CommitObserver | None = None,
-        on_stored: StoredObserver | None = None,
+        on_stored: CommittedObserver | None = None,
     ) -> None:
         self._events = events
         self._quarantine = quarantine
@@ -199,8 +201,10 @@ class GroupCommitWriter:
             ids, keeps, repeated = _first_occurrences(group)
             table, loose, tables = _combined_table(group, keeps)
             existing: set[str] = set()
+            position: int | None = None
             if table.num_rows:
-                existing = set(self._events.append(table).duplicates)
+                appended = self._events.append(table)
+                existing, position = set(appended.duplicates), appended.position
         except Exception as exc:  # the futures carry the failure to every caller
             log.exception("commit of %d submissions failed", len(group))
             _settle([(s, exc) for s in group])
@@ -212,13 +216,13 @@ class GroupCommitWriter:
                 (s, AppendResult(accepted=s.size - len(dups) - len(again), duplicates=dups + again))
             )
         if self._on_stored is not None:
-            self._notify_stored(loose, tables, existing)
+            self._notify_stored(loose, tables, existing, position)
         _settle(outcomes)
         if self._on_commit:
             self._on_commit(sum(s.size for s in group), time.perf_counter() - started)
 
     def _notify_stored(
-        self, loose: list[Event], tables: list[pa.Table], existing: set[str]
+        self, loose: list[Event], tables: list[pa.Table], existing: set[str], position: int | None
     ) -> None:
         """Hand the newly stored events to the projections (read-your-writes). A failure
         here is logged: the events are stored and the projections can be rebuilt."""
@@ -233,7 +237,7 @@ class GroupCommitWriter:
                     )
                 stored.extend(table_to_events(table))
             if stored:
-                self._on_stored(stored)
+                self._on_stored(stored, position)
         except Exception:
             log.exception(
                 "updating projections after a commit failed; they will be rebuilt at start"

@@ -5,8 +5,13 @@ Stored events reach ``observe`` from the writer thread (a queue put, nothing mor
 background thread folds them every ``refresh_seconds`` into every model that learns
 incrementally, so a new item trends — and is described for content-based answers —
 seconds after its first events. ``retrain_every`` seconds (0: never) a full training
-run fits every default model from the log; the registry's gate decides which versions
-become active, and active versions are swapped in without blocking answers.
+run fits every default model from the log (where the stores are shared, the process
+that holds the background lease runs it instead); the registry's gate decides which
+versions become active, and active versions are swapped in without blocking answers.
+
+The loaded models are one immutable set (``ModelSet``), replaced whole when a version is
+swapped in: ``pinned()`` makes every read of the models in a block (one decision) see
+one set, so an answer never mixes versions.
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from retailor.domain.catalog import CatalogItem
@@ -34,6 +43,21 @@ log = logging.getLogger("retailor.models")
 LIVE_MODELS = ("popularity", "trending")
 #: What a request for the blend falls back to, in order, before the blend is trained.
 FALLBACKS = ("blend", "popularity", "trending")
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """The models loaded at one moment, their versions (None: fitted at start, not from
+    the registry) and the generation that numbers the set (it grows with every swap)."""
+
+    models: Mapping[str, Recommender]
+    versions: Mapping[str, int | None]
+    generation: int
+
+
+_EMPTY = ModelSet(MappingProxyType({}), MappingProxyType({}), 0)
+#: The set the reads of this thread or task are pinned to, if any (see ``pinned``).
+_PINNED: ContextVar[ModelSet | None] = ContextVar("retailor_pinned_models", default=None)
 
 
 class ModelService:
@@ -59,9 +83,9 @@ class ModelService:
             all_items,
         )
         self.refresh_seconds, self.retrain_every, self.seed = refresh_seconds, retrain_every, seed
-        self.models: dict[str, Recommender] = {}
-        self.versions: dict[str, int | None] = {}
-        self.generation = 0  # grows whenever a model is swapped in, for caches of answers
+        self._set = _EMPTY
+        self._seen: dict[str, int] = {}  # active versions taken up (loaded or skipped)
+        self._swap_lock = threading.Lock()  # one swap at a time
         self._lock = threading.RLock()
         self._train_lock = threading.Lock()
         self._queue: queue.SimpleQueue[list[Event] | None] = queue.SimpleQueue()
@@ -73,22 +97,66 @@ class ModelService:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    # --- the loaded set ----------------------------------------------------------------
+
+    def snapshot(self) -> ModelSet:
+        """The set reads see now: the pinned one in a ``pinned()`` block, else the latest."""
+        return _PINNED.get() or self._set
+
+    @property
+    def models(self) -> Mapping[str, Recommender]:
+        return self.snapshot().models
+
+    @property
+    def versions(self) -> Mapping[str, int | None]:
+        return self.snapshot().versions
+
+    @property
+    def generation(self) -> int:
+        """Grows whenever a model is swapped in, for caches of answers."""
+        return self.snapshot().generation
+
+    @contextmanager
+    def pinned(self) -> Iterator[ModelSet]:
+        """Every read of the models in the block (in this thread or task, and the threads
+        it hands work to with ``asyncio.to_thread``) sees the set loaded when it began."""
+        if _PINNED.get() is not None:  # nested: keep the outer pin
+            yield self.snapshot()
+            return
+        token = _PINNED.set(self._set)
+        try:
+            yield self._set
+        finally:
+            _PINNED.reset(token)
+
+    def _swap(self, loaded: Mapping[str, tuple[Recommender, int | None]]) -> None:
+        """Replace the set by one with ``loaded`` (name -> (model, version)) in it."""
+        if not loaded:
+            return
+        with self._lock:
+            current = self._set
+            models = dict(current.models)
+            versions = dict(current.versions)
+            for name, (model, version) in loaded.items():
+                models[name], versions[name] = model, version
+            self._set = ModelSet(
+                MappingProxyType(models), MappingProxyType(versions), current.generation + 1
+            )
+
     # --- life cycle --------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Load active versions, fit the live models that have none, start the threads."""
+    def start(self, *, retrain: bool = True) -> None:
+        """Load active versions, fit the live models that have none, start the threads:
+        the stream's, and the scheduled retraining's unless ``retrain`` is false (another
+        role schedules it: ``retrain_scheduled`` is the job)."""
         self.reload()
-        missing = [n for n in LIVE_MODELS if n not in self.models]
+        missing = [n for n in LIVE_MODELS if n not in self._set.models]
         if missing:
             data = self.training_data()
-            for name in missing:
-                model = create(name, seed=self.seed).fit(data)
-                with self._lock:
-                    self.models[name], self.versions[name] = model, None
-                    self.generation += 1
+            self._swap({name: (create(name, seed=self.seed).fit(data), None) for name in missing})
         self._refreshing = True
         self._spawn(self._refresh_loop, "retailor-models-refresh")
-        if self.retrain_every > 0:
+        if retrain and self.retrain_every > 0:
             self._spawn(self._retrain_loop, "retailor-models-retrain")
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
@@ -104,23 +172,24 @@ class ModelService:
         with self._idle:
             self._idle.notify_all()
 
-    def reload(self) -> list[str]:
-        """Swap in every active version not loaded yet; returns the names swapped."""
-        swapped = []
-        for name in self.registry.names():
-            if name not in known_models():
-                continue
-            record = self.registry.active(name)
-            if record is None or self.versions.get(name) == record.version:
-                continue
-            blob = self.registry.artifact(name, record.version)
-            if blob is None:
-                continue
-            model = load(name, blob)
-            with self._lock:
-                self.models[name], self.versions[name] = model, record.version
-                self.generation += 1
-            swapped.append(name)
+    def reload(self, active: Mapping[str, int] | None = None) -> list[str]:
+        """Swap in, as one new set, every active version not taken up yet (``active``:
+        the registry's ``active_versions()``, read when not given); returns the names
+        swapped. A version of a model this server does not serve, or without bytes, is
+        taken up without loading (and not asked for again)."""
+        with self._swap_lock:
+            wanted = self.registry.active_versions() if active is None else active
+            loaded: dict[str, tuple[Recommender, int | None]] = {}
+            for name, version in wanted.items():
+                if self._seen.get(name) == version:
+                    continue
+                if name in known_models():
+                    blob = self.registry.artifact(name, version)
+                    if blob is not None:
+                        loaded[name] = (load(name, blob), version)
+                self._seen[name] = version
+            self._swap(loaded)
+        swapped = sorted(loaded)
         if swapped:
             # models live until the next swap: keep their many small objects out of the
             # collector's full passes (they are freed by reference counting when replaced)
@@ -187,7 +256,7 @@ class ModelService:
             return
         data.attributes = attributes_of(self._catalog([str(i) for i in data.item_ids]).values())
         with self._lock:
-            for model in self.models.values():
+            for model in self._set.models.values():
                 if model.incremental:
                     model.update(data)
 
@@ -215,16 +284,19 @@ class ModelService:
 
     def _retrain_loop(self) -> None:
         while not self._stop.wait(self.retrain_every):
-            try:
-                self.train()
-            except Exception:
-                log.exception("scheduled retraining failed; the active versions stay")
+            self.retrain_scheduled()
+
+    def retrain_scheduled(self) -> None:
+        """One scheduled training run; a failure is logged and the active versions stay."""
+        try:
+            self.train()
+        except Exception:
+            log.exception("scheduled retraining failed; the active versions stay")
 
     # --- answering ---------------------------------------------------------------------
 
     def get(self, name: str) -> Recommender | None:
-        with self._lock:
-            return self.models.get(name)
+        return self.snapshot().models.get(name)
 
     def recommend(
         self, name: str, who: str | None, context: Context, k: int, exclude: Collection[str] = ()
@@ -233,9 +305,10 @@ class ModelService:
         returns the name of the model that answered. ``NotTrainedError`` when none of them
         is loaded."""
         chain = FALLBACKS if name == "blend" else (name,)
+        models = self.snapshot().models
         with self._lock:
             for candidate in chain:
-                model = self.models.get(candidate)
+                model = models.get(candidate)
                 if model is None:
                     continue
                 answer = model.recommend(who, context, k, exclude)
@@ -246,8 +319,8 @@ class ModelService:
     def similar(self, name: str, items: Sequence[str], k: int) -> list[Scored]:
         """The named model's items like ``items``; ``NotTrainedError`` when it is not
         loaded."""
+        model = self.snapshot().models.get(name)
         with self._lock:
-            model = self.models.get(name)
             if model is None:
                 raise NotTrainedError(name)
             return model.similar_items(items, k)

@@ -200,6 +200,32 @@ class ProfileService:
                 count += len(events)
             return count
 
+    def export_state(self) -> dict[str, Any]:
+        """What a snapshot keeps: the identity graph and every profile (plain objects;
+        the caller holds the lock while it encodes them)."""
+        with self._lock:
+            return {
+                "graph": self.graph,
+                "states": self.states,
+                "items": self._items,
+                "unplaced": self._unplaced,
+                "newest": self._newest,
+            }
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Replace identities and profiles with a snapshot's ``export_state`` (before any
+        observer is attached: they build what they keep from the log)."""
+        with self._lock:
+            graph: IdentityGraph = state["graph"]
+            graph.rules = self.graph.rules
+            self.graph = graph
+            self.states = state["states"]
+            self._items = {**state["items"], **self._items}  # the catalog read now wins
+            self._unplaced = state["unplaced"]
+            self._newest = state["newest"]
+            self._scale = None
+            self.version += 1
+
     # -- reading ------------------------------------------------------------------
 
     def resolve(self, identifier: str) -> str | None:

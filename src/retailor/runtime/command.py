@@ -1,5 +1,6 @@
 """The services of a one-shot command: built over the stores the command opened, with
-the projections rebuilt from the logs, and no HTTP app and no background work (no model
+the projections rebuilt from the logs (or, with shared state, from the workers' newest
+snapshot and the appends after it), and no HTTP app and no background work (no model
 refresh or retraining, no refreshed lists). Models are loaded by whoever needs them
 (``services.models.reload()``)."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from retailor.runtime.services import Services, build_services
+from retailor.runtime.services import Services, build_services, open_shared
 from retailor.settings import Settings
 from retailor.storage.factory import Storage
 
@@ -17,8 +18,13 @@ from retailor.storage.factory import Storage
 def command_services(settings: Settings, storage: Storage) -> Iterator[Services]:
     """The services over ``storage`` for the length of the ``with`` block; then their
     threads are stopped (the stores stay open: the caller opened them)."""
-    services = build_services(settings, storage, background=False)
+    shared = open_shared(settings)
     try:
-        yield services
+        services = build_services(settings, storage, background=False, shared=shared)
+        try:
+            yield services
+        finally:
+            services.close()
     finally:
-        services.close()
+        if shared is not None:
+            shared.close()

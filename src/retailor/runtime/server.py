@@ -1,5 +1,6 @@
-"""The ``serve`` role: the services, the background worker in the same process
-(embedded) and the HTTP app over them; ``serve`` runs it on granian until stopped."""
+"""The ``serve`` role: the services, the background worker in the same process and the
+HTTP app over them; ``serve`` runs it on granian until stopped (``runtime.workers`` runs
+several such processes on one port)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from retailor.api.context import AppContext
 from retailor.api.metrics import Metrics
 from retailor.api.serve import serve_app, tune_process
 from retailor.ingest.validation import EventValidator
-from retailor.runtime.services import build_services, open_data
+from retailor.runtime.services import build_services, open_data, open_shared
 from retailor.runtime.worker import start_worker
 from retailor.settings import Settings
-from retailor.storage.factory import Storage
+from retailor.storage.factory import SharedState, Storage
 
 
 def build_server(
@@ -27,6 +28,7 @@ def build_server(
     control_token: str | None = None,
     *,
     background: bool = True,
+    shared: SharedState | None = None,
 ) -> Starlette:
     """The Retailor HTTP app over ``storage`` (opened from ``settings`` when not given),
     with the background worker running in this process.
@@ -40,9 +42,11 @@ def build_server(
     """
     owned = storage is None
     stores = open_data(settings) if storage is None else storage
+    owned_state = shared is None
+    state = open_shared(settings) if shared is None else shared
     metrics = Metrics()
     services = build_services(
-        settings, stores, background=background, on_commit=metrics.observe_commit
+        settings, stores, background=background, on_commit=metrics.observe_commit, shared=state
     )
     if background:
         start_worker(services)
@@ -58,6 +62,8 @@ def build_server(
         models=services.models,
         training=services.training,
         decisions=services.decisions,
+        catch_up=services.feed.catch_up if services.feed is not None else _nothing,
+        background=lambda: services.jobs.held,
     )
     closed = False
 
@@ -67,6 +73,8 @@ def build_server(
             return
         closed = True
         services.close()
+        if owned_state and state is not None:
+            state.close()
         if owned:
             stores.close()
 
@@ -75,18 +83,27 @@ def build_server(
     return app
 
 
+def _nothing() -> int:
+    return 0
+
+
 def serve(
-    settings: Settings, on_ready: Callable[[str, Callable[[], None]], None] | None = None
+    settings: Settings,
+    on_ready: Callable[[str, Callable[[], None]], None] | None = None,
+    *,
+    token: str | None = None,
+    run_file: bool = True,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then flush the writer and close the stores.
 
     ``on_ready(url, stop)`` is called once the server listens; ``stop()`` (callable from
-    any thread) shuts it down.
+    any thread) shuts it down. ``token`` is the control token (a new one when not given);
+    ``run_file=False`` leaves the run file to the caller (a supervisor of workers).
     """
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     tune_process()
     app = build_server(settings, control_token=token)
     try:
-        serve_app(app, settings, token, on_ready)
+        serve_app(app, settings, token, on_ready, run_file=run_file)
     finally:
         app.state.shutdown()

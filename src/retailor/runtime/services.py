@@ -1,23 +1,24 @@
 """The services every role builds over one data directory: the stores, the projections
 (profiles and identities, online features, offer ledger and policy) rebuilt from the
 logs, the model service and its training jobs, segments, decisions, the group-commit
-writer that feeds them the events it stores, and the follower of definition changes.
+writer that feeds them the events it stores, the followers of what other processes
+store (definitions; on shared stores also the catalog and model activations) and the
+leased background jobs.
 
-Hot state shared by scaled-out workers (``state = "redis://…"``): the offer ledger and the
-offer policy's published state go to Redis, and a policy learner runs beside the
-deciding (see :func:`open_hot_state` and :func:`start_policy_learner`). Without it, the
-ledger is in process memory and the policy learns in process, as one embedded server
-does."""
+With shared hot state (``state = "redis://…"``) the offer ledger is the one in Redis and
+the deciding processes learn nothing themselves: they load the offer policy that the
+lease holder learns from the shared decision log and publishes (:func:`hot_state`,
+:func:`build_policy_learner`). Without it the ledger is in process memory and the policy
+learns in process, as one embedded server does."""
 
 from __future__ import annotations
 
 import gc
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from retailor.decision.learning import LearnerLoop, PolicyLearner
+from retailor.decision.learning import PolicyLearner
 from retailor.decision.policies import create_policy
 from retailor.decision.service import DecisionService
 from retailor.domain.events import Event
@@ -29,14 +30,78 @@ from retailor.models.serving import ModelService
 from retailor.profiles.lifetime import LifetimeModel
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
-from retailor.runtime.following import DefinitionFollower
-from retailor.settings import Settings
+from retailor.runtime.background import BackgroundJobs
+from retailor.runtime.feeding import FeedFollower, Project
+from retailor.runtime.following import CatalogFollower, DefinitionFollower, ModelFollower
+from retailor.runtime.snapshots import load_snapshot, take_snapshot
+from retailor.settings import Settings, SettingsError
 from retailor.storage.base import ModelRecord, OfferLedger, PolicyStateStore
-from retailor.storage.factory import Storage, open_storage
+from retailor.storage.factory import (
+    SharedState,
+    Storage,
+    is_postgres,
+    open_shared_state,
+    open_storage,
+)
 from retailor.storage.memory.ledger import MemoryOfferLedger
 from retailor.storage.permissions import make_private_dir
 
 log = logging.getLogger(__name__)
+
+
+def open_shared(settings: Settings) -> SharedState | None:
+    """The hot state this process shares with the other workers: in Redis with ``state =
+    "redis://…"``, else its own in memory when the truth is shared (PostgreSQL), None when
+    it is not (embedded: every append is this process's). Shared state needs shared
+    truth: with ``state`` set the storage must be PostgreSQL."""
+    shared_truth = is_postgres(settings.storage_dsn)
+    if settings.state and not shared_truth:
+        raise SettingsError(
+            "state = redis://… is for workers sharing one PostgreSQL database: set storage "
+            "(RETAILOR_STORAGE) to postgresql://…, or leave state unset to run embedded"
+        )
+    if not shared_truth:
+        return None
+    return open_shared_state(settings.state, feed_hold_seconds=settings.feed_hold_seconds)
+
+
+@dataclass(frozen=True)
+class HotState:
+    """Where the offer ledger and the offer policy's learned state live: in this process
+    (``policy_states`` None: the policy learns where it decides), or shared by every
+    worker through ``state``."""
+
+    ledger: OfferLedger
+    policy_states: PolicyStateStore | None = None
+
+
+def hot_state(shared: SharedState | None) -> HotState:
+    """The shared ledger and policy state of ``shared`` when it has them (Redis), else a
+    ledger in this process's memory and a policy that learns in it."""
+    if shared is None or shared.ledger is None:
+        return HotState(MemoryOfferLedger())
+    return HotState(shared.ledger, shared.policy_states)
+
+
+def build_policy_learner(
+    settings: Settings, storage: Storage, decisions: DecisionService, hot: HotState
+) -> PolicyLearner | None:
+    """With shared hot state: the learner of the offer policy from the shared decision
+    log, which publishes what it learned (None otherwise: the policy learns in process).
+    It is the lease holder's job (``policy learning``, registered by the roles); learners
+    in several processes would stay correct (publishing compares versions, so each logged
+    choice is in the published policy once) but repeat one another's work."""
+    if hot.policy_states is None:
+        return None
+    return PolicyLearner(
+        create_policy(settings.offer_policy, settings.policy_seed),
+        storage.decisions,
+        hot.policy_states,
+        decisions.offers,
+        reward_mode=settings.offer_reward,
+        reward_scale=settings.reward_scale,
+        reward_window=settings.reward_window_seconds,
+    )
 
 
 def open_data(settings: Settings) -> Storage:
@@ -46,56 +111,11 @@ def open_data(settings: Settings) -> Storage:
 
 
 @dataclass
-class HotState:
-    """Where the offer ledger and the offer policy's learned state live: in this process
-    (``policy_states`` None: the policy learns where it decides), or shared by every
-    worker. ``close`` releases the connection."""
-
-    ledger: OfferLedger
-    policy_states: PolicyStateStore | None = None
-    close: Callable[[], None] = lambda: None
-
-
-def open_hot_state(settings: Settings) -> HotState:
-    """The hot state ``settings.state`` names: in process memory when empty, else the
-    Redis adapters over one connection (imported only then)."""
-    if not settings.state:
-        return HotState(MemoryOfferLedger())
-    from retailor.storage.redis.connection import open_state
-    from retailor.storage.redis.ledger import RedisOfferLedger
-    from retailor.storage.redis.policy_state import RedisPolicyStateStore
-
-    state = open_state(settings.state)
-    return HotState(RedisOfferLedger(state), RedisPolicyStateStore(state), state.close)
-
-
-def start_policy_learner(
-    settings: Settings, storage: Storage, decisions: DecisionService, hot: HotState
-) -> LearnerLoop | None:
-    """With shared hot state: the loop that learns the offer policy from the decision log
-    and publishes it every second (None embedded, where the policy learns in process).
-    Learners in several processes stay correct (publishing compares versions, so each
-    logged choice is in the published policy once) but repeat one another's work: the
-    process that holds the background work should be the one to run it."""
-    if hot.policy_states is None:
-        return None
-    learner = PolicyLearner(
-        create_policy(settings.offer_policy, settings.policy_seed),
-        storage.decisions,
-        hot.policy_states,
-        decisions.offers,
-        reward_mode=settings.offer_reward,
-        reward_scale=settings.reward_scale,
-        reward_window=settings.reward_window_seconds,
-    )
-    return LearnerLoop(learner).start()
-
-
-@dataclass
 class Services:
     """One data directory's services, wired together. ``followers`` get every batch of
     newly stored events after the projections (from the writer thread, before the events
-    are acknowledged); the background worker adds the model service to them."""
+    are acknowledged); the background worker adds the model service to them. ``jobs``
+    run while this process holds the background lease (the roles start it)."""
 
     settings: Settings
     storage: Storage
@@ -106,10 +126,16 @@ class Services:
     decisions: DecisionService
     writer: GroupCommitWriter
     definition_follower: DefinitionFollower
-    hot: HotState = field(default_factory=lambda: HotState(MemoryOfferLedger()))
-    learner: LearnerLoop | None = None
+    catalog_follower: CatalogFollower
+    model_follower: ModelFollower
+    jobs: BackgroundJobs
     followers: list[StoredObserver] = field(default_factory=list)
+    #: this process's place in the shared event log (None: embedded, every append is ours)
+    feed: FeedFollower | None = None
+    #: the offer policy's learner, a leased job (None: the policy learns in process)
+    policy_learner: PolicyLearner | None = None
     _closed: bool = field(default=False, init=False, repr=False)
+    _snapshot_position: int | None = field(default=None, init=False, repr=False)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until the background threads have processed what was queued before the
@@ -121,15 +147,26 @@ class Services:
         def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-        waits = [
+        waits = (
             self.writer.wait_idle,
             self.segments.builder.wait_idle,
             self.models.wait_idle,
             self.decisions.recorder.wait_idle,
-        ]
-        if self.learner is not None:
-            waits.append(self.learner.wait_idle)
+        )
         return all([wait(left()) for wait in waits])
+
+    def snapshot(self) -> int | None:
+        """Save a snapshot of the projections to the shared store (a worker started later
+        loads it); returns its position, None when this process follows no shared log."""
+        if self.feed is None:
+            return None
+        self.feed.catch_up_with_log()
+        if self.feed.position == self._snapshot_position:
+            return None  # nothing new since the last one
+        self._snapshot_position = take_snapshot(
+            self.feed, self.profiles, self.decisions.features, self.storage.snapshots
+        )
+        return self._snapshot_position
 
     def close(self) -> None:
         """Flush the writer and the decision log and stop every thread (the stores stay
@@ -137,14 +174,16 @@ class Services:
         if self._closed:
             return
         self._closed = True
+        self.jobs.close()
+        if self.feed is not None:
+            self.feed.close()
+        self.model_follower.close()
+        self.catalog_follower.close()
         self.definition_follower.close()
         self.segments.close()
         self.writer.close()
-        if self.learner is not None:
-            self.learner.close()
         self.decisions.close()
         self.models.close()
-        self.hot.close()
 
 
 def build_services(
@@ -153,16 +192,19 @@ def build_services(
     *,
     background: bool,
     on_commit: CommitObserver | None = None,
+    shared: SharedState | None = None,
 ) -> Services:
     """The services over ``storage``, with the projections rebuilt from the event log and
     the offer ledger and policy from the decision log (timed in the log).
 
     ``background=False`` (a one-off command) starts none of the decision side's
-    background refreshes and does not follow definition changes; the model service is
-    started by the background worker, never here. ``on_commit(rows, seconds)`` is told of
-    every group commit.
+    background refreshes and does not follow definition changes; otherwise, on shared
+    stores, catalog changes made by other processes are followed too. The model service,
+    the model follower and the background jobs are started by the roles, never here.
+    ``on_commit(rows, seconds)`` is told of every group commit.
     """
     revision = storage.definitions.revision()  # before anything reads the definitions
+    catalog_revision = storage.catalog.revision()  # before anything reads the catalog
     profiles = ProfileService(
         load_or_create_salt(settings.data_dir, settings.identity_salt),
         IdentityRules(max_customers_per_device=settings.max_customers_per_device),
@@ -186,8 +228,11 @@ def build_services(
         lifetime, metrics = profiles.train_lifetime()
         return registry.save("clv", lifetime.params(), metrics)
 
+    restored = load_snapshot(storage.snapshots) if shared is not None else None
+    if restored is not None:  # before the segments: they build their counts from the log
+        profiles.import_state(restored[1]["profiles"])  # type: ignore[arg-type]
     segments = SegmentService(storage.definitions, profiles, storage.events)
-    hot = open_hot_state(settings)
+    hot = hot_state(shared)
     decisions = DecisionService(
         storage.definitions,
         storage.decisions,
@@ -205,25 +250,47 @@ def build_services(
         reward_scale=settings.reward_scale,
         seed=settings.policy_seed,
         background=background,
+        shared=shared.cache if shared is not None else None,
     )
-    started = time.perf_counter()
-    folded = profiles.rebuild(storage.events.scan(), also=decisions.features.apply)
-    log.info(
-        "profiles and online features rebuilt from %d events in %.1f s",
-        folded,
-        time.perf_counter() - started,
-    )
-    decisions.replay_log()
-    gc.freeze()  # the rebuilt projections live for the whole run: keep them out of collections
+    if restored is not None:
+        decisions.features.import_state(restored[1]["features"])  # type: ignore[arg-type]
     followers: list[StoredObserver] = []
 
-    def stored(events: list[Event]) -> None:
+    def project(events: list[Event]) -> None:
         if settings.profiles_in_ingest:
             profiles.apply(events)
-        decisions.observe(events)
+        decisions.features.apply(events)
         for follower in followers:
             follower(events)
 
+    feed: FeedFollower | None = None
+    if shared is None:
+        started = time.perf_counter()
+        folded = profiles.rebuild(storage.events.scan(), also=decisions.features.apply)
+        log.info(
+            "profiles and online features rebuilt from %d events in %.1f s",
+            folded,
+            time.perf_counter() - started,
+        )
+
+        def stored(events: list[Event], position: int | None) -> None:
+            project(events)
+            decisions.feedback.observe(events)
+
+    else:
+        feed = _follow_shared_log(
+            storage, shared, profiles, decisions, project, restored[0] if restored else None
+        )
+        if background:
+            feed.start()
+
+        def stored(events: list[Event], position: int | None) -> None:
+            assert feed is not None
+            feed.committed(position, events)
+            decisions.feedback.observe(events)  # ours alone: feedback is counted once
+
+    decisions.replay_log()
+    gc.freeze()  # the rebuilt projections live for the whole run: keep them out of collections
     writer = GroupCommitWriter(
         storage.events, storage.quarantine, on_commit=on_commit, on_stored=stored
     )
@@ -237,11 +304,13 @@ def build_services(
         },
         revision,
     )
+    catalog_follower = CatalogFollower(
+        storage.catalog, [profiles.remember_items, decisions.catalog_changed], catalog_revision
+    )
     if background:
         definition_follower.start()
-    learner = None
-    if settings.state and background:
-        learner = start_policy_learner(settings, storage, decisions, hot)
+        if storage.shared:
+            catalog_follower.start()
     return Services(
         settings=settings,
         storage=storage,
@@ -252,7 +321,42 @@ def build_services(
         decisions=decisions,
         writer=writer,
         definition_follower=definition_follower,
-        hot=hot,
-        learner=learner,
+        catalog_follower=catalog_follower,
+        model_follower=ModelFollower(storage.models, models.reload),
+        jobs=BackgroundJobs(storage.leases),
         followers=followers,
+        feed=feed,
+        policy_learner=build_policy_learner(settings, storage, decisions, hot),
     )
+
+
+def _follow_shared_log(
+    storage: Storage,
+    shared: SharedState,
+    profiles: ProfileService,
+    decisions: DecisionService,
+    project: Project,
+    snapshot_position: int | None,
+) -> FeedFollower:
+    """This process's follower of the shared log, with the projections brought up to the
+    log's newest position: from the snapshot loaded at ``snapshot_position``, else
+    rebuilt from the whole log (timed in the log)."""
+    started = time.perf_counter()
+    if snapshot_position is None:
+        position = storage.events.position()
+        folded = profiles.rebuild(
+            storage.events.read_after(None, position), also=decisions.features.apply
+        )
+        how = f"rebuilt from {folded} events"
+    else:
+        position = snapshot_position
+        how = f"loaded from the snapshot at position {position}"
+    feed = FeedFollower(storage.events, shared.feed, project, position)
+    feed.catch_up_with_log()
+    log.info(
+        "projections %s, then folded up to position %d, in %.1f s",
+        how,
+        feed.position,
+        time.perf_counter() - started,
+    )
+    return feed

@@ -33,6 +33,8 @@ class AppendResult:
 
     accepted: int
     duplicates: list[str] = field(default_factory=list)
+    #: the position the log gave this append's new events (None when it stored none)
+    position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,11 @@ class EventLog(ABC):
       returns, the stored events survive a crash of the process.
     - Events come back exactly as stored (``properties`` and ``context`` included).
     - Any order of timestamps is accepted (late and out-of-order events are normal).
+    - Every append that stores at least one event gets the next **position**: 1, 2, 3, …
+      with no gap, in the order the appends became durable, across every process that
+      appends to the same log. ``read_after`` gives the events of a range of positions in
+      position order, so that every reader folds the log in one order, and a reader that
+      missed a position (a writer died before telling anyone) finds it there.
     """
 
     @abstractmethod
@@ -75,6 +82,18 @@ class EventLog(ABC):
         """
 
     @abstractmethod
+    def position(self) -> int:
+        """The position of the newest durable append (0 before the first)."""
+
+    @abstractmethod
+    def read_after(
+        self, position: int | None, upto: int, *, batch_size: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
+        """The events of the appends after ``position`` (None: from the very start, events
+        stored before positions existed included) up to ``upto`` inclusive, as Arrow batches
+        of ``EVENT_SCHEMA``, in position order (within one append, in the order given)."""
+
+    @abstractmethod
     def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
         """The newest ``limit`` events whose ``customer_id`` or ``anonymous_id`` is one of
         ``identifiers``, newest first (by timestamp, then by arrival)."""
@@ -92,11 +111,25 @@ class EventLog(ABC):
         """Release resources; the default holds none."""
 
 
+class CatalogChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """The catalog items written after a revision (as they are now), up to ``revision``."""
+
+    revision: int
+    items: list[CatalogItem]
+
+
 class CatalogStore(ABC):
     """The product catalog: reference data the retailer owns and Retailor reads.
 
     Contract: ``upsert`` applies patches in order (``domain.catalog.apply_patch``): a
     field a patch does not give keeps its value; ``created_at`` is set once.
+
+    The catalog has one revision, shared by every process over the same store: each
+    ``upsert`` of at least one patch takes a revision above every earlier one (the items
+    of one upsert share it). ``revision()`` never decreases, and once it returns ``r``
+    every upsert up to ``r`` is visible to reads and to ``changed_since``, which names
+    every item written after a revision, however many times and by whichever process
+    (``changed_since(0)``: every item held). Servers ask about twice a second.
     """
 
     @abstractmethod
@@ -118,6 +151,14 @@ class CatalogStore(ABC):
     @abstractmethod
     def count(self) -> int:
         """How many items the catalog holds."""
+
+    @abstractmethod
+    def revision(self) -> int:
+        """The revision of the latest upsert (0 before any)."""
+
+    @abstractmethod
+    def changed_since(self, revision: int) -> CatalogChanges:
+        """The items written after ``revision``, in id order; see the class contract."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
@@ -164,7 +205,7 @@ class ModelRegistry(ABC):
     when ``activate`` is true; versions are never overwritten; the artifact saved with a
     version comes back byte for byte from ``artifact``; ``activate`` makes any stored
     version the active one (a rollback); another process's saves are visible to
-    ``active`` and ``versions`` without a restart.
+    ``active``, ``active_versions`` and ``versions`` without a restart.
     """
 
     @abstractmethod
@@ -198,6 +239,12 @@ class ModelRegistry(ABC):
     @abstractmethod
     def names(self) -> list[str]:
         """The models that have at least one version."""
+
+    @abstractmethod
+    def active_versions(self) -> dict[str, int]:
+        """The active version number of every model that has one, by name: what servers
+        poll (about twice a second) to learn that another process activated a version,
+        so it is cheap."""
 
 
 class KeyStore(ABC):
@@ -353,6 +400,122 @@ class DefinitionStore(ABC):
     def changed_since(self, revision: int) -> DefinitionChanges:
         """What was written or deleted after ``revision``; see the class contract. Cheap
         when nothing changed: servers ask about twice a second."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+class EventFeed(ABC):
+    """Tells every process, fast, which appends of the shared event log exist: the hot
+    path's way to read its own writes made on another process without asking the log.
+
+    Contract:
+    - ``announce(position, payload)`` is called after an append became durable and before
+      it is acknowledged; ``head()`` is then at least ``position`` for every reader.
+    - ``head()`` never goes back: announcing a lower position than the head leaves it.
+    - ``payloads(after, upto)`` returns the payloads still held for positions in
+      ``(after, upto]`` (they are kept for a while, not for ever); a position missing from
+      the answer is read from the event log (``EventLog.read_after``).
+    """
+
+    @abstractmethod
+    def announce(self, position: int, payload: bytes | None) -> None:
+        """Make ``position`` known, with the append's events encoded (or None)."""
+
+    @abstractmethod
+    def head(self) -> int:
+        """The highest position announced (0 before any)."""
+
+    @abstractmethod
+    def payloads(self, after: int, upto: int) -> dict[int, bytes]:
+        """The payloads held for positions in ``(after, upto]``, by position."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+class SnapshotStore(ABC):
+    """Snapshots of state derived from the event log, each taken at a log position, so a
+    new process starts from the newest one and reads only the appends after it.
+
+    Contract: ``latest`` returns the snapshot saved with the highest position (of the
+    given ``kind``), its bytes exactly as saved; ``save`` keeps at most ``keep`` snapshots
+    of a kind, dropping the oldest.
+    """
+
+    @abstractmethod
+    def save(self, kind: str, position: int, data: bytes, *, keep: int = 2) -> None:
+        """Store a snapshot of ``kind`` taken at ``position``."""
+
+    @abstractmethod
+    def latest(self, kind: str) -> tuple[int, bytes] | None:
+        """``(position, data)`` of the newest snapshot of ``kind``, or None."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+class HotCache(ABC):
+    """Short-lived values every worker shares: what one worker computed or answered that
+    another may need before the truth is written or instead of computing it again (a
+    decision just made, a customer's personal list).
+
+    Contract: ``get`` returns the bytes last ``put`` under ``(kind, key)`` until
+    ``ttl_seconds`` after that put, then None; ``get_many`` answers several keys of one
+    kind at once, None for those not held. Kinds do not share keys.
+    """
+
+    @abstractmethod
+    def put(self, kind: str, key: str, value: bytes, ttl_seconds: float) -> None:
+        """Hold ``value`` under ``(kind, key)`` for ``ttl_seconds``."""
+
+    @abstractmethod
+    def get(self, kind: str, key: str) -> bytes | None:
+        """The value held, or None."""
+
+    @abstractmethod
+    def get_many(self, kind: str, keys: Sequence[str]) -> list[bytes | None]:
+        """The values held for ``keys``, in their order."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""
+
+
+class LeaseStore(ABC):
+    """Named leases with an expiry, so that of many processes sharing the stores one at
+    a time does a piece of background work (scheduled retraining, among others) and
+    another takes it over when that one dies.
+
+    Contract:
+    - ``acquire(name, holder, ttl)`` gives the lease to ``holder`` for ``ttl`` seconds
+      and returns True when nobody holds it, its holder let it expire, or ``holder``
+      holds it already (its expiry is then pushed back); otherwise it returns False and
+      changes nothing. Of contenders acquiring a free lease at once, exactly one wins.
+    - ``renew(name, holder, ttl)`` pushes the expiry to ``ttl`` seconds from now and
+      returns True only while ``holder`` holds the lease (not expired); False otherwise,
+      changing nothing.
+    - ``release(name, holder)`` frees the lease when ``holder`` holds it (returns
+      whether it did): another may acquire it at once.
+    - ``holder(name)`` is the holder of an unexpired lease, or None.
+    - Expiry is measured by one clock that every process sharing the store agrees on
+      (the database's for a database), never by a process's own clock.
+    """
+
+    @abstractmethod
+    def acquire(self, name: str, holder: str, ttl: float) -> bool:
+        """Take the lease, or keep it; see the class contract."""
+
+    @abstractmethod
+    def renew(self, name: str, holder: str, ttl: float) -> bool:
+        """Push back the expiry of a lease ``holder`` holds; see the class contract."""
+
+    @abstractmethod
+    def release(self, name: str, holder: str) -> bool:
+        """Free a lease ``holder`` holds; see the class contract."""
+
+    @abstractmethod
+    def holder(self, name: str) -> str | None:
+        """Who holds the lease now, or None."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""

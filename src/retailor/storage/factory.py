@@ -12,12 +12,19 @@ from retailor.storage.base import (
     CatalogStore,
     DecisionLog,
     DefinitionStore,
+    EventFeed,
     EventLog,
+    HotCache,
     KeyStore,
+    LeaseStore,
     ModelRegistry,
+    OfferLedger,
+    PolicyStateStore,
     QuarantineStore,
+    SnapshotStore,
 )
 from retailor.storage.files.models import FileModelRegistry
+from retailor.storage.memory.snapshots import MemorySnapshotStore
 from retailor.storage.migrations import Migration
 
 #: DSN schemes of the PostgreSQL adapters.
@@ -30,7 +37,9 @@ class UnknownBackendError(ValueError):
 
 @dataclass
 class Storage:
-    """The stores one Retailor process works with."""
+    """The stores one Retailor process works with. ``leases`` decide which process does
+    the background work; ``shared`` says whether other processes (other workers, other
+    hosts) may work on the same stores at once."""
 
     events: EventLog
     catalog: CatalogStore
@@ -39,14 +48,72 @@ class Storage:
     models: ModelRegistry
     decisions: DecisionLog
     definitions: DefinitionStore
+    leases: LeaseStore
     dsn: str
+    #: snapshots of the projections (kept in PostgreSQL; a DuckDB or memory process
+    #: rebuilds from its own log at start and keeps them in memory only)
+    snapshots: SnapshotStore = field(default_factory=MemorySnapshotStore)
     _closers: list[object] = field(default_factory=list, repr=False)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may serve these stores at once (PostgreSQL), rather
+        than one process alone (the embedded DuckDB file, memory)."""
+        return is_postgres(self.dsn)
 
     def close(self) -> None:
         """Close every store and the database behind them."""
         for closer in reversed(self._closers):
             closer.close()  # type: ignore[attr-defined]
         self._closers.clear()
+
+
+@dataclass
+class SharedState:
+    """The hot state every worker of one Retailor shares (Redis, ``state = "redis://…"``)."""
+
+    feed: EventFeed
+    cache: HotCache
+    dsn: str
+    #: the offer ledger and the offer policy's published state every worker shares
+    #: (Redis); None in this process's own state (each process keeps and learns its own)
+    ledger: OfferLedger | None = None
+    policy_states: PolicyStateStore | None = None
+    _closers: list[object] = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        """Close the connection behind the stores."""
+        for closer in reversed(self._closers):
+            closer.close()  # type: ignore[attr-defined]
+        self._closers.clear()
+
+
+def open_shared_state(dsn: str, *, feed_hold_seconds: float = 60.0) -> SharedState:
+    """Connect to the Redis ``dsn`` names (``redis://host:port/N[?namespace=…]``); an empty
+    ``dsn`` gives this process's own state in memory (one worker on a shared database:
+    it follows the others' appends by polling the log, without read-your-writes)."""
+    if not dsn:
+        from retailor.storage.memory.cache import MemoryHotCache
+        from retailor.storage.memory.feed import MemoryEventFeed
+
+        return SharedState(
+            feed=MemoryEventFeed(feed_hold_seconds), cache=MemoryHotCache(), dsn="memory://"
+        )
+    from retailor.storage.redis.cache import RedisHotCache
+    from retailor.storage.redis.connection import open_state
+    from retailor.storage.redis.feed import RedisEventFeed
+    from retailor.storage.redis.ledger import RedisOfferLedger
+    from retailor.storage.redis.policy_state import RedisPolicyStateStore
+
+    state = open_state(dsn)
+    return SharedState(
+        feed=RedisEventFeed(state, feed_hold_seconds),
+        cache=RedisHotCache(state),
+        dsn=dsn,
+        ledger=RedisOfferLedger(state),
+        policy_states=RedisPolicyStateStore(state),
+        _closers=[state],
+    )
 
 
 def is_postgres(dsn: str) -> bool:
@@ -150,6 +217,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.memory.definitions import MemoryDefinitionStore
         from retailor.storage.memory.events import MemoryEventLog
         from retailor.storage.memory.keys import MemoryKeyStore
+        from retailor.storage.memory.leases import MemoryLeaseStore
         from retailor.storage.memory.quarantine import MemoryQuarantineStore
 
         return Storage(
@@ -160,6 +228,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             models=FileModelRegistry(data_dir / "models"),
             decisions=MemoryDecisionLog(),
             definitions=MemoryDefinitionStore(),
+            leases=MemoryLeaseStore(),
             dsn=dsn,
         )
     if scheme == "duckdb":
@@ -170,6 +239,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.duckdb.quarantine import DuckDBQuarantineStore
         from retailor.storage.files.definitions import FileDefinitionStore
         from retailor.storage.files.keys import FileKeyStore
+        from retailor.storage.memory.leases import MemoryLeaseStore
 
         db = DuckDBDatabase(_duckdb_file(dsn))
         return Storage(
@@ -180,6 +250,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             models=FileModelRegistry(data_dir / "models"),
             decisions=DuckDBDecisionLog(db),
             definitions=FileDefinitionStore(data_dir),
+            leases=MemoryLeaseStore(),  # one process serves the file: it holds every lease
             dsn=dsn,
             _closers=[db],
         )
@@ -190,8 +261,10 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.definitions import PostgresDefinitionStore
         from retailor.storage.postgres.events import PostgresEventLog
         from retailor.storage.postgres.keys import PostgresKeyStore
+        from retailor.storage.postgres.leases import PostgresLeaseStore
         from retailor.storage.postgres.models import PostgresModelRegistry
         from retailor.storage.postgres.quarantine import PostgresQuarantineStore
+        from retailor.storage.postgres.snapshots import PostgresSnapshotStore
 
         database = PostgresDatabase(dsn)
         return Storage(
@@ -202,7 +275,9 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             models=PostgresModelRegistry(database),
             decisions=PostgresDecisionLog(database),
             definitions=PostgresDefinitionStore(database),
+            leases=PostgresLeaseStore(database),
             dsn=dsn,
+            snapshots=PostgresSnapshotStore(database),
             _closers=[database],
         )
     raise _unknown(scheme)

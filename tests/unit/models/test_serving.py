@@ -103,3 +103,24 @@ def test_a_model_not_trained_yet_is_its_own_error(tmp_path: Path) -> None:
         with pytest.raises(NotTrainedError, match=f"model '{name}' has not been trained") as raised:
             ask()
         assert raised.value.name == name and not isinstance(raised.value, KeyError)
+
+
+def test_a_pinned_block_sees_one_set_while_versions_are_swapped_in(tmp_path: Path) -> None:
+    start = datetime.now(UTC) - timedelta(days=3)
+    models = service(tmp_path, views(start, 40), retrain_every=0)
+    other = service(tmp_path, views(start, 40), retrain_every=0)  # another process, same registry
+    models.start()
+    try:
+        assert models.versions.get("popularity") is None  # fitted live
+        with models.pinned() as pinned:
+            other.train(["popularity", "trending"])
+            assert models.reload() == ["popularity", "trending"]  # swapped in as one set
+            assert models.versions is pinned.versions  # the block still reads its own set
+            assert models.versions.get("popularity") is None
+            assert models.get("trending") is pinned.models["trending"]
+        latest = models.snapshot()
+        assert latest.generation > pinned.generation
+        assert latest.versions["popularity"] == latest.versions["trending"] == 1
+        assert models.reload() == []  # nothing new
+    finally:
+        models.close()

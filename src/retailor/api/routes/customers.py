@@ -23,6 +23,7 @@ LIMIT = QueryParam(
 
 
 def _known(ctx: AppContext, identifier: str) -> str:
+    ctx.catch_up()  # a profile shows every event acknowledged by any worker
     key = ctx.profiles.resolve(identifier)
     if key is None:
         raise ProblemError(
@@ -78,6 +79,7 @@ async def customer_events(request: Request, ctx: AppContext) -> Response:
     browsing before a login included)."""
     identifier = request.path_params["customer_id"]
     limit = query_int(request, "limit", 100, 1, ctx.settings.timeline_max)
+    ctx.catch_up()
     key = ctx.profiles.resolve(identifier)
     wanted = ctx.profiles.identifiers_of(key) if key is not None else [identifier]
     events = await asyncio.to_thread(ctx.storage.events.timeline, wanted, limit)

@@ -24,13 +24,16 @@ async def healthz(request: Request, ctx: AppContext) -> Response:
     """Answers 200 while the server runs, with the limits of one request: its body's bytes
     (``max_body_bytes``), events in a batch (``max_batch_events``), and catalog items or
     quarantine records in a batch (``max_batch_items``). Bulk clients size their batches
-    by them."""
+    by them. ``background`` says whether this process runs the background jobs (it holds
+    the background lease)."""
     limits = Limits(
         max_body_bytes=ctx.settings.max_body_bytes,
         max_batch_events=ctx.settings.max_batch_events,
         max_batch_items=MAX_BATCH_ITEMS,
     )
-    return json_response(Health(status="ok", version=__version__, limits=limits))
+    return json_response(
+        Health(status="ok", version=__version__, limits=limits, background=ctx.background())
+    )
 
 
 @endpoint(

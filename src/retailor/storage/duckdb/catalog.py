@@ -10,7 +10,7 @@ import msgspec
 import pyarrow as pa
 
 from retailor.domain.catalog import CatalogItem, CatalogPatch, apply_patch
-from retailor.storage.base import CatalogStore, UpsertResult
+from retailor.storage.base import CatalogChanges, CatalogStore, UpsertResult
 from retailor.storage.duckdb.database import DuckDBDatabase
 from retailor.storage.schema import TIMESTAMP, to_json_text
 
@@ -39,6 +39,7 @@ _ARROW = pa.schema(
         ("attributes", pa.string()),
         ("created_at", TIMESTAMP),
         ("updated_at", TIMESTAMP),
+        ("revision", pa.int64()),
     ]
 )
 _CHUNK = 2_000
@@ -62,6 +63,8 @@ class DuckDBCatalogStore(CatalogStore):
         cur = self._db.cursor()
         cur.execute("BEGIN TRANSACTION")
         try:
+            top = cur.execute("SELECT coalesce(max(revision), 0) + 1 FROM catalog").fetchall()
+            revision = int(top[0][0])
             for start in range(0, len(patches), _CHUNK):
                 chunk = patches[start : start + _CHUNK]
                 current = self.get_many([p.item_id for p in chunk])
@@ -72,11 +75,18 @@ class DuckDBCatalogStore(CatalogStore):
                         created += 1
                     current[patch.item_id] = apply_patch(current.get(patch.item_id), patch, now)
                 rows = [
-                    {**msgspec.structs.asdict(item), "attributes": to_json_text(item.attributes)}
+                    {
+                        **msgspec.structs.asdict(item),
+                        "attributes": to_json_text(item.attributes),
+                        "revision": revision,
+                    }
                     for item in current.values()
                 ]
                 cur.register("_items", pa.Table.from_pylist(rows, schema=_ARROW))
-                cur.execute(f"INSERT OR REPLACE INTO catalog SELECT {_COLUMNS} FROM _items")
+                cur.execute(
+                    f"INSERT OR REPLACE INTO catalog ({_COLUMNS}, revision) "
+                    f"SELECT {_COLUMNS}, revision FROM _items"
+                )
                 cur.unregister("_items")
             cur.execute("COMMIT")
         except BaseException:
@@ -104,3 +114,18 @@ class DuckDBCatalogStore(CatalogStore):
     def count(self) -> int:
         row = self._db.cursor().execute("SELECT count(*) FROM catalog").fetchall()[0]
         return int(row[0]) if row else 0
+
+    def revision(self) -> int:
+        rows = (
+            self._db.cursor().execute("SELECT coalesce(max(revision), 0) FROM catalog").fetchall()
+        )
+        return int(rows[0][0])
+
+    def changed_since(self, revision: int) -> CatalogChanges:
+        table = self._db.arrow(
+            f"SELECT {_COLUMNS}, revision FROM catalog WHERE revision > ? ORDER BY item_id",
+            [revision],
+        )
+        rows = table.to_pylist()
+        latest = max([revision, *(int(row.pop("revision")) for row in rows)])
+        return CatalogChanges(revision=latest, items=[_to_item(row) for row in rows])

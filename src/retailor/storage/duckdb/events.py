@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -25,11 +26,19 @@ class DuckDBEventLog(EventLog):
 
     def __init__(self, db: DuckDBDatabase) -> None:
         self._db = db
+        # one writer process: the next position is counted here, from the newest stored
+        row = db.cursor().execute("SELECT coalesce(max(position), 0) FROM events").fetchall()
+        self._position = int(row[0][0])
+        self._append_lock = threading.Lock()  # appends take positions one at a time
 
     def append(self, table: pa.Table) -> AppendResult:
         table, repeated = first_occurrences(table.cast(EVENT_SCHEMA))
         if table.num_rows == 0:
             return AppendResult(accepted=0, duplicates=repeated)
+        with self._append_lock:
+            return self._append(table, repeated)
+
+    def _append(self, table: pa.Table, repeated: list[str]) -> AppendResult:
         cur = self._db.cursor()
         cur.execute("BEGIN TRANSACTION")
         try:
@@ -37,17 +46,51 @@ class DuckDBEventLog(EventLog):
             if existing:
                 ids = table.column("event_id")
                 table = table.filter(pc.invert(pc.is_in(ids, value_set=pa.array(existing))))
+            position = self._position + 1
             if table.num_rows:
                 cur.register("_incoming", table)
                 try:
-                    cur.execute(f"INSERT INTO events SELECT {_COLUMNS} FROM _incoming")
+                    cur.execute(
+                        f"INSERT INTO events ({_COLUMNS}, position) "
+                        f"SELECT {_COLUMNS}, ? FROM _incoming",
+                        [position],
+                    )
                 finally:
                     cur.unregister("_incoming")
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        return AppendResult(accepted=table.num_rows, duplicates=existing + repeated)
+        if not table.num_rows:
+            return AppendResult(accepted=0, duplicates=existing + repeated)
+        self._position = position
+        return AppendResult(
+            accepted=table.num_rows, duplicates=existing + repeated, position=position
+        )
+
+    def position(self) -> int:
+        return self._position
+
+    def read_after(
+        self, position: int | None, upto: int, *, batch_size: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
+        low = -1 if position is None else position
+        cur = self._db.cursor().cursor()  # own cursor: the caller may interleave other calls
+        try:
+            cur.execute("SET TimeZone = 'UTC'")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                reader = cur.execute(
+                    f"SELECT {_COLUMNS} FROM events "
+                    "WHERE coalesce(position, 0) > ? AND coalesce(position, 0) <= ? "
+                    "ORDER BY coalesce(position, 0), rowid",
+                    [low, upto],
+                ).to_arrow_reader(batch_size)
+            assert reader is not None
+            for batch in reader:
+                yield batch.cast(EVENT_SCHEMA)
+        finally:
+            cur.close()
 
     def _existing(self, table: pa.Table) -> list[str]:
         """The ids of ``table`` the log already holds (an index lookup for small batches)."""

@@ -95,6 +95,17 @@ class FileModelRegistry(ModelRegistry):
             return []
         return sorted(p.name for p in self._root.iterdir() if p.is_dir() and any(p.glob("v*.json")))
 
+    def active_versions(self) -> dict[str, int]:
+        if not self._root.exists():
+            return {}
+        found = {}
+        for folder in sorted(self._root.iterdir()):
+            try:
+                found[folder.name] = int((folder / "active").read_text().strip())
+            except (FileNotFoundError, NotADirectoryError, ValueError):
+                continue
+        return found
+
 
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")

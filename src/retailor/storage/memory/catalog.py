@@ -7,20 +7,25 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from retailor.domain.catalog import CatalogItem, CatalogPatch, apply_patch
-from retailor.storage.base import CatalogStore, UpsertResult
+from retailor.storage.base import CatalogChanges, CatalogStore, UpsertResult
 
 
 class MemoryCatalogStore(CatalogStore):
-    """Items in a dict by id."""
+    """Items in a dict by id, with the revision each was last written at."""
 
     def __init__(self) -> None:
         self._items: dict[str, CatalogItem] = {}
+        self._revisions: dict[str, int] = {}
+        self._revision = 0
         self._lock = threading.Lock()
 
     def upsert(self, patches: Sequence[CatalogPatch], now: datetime) -> UpsertResult:
         created = updated = 0
         with self._lock:
+            if patches:
+                self._revision += 1
             for patch in patches:
+                self._revisions[patch.item_id] = self._revision
                 current = self._items.get(patch.item_id)
                 if current is None:
                     created += 1
@@ -45,3 +50,14 @@ class MemoryCatalogStore(CatalogStore):
     def count(self) -> int:
         with self._lock:
             return len(self._items)
+
+    def revision(self) -> int:
+        with self._lock:
+            return self._revision
+
+    def changed_since(self, revision: int) -> CatalogChanges:
+        with self._lock:
+            ids = sorted(i for i, r in self._revisions.items() if r > revision)
+            return CatalogChanges(
+                revision=max(revision, self._revision), items=[self._items[i] for i in ids]
+            )

@@ -15,24 +15,49 @@ from retailor.storage.schema import EVENT_SCHEMA, row_to_event
 
 
 class MemoryEventLog(EventLog):
-    """Rows kept in a list in arrival order, with a set of known ids."""
+    """Rows kept in a list in arrival order, with a set of known ids and each row's
+    position (kept beside the row: the row itself is exactly the stored event)."""
 
     def __init__(self) -> None:
         self._rows: list[dict[str, Any]] = []
+        self._positions: list[int] = []
         self._ids: set[str] = set()
+        self._position = 0
         self._lock = threading.Lock()
 
     def append(self, table: pa.Table) -> AppendResult:
         rows = table.cast(EVENT_SCHEMA).to_pylist()
         duplicates: list[str] = []
         with self._lock:
+            position = self._position + 1
             for row in rows:
                 if row["event_id"] in self._ids:
                     duplicates.append(row["event_id"])
                 else:
                     self._ids.add(row["event_id"])
                     self._rows.append(row)
-        return AppendResult(accepted=len(rows) - len(duplicates), duplicates=duplicates)
+                    self._positions.append(position)
+            accepted = len(rows) - len(duplicates)
+            if accepted:
+                self._position = position
+        return AppendResult(
+            accepted=accepted, duplicates=duplicates, position=position if accepted else None
+        )
+
+    def position(self) -> int:
+        with self._lock:
+            return self._position
+
+    def read_after(
+        self, position: int | None, upto: int, *, batch_size: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
+        low = -1 if position is None else position
+        with self._lock:
+            rows = [
+                row for row, at in zip(self._rows, self._positions, strict=True) if low < at <= upto
+            ]
+        for i in range(0, len(rows), batch_size):
+            yield pa.RecordBatch.from_pylist(rows[i : i + batch_size], schema=EVENT_SCHEMA)
 
     def scan(
         self,
@@ -74,10 +99,14 @@ class MemoryEventLog(EventLog):
 
     def erase(self, identifier: str) -> int:
         with self._lock:
-            keep = [
-                r for r in self._rows if identifier not in (r["customer_id"], r["anonymous_id"])
+            kept = [
+                (r, at)
+                for r, at in zip(self._rows, self._positions, strict=True)
+                if identifier not in (r["customer_id"], r["anonymous_id"])
             ]
-            removed = len(self._rows) - len(keep)
-            self._rows = keep
+            removed = len(self._rows) - len(kept)
+            self._rows = [r for r, _ in kept]
+            self._positions = [at for _, at in kept]
+            keep = self._rows
             self._ids = {r["event_id"] for r in keep}
         return removed

@@ -3,7 +3,9 @@
 An upsert reads the items it patches, applies the patches in Python (``apply_patch``, as
 every adapter does) and writes the results back, in one transaction that holds an
 advisory lock: catalog writers, in this process or another, take turns, so two workers
-patching one item never lose each other's fields. Readers never wait.
+patching one item never lose each other's fields. Readers never wait. The upsert takes
+the next catalog revision under that lock, so revisions commit in the order they are
+drawn and a reader that sees revision ``r`` sees every upsert up to ``r``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import msgspec
 import psycopg
 
 from retailor.domain.catalog import CatalogItem, CatalogPatch, apply_patch
-from retailor.storage.base import CatalogStore, UpsertResult
+from retailor.storage.base import CatalogChanges, CatalogStore, UpsertResult
 from retailor.storage.postgres.database import PostgresDatabase
 from retailor.storage.schema import to_json_text
 
@@ -34,9 +36,9 @@ _FIELDS = (
 )
 _COLUMNS = ", ".join(_FIELDS)
 _UPSERT = (
-    f"INSERT INTO catalog ({_COLUMNS}) VALUES "
-    "(%s, %s, %s::text[], %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (item_id) DO UPDATE SET "
-    + ", ".join(f"{f} = excluded.{f}" for f in _FIELDS[1:])
+    f"INSERT INTO catalog ({_COLUMNS}, revision) VALUES "
+    "(%s, %s, %s::text[], %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (item_id) DO UPDATE SET "
+    + ", ".join(f"{f} = excluded.{f}" for f in (*_FIELDS[1:], "revision"))
 )
 _WRITERS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('retailor.catalog:' || current_schema()))"
 _CHUNK = 2_000
@@ -74,6 +76,8 @@ class PostgresCatalogStore(CatalogStore):
         created = updated = 0
         with self._db.connection() as conn, conn.transaction():
             conn.execute(_WRITERS_LOCK)
+            row = conn.execute("SELECT nextval('catalog_revision')").fetchone() if patches else None
+            revision = int(row[0]) if row else 0
             for start in range(0, len(patches), _CHUNK):
                 chunk = patches[start : start + _CHUNK]
                 current = _read(conn, [p.item_id for p in chunk])
@@ -84,7 +88,9 @@ class PostgresCatalogStore(CatalogStore):
                         created += 1
                     current[patch.item_id] = apply_patch(current.get(patch.item_id), patch, now)
                 with conn.cursor() as cur:
-                    cur.executemany(_UPSERT, [_to_row(item) for item in current.values()])
+                    cur.executemany(
+                        _UPSERT, [(*_to_row(item), revision) for item in current.values()]
+                    )
         return UpsertResult(created=created, updated=updated)
 
     def get(self, item_id: str) -> CatalogItem | None:
@@ -110,6 +116,20 @@ class PostgresCatalogStore(CatalogStore):
         with self._db.connection() as conn:
             row = conn.execute("SELECT count(*) FROM catalog").fetchone()
         return int(row[0]) if row else 0
+
+    def revision(self) -> int:
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT coalesce(max(revision), 0) FROM catalog").fetchone()
+        return int(row[0]) if row else 0
+
+    def changed_since(self, revision: int) -> CatalogChanges:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS}, revision FROM catalog WHERE revision > %s ORDER BY item_id",
+                [revision],
+            ).fetchall()
+        latest = max([revision, *(int(row[-1]) for row in rows)])
+        return CatalogChanges(revision=latest, items=[_to_item(row[:-1]) for row in rows])
 
 
 def _read(conn: psycopg.Connection[Any], item_ids: list[str]) -> dict[str, CatalogItem]:

@@ -9,7 +9,10 @@ and copies into ``events`` only the rows whose id it claimed, in the same transa
 an id is stored once even when workers append it at the same moment (the second waits
 for the first to commit, then finds the id taken), and a failed append claims nothing.
 Ids are claimed in sorted order, so that two appends never wait for each other in a
-cycle. The events table itself keeps its partitions small and lets a time range read
+cycle. Each append that stores rows takes the next position from the one-row
+``event_position`` table (``UPDATE … RETURNING``) after claiming its ids: the row lock
+makes appends from every worker take positions in the order they commit, with no gap, and
+the rows get it as their default from a transaction-local setting. The events table itself keeps its partitions small and lets a time range read
 only the months it covers; it has no unique key.
 
 Appends are fast because they are set-wise: one statement claims the ids of the whole
@@ -49,6 +52,8 @@ _CLAIM = (
     "ON CONFLICT DO NOTHING RETURNING event_id) "
     "SELECT event_id FROM given WHERE event_id NOT IN (SELECT event_id FROM claimed)"
 )
+_NEXT_POSITION = "UPDATE event_position SET position = position + 1 RETURNING position"
+_SET_POSITION = "SELECT set_config('retailor.position', %s, true)"
 _PARTITION_LOCK = (
     "SELECT pg_advisory_xact_lock(hashtext('retailor.partitions:' || current_schema()))"
 )
@@ -96,14 +101,44 @@ class PostgresEventLog(EventLog):
             if held:
                 taken = pc.is_in(firsts.column("event_id"), value_set=pa.array(held, pa.string()))
                 new = firsts.filter(pc.invert(taken))
+            position = None
             if new.num_rows:
                 buffer = io.BytesIO()
                 pa_csv.write_csv(_naive_utc(new), buffer, _CSV)
+                row = conn.execute(_NEXT_POSITION).fetchone()
+                assert row is not None
+                position = int(row[0])
+                conn.execute(_SET_POSITION, [str(position)])
                 with conn.cursor().copy(_COPY) as copy:
                     copy.write(buffer.getbuffer())
         if not held and not repeated:
-            return AppendResult(accepted=new.num_rows)
-        return AppendResult(accepted=new.num_rows, duplicates=_duplicates(table, set(held)))
+            return AppendResult(accepted=new.num_rows, position=position)
+        return AppendResult(
+            accepted=new.num_rows, duplicates=_duplicates(table, set(held)), position=position
+        )
+
+    def position(self) -> int:
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT position FROM event_position").fetchone()
+        return int(row[0]) if row else 0
+
+    def read_after(
+        self, position: int | None, upto: int, *, batch_size: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
+        low = -1 if position is None else position
+        query = (
+            f"SELECT {_COLUMNS} FROM events WHERE position > %s AND position <= %s "
+            "ORDER BY position, received_at, event_id"
+        )
+        with (
+            self._db.connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="retailor_read_after") as cur,
+        ):
+            cur.itersize = batch_size
+            cur.execute(query, [low, upto])
+            while rows := cur.fetchmany(batch_size):
+                yield rows_to_batch(rows)
 
     def _ensure_partitions(self, months: set[int]) -> None:
         """Create and attach the partitions of ``months`` that do not exist yet."""

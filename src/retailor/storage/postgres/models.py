@@ -114,6 +114,11 @@ class PostgresModelRegistry(ModelRegistry):
             rows = conn.execute("SELECT DISTINCT name FROM model_versions ORDER BY name").fetchall()
         return [row[0] for row in rows]
 
+    def active_versions(self) -> dict[str, int]:
+        with self._db.connection() as conn:
+            rows = conn.execute("SELECT name, version FROM model_active ORDER BY name").fetchall()
+        return {str(name): int(version) for name, version in rows}
+
 
 def _make_active(conn: Any, name: str, version: int) -> None:
     conn.execute(

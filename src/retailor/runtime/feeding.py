@@ -1,0 +1,156 @@
+"""Keeping this process's projections in step with an event log that other processes
+append to (PostgreSQL), so that many workers answer as one Retailor.
+
+Every append to the log has a position (1, 2, 3, … with no gap, in commit order; see
+``EventLog``). Each worker folds every append into its projections (identities and
+profiles, online features, segments' event counts, the models' stream) exactly once and in
+position order, whoever appended it:
+
+- its own appends, on the writer thread after the commit and before the answer, after
+  the earlier positions it has not folded yet; then it announces the position on the
+  shared ``EventFeed`` (Redis) with the events encoded, still before the answer;
+- before a read that must see every acknowledged event (a decision, a profile), one look
+  at the feed's head (one Redis round trip); when another worker appended since, the
+  missing positions are folded first, from the payloads the feed still holds or else
+  from the log;
+- every ``poll_seconds`` in the background, up to the log's own newest position too, so
+  appends nobody announced (``retailor import``, a worker killed between its commit and
+  its announcement) are folded within a second.
+
+Since every worker folds the same appends in the same order, each one's profiles equal a
+rebuild from the log. A new worker starts from the newest snapshot of the projections
+(``SnapshotStore``, taken at a position) and folds only the appends after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import msgspec
+
+from retailor.domain.events import Event
+from retailor.storage.base import EventFeed, EventLog
+from retailor.storage.schema import table_to_events
+
+log = logging.getLogger(__name__)
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder(list[Event]).decode
+
+#: Folds a batch of stored events into every projection of this process.
+Project = Callable[[list[Event]], None]
+
+
+def encode_events(events: list[Event]) -> bytes:
+    """The payload an append is announced with."""
+    return _encode(events)
+
+
+def decode_events(payload: bytes) -> list[Event]:
+    return _decode(payload)
+
+
+class FeedFollower:
+    """This process's place in the shared log (see the module docstring)."""
+
+    def __init__(
+        self,
+        events: EventLog,
+        feed: EventFeed,
+        project: Project,
+        position: int,
+        *,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self._events = events
+        self._feed = feed
+        self._project = project
+        self._position = position
+        self._lock = threading.Lock()
+        self._poll = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: appends folded from the feed's payloads and from the log (for metrics)
+        self.folded_from_feed = 0
+        self.folded_from_log = 0
+
+    @property
+    def position(self) -> int:
+        """The newest position folded into this process's projections."""
+        return self._position
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while appends are folded (a snapshot holds it to read a consistent state)."""
+        return self._lock
+
+    def committed(self, position: int | None, events: list[Event]) -> None:
+        """This process appended ``events`` at ``position`` (writer thread, before the
+        answer): fold what comes before, then them, then announce them."""
+        if position is None:
+            return
+        with self._lock:
+            if position > self._position:
+                self._fold_upto(position - 1)
+                self._project(events)
+                self._position = position
+            # else: a read already folded it from the log, between the commit and now
+        self._feed.announce(position, encode_events(events))
+
+    def catch_up(self) -> int:
+        """Fold every append announced so far (before a read); returns the position."""
+        head = self._feed.head()
+        if head > self._position:
+            with self._lock:
+                self._fold_upto(head)
+        return self._position
+
+    def catch_up_with_log(self) -> int:
+        """Fold every append the log holds, announced or not."""
+        upto = max(self._feed.head(), self._events.position())
+        if upto > self._position:
+            with self._lock:
+                self._fold_upto(upto)
+        return self._position
+
+    def _fold_upto(self, upto: int) -> None:
+        """Fold positions ``(self._position, upto]`` in order (lock held)."""
+        if upto <= self._position:
+            return
+        held = self._feed.payloads(self._position, upto)
+        at = self._position + 1
+        while at <= upto:
+            if at in held:
+                self._project(decode_events(held[at]))
+                self.folded_from_feed += 1
+                self._position = at
+                at += 1
+                continue
+            last = at  # a run of positions the feed no longer holds: read it from the log
+            while last < upto and last + 1 not in held:
+                last += 1
+            for batch in self._events.read_after(at - 1, last):
+                self._project(table_to_events(batch))
+            self.folded_from_log += last - at + 1
+            self._position = last
+            at = last + 1
+
+    def start(self) -> None:
+        """Poll the feed and the log every ``poll_seconds`` in a daemon thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="feed-follower", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll):
+            try:
+                self.catch_up_with_log()
+            except Exception as exc:  # the database or Redis is away: try again later
+                log.warning("could not follow the shared event log: %s", exc)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,54 @@
+"""Redis ``EventFeed``: the head is one key, each announced append's payload a key of its
+own that expires after ``hold_seconds``. Announcing is one script (payload stored, head
+moved forward only), so it is one round trip and the head never goes back; reading the
+head is one GET, reading payloads one MGET.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retailor.storage.base import EventFeed
+from retailor.storage.redis.connection import State
+
+#: KEYS: head, payload key; ARGV: position, payload ("" for none), seconds to hold it
+_ANNOUNCE = """
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+end
+local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > head then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
+"""
+#: Positions asked for in one MGET at most; further ones are read from the event log.
+MAX_PAYLOADS = 1_000
+
+
+class RedisEventFeed(EventFeed):
+    """See the module docstring."""
+
+    def __init__(self, state: State, hold_seconds: float = 60.0) -> None:
+        self._client = state.client
+        self._head_key = state.key("feed", "head")
+        self._prefix = state.key("feed", "append") + ":"
+        self._hold = max(1, round(hold_seconds))
+        self._announce: Any = self._client.register_script(_ANNOUNCE)
+
+    def announce(self, position: int, payload: bytes | None) -> None:
+        self._announce(
+            keys=[self._head_key, f"{self._prefix}{position}"],
+            args=[position, payload if payload is not None else b"", self._hold],
+        )
+
+    def head(self) -> int:
+        value = self._client.get(self._head_key)
+        return int(value) if value is not None else 0
+
+    def payloads(self, after: int, upto: int) -> dict[int, bytes]:
+        wanted = list(range(after + 1, min(upto, after + MAX_PAYLOADS) + 1))
+        if not wanted:
+            return {}
+        values = self._client.mget([f"{self._prefix}{p}" for p in wanted])
+        return {p: v for p, v in zip(wanted, values, strict=True) if isinstance(v, bytes)}

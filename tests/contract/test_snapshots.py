@@ -1,0 +1,43 @@
+"""The SnapshotStore contract (see storage/base.py), run against memory and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from retailor.storage.base import SnapshotStore
+from retailor.storage.factory import open_storage
+from retailor.storage.memory.snapshots import MemorySnapshotStore
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def snapshots(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SnapshotStore]:
+    if request.param == "memory":
+        yield MemorySnapshotStore()
+        return
+    storage = open_storage(request.getfixturevalue("postgres_dsn"), tmp_path)
+    yield storage.snapshots
+    storage.close()
+
+
+def test_none_before_the_first(snapshots: SnapshotStore) -> None:
+    assert snapshots.latest("projections") is None
+
+
+def test_the_newest_position_wins_and_bytes_come_back_exactly(snapshots: SnapshotStore) -> None:
+    data = bytes(range(256)) * 100
+    snapshots.save("projections", 7, data)
+    snapshots.save("projections", 3, b"older, saved later")
+    snapshots.save("other", 99, b"another kind")
+    assert snapshots.latest("projections") == (7, data)
+    assert snapshots.latest("other") == (99, b"another kind")
+
+
+def test_only_the_newest_few_are_kept(snapshots: SnapshotStore) -> None:
+    for position in range(1, 6):
+        snapshots.save("projections", position, f"at {position}".encode(), keep=2)
+    assert snapshots.latest("projections") == (5, b"at 5")
+    snapshots.save("projections", 6, b"at 6", keep=1)
+    assert snapshots.latest("projections") == (6, b"at 6")

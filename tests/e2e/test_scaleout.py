@@ -1,0 +1,152 @@
+"""Many workers, one Retailor: two ``retailor serve`` processes with their own data
+directories on one PostgreSQL database and one Redis behave as one."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import LiveServer, event, start_server, stop_server
+
+
+@dataclass
+class Pair:
+    a: LiveServer
+    b: LiveServer
+    env: dict[str, str]
+    storage_dsn: str
+    root: Path
+
+
+def start_worker(pair_env: dict[str, str], storage_dsn: str, data_dir: Path) -> LiveServer:
+    return start_server(data_dir, env=pair_env, storage_dsn=storage_dsn)
+
+
+@pytest.fixture
+def pair(postgres_dsn: str, redis_dsn: str, tmp_path: Path) -> Iterator[Pair]:
+    env = {"RETAILOR_STATE": redis_dsn, "RETAILOR_IDENTITY_SALT": "one-salt-for-all-workers"}
+    a = start_worker(env, postgres_dsn, tmp_path / "host-a")
+    b = start_worker(env, postgres_dsn, tmp_path / "host-b")
+    started = [a, b]
+    try:
+        yield Pair(a, b, env, postgres_dsn, tmp_path)
+    finally:
+        for server in started:
+            stop_server(server)
+
+
+def test_an_event_acknowledged_by_one_worker_shapes_the_next_read_on_the_other(
+    pair: Pair,
+) -> None:
+    with httpx.Client(timeout=10) as client:
+        for n in range(25):
+            customer = f"ryw-{n}"
+            writer, reader = (pair.a, pair.b) if n % 2 else (pair.b, pair.a)
+            sent = client.post(
+                f"{writer.url}/v1/events",
+                json=event(f"ryw-e{n}", customer_id=customer, anonymous_id=f"device-{n}"),
+                headers=writer.ingest(),
+            )
+            assert sent.json()["accepted"] == 1
+            profile = client.get(f"{reader.url}/v1/customers/device-{n}", headers=reader.admin())
+            assert profile.status_code == 200, profile.text
+            assert profile.json()["customer_id"] == customer
+            assert profile.json()["traits"]["event_count"] == 1
+
+
+def _profiles(server: LiveServer, customers: list[str]) -> dict[str, object]:
+    found = {}
+    with httpx.Client(timeout=30) as client:
+        for customer in customers:
+            answer = client.get(f"{server.url}/v1/customers/{customer}", headers=server.admin())
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            found[customer] = (body["identifiers"], body["traits"], body["consent"])
+    return found
+
+
+def test_kill_9_under_load_loses_no_acknowledged_event_and_profiles_equal_a_rebuild(
+    pair: Pair,
+) -> None:
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def load(server: LiveServer, tag: str) -> None:
+        n = 0
+        with httpx.Client(timeout=10) as client:
+            while not stop.is_set():
+                batch = [
+                    event(f"{tag}-{n}-{i}", customer_id=f"{tag}-c{(n * 7 + i) % 40}")
+                    for i in range(50)
+                ]
+                n += 1
+                try:
+                    sent = client.post(
+                        f"{server.url}/v1/events", json={"events": batch}, headers=server.ingest()
+                    )
+                except httpx.HTTPError:
+                    return  # the server went away: nothing in flight was acknowledged
+                if sent.status_code == 200:
+                    with lock:
+                        acknowledged.extend(e["event_id"] for e in batch)
+
+    threads = [
+        threading.Thread(target=load, args=(pair.a, "ka")),
+        threading.Thread(target=load, args=(pair.b, "kb")),
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sum(1 for e in acknowledged if e.startswith("ka")) < 2000:
+        time.sleep(0.05)
+    pair.a.process.send_signal(signal.SIGKILL)
+    pair.a.process.wait()
+    time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    killed_customers = sorted({f"ka-c{n}" for n in range(40)})
+    assert any(e.startswith("ka") for e in acknowledged)
+
+    import psycopg
+
+    with psycopg.connect(pair.storage_dsn) as conn:
+        stored = {row[0] for row in conn.execute("SELECT event_id FROM events")}
+    assert set(acknowledged) <= stored
+
+    survivor = _profiles(pair.b, killed_customers)
+    rebuilt_server = start_worker(pair.env, pair.storage_dsn, pair.root / "host-c")
+    try:
+        rebuilt = _profiles(rebuilt_server, killed_customers)
+    finally:
+        stop_server(rebuilt_server)
+    assert survivor == rebuilt
+
+
+def test_feedback_sent_to_another_worker_finds_the_decision_at_once(pair: Pair) -> None:
+    with httpx.Client(timeout=10) as client:
+        for n in range(10):
+            maker, other = (pair.a, pair.b) if n % 2 else (pair.b, pair.a)
+            decided = client.post(
+                f"{maker.url}/v1/decisions",
+                json={"placement": "home", "customer_id": f"fb-{n}"},
+                headers=maker.admin(),
+            )
+            assert decided.status_code == 200, decided.text
+            decision_id = decided.json()["decision_id"]
+            told = client.post(
+                f"{other.url}/v1/feedback",
+                json={"decision_id": decision_id, "type": "viewed"},
+                headers=other.admin(),
+            )
+            assert told.status_code == 200, told.text
+            shown = client.get(f"{other.url}/v1/decisions/{decision_id}", headers=other.admin())
+            assert shown.status_code == 200 and shown.json()["decision"]["customer"] == f"fb-{n}"
