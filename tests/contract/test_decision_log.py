@@ -72,3 +72,37 @@ def test_feedback_is_kept_in_order(storage: Storage) -> None:
     log.add_feedback([])
     assert log.feedback(decision_id="d1") == [earlier, later]
     assert log.feedback() == [other, earlier, later]
+
+
+def test_decisions_between_follow_a_cursor(storage: Storage) -> None:
+    log = storage.decisions
+    same_time = [record(n, at=T0 + timedelta(minutes=5)) for n in (7, 6)]
+    log.append([record(3), record(1), record(2), *same_time, record(9)])
+    until = T0 + timedelta(minutes=6)
+    first = log.decisions_between(None, until, 2)
+    assert [r.decision_id for r in first] == ["d1", "d2"]
+    assert first[0] == record(1)
+    cursor = (first[-1].at, first[-1].decision_id)
+    rest = log.decisions_between(cursor, until, 10)
+    assert [r.decision_id for r in rest] == ["d3", "d6", "d7"]
+    # one of two decisions at the same time read: the other one comes next
+    middle = (rest[1].at, rest[1].decision_id)
+    assert [r.decision_id for r in log.decisions_between(middle, until, 10)] == ["d7"]
+    last = (rest[-1].at, rest[-1].decision_id)
+    assert log.decisions_between(last, until, 10) == []
+    assert [r.decision_id for r in log.decisions_between(last, T0 + timedelta(hours=1), 10)] == [
+        "d9"
+    ]
+
+
+def test_feedback_for_some_decisions(storage: Storage) -> None:
+    log = storage.decisions
+
+    def fb(decision_id: str, minutes: int) -> FeedbackRecord:
+        return FeedbackRecord(decision_id=decision_id, at=T0 + timedelta(minutes=minutes),
+                              type="redeemed", item_id=None, offer_id="o1", value=None,
+                              source="api")  # fmt: skip
+
+    log.add_feedback([fb("d2", 3), fb("d1", 2), fb("d3", 1), fb("d1", 1)])
+    assert log.feedback_for(["d1", "d2", "d9"]) == [fb("d1", 1), fb("d1", 2), fb("d2", 3)]
+    assert log.feedback_for([]) == []

@@ -419,6 +419,7 @@ def test_the_bandit_relearns_from_the_decision_log_after_a_restart(tmp_path: Pat
     with client:
         decisions = client.app.state.ctx.decisions  # type: ignore[attr-defined]
         assert decisions.tracker.policy.updates == 300  # every logged choice relearned
+        assert client.app.state.services.policy_learner is None  # type: ignore[attr-defined]
         assert decisions.ledger.usage("good")[0] > 0
         picks = [client.post("/v1/decisions", json={"placement": "cart", "customer_id": f"d{n}", "offers": 1},
                              headers=h).json()["offers"][0]["offer_id"] for n in range(50)]  # fmt: skip

@@ -93,13 +93,18 @@ class Pending(NamedTuple):
 class RewardTracker:
     """Choices waiting for their reward (see the module docstring); thread-safe."""
 
-    def __init__(self, policy: Policy, reward_window: float) -> None:
+    def __init__(self, policy: Policy, reward_window: float, *, learns: bool = True) -> None:
         self.policy = policy
         self.reward_window = reward_window
+        #: False where another process learns (scale-out): nothing waits here, and
+        #: ``wait``, ``reward`` and ``sweep`` do nothing
+        self.learns = learns
         self._pending: OrderedDict[tuple[str, str], Pending] = OrderedDict()
         self._lock = threading.Lock()
 
     def wait(self, decision_id: str, pending: Pending) -> None:
+        if not self.learns:
+            return
         expired: list[Pending] = []
         with self._lock:
             self._pending[(decision_id, pending.offer_id)] = pending
@@ -111,6 +116,8 @@ class RewardTracker:
     def reward(self, decision_id: str, offer_id: str, reward: float) -> bool:
         """Note this choice's reward (the policy learns it when the window closes); False
         when the choice is not waiting any more or already has its reward."""
+        if not self.learns:
+            return False
         key = (decision_id, offer_id)
         with self._lock:
             pending = self._pending.get(key)
@@ -158,12 +165,11 @@ class OfferChooser:
 
     def eligible(self, audience: Audience) -> list[Offer]:
         at = audience.now.timestamp()
-        return [
-            offer
-            for offer in self.book.all()
-            if ineligible_reason(offer, audience) is None
-            and self.ledger.available(offer, audience.who, at)
-        ]
+        offers = [o for o in self.book.all() if ineligible_reason(o, audience) is None]
+        if not offers:
+            return offers
+        allowed = self.ledger.allowed(offers, audience.who, at)
+        return [offer for offer, ok in zip(offers, allowed, strict=True) if ok]
 
     def choose(
         self, decision_id: str, audience: Audience, features: Mapping[str, str], n: int
@@ -178,7 +184,7 @@ class OfferChooser:
             choice = self.policy.select(context, arms)
             offer = next(o for o in offers if o.offer_id == choice.offer_id)
             offers.remove(offer)
-            if not self.ledger.award(offer, audience.who, at):
+            if not self.ledger.award(offer, audience.who, at, decision_id):
                 continue  # a concurrent request used the last of a cap or budget
             logged = LoggedOffer(
                 offer_id=offer.offer_id,

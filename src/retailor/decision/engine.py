@@ -272,12 +272,17 @@ class DecisionEngine:
                 if snapshot.categories
                 else None
             )
-            for offer, logged in self.chooser.choose(
-                decision_id,
-                audience,
-                context_features(audience, placement.placement_id, favourite),
-                wanted,
-            ):
+            try:
+                chosen = self.chooser.choose(
+                    decision_id,
+                    audience,
+                    context_features(audience, placement.placement_id, favourite),
+                    wanted,
+                )
+            except Exception:  # a shared ledger out of reach: the items still answer
+                log.exception("no offers for decision %s: the offer ledger failed", decision_id)
+                chosen = []
+            for offer, logged in chosen:
                 decided = DecidedOffer(
                     offer_id=offer.offer_id,
                     name=offer.name or offer.offer_id,

@@ -4,12 +4,12 @@ probability (propensity) and the reward that followed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
 import msgspec
 
-from retailor.domain.decisions import DecisionRecord, LoggedOffer
+from retailor.domain.decisions import DecisionRecord, FeedbackRecord, LoggedOffer
 from retailor.storage.base import DecisionLog
 
 
@@ -26,6 +26,31 @@ class ChoiceRow(msgspec.Struct, kw_only=True):
     reward: float
 
 
+def rewards_of(
+    feedback: Iterable[FeedbackRecord],
+    *,
+    reward_mode: str = "redemption",
+    reward_scale: float = 100.0,
+    costs: Mapping[str, float] | None = None,
+) -> dict[tuple[str, str], float]:
+    """The reward of each (decision, offer) that feedback names: 1 when redeemed
+    (``redemption``), else the best ``(value - cost) / reward_scale`` of its redemptions
+    and purchases reported with a value (``margin``). Choices without one earned 0."""
+    costs = costs or {}
+    rewards: dict[tuple[str, str], float] = {}
+    for f in feedback:
+        if f.offer_id is None:
+            continue
+        key = (f.decision_id, f.offer_id)
+        if reward_mode == "margin":
+            if f.type in ("redeemed", "purchased") and f.value is not None:
+                value = (f.value - costs.get(f.offer_id, 0.0)) / reward_scale
+                rewards[key] = max(rewards.get(key, value), value)
+        elif f.type == "redeemed":
+            rewards[key] = 1.0
+    return rewards
+
+
 def rewarded_offers(
     store: DecisionLog,
     *,
@@ -37,18 +62,9 @@ def rewarded_offers(
     """Every offer choice in the log, oldest first, with its decision and its reward: 1
     when redeemed (``redemption``), else ``(value - cost) / reward_scale`` of redemptions
     and purchases reported as feedback (``margin``); 0 without any."""
-    costs = costs or {}
-    rewards: dict[tuple[str, str], float] = {}
-    for f in store.feedback():
-        if f.offer_id is None:
-            continue
-        key = (f.decision_id, f.offer_id)
-        if reward_mode == "margin":
-            if f.type in ("redeemed", "purchased") and f.value is not None:
-                value = (f.value - costs.get(f.offer_id, 0.0)) / reward_scale
-                rewards[key] = max(rewards.get(key, value), value)
-        elif f.type == "redeemed":
-            rewards[key] = 1.0
+    rewards = rewards_of(
+        store.feedback(), reward_mode=reward_mode, reward_scale=reward_scale, costs=costs
+    )
     for record in store.scan(start=start):
         for offer in record.offers:
             yield record, offer, rewards.get((record.decision_id, offer.offer_id), 0.0)

@@ -1,14 +1,15 @@
 """Offers in a running server: the definitions (in the definition store, held parsed in
 memory, a change stored by another process taken up by :meth:`OfferBook.reload`),
-who is eligible for which offer now, and the ledger that makes budgets, redemption
-limits and per-customer frequency caps hold under concurrent requests."""
+and who is eligible for which offer now. The ledger that makes budgets, redemption limits
+and per-customer frequency caps hold under concurrent requests is a port
+(``storage.base.OfferLedger``): in process memory when embedded, in Redis when scaled
+out."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +19,9 @@ import msgspec
 from retailor.decision.rules import in_schedule
 from retailor.domain.ids import check_definition_id
 from retailor.domain.offers import MARKETING_CHANNELS, Offer, parse_offer
-from retailor.storage.base import DefinitionStore, StoredDefinition
+from retailor.storage.base import DefinitionStore, OfferLedger, StoredDefinition
 
-DAY, WEEK = 86_400.0, 7 * 86_400.0
+__all__ = ["Audience", "OfferBook", "OfferLedger", "consented", "ineligible_reason"]
 
 
 class OfferBook:
@@ -140,103 +141,3 @@ def ineligible_reason(offer: Offer, audience: Audience) -> str | None:
     if (offer.frequency_cap.per_day or offer.frequency_cap.per_week) and audience.who is None:
         return "frequency cap needs a customer or visitor id"
     return None
-
-
-class OfferLedger:
-    """Impressions per customer, redemptions and spend per offer (thread-safe).
-
-    Every check-and-count happens under one lock: :meth:`award` re-checks the caps and the
-    budget when it records an impression, :meth:`redeem` when it counts a redemption, so
-    concurrent requests never exceed a cap, a budget or a redemption limit.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._shown: dict[tuple[str, str], deque[float]] = {}
-        self._spent: dict[str, float] = {}
-        self._redemptions: dict[str, int] = {}
-        self._redeemed: set[tuple[str, str]] = set()
-
-    def _within_caps(self, offer: Offer, who: str | None, at: float) -> bool:
-        cap = offer.frequency_cap
-        if who is None or (cap.per_day is None and cap.per_week is None):
-            return True
-        shown = self._shown.get((offer.offer_id, who))
-        if not shown:
-            return True
-        while shown and shown[0] <= at - WEEK:
-            shown.popleft()
-        if cap.per_week is not None and len(shown) >= cap.per_week:
-            return False
-        if cap.per_day is not None:
-            today = sum(1 for t in shown if t > at - DAY)
-            if today >= cap.per_day:
-                return False
-        return True
-
-    def _budget_left(self, offer: Offer) -> bool:
-        if offer.max_redemptions is not None and (
-            self._redemptions.get(offer.offer_id, 0) >= offer.max_redemptions
-        ):
-            return False
-        if offer.budget is not None:
-            cost = offer.redemption_cost()
-            if self._spent.get(offer.offer_id, 0.0) + cost > offer.budget + 1e-9:
-                return False
-        return True
-
-    def available(self, offer: Offer, who: str | None, at: float) -> bool:
-        """Whether the offer has budget left and ``who`` is under its caps (no counting)."""
-        with self._lock:
-            return self._budget_left(offer) and self._within_caps(offer, who, at)
-
-    def award(self, offer: Offer, who: str | None, at: float) -> bool:
-        """Count an impression if the caps and the budget still allow it."""
-        with self._lock:
-            if not (self._budget_left(offer) and self._within_caps(offer, who, at)):
-                return False
-            if who is not None and (offer.frequency_cap.per_day or offer.frequency_cap.per_week):
-                self._shown.setdefault((offer.offer_id, who), deque()).append(at)
-            return True
-
-    def redeem(self, offer: Offer, decision_id: str) -> str:
-        """Count one redemption: ``"counted"``, ``"duplicate"`` (this decision's offer was
-        redeemed before) or ``"exhausted"`` (the budget or limit would be exceeded)."""
-        key = (decision_id, offer.offer_id)
-        with self._lock:
-            if key in self._redeemed:
-                return "duplicate"
-            if not self._budget_left(offer):
-                return "exhausted"
-            self._redeemed.add(key)
-            self._redemptions[offer.offer_id] = self._redemptions.get(offer.offer_id, 0) + 1
-            self._spent[offer.offer_id] = (
-                self._spent.get(offer.offer_id, 0.0) + offer.redemption_cost()
-            )
-            return "counted"
-
-    def replay(
-        self,
-        impressions: Iterable[tuple[str, str, float]],
-        redemptions: Iterable[tuple[str, str, float]],
-    ) -> None:
-        """Rebuild from the decision log: (offer, who, at) impressions within the last week
-        and (offer, decision, cost) redemptions."""
-        with self._lock:
-            for offer_id, who, at in impressions:
-                self._shown.setdefault((offer_id, who), deque()).append(at)
-            for shown in self._shown.values():
-                ordered = sorted(shown)
-                shown.clear()
-                shown.extend(ordered)
-            for offer_id, decision_id, cost in redemptions:
-                if (decision_id, offer_id) in self._redeemed:
-                    continue
-                self._redeemed.add((decision_id, offer_id))
-                self._redemptions[offer_id] = self._redemptions.get(offer_id, 0) + 1
-                self._spent[offer_id] = self._spent.get(offer_id, 0.0) + cost
-
-    def usage(self, offer_id: str) -> tuple[int, float]:
-        """Redemptions and spend so far."""
-        with self._lock:
-            return self._redemptions.get(offer_id, 0), self._spent.get(offer_id, 0.0)

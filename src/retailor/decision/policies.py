@@ -10,8 +10,10 @@ baseline of experiments.
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import tempfile
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -81,6 +83,15 @@ class Policy(ABC):
         """Learn from the reward of one logged choice (no-op for policies that do not learn)."""
         self.updates += 1
 
+    def state(self) -> bytes:
+        """What the policy learned, as bytes another instance can :meth:`load_state`
+        (empty for policies that learn nothing)."""
+        return b""
+
+    def load_state(self, state: bytes) -> None:  # noqa: B027 - nothing learned, nothing to take
+        """Take up what another instance of the same policy learned (:meth:`state`):
+        choices from now on follow it, and learning continues from it."""
+
 
 class UniformPolicy(Policy):
     """Every eligible offer equally likely."""
@@ -120,9 +131,9 @@ class VowpalPolicy(Policy):
         import vowpalwabbit  # lazily: only servers with offers pay for loading it
 
         self.exploration = exploration
-        self._vw = vowpalwabbit.Workspace(
-            f"--cb_explore_adf {exploration} -q CA --quiet --random_seed {seed}"
-        )
+        self._args = f"--cb_explore_adf {exploration} -q CA --quiet --random_seed {seed}"
+        self._workspace = vowpalwabbit.Workspace
+        self._vw = self._workspace(self._args)
         self._memo: dict[object, list[float]] = {}
 
     @staticmethod
@@ -165,6 +176,27 @@ class VowpalPolicy(Policy):
             self._vw.learn(example)
             self.updates += 1
             self._memo.clear()
+
+    def state(self) -> bytes:
+        """VW's model file (with what continued learning needs), through a temporary file."""
+        with tempfile.TemporaryDirectory(prefix="retailor-vw-") as folder:
+            path = os.path.join(folder, "policy.vw")
+            with self._lock:
+                self._vw.save(path)
+            with open(path, "rb") as file:
+                return file.read()
+
+    def load_state(self, state: bytes) -> None:
+        """A workspace read from ``state`` (VW's ``-i``) replaces the current one."""
+        with tempfile.TemporaryDirectory(prefix="retailor-vw-") as folder:
+            path = os.path.join(folder, "policy.vw")
+            with open(path, "wb") as file:
+                file.write(state)
+            loaded = self._workspace(f"{self._args} -i {path}")
+        with self._lock:
+            old, self._vw = self._vw, loaded
+            self._memo.clear()
+        old.finish()
 
     def close(self) -> None:
         with self._lock:

@@ -2,7 +2,13 @@
 features, placements, offers and their ledger, the policy and its pending rewards, the
 decision log writer, feedback and the engine. At start the ledger and the policy are
 rebuilt from the decision log, so caps, budgets and what the bandit learned survive a
-restart."""
+restart.
+
+The offer ledger is given (a port: in memory embedded, shared in Redis scaled out). With a
+``policy_states`` store the process decides without learning: a ``PolicyFollower`` takes
+up the state a ``learning.PolicyLearner`` publishes (checked on the decision log's thread
+every half second), and the start relearns nothing; a persistent ledger that was seeded
+before is not seeded again."""
 
 from __future__ import annotations
 
@@ -17,8 +23,9 @@ from retailor.decision.catalog import CatalogIndex
 from retailor.decision.choosing import OfferChooser, RewardTracker
 from retailor.decision.engine import DecisionEngine, EngineSettings
 from retailor.decision.feedback import FeedbackService
+from retailor.decision.learning import PolicyFollower
 from retailor.decision.logged import rewarded_offers
-from retailor.decision.offers import OfferBook, OfferLedger
+from retailor.decision.offers import OfferBook
 from retailor.decision.placements import PlacementBook
 from retailor.decision.policies import create_policy
 from retailor.decision.recorder import DecisionRecorder
@@ -29,7 +36,13 @@ from retailor.features.online import OnlineFeatures
 from retailor.models.serving import ModelService
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
-from retailor.storage.base import DecisionLog, DefinitionStore, HotCache
+from retailor.storage.base import (
+    DecisionLog,
+    DefinitionStore,
+    HotCache,
+    OfferLedger,
+    PolicyStateStore,
+)
 
 log = logging.getLogger("retailor.decisions")
 
@@ -46,6 +59,8 @@ class DecisionService:
         profiles: ProfileService,
         segments: SegmentService,
         *,
+        ledger: OfferLedger,
+        policy_states: PolicyStateStore | None = None,
         consent_required: bool = False,
         timeout_seconds: float = 0.05,
         policy: str = "vowpal",
@@ -63,8 +78,14 @@ class DecisionService:
         )
         self.placements = PlacementBook(definitions, self.sources.known)
         self.offers = OfferBook(definitions)
-        self.ledger = OfferLedger()
-        self.tracker = RewardTracker(create_policy(policy, seed), reward_window)
+        self.ledger = ledger
+        self.policy_name, self.seed = policy, seed
+        self.tracker = RewardTracker(
+            create_policy(policy, seed), reward_window, learns=policy_states is None
+        )
+        self.follower = (
+            PolicyFollower(self.tracker.policy, policy_states) if policy_states else None
+        )
         self.chooser = OfferChooser(self.offers, self.ledger, self.tracker)
         self.recorder = DecisionRecorder(decisions, on_flush=self._pump, shared=shared)
         self.feedback = FeedbackService(
@@ -115,6 +136,11 @@ class DecisionService:
             self.feedback.pump()
         except Exception:
             log.exception("could not process decision feedback")
+        if self.follower is not None:
+            try:
+                self.follower.refresh()
+            except Exception:
+                log.exception("could not load the published offer policy")
 
     def observe(self, events: Sequence[Event]) -> None:
         """Stored events, in the ingest path before they are acknowledged."""
@@ -125,9 +151,17 @@ class DecisionService:
         self.catalog.update(items)
 
     def replay_log(self) -> int:
-        """Rebuild offer caps, budgets and the policy from the decision log (one pass)."""
+        """Rebuild offer caps, budgets and the policy from the decision log (one pass):
+        the ledger unless it was seeded before (a shared, persistent ledger), the policy
+        unless another process learns it (then the published state is loaded instead).
+        Returns how many choices the policy relearned."""
         store = self.recorder.store
         started = time.perf_counter()
+        seed, relearn = not self.ledger.seeded(), self.follower is None
+        if self.follower is not None:
+            self.follower.refresh(force=True)
+        if not (seed or relearn):
+            return 0
         week_ago = datetime.now(UTC) - timedelta(days=7)
         costs = {o.offer_id: o.redemption_cost() for o in self.offers.all()}
         # redemptions come from the feedback itself: budgets hold even if a decision's own
@@ -135,24 +169,27 @@ class DecisionService:
         redeemed = sorted(
             {
                 (f.decision_id, f.offer_id)
-                for f in store.feedback()
+                for f in (store.feedback() if seed else ())
                 if f.type == "redeemed" and f.offer_id
             }
         )
         redemptions = [
             (offer_id, decision_id, costs.get(offer_id, 0.0)) for decision_id, offer_id in redeemed
         ]
-        impressions: list[tuple[str, str, float]] = []
+        impressions: list[tuple[str, str, float, str]] = []
         learned = 0
         for record, offer, reward in rewarded_offers(
             store,
             reward_mode=self.feedback.reward_mode,
             reward_scale=self.feedback.reward_scale,
             costs=costs,
+            start=None if relearn else week_ago,
         ):
             who = record.customer or (f"a:{record.anonymous_id}" if record.anonymous_id else None)
-            if who is not None and record.at >= week_ago:
-                impressions.append((offer.offer_id, who, record.at.timestamp()))
+            if seed and who is not None and record.at >= week_ago:
+                impressions.append((offer.offer_id, who, record.at.timestamp(), record.decision_id))
+            if not relearn:
+                continue
             self.tracker.policy.update(
                 offer.features,
                 self.chooser.arms_of(offer.eligible),
@@ -161,7 +198,8 @@ class DecisionService:
                 reward,
             )
             learned += 1
-        self.ledger.replay(impressions, redemptions)
+        if seed:
+            self.ledger.seed(impressions, redemptions)
         if learned:
             log.info(
                 "offer policy relearned %d choices from the decision log in %.1f s",

@@ -3,7 +3,13 @@
 logs, the model service and its training jobs, segments, decisions, the group-commit
 writer that feeds them the events it stores, the followers of what other processes
 store (definitions; on shared stores also the catalog and model activations) and the
-leased background jobs."""
+leased background jobs.
+
+With shared hot state (``state = "redis://…"``) the offer ledger is the one in Redis and
+the deciding processes learn nothing themselves: they load the offer policy that the
+lease holder learns from the shared decision log and publishes (:func:`hot_state`,
+:func:`build_policy_learner`). Without it the ledger is in process memory and the policy
+learns in process, as one embedded server does."""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from retailor.decision.learning import PolicyLearner
+from retailor.decision.policies import create_policy
 from retailor.decision.service import DecisionService
 from retailor.domain.events import Event
 from retailor.identity.graph import IdentityRules
@@ -27,7 +35,7 @@ from retailor.runtime.feeding import FeedFollower, Project
 from retailor.runtime.following import CatalogFollower, DefinitionFollower, ModelFollower
 from retailor.runtime.snapshots import load_snapshot, take_snapshot
 from retailor.settings import Settings, SettingsError
-from retailor.storage.base import ModelRecord
+from retailor.storage.base import ModelRecord, OfferLedger, PolicyStateStore
 from retailor.storage.factory import (
     SharedState,
     Storage,
@@ -36,6 +44,7 @@ from retailor.storage.factory import (
     open_storage,
 )
 from retailor.storage.files.installation import FileInstallationStore
+from retailor.storage.memory.ledger import MemoryOfferLedger
 from retailor.storage.permissions import make_private_dir
 
 log = logging.getLogger(__name__)
@@ -55,6 +64,45 @@ def open_shared(settings: Settings) -> SharedState | None:
     if not shared_truth:
         return None
     return open_shared_state(settings.state, feed_hold_seconds=settings.feed_hold_seconds)
+
+
+@dataclass(frozen=True)
+class HotState:
+    """Where the offer ledger and the offer policy's learned state live: in this process
+    (``policy_states`` None: the policy learns where it decides), or shared by every
+    worker through ``state``."""
+
+    ledger: OfferLedger
+    policy_states: PolicyStateStore | None = None
+
+
+def hot_state(shared: SharedState | None) -> HotState:
+    """The shared ledger and policy state of ``shared`` when it has them (Redis), else a
+    ledger in this process's memory and a policy that learns in it."""
+    if shared is None or shared.ledger is None:
+        return HotState(MemoryOfferLedger())
+    return HotState(shared.ledger, shared.policy_states)
+
+
+def build_policy_learner(
+    settings: Settings, storage: Storage, decisions: DecisionService, hot: HotState
+) -> PolicyLearner | None:
+    """With shared hot state: the learner of the offer policy from the shared decision
+    log, which publishes what it learned (None otherwise: the policy learns in process).
+    It is the lease holder's job (``policy learning``, registered by the roles); learners
+    in several processes would stay correct (publishing compares versions, so each logged
+    choice is in the published policy once) but repeat one another's work."""
+    if hot.policy_states is None:
+        return None
+    return PolicyLearner(
+        create_policy(settings.offer_policy, settings.policy_seed),
+        storage.decisions,
+        hot.policy_states,
+        decisions.offers,
+        reward_mode=settings.offer_reward,
+        reward_scale=settings.reward_scale,
+        reward_window=settings.reward_window_seconds,
+    )
 
 
 def open_data(settings: Settings) -> Storage:
@@ -97,6 +145,8 @@ class Services:
     followers: list[StoredObserver] = field(default_factory=list)
     #: this process's place in the shared event log (None: embedded, every append is ours)
     feed: FeedFollower | None = None
+    #: the offer policy's learner, a leased job (None: the policy learns in process)
+    policy_learner: PolicyLearner | None = None
     _closed: bool = field(default=False, init=False, repr=False)
     _snapshot_position: int | None = field(default=None, init=False, repr=False)
 
@@ -195,6 +245,7 @@ def build_services(
     if restored is not None:  # before the segments: they build their counts from the log
         profiles.import_state(restored[1]["profiles"])  # type: ignore[arg-type]
     segments = SegmentService(storage.definitions, profiles, storage.events)
+    hot = hot_state(shared)
     decisions = DecisionService(
         storage.definitions,
         storage.decisions,
@@ -202,6 +253,8 @@ def build_services(
         models,
         profiles,
         segments,
+        ledger=hot.ledger,
+        policy_states=hot.policy_states,
         consent_required=settings.consent_required,
         timeout_seconds=settings.decision_timeout_ms / 1000,
         policy=settings.offer_policy,
@@ -286,6 +339,7 @@ def build_services(
         jobs=BackgroundJobs(storage.leases),
         followers=followers,
         feed=feed,
+        policy_learner=build_policy_learner(settings, storage, decisions, hot),
     )
 
 

@@ -12,7 +12,8 @@ scheduled retraining (``retrain_minutes``) and whatever else is registered with
 (``run_worker``) runs that role alone, without HTTP. Embedded, the one server process
 holds the lease and does everything. Teaching the offer policy from feedback stays with
 the decision log's own thread (``decision/recorder.py``), which runs wherever decisions
-are made.
+are made; with shared hot state (``state``) the lease holder learns it instead, from the
+shared decision log (the ``policy learning`` job, ``decision/learning.py``).
 """
 
 from __future__ import annotations
@@ -27,15 +28,20 @@ from retailor.runtime.services import Services, build_services, open_data, open_
 from retailor.settings import Settings
 
 log = logging.getLogger("retailor.worker")
+#: How often the lease holder learns the offer policy from the shared decision log.
+LEARN_SECONDS = 1.0
 
 
 def add_leased_jobs(services: Services) -> None:
-    """Register the jobs that run only in the lease holder: scheduled retraining and, on
-    a shared log, snapshots of the projections (for workers started later)."""
+    """Register the jobs that run only in the lease holder: scheduled retraining, on a
+    shared log snapshots of the projections (for workers started later), and with shared
+    hot state the offer policy's learning."""
     models = services.models
     services.jobs.add("retraining", models.retrain_every, models.retrain_scheduled)
     if services.feed is not None:
         services.jobs.add("snapshot", services.settings.snapshot_minutes * 60, services.snapshot)
+    if services.policy_learner is not None:
+        services.jobs.add("policy learning", LEARN_SECONDS, services.policy_learner.run_once)
 
 
 def start_worker(services: Services) -> None:

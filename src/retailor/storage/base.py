@@ -5,7 +5,7 @@ holds one suite per port that every adapter must pass.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from retailor.domain.access import ApiKey
 from retailor.domain.catalog import CatalogItem, CatalogPatch
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
 from retailor.domain.events import Event
+from retailor.domain.offers import Offer
 from retailor.domain.quarantine import Rejection
 
 if TYPE_CHECKING:  # Arrow appears in signatures only: importing the ports stays light
@@ -285,6 +286,13 @@ class DecisionLog(ABC):
     engine makes them so); ``get`` returns a stored record or None; ``scan`` yields records oldest first, from
     ``start`` (inclusive) when given; ``add_feedback`` keeps every record it is given;
     ``feedback`` returns feedback oldest first, for one decision when asked.
+
+    Reading the log as it grows (what a learner shared by many writers does):
+    ``decisions_between(after, until, limit)`` returns, in ``(at, decision_id)`` order, at
+    most ``limit`` decisions strictly after the cursor ``after`` (an ``(at, decision_id)``
+    pair, None: from the first) and with ``at`` at or before ``until``; the last one's
+    ``(at, decision_id)`` is the cursor of the next call. ``feedback_for(ids)`` returns
+    the feedback of those decisions, oldest first.
     """
 
     @abstractmethod
@@ -310,6 +318,16 @@ class DecisionLog(ABC):
     @abstractmethod
     def count(self) -> int:
         """How many decisions are stored."""
+
+    @abstractmethod
+    def decisions_between(
+        self, after: tuple[datetime, str] | None, until: datetime, limit: int
+    ) -> list[DecisionRecord]:
+        """Decisions after a cursor, up to a time (see the class contract)."""
+
+    @abstractmethod
+    def feedback_for(self, decision_ids: Sequence[str]) -> list[FeedbackRecord]:
+        """The feedback of some decisions, oldest first."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
@@ -535,6 +553,104 @@ class LeaseStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
+
+
+# --- hot state shared by every worker ---------------------------------------------------
+
+
+class OfferLedger(ABC):
+    """What offers have used: impressions per offer and customer (for frequency caps),
+    redemptions and spend per offer (for redemption limits and budgets), and which
+    (decision, offer) pairs were redeemed (so a redemption counts once).
+
+    Contract (``tests/contract/test_offer_ledger.py``):
+
+    - ``award(offer, who, at, decision_id)`` checks the offer's redemption limit, budget
+      (spend + one redemption's cost must stay within it) and ``who``'s frequency caps
+      (impressions in the day and the week before ``at``: ``per_day`` counts those after
+      ``at - 1 day``, ``per_week`` those after ``at - 7 days``) and, when they allow it,
+      counts an impression at ``at``; True when counted. Check and count are one atomic
+      step: concurrent awards through any number of instances sharing the ledger never
+      exceed a cap. An offer without caps, or ``who`` None, counts no impression.
+    - ``redeem(offer, decision_id)`` answers ``"duplicate"`` when this decision's offer was
+      redeemed before, ``"exhausted"`` when one more redemption would pass the limit or
+      the budget, else counts it (one redemption, its cost spent) and answers
+      ``"counted"``; atomically, as ``award``.
+    - ``allowed(offers, who, at)`` says for each offer what ``award`` would check, counting
+      nothing; ``available`` is the same for one offer.
+    - ``usage(offer_id)`` is the redemptions and spend so far.
+    - ``seed(impressions, redemptions)`` fills the ledger from the decision log: impressions
+      ``(offer_id, who, at, decision_id)`` and redemptions ``(offer_id, decision_id,
+      cost)``, counted without checking limits; an impression or a redemption already
+      counted (the same offer and decision) counts once. ``seeded()`` is True once a seed
+      completed, in this or any instance sharing the ledger: a persistent shared ledger
+      is seeded once, not at every start.
+    """
+
+    @abstractmethod
+    def allowed(self, offers: Sequence[Offer], who: str | None, at: float) -> list[bool]:
+        """For each offer, whether it has budget left and ``who`` is under its caps."""
+
+    def available(self, offer: Offer, who: str | None, at: float) -> bool:
+        """Whether one offer has budget left and ``who`` is under its caps (no counting)."""
+        return self.allowed([offer], who, at)[0]
+
+    @abstractmethod
+    def award(self, offer: Offer, who: str | None, at: float, decision_id: str) -> bool:
+        """Count an impression if the caps and the budget still allow it."""
+
+    @abstractmethod
+    def redeem(self, offer: Offer, decision_id: str) -> str:
+        """``"counted"``, ``"duplicate"`` or ``"exhausted"`` (see the class contract)."""
+
+    @abstractmethod
+    def usage(self, offer_id: str) -> tuple[int, float]:
+        """Redemptions and spend so far."""
+
+    @abstractmethod
+    def seeded(self) -> bool:
+        """Whether a seed from the decision log completed."""
+
+    @abstractmethod
+    def seed(
+        self,
+        impressions: Iterable[tuple[str, str, float, str]],
+        redemptions: Iterable[tuple[str, str, float]],
+    ) -> None:
+        """Fill the ledger from the decision log (see the class contract)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
+
+
+class PolicyStateStore(ABC):
+    """The learned state of the offer policy, published by the one process that learns
+    and loaded by every process that decides.
+
+    Contract (``tests/contract/test_policy_state.py``): versions count up from 1 (0: none
+    published). ``publish(state, after=v)`` stores ``state`` (opaque bytes) as version
+    ``v + 1`` and returns it when the latest version is still ``v``; otherwise (someone
+    published in between) it stores nothing and returns None, so two learners never
+    overwrite each other's progress. ``version()`` is the latest version (cheap: what a
+    deciding process asks every second). ``latest(newer_than=v)`` returns ``(version,
+    state)`` of the latest version when it is newer than ``v``, else None; the pair is
+    read together (never one version's number with another's bytes).
+    """
+
+    @abstractmethod
+    def publish(self, state: bytes, *, after: int) -> int | None:
+        """Store the next version (see the class contract)."""
+
+    @abstractmethod
+    def version(self) -> int:
+        """The latest version, 0 when none was published."""
+
+    @abstractmethod
+    def latest(self, newer_than: int = 0) -> tuple[int, bytes] | None:
+        """The latest version and its state when newer than ``newer_than``."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
 
 
 def check_installation_entry(name: str, value: str | None = None) -> None:

@@ -19,6 +19,8 @@ from retailor.storage.base import (
     KeyStore,
     LeaseStore,
     ModelRegistry,
+    OfferLedger,
+    PolicyStateStore,
     QuarantineStore,
     SnapshotStore,
 )
@@ -89,6 +91,10 @@ class SharedState:
     dsn: str
     #: the health probe of the server behind the state (none in memory)
     probes: list[HealthProbe] = field(default_factory=list, repr=False)
+    #: the offer ledger and the offer policy's published state every worker shares
+    #: (Redis); None in this process's own state (each process keeps and learns its own)
+    ledger: OfferLedger | None = None
+    policy_states: PolicyStateStore | None = None
     _closers: list[object] = field(default_factory=list, repr=False)
 
     def close(self) -> None:
@@ -112,6 +118,8 @@ def open_shared_state(dsn: str, *, feed_hold_seconds: float = 60.0) -> SharedSta
     from retailor.storage.redis.cache import RedisHotCache
     from retailor.storage.redis.connection import open_state
     from retailor.storage.redis.feed import RedisEventFeed
+    from retailor.storage.redis.ledger import RedisOfferLedger
+    from retailor.storage.redis.policy_state import RedisPolicyStateStore
 
     state = open_state(dsn)
     return SharedState(
@@ -119,6 +127,8 @@ def open_shared_state(dsn: str, *, feed_hold_seconds: float = 60.0) -> SharedSta
         cache=RedisHotCache(state),
         dsn=dsn,
         probes=[state.unavailable],
+        ledger=RedisOfferLedger(state),
+        policy_states=RedisPolicyStateStore(state),
         _closers=[state],
     )
 

@@ -102,3 +102,29 @@ class DuckDBDecisionLog(DecisionLog):
     def count(self) -> int:
         rows = self._db.cursor().execute("SELECT count(*) FROM decisions").fetchall()
         return int(rows[0][0]) if rows else 0
+
+    def decisions_between(
+        self, after: tuple[datetime, str] | None, until: datetime, limit: int
+    ) -> list[DecisionRecord]:
+        where, params = '"at" <= ?', list[Any]([until])
+        if after is not None:
+            where += ' AND ("at" > ? OR ("at" = ? AND decision_id > ?))'
+            params += [after[0], after[0], after[1]]
+        rows = (
+            self._db.cursor()
+            .execute(
+                f'SELECT record FROM decisions WHERE {where} ORDER BY "at", decision_id LIMIT ?',
+                [*params, limit],
+            )
+            .fetchall()
+        )
+        return [_decode.decode(record) for (record,) in rows]
+
+    def feedback_for(self, decision_ids: Sequence[str]) -> list[FeedbackRecord]:
+        if not decision_ids:
+            return []
+        table = self._db.arrow(
+            'SELECT * FROM decision_feedback WHERE list_contains(?, decision_id) ORDER BY "at"',
+            [list(decision_ids)],
+        )
+        return [msgspec.convert(row, FeedbackRecord) for row in table.to_pylist()]

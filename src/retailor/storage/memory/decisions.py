@@ -42,3 +42,21 @@ class MemoryDecisionLog(DecisionLog):
 
     def count(self) -> int:
         return len(self._decisions)
+
+    def decisions_between(
+        self, after: tuple[datetime, str] | None, until: datetime, limit: int
+    ) -> list[DecisionRecord]:
+        with self._lock:
+            found = [
+                r
+                for r in self._decisions.values()
+                if r.at <= until and (after is None or (r.at, r.decision_id) > after)
+            ]
+        found.sort(key=lambda r: (r.at, r.decision_id))
+        return found[:limit]
+
+    def feedback_for(self, decision_ids: Sequence[str]) -> list[FeedbackRecord]:
+        wanted = set(decision_ids)
+        with self._lock:
+            found = [f for f in self._feedback if f.decision_id in wanted]
+        return sorted(found, key=lambda f: f.at)

@@ -98,3 +98,29 @@ class PostgresDecisionLog(DecisionLog):
         with self._db.connection() as conn:
             row = conn.execute("SELECT count(*) FROM decisions").fetchone()
         return int(row[0]) if row else 0
+
+    def decisions_between(
+        self, after: tuple[datetime, str] | None, until: datetime, limit: int
+    ) -> list[DecisionRecord]:
+        where, params = '"at" <= %s', list[Any]([until])
+        if after is not None:
+            where += ' AND ("at", decision_id) > (%s, %s)'
+            params += [after[0], after[1]]
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT record::text FROM decisions WHERE {where} "
+                'ORDER BY "at", decision_id LIMIT %s',
+                [*params, limit],
+            ).fetchall()
+        return [_decode(record) for (record,) in rows]
+
+    def feedback_for(self, decision_ids: Sequence[str]) -> list[FeedbackRecord]:
+        if not decision_ids:
+            return []
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_FEEDBACK_COLUMNS} FROM decision_feedback "
+                'WHERE decision_id = ANY(%s) ORDER BY "at", feedback_id',
+                [list(decision_ids)],
+            ).fetchall()
+        return [_feedback(row) for row in rows]

@@ -11,14 +11,18 @@ on the next command once the server answers again; ``unavailable()`` is the heal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import redis
 
 from retailor.storage.errors import StorageUnavailableError
+
+R = TypeVar("R")
 
 #: Seconds to wait for a connection and for any one answer.
 TIMEOUT_SECONDS = 5.0
@@ -70,6 +74,22 @@ class State:
 
     def close(self) -> None:
         self.client.close()
+
+
+class _HasState(Protocol):
+    _state: State
+
+
+def guarded(method: Callable[..., R]) -> Callable[..., R]:
+    """An adapter method (of a class holding its ``State`` as ``_state``) whose Redis
+    commands run inside ``State.guard()``."""
+
+    @functools.wraps(method)
+    def run(self: _HasState, *args: Any, **kwargs: Any) -> R:
+        with self._state.guard():
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 #: The redis-py errors of a server that cannot be reached or does not answer in time.

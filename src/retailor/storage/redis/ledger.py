@@ -1,0 +1,207 @@
+"""Redis ``OfferLedger``: the caps, budgets and redemption limits every worker shares.
+
+Keys (under the state's namespace):
+
+- ``ledger:shown:<offer>:<who>``: a sorted set of the impressions of one offer to one
+  customer or visitor (member: the decision id, score: the time), trimmed to the week
+  before the latest award and expiring a week and a day after it;
+- ``ledger:usage:<offer>``: a hash of ``count`` (redemptions) and ``spent``;
+- ``ledger:redeemed:<decision>:<offer>``: set when that decision's offer was redeemed
+  (kept :data:`REDEEMED_TTL` seconds, longer than feedback may come late);
+- ``ledger:seeded``: set when a seed from the decision log completed.
+
+``award`` and ``redeem`` are each one Lua script, so a check and its count are one atomic
+step whichever worker runs it. ``allowed`` reads, in one pipelined round trip. A seed
+writes idempotently (impressions by decision id, redemptions through their keys), so
+workers that seed at the same time, or a seed interrupted and run again, count each
+impression and redemption once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from retailor.domain.offers import Offer
+from retailor.storage.base import OfferLedger
+from retailor.storage.redis.connection import State, guarded
+
+DAY, WEEK = 86_400.0, 7 * 86_400.0
+#: How long a redemption's key is kept: a year and a month (feedback may be a year late).
+REDEEMED_TTL = 395 * 86_400
+SHOWN_TTL = int(WEEK + DAY)
+SEED_BATCH = 1_000
+
+# ARGV: max_redemptions ('' none), budget ('' none), cost
+_BUDGET = """
+local usage = redis.call('HMGET', KEYS[1], 'count', 'spent')
+local count, spent = tonumber(usage[1] or '0'), tonumber(usage[2] or '0')
+if ARGV[1] ~= '' and count >= tonumber(ARGV[1]) then return 0 end
+if ARGV[2] ~= '' and spent + tonumber(ARGV[3]) > tonumber(ARGV[2]) + 1e-9 then return 0 end
+return 1
+"""
+
+# KEYS: usage, shown (or a placeholder); ARGV: budget (3), then per_day ('' none),
+# per_week ('' none), at, week_floor, '(' .. day_floor, decision_id, ttl, track ('1'/'0')
+_AWARD = (
+    "local function budget_left()\n"
+    + _BUDGET
+    + """end
+if budget_left() == 0 then return 0 end
+if ARGV[11] == '1' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[7])
+  if ARGV[5] ~= '' and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
+  if ARGV[4] ~= '' and redis.call('ZCOUNT', KEYS[2], ARGV[8], '+inf') >= tonumber(ARGV[4]) then
+    return 0
+  end
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[9])
+  redis.call('EXPIRE', KEYS[2], ARGV[10])
+end
+return 1
+"""
+)
+
+# KEYS: usage, redeemed; ARGV: budget (3), ttl
+_REDEEM = (
+    "local function budget_left()\n"
+    + _BUDGET
+    + """end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'duplicate' end
+if budget_left() == 0 then return 'exhausted' end
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'count', 1)
+redis.call('HINCRBYFLOAT', KEYS[1], 'spent', ARGV[3])
+return 'counted'
+"""
+)
+
+# KEYS: usage, redeemed; ARGV: cost, ttl — count once, without limits
+_SEED_REDEMPTION = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
+  redis.call('HINCRBY', KEYS[1], 'count', 1)
+  redis.call('HINCRBYFLOAT', KEYS[1], 'spent', ARGV[1])
+end
+return 1
+"""
+
+
+def _opt(value: float | int | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _budget_args(offer: Offer) -> list[str]:
+    return [_opt(offer.max_redemptions), _opt(offer.budget), repr(offer.redemption_cost())]
+
+
+class RedisOfferLedger(OfferLedger):
+    """The offer ledger in a shared Redis (see the module docstring and ``OfferLedger``)."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+        self._client = state.client
+        self._award = self._client.register_script(_AWARD)
+        self._redeem = self._client.register_script(_REDEEM)
+        self._seed_redemption = self._client.register_script(_SEED_REDEMPTION)
+
+    def _usage_key(self, offer_id: str) -> str:
+        return self._state.key("ledger", "usage", offer_id)
+
+    def _shown_key(self, offer_id: str, who: str) -> str:
+        return self._state.key("ledger", "shown", offer_id, who)
+
+    def _redeemed_key(self, decision_id: str, offer_id: str) -> str:
+        return self._state.key("ledger", "redeemed", decision_id, offer_id)
+
+    @guarded
+    def allowed(self, offers: Sequence[Offer], who: str | None, at: float) -> list[bool]:
+        if not offers:
+            return []
+        pipe = self._client.pipeline(transaction=False)
+        for offer in offers:
+            pipe.hmget(self._usage_key(offer.offer_id), ["count", "spent"])
+            if who is not None and (offer.frequency_cap.per_day or offer.frequency_cap.per_week):
+                shown = self._shown_key(offer.offer_id, who)
+                pipe.zcount(shown, f"({at - WEEK!r}", "+inf")
+                pipe.zcount(shown, f"({at - DAY!r}", "+inf")
+        answers: list[Any] = pipe.execute()
+        result: list[bool] = []
+        i = 0
+        for offer in offers:
+            count, spent = (float(v) if v is not None else 0.0 for v in answers[i])
+            i += 1
+            ok = not (offer.max_redemptions is not None and count >= offer.max_redemptions)
+            if offer.budget is not None and spent + offer.redemption_cost() > offer.budget + 1e-9:
+                ok = False
+            if who is not None and (offer.frequency_cap.per_day or offer.frequency_cap.per_week):
+                week, day = int(answers[i]), int(answers[i + 1])
+                i += 2
+                cap = offer.frequency_cap
+                if (cap.per_week is not None and week >= cap.per_week) or (
+                    cap.per_day is not None and day >= cap.per_day
+                ):
+                    ok = False
+            result.append(ok)
+        return result
+
+    @guarded
+    def award(self, offer: Offer, who: str | None, at: float, decision_id: str) -> bool:
+        cap = offer.frequency_cap
+        track = who is not None and bool(cap.per_day or cap.per_week)
+        shown = self._shown_key(offer.offer_id, who) if track and who is not None else "-"
+        args = [
+            *_budget_args(offer),
+            _opt(cap.per_day),
+            _opt(cap.per_week),
+            repr(at),
+            repr(at - WEEK),
+            f"({at - DAY!r}",
+            decision_id,
+            str(SHOWN_TTL),
+            "1" if track else "0",
+        ]
+        keys = [self._usage_key(offer.offer_id), shown]
+        return bool(self._award(keys=keys, args=args))
+
+    @guarded
+    def redeem(self, offer: Offer, decision_id: str) -> str:
+        keys = [self._usage_key(offer.offer_id), self._redeemed_key(decision_id, offer.offer_id)]
+        answer = self._redeem(keys=keys, args=[*_budget_args(offer), str(REDEEMED_TTL)])
+        return answer.decode() if isinstance(answer, bytes) else str(answer)
+
+    @guarded
+    def usage(self, offer_id: str) -> tuple[int, float]:
+        count, spent = self._client.hmget(self._usage_key(offer_id), ["count", "spent"])
+        return int(count or 0), float(spent or 0.0)
+
+    @guarded
+    def seeded(self) -> bool:
+        return bool(self._client.exists(self._state.key("ledger", "seeded")))
+
+    @guarded
+    def seed(
+        self,
+        impressions: Iterable[tuple[str, str, float, str]],
+        redemptions: Iterable[tuple[str, str, float]],
+    ) -> None:
+        pipe = self._client.pipeline(transaction=False)
+        queued = 0
+
+        def flush(force: bool = False) -> None:
+            nonlocal queued
+            if queued and (force or queued >= SEED_BATCH):
+                pipe.execute()
+                queued = 0
+
+        for offer_id, who, at, decision_id in impressions:
+            shown = self._shown_key(offer_id, who)
+            pipe.zadd(shown, {decision_id: at})
+            pipe.expire(shown, SHOWN_TTL)
+            queued += 1
+            flush()
+        for offer_id, decision_id, cost in redemptions:
+            keys = [self._usage_key(offer_id), self._redeemed_key(decision_id, offer_id)]
+            self._seed_redemption(keys=keys, args=[repr(cost), str(REDEEMED_TTL)], client=pipe)
+            queued += 1
+            flush()
+        flush(force=True)
+        self._client.set(self._state.key("ledger", "seeded"), "1")
