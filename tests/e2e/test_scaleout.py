@@ -150,3 +150,42 @@ def test_feedback_sent_to_another_worker_finds_the_decision_at_once(pair: Pair) 
             assert told.status_code == 200, told.text
             shown = client.get(f"{other.url}/v1/decisions/{decision_id}", headers=other.admin())
             assert shown.status_code == 200 and shown.json()["decision"]["customer"] == f"fb-{n}"
+
+
+def test_200_concurrent_redemptions_over_two_workers_give_exactly_the_limit(pair: Pair) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    limit = {"kind": "percent_off", "value": 10, "max_redemptions": 50}
+    with httpx.Client(timeout=30) as client:
+        put = client.put(f"{pair.a.url}/v1/offers/fifty", json=limit, headers=pair.a.admin())
+        assert put.status_code == 200, put.text
+
+        def decide(n: int) -> str:
+            server = pair.a if n % 2 else pair.b
+            body = {"placement": "cart", "customer_id": f"r{n}", "offers": 1}
+            deadline = time.monotonic() + 10  # the other worker takes the offer up within 1 s
+            while True:
+                answer = client.post(
+                    f"{server.url}/v1/decisions", json=body, headers=server.admin()
+                )
+                assert answer.status_code == 200, answer.text
+                offered = [o["offer_id"] for o in answer.json()["offers"]]
+                if offered == ["fifty"] or time.monotonic() > deadline:
+                    assert offered == ["fifty"]
+                    return str(answer.json()["decision_id"])
+                time.sleep(0.05)
+
+        decisions = [decide(n) for n in range(200)]
+
+        def redeem(n: int) -> int:
+            server = pair.b if n % 2 else pair.a  # the other worker than the one that decided
+            body = {"decision_id": decisions[n], "type": "redeemed", "offer_id": "fifty"}
+            answer = client.post(f"{server.url}/v1/feedback", json=body, headers=server.admin())
+            return answer.status_code
+
+        with ThreadPoolExecutor(32) as pool:
+            codes = list(pool.map(redeem, range(200)))
+        assert codes.count(200) == 50 and codes.count(409) == 150
+        for server in (pair.a, pair.b):
+            usage = client.get(f"{server.url}/v1/offers/fifty", headers=server.admin()).json()
+            assert usage["redemptions"] == 50
