@@ -62,3 +62,10 @@ def test_a_value_expires_after_its_time(open_cache: OpenCache) -> None:
         time.sleep(0.02)
     assert cache.get("decision", "brief") is None
     assert cache.get("decision", "kept") == b"y"
+
+
+def test_put_many_holds_each_value(open_cache: OpenCache) -> None:
+    writer, reader = open_cache(), open_cache()
+    writer.put_many("decision", [("d1", b"one"), ("d2", b"two")], 60)
+    writer.put_many("decision", [], 60)
+    assert reader.get_many("decision", ["d2", "d1", "d3"]) == [b"two", b"one", None]

@@ -114,7 +114,7 @@ class FeedbackService:
                 )
         if feedback.value is not None and not math.isfinite(feedback.value):
             raise InvalidFeedbackError("value must be a finite number")
-        decision = self.recorder.get(feedback.decision_id)
+        decision = self.recorder.get(feedback.decision_id, wait=True)
         if decision is None:
             raise UnknownDecisionError(feedback.decision_id)
         outcome = self._count(decision, feedback, strict=True)

@@ -3,9 +3,11 @@ path) and appended by a background thread in small batches; recent decisions sta
 memory so feedback and ``GET /v1/decisions/{id}`` find them before and after the write.
 
 A crash loses at most the last ``flush_seconds`` (half a second) of decisions, never events.
-When workers share hot state, each decision is also put in the shared cache before it is
-answered (for ``SHARED_SECONDS``), so feedback sent to another worker finds it at once,
-before the log holds it.
+When workers share hot state, each decision is also put in the shared cache (for
+``SHARED_SECONDS``) by a thread of its own as soon as it is queued, off the request path;
+a look-up of a decision made by another worker (``get(…, wait=True)``, for feedback
+and reads through the API) waits up to ``SHARED_WAIT_SECONDS`` for it to arrive there, so
+feedback sent to another worker finds a decision before the log holds it.
 While the log cannot be written (its database is down), decisions are kept in memory and
 written with the next batch once it can (up to ``RETRY_LIMIT``; older ones beyond are
 dropped and counted): the failure is logged once, the return once, and ``unwritten`` and
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -35,6 +38,8 @@ RECENT = 100_000
 #: How long a decision stays in the cache shared with other workers (it is in the log long
 #: before: written every ``flush_seconds``).
 SHARED_SECONDS = 120.0
+#: How long a look-up through the API waits for a decision made by another worker.
+SHARED_WAIT_SECONDS = 1.0
 #: Decisions kept for another try when the log cannot be written.
 RETRY_LIMIT = 100_000
 
@@ -73,11 +78,18 @@ class DecisionRecorder:
         self.dropped = 0
         self._thread = threading.Thread(target=self._run, name="retailor-decisions", daemon=True)
         self._thread.start()
+        self._sharing: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
+        self._share_thread: threading.Thread | None = None
+        if shared is not None:
+            self._share_thread = threading.Thread(
+                target=self._share, name="retailor-decisions-share", daemon=True
+            )
+            self._share_thread.start()
 
     def add(self, record: DecisionRecord) -> None:
         encoded = _encode(record)
         if self.shared is not None:
-            self.shared.put("decision", record.decision_id, encoded, SHARED_SECONDS)
+            self._sharing.put((record.decision_id, encoded))
         with self._lock:
             self._recent[record.decision_id] = encoded
             if len(self._recent) > RECENT:
@@ -90,13 +102,56 @@ class DecisionRecorder:
         """Decisions kept for another try because the log could not be written."""
         return len(self._failed)
 
-    def get(self, decision_id: str) -> DecisionRecord | None:
-        """A decision by id: from memory when recent, else from the log."""
+    def get(self, decision_id: str, *, wait: bool = False) -> DecisionRecord | None:
+        """A decision by id: from memory when recent, else from the shared cache (made by
+        another worker), else from the log. ``wait``: when it is in none of them, look
+        again for up to ``SHARED_WAIT_SECONDS`` (a decision another worker just made is
+        on its way to the cache)."""
         with self._lock:
             found = self._recent.get(decision_id)
-        if found is None and self.shared is not None:
-            found = self.shared.get("decision", decision_id)  # made by another worker
-        return _decode(found) if found is not None else self.store.get(decision_id)
+        if found is not None:
+            return _decode(found)
+        if self.shared is None:
+            return self.store.get(decision_id)
+        deadline = time.monotonic() + (SHARED_WAIT_SECONDS if wait else 0.0)
+        while True:
+            found = self.shared.get("decision", decision_id)
+            if found is not None:
+                return _decode(found)
+            record = self.store.get(decision_id)
+            if record is not None or time.monotonic() >= deadline:
+                return record
+            time.sleep(0.02)
+
+    def _share(self) -> None:
+        """Put queued decisions in the shared cache, as many at once as are waiting."""
+        assert self.shared is not None
+        failing = False
+        while True:
+            item = self._sharing.get()
+            batch: list[tuple[str, bytes]] = []
+            stop = item is None
+            if item is not None:
+                batch.append(item)
+            while not stop:
+                try:
+                    more = self._sharing.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                else:
+                    batch.append(more)
+            if batch:
+                try:
+                    self.shared.put_many("decision", batch, SHARED_SECONDS)
+                    failing = False
+                except Exception as exc:  # Redis away: the log still gets them
+                    if not failing:
+                        log.warning("cannot share decisions with other workers: %s", exc)
+                    failing = True
+            if stop:
+                return
 
     def _run(self) -> None:
         """Every ``flush_seconds`` (or when woken by flush/close), write what is queued in
@@ -192,3 +247,6 @@ class DecisionRecorder:
         self._queue.put(None)
         self._wake.set()
         self._thread.join(timeout=10)
+        if self._share_thread is not None:
+            self._sharing.put(None)
+            self._share_thread.join(timeout=10)

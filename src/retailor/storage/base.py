@@ -504,6 +504,10 @@ class HotCache(ABC):
         """Hold ``value`` under ``(kind, key)`` for ``ttl_seconds``."""
 
     @abstractmethod
+    def put_many(self, kind: str, items: Sequence[tuple[str, bytes]], ttl_seconds: float) -> None:
+        """``put`` each ``(key, value)`` (at once where the store can)."""
+
+    @abstractmethod
     def get(self, kind: str, key: str) -> bytes | None:
         """The value held, or None."""
 

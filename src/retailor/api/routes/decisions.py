@@ -154,7 +154,7 @@ async def get_decision(request: Request, ctx: AppContext) -> Response:
     decision_id = request.path_params["decision_id"]
 
     def read() -> DecisionDetail | None:
-        record = ctx.decisions.recorder.get(decision_id)
+        record = ctx.decisions.recorder.get(decision_id, wait=True)
         if record is None:
             return None
         return DecisionDetail(

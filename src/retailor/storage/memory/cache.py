@@ -25,6 +25,10 @@ class MemoryHotCache(HotCache):
             while len(self._held) > self._size:
                 self._held.popitem(last=False)
 
+    def put_many(self, kind: str, items: Sequence[tuple[str, bytes]], ttl_seconds: float) -> None:
+        for key, value in items:
+            self.put(kind, key, value, ttl_seconds)
+
     def get(self, kind: str, key: str) -> bytes | None:
         return self.get_many(kind, [key])[0]
 

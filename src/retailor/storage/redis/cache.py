@@ -20,6 +20,14 @@ class RedisHotCache(HotCache):
     def put(self, kind: str, key: str, value: bytes, ttl_seconds: float) -> None:
         self._client.set(f"{self._prefix}{kind}:{key}", value, px=max(1, round(ttl_seconds * 1000)))
 
+    def put_many(self, kind: str, items: Sequence[tuple[str, bytes]], ttl_seconds: float) -> None:
+        expiry = max(1, round(ttl_seconds * 1000))
+        with self._state.guard():
+            pipe = self._client.pipeline(transaction=False)
+            for key, value in items:
+                pipe.set(f"{self._prefix}{kind}:{key}", value, px=expiry)
+            pipe.execute()
+
     def get(self, kind: str, key: str) -> bytes | None:
         with self._state.guard():
             value = self._client.get(f"{self._prefix}{kind}:{key}")
