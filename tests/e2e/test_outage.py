@@ -296,3 +296,46 @@ def test_a_worker_configured_with_another_salt_refuses_to_start(
     assert refused.returncode == 2, refused.stderr
     said = refused.stdout + refused.stderr
     assert "identity_salt" in said and "Traceback" not in said
+
+
+def test_a_worker_survives_a_redis_outage(
+    postgres_dsn: str, redis_dsn: str, tmp_path: Path
+) -> None:
+    """Shared hot state cut: reads that must see every worker's events answer 503 naming
+    Redis, events are still stored and acknowledged (they are durable in PostgreSQL), and
+    once Redis is back the worker answers again by itself."""
+    proxy = CuttableProxy(upstream_of(redis_dsn))
+    server = start_server(
+        tmp_path / "data",
+        storage_dsn=postgres_dsn,
+        env={"RETAILOR_STATE": through(proxy, redis_dsn)},
+    )
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            decide = {"placement": "home", "customer_id": "c1"}
+            assert client.post("/v1/decisions", json=decide, headers=server.admin()).is_success
+            proxy.cut()
+            sent = client.post("/v1/events", json=event("r1"), headers=server.ingest())
+            assert sent.status_code == 200 and sent.json()["accepted"] == 1
+            for answer in (
+                client.post("/v1/decisions", json=decide, headers=server.admin()),
+                client.get("/v1/customers/c1", headers=server.admin()),
+                client.get("/healthz"),
+            ):
+                assert answer.status_code == 503, answer.text
+                assert "Traceback" not in answer.text
+                assert "Redis at 127.0.0.1" in answer.text
+            proxy.restore()
+            back = eventually(
+                lambda: (
+                    client.post("/v1/decisions", json=decide, headers=server.admin()).status_code
+                    == 200
+                )
+            )
+            assert back
+            profile = client.get("/v1/customers/c1", headers=server.admin())
+            assert profile.status_code == 200 and profile.json()["traits"]["event_count"] == 1
+        assert "r1" in stored_ids(postgres_dsn, "events", "event_id")
+    finally:
+        stop_server(server)
+        proxy.close()
