@@ -10,6 +10,7 @@ import pytest
 
 from retailor.storage.base import EventFeed
 from retailor.storage.memory.feed import MemoryEventFeed
+from tests.contract.views import views
 
 #: Opens one more view of the same feed, as another process would.
 OpenFeed = Callable[[], EventFeed]
@@ -17,24 +18,13 @@ OpenFeed = Callable[[], EventFeed]
 
 @pytest.fixture(params=["memory", "redis"])
 def open_feed(request: pytest.FixtureRequest) -> Iterator[OpenFeed]:
-    if request.param == "memory":
-        feed = MemoryEventFeed(hold_seconds=60)
-        yield lambda: feed
-        return
-    from retailor.storage.redis.connection import open_state
     from retailor.storage.redis.feed import RedisEventFeed
 
-    dsn = request.getfixturevalue("redis_dsn")
-    states = []
-
-    def open_view() -> EventFeed:
-        state = open_state(dsn)
-        states.append(state)
-        return RedisEventFeed(state, hold_seconds=60)
-
-    yield open_view
-    for state in states:
-        state.close()
+    yield from views(
+        request,
+        lambda: MemoryEventFeed(hold_seconds=60),
+        lambda state: RedisEventFeed(state, hold_seconds=60),  # type: ignore[arg-type]
+    )
 
 
 def test_the_head_is_zero_before_any_announcement(open_feed: OpenFeed) -> None:

@@ -10,30 +10,16 @@ import pytest
 
 from retailor.storage.base import HotCache
 from retailor.storage.memory.cache import MemoryHotCache
+from tests.contract.views import views
 
 OpenCache = Callable[[], HotCache]
 
 
 @pytest.fixture(params=["memory", "redis"])
 def open_cache(request: pytest.FixtureRequest) -> Iterator[OpenCache]:
-    if request.param == "memory":
-        cache = MemoryHotCache()
-        yield lambda: cache
-        return
     from retailor.storage.redis.cache import RedisHotCache
-    from retailor.storage.redis.connection import open_state
 
-    dsn = request.getfixturevalue("redis_dsn")
-    states = []
-
-    def open_view() -> HotCache:
-        state = open_state(dsn)
-        states.append(state)
-        return RedisHotCache(state)
-
-    yield open_view
-    for state in states:
-        state.close()
+    yield from views(request, MemoryHotCache, RedisHotCache)  # type: ignore[arg-type]
 
 
 def test_a_value_put_by_one_is_read_by_another(open_cache: OpenCache) -> None:

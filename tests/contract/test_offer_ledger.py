@@ -16,6 +16,7 @@ import pytest
 
 from retailor.domain.offers import Offer, parse_offer
 from retailor.storage.base import OfferLedger
+from tests.contract.views import views
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC).timestamp()
 DAY = 86_400
@@ -25,25 +26,10 @@ Ledgers = Callable[[], OfferLedger]
 
 @pytest.fixture(params=["memory", "redis"])
 def ledgers(request: pytest.FixtureRequest) -> Iterator[Ledgers]:
-    if request.param == "memory":
-        from retailor.storage.memory.ledger import MemoryOfferLedger
-
-        shared = MemoryOfferLedger()
-        yield lambda: shared
-        return
-    from retailor.storage.redis.connection import open_state
+    from retailor.storage.memory.ledger import MemoryOfferLedger
     from retailor.storage.redis.ledger import RedisOfferLedger
 
-    dsn = request.getfixturevalue("redis_dsn")
-    states: list[Any] = []
-
-    def open_ledger() -> OfferLedger:
-        states.append(open_state(dsn))
-        return RedisOfferLedger(states[-1])
-
-    yield open_ledger
-    for state in states:
-        state.close()
+    yield from views(request, MemoryOfferLedger, RedisOfferLedger)  # type: ignore[arg-type]
 
 
 def offer(offer_id: str = "o", **fields: Any) -> Offer:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 
 from retailor.storage.base import PolicyStateStore
+from tests.contract.views import views
 
 Stores = Callable[[], PolicyStateStore]
 
@@ -17,25 +17,10 @@ Stores = Callable[[], PolicyStateStore]
 @pytest.fixture(params=["memory", "redis"])
 def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
     """Opens another instance over the same published state (Redis: a new connection)."""
-    if request.param == "memory":
-        from retailor.storage.memory.policy_state import MemoryPolicyStateStore
-
-        shared = MemoryPolicyStateStore()
-        yield lambda: shared
-        return
-    from retailor.storage.redis.connection import open_state
+    from retailor.storage.memory.policy_state import MemoryPolicyStateStore
     from retailor.storage.redis.policy_state import RedisPolicyStateStore
 
-    dsn = request.getfixturevalue("redis_dsn")
-    states: list[Any] = []
-
-    def open_store() -> PolicyStateStore:
-        states.append(open_state(dsn))
-        return RedisPolicyStateStore(states[-1])
-
-    yield open_store
-    for state in states:
-        state.close()
+    yield from views(request, MemoryPolicyStateStore, RedisPolicyStateStore)  # type: ignore[arg-type]
 
 
 def test_versions_count_up_and_latest_is_newer_only(stores: Stores) -> None:

@@ -75,17 +75,22 @@ class DuckDBEventLog(EventLog):
         self, position: int | None, upto: int, *, batch_size: int = 65_536
     ) -> Iterator[pa.RecordBatch]:
         low = -1 if position is None else position
+        yield from self._read(
+            f"SELECT {_COLUMNS} FROM events "
+            "WHERE coalesce(position, 0) > ? AND coalesce(position, 0) <= ? "
+            "ORDER BY coalesce(position, 0), rowid",
+            [low, upto],
+            batch_size,
+        )
+
+    def _read(self, query: str, params: list[Any], batch_size: int) -> Iterator[pa.RecordBatch]:
+        """Stream the rows of ``query`` as batches of ``EVENT_SCHEMA``."""
         cur = self._db.cursor().cursor()  # own cursor: the caller may interleave other calls
         try:
             cur.execute("SET TimeZone = 'UTC'")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                reader = cur.execute(
-                    f"SELECT {_COLUMNS} FROM events "
-                    "WHERE coalesce(position, 0) > ? AND coalesce(position, 0) <= ? "
-                    "ORDER BY coalesce(position, 0), rowid",
-                    [low, upto],
-                ).to_arrow_reader(batch_size)
+                reader = cur.execute(query, params).to_arrow_reader(batch_size)
             assert reader is not None
             for batch in reader:
                 yield batch.cast(EVENT_SCHEMA)
@@ -136,21 +141,12 @@ class DuckDBEventLog(EventLog):
         if types:
             where.append("type IN (SELECT UNNEST(?))")
             params.append(list(types))
-        cur = self._db.cursor().cursor()  # own cursor: the caller may interleave other calls
-        try:
-            cur.execute("SET TimeZone = 'UTC'")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                reader = cur.execute(
-                    f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} "
-                    "ORDER BY timestamp, received_at",
-                    params,
-                ).to_arrow_reader(batch_size)
-            assert reader is not None
-            for batch in reader:
-                yield batch.cast(EVENT_SCHEMA)
-        finally:
-            cur.close()
+        yield from self._read(
+            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} "
+            "ORDER BY timestamp, received_at",
+            params,
+            batch_size,
+        )
 
     def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
         wanted = [identifiers] if isinstance(identifiers, str) else list(identifiers)

@@ -126,17 +126,22 @@ class PostgresEventLog(EventLog):
         self, position: int | None, upto: int, *, batch_size: int = 65_536
     ) -> Iterator[pa.RecordBatch]:
         low = -1 if position is None else position
-        query = (
+        yield from self._read(
             f"SELECT {_COLUMNS} FROM events WHERE position > %s AND position <= %s "
-            "ORDER BY position, received_at, event_id"
+            "ORDER BY position, received_at, event_id",
+            [low, upto],
+            batch_size,
         )
+
+    def _read(self, query: str, params: list[Any], batch_size: int) -> Iterator[pa.RecordBatch]:
+        """Stream the rows of ``query`` through a server-side cursor, in batches."""
         with (
             self._db.connection() as conn,
             conn.transaction(),
-            conn.cursor(name="retailor_read_after") as cur,
+            conn.cursor(name="retailor_events") as cur,
         ):
             cur.itersize = batch_size
-            cur.execute(query, [low, upto])
+            cur.execute(query, params)
             while rows := cur.fetchmany(batch_size):
                 yield rows_to_batch(rows)
 
@@ -186,19 +191,12 @@ class PostgresEventLog(EventLog):
         if types:
             where.append("type = ANY(%s)")
             params.append(list(types))
-        query = (
+        yield from self._read(
             f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} "
-            'ORDER BY "timestamp", received_at'
+            'ORDER BY "timestamp", received_at',
+            params,
+            batch_size,
         )
-        with (
-            self._db.connection() as conn,
-            conn.transaction(),
-            conn.cursor(name="retailor_scan") as cur,
-        ):
-            cur.itersize = batch_size
-            cur.execute(query, params)
-            while rows := cur.fetchmany(batch_size):
-                yield rows_to_batch(rows)
 
     def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
         wanted = [identifiers] if isinstance(identifiers, str) else list(identifiers)
