@@ -189,3 +189,52 @@ def test_200_concurrent_redemptions_over_two_workers_give_exactly_the_limit(pair
         for server in (pair.a, pair.b):
             usage = client.get(f"{server.url}/v1/offers/fifty", headers=server.admin()).json()
             assert usage["redemptions"] == 50
+
+
+def test_a_segment_built_on_one_worker_while_another_ingests_counts_each_event_once(
+    pair: Pair,
+) -> None:
+    import random
+
+    # customer seg-j gets exactly j events, sent to A in small batches while B builds
+    plan = [f"seg-{j}" for j in range(1, 41) for _ in range(j)]
+    random.Random(7).shuffle(plan)
+    batches = [plan[i : i + 20] for i in range(0, len(plan), 20)]
+    halfway = threading.Event()
+
+    def ingest() -> None:
+        with httpx.Client(timeout=10) as client:
+            for n, customers in enumerate(batches):
+                body = {"events": [event(f"seg-{n}-{i}", customer_id=c)
+                                   for i, c in enumerate(customers)]}  # fmt: skip
+                answer = client.post(f"{pair.a.url}/v1/events", json=body, headers=pair.a.ingest())
+                assert answer.status_code == 200
+                if n == len(batches) // 3:
+                    halfway.set()
+                time.sleep(0.01)
+
+    thread = threading.Thread(target=ingest)
+    thread.start()
+    thresholds = (5, 12, 20, 27, 33)
+    with httpx.Client(timeout=30) as client:
+        assert halfway.wait(30)
+        for threshold in thresholds:  # each built from the log while A keeps appending
+            put = client.put(
+                f"{pair.b.url}/v1/segments/at-least-{threshold}",
+                json={"event": "product_viewed", "min_count": threshold},
+                headers=pair.b.admin(),
+            )
+            assert put.status_code in (200, 201), put.text
+        thread.join()
+        for threshold in thresholds:
+            expected = sorted(f"seg-{j}" for j in range(threshold, 41))
+            for server in (pair.a, pair.b):
+                url = f"{server.url}/v1/segments/at-least-{threshold}/members"
+                deadline = time.monotonic() + 10  # the definition reaches the other within 1 s
+                while True:
+                    members = client.get(url, headers=server.admin())
+                    if members.status_code != 404 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)
+                assert members.status_code == 200, members.text
+                assert sorted(members.json()["members"]) == expected, (server.url, threshold)

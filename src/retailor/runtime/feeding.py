@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 
 import msgspec
 
@@ -114,6 +115,21 @@ class FeedFollower:
             with self._lock:
                 self._fold_upto(upto)
         return self._position
+
+    def settle(self, task: Callable[[], None]) -> Future[None]:
+        """Run ``task`` once every append the log holds now is folded, with no fold
+        running meanwhile (segment count builds install their counts so: what their scan
+        of the log saw is then folded, and nothing is folded twice)."""
+        done: Future[None] = Future()
+        try:
+            with self._lock:
+                self._fold_upto(max(self._feed.head(), self._events.position()))
+                task()
+        except BaseException as exc:
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
+        return done
 
     def _fold_upto(self, upto: int) -> None:
         """Fold positions ``(self._position, upto]`` in order (lock held)."""

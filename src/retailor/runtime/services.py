@@ -307,7 +307,9 @@ def build_services(
     writer = GroupCommitWriter(
         storage.events, storage.quarantine, on_commit=on_commit, on_stored=stored
     )
-    segments.builder.settle = writer.after_stored  # install new counts between two commits
+    # new counts are installed where everything committed is folded: between two commits
+    # of the one writer, or with every worker's appends folded on a shared log
+    segments.builder.settle = feed.settle if feed is not None else writer.after_stored
     definition_follower = DefinitionFollower(
         storage.definitions,
         {
