@@ -12,7 +12,10 @@ servers: ``retailor serve`` embedded (DuckDB) and one worker on PostgreSQL + Red
 shop into each through the API (``benchmarks/decisions.py``: 2,000 items, 5,000 customers,
 about 100,000 events, the default models trained, 4 offers). Every figure below is
 measured on both in the same run, one right after the other, and given as a ratio of the
-worker to the embedded server, since these shared machines are noisy:
+worker to the embedded server, since these shared machines are noisy. Before each
+measurement the script waits (at most 90 s) until the machine is 80 % idle, so that one
+server's background work after loading (model lists, refreshes) does not land on the
+other's phase:
 
 1. Decisions. Open loop at ``--rate`` (default 1,000 req/s) for ``--seconds`` after 2 s of
    warm-up, with ``decisions.py``'s own generator (latency from each request's due time,
@@ -37,7 +40,8 @@ worker to the embedded server, since these shared machines are noisy:
    (``Services.snapshot()`` in a process of its own: no worker takes snapshots by itself
    yet), and their ratio. The worker's own log line gives the part spent on the
    projections; the rest is the process's start and fitting the live models (popularity,
-   trending) on the log, which both starts do.
+   trending) on the log, which both starts do (and, after a snapshot, reading it: the
+   worker's log times only the folding of the appends after it).
 5. Capacity: PostgreSQL bytes per stored event (``pg_total_relation_size`` of the events
    partitions and of ``event_ids``, over the count, in the log of 4), Redis bytes per feed
    payload held (``MEMORY USAGE`` of the feed's payload keys, per key and per event, after
@@ -45,7 +49,7 @@ worker to the embedded server, since these shared machines are noisy:
    resident memory (VmRSS from /proc) empty, with the shop, and with the log of 4.
 
 Prints the tables and writes every figure to ``--json``. ``--quick`` (100,000 events,
-5 s phases) is for trying the script; the defaults take about 12 minutes on 2 cores.
+5 s phases) is for trying the script; the defaults take 6 to 10 minutes on 2 cores.
 Needs wrk, a PostgreSQL and a Redis on this machine. Run by hand; never a test.
 """
 
@@ -143,11 +147,26 @@ def both(console: Console, label: str, servers: dict[str, Server], measure: Any)
     server's CPU over the phase."""
     out: dict[str, Any] = {}
     for name, server in servers.items():
+        with console.status(f"{label}: {name} (waiting for a quiet machine)"):
+            quiet = settle()
         with console.status(f"{label}: {name}"), Usage(server.process.pid) as used:
             out[name] = measure(server)
         out[name]["cpu"] = used.figures
-        time.sleep(1)  # let the server finish what the phase left in flight
+        out[name]["settle"] = quiet
     return out
+
+
+def settle(idle_share: float = 0.8, most_seconds: float = 90.0) -> dict[str, float]:
+    """Wait until the machine is idle for ``idle_share`` of a second (what the last phase
+    left in flight, a server's background work after loading, is done), at most
+    ``most_seconds``; how long it took and the idle share of the last second."""
+    started = time.perf_counter()
+    while True:
+        with Usage(os.getpid()) as used:
+            time.sleep(1)
+        waited = time.perf_counter() - started
+        if used.figures["idle"] >= idle_share or waited >= most_seconds:
+            return {"waited_s": round(waited, 1), "idle": used.figures["idle"]}
 
 
 def preflight(server: Server, bodies: list[bytes]) -> dict[str, Any]:
@@ -476,7 +495,8 @@ def run(args: argparse.Namespace, console: Console, figures: dict[str, Any]) -> 
         )
 
         # 3. Redis per decision, on the worker alone
-        time.sleep(2)
+        with console.status("Redis commands per decision (waiting for a quiet machine)"):
+            settle()
         with console.status("Redis commands per decision"):
             figures["redis_per_decision"] = redis_per_decision(
                 client, servers["worker"], bodies, args.counted
@@ -663,12 +683,18 @@ def report(console: Console, figures: dict[str, Any], args: argparse.Namespace) 
     )
     for key, label in (("no_snapshot", "no snapshot"), ("with_snapshot", "after a snapshot")):
         f = start[key]
-        part = (
-            f"{f['projections_s']:.1f} s ({f['projections']}); the rest "
-            f"{f['ready_s'] - f['projections_s']:.1f} s"
-            if f["projections_s"] is not None
-            else "not logged"
-        )
+        if f["projections_s"] is None:
+            part = "not logged"
+        elif key == "no_snapshot":
+            part = (
+                f"{f['projections_s']:.1f} s ({f['projections']}); the rest "
+                f"{f['ready_s'] - f['projections_s']:.1f} s"
+            )
+        else:  # the worker times only what it folds after the snapshot it loaded
+            part = (
+                f"{f['projections_s']:.1f} s folding after the snapshot; reading and "
+                "unpickling the snapshot is in the rest"
+            )
         cold.add_row(label, f"{f['ready_s']:.1f}", part, f"{f['rss_mb']:,.0f}")
     snap = start["snapshot"]
     cold.add_row(
