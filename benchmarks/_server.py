@@ -21,9 +21,13 @@ REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
 
 
-def retailor(*args: str) -> subprocess.CompletedProcess[str]:
+def retailor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "retailor", *args], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "retailor", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -39,6 +43,8 @@ class Server:
     data: Path
     key: str
     process: subprocess.Popen[bytes]
+    #: seconds from the process's start to the first 200 of GET /healthz
+    ready_s: float = 0.0
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -49,33 +55,45 @@ class Server:
 
 
 def start_server(
-    scope: str = "admin", env: dict[str, str] | None = None, script: Path | None = None
+    scope: str = "admin",
+    env: dict[str, str] | None = None,
+    script: Path | None = None,
+    *,
+    wait_seconds: float = 30.0,
+    log: Path | None = None,
 ) -> Server:
-    """A server on a fresh data directory, with a key of ``scope``; ``env`` adds settings;
-    ``script`` runs that file (which ends in ``retailor serve``) instead of the CLI."""
+    """A server on a fresh data directory, with a key of ``scope``; ``env`` adds settings
+    (the key is made with them too, so it lands in the database ``RETAILOR_STORAGE``
+    names); ``script`` runs that file (which ends in ``retailor serve``) instead of the CLI;
+    ``log`` receives the server's standard error. Waits up to ``wait_seconds`` for it to
+    answer, and records how long that took (``Server.ready_s``)."""
     data = Path(tempfile.mkdtemp(prefix="retailor-bench-"))
-    key = retailor("keys", "create", "--data", str(data), "--scope", scope).stdout.strip()
+    key = retailor("keys", "create", "--data", str(data), "--scope", scope, env=env).stdout.strip()
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            *(["-m", "retailor", "serve"] if script is None else [str(script)]),
-            "--data",
-            str(data),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
+    started = time.perf_counter()
+    with open(log or os.devnull, "ab") as stderr:  # the child keeps its own copy
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                *(["-m", "retailor", "serve"] if script is None else [str(script)]),
+                "--data",
+                str(data),
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env={**os.environ, **(env or {})},
+        )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    deadline = started + wait_seconds
+    while time.perf_counter() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Server(url, data, key, process)
+                return Server(url, data, key, process, time.perf_counter() - started)
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.05)
     process.kill()
     raise SystemExit("the server did not start")
 
