@@ -10,8 +10,11 @@ as the decision log's writer, included; another program's load does not count). 
 per decision is the engine's share of the
 decision request's cost; benchmarks/decisions.py measures the whole request path (and
 its ceiling without the engine) over HTTP. ``--profile KEY`` runs one more round under
-cProfile and prints the top functions sorted by KEY (tottime, cumulative). Run by hand;
-never a test.
+cProfile and prints the top functions sorted by KEY (tottime, cumulative). ``--shared``
+runs the engine of a worker on PostgreSQL + Redis instead (a fresh schema and Redis
+namespace, as ``benchmarks/scaleout.py`` makes them), each decision preceded by the look
+at the shared log a worker makes before deciding; the figure then includes the time this
+process spends waiting for Redis (wall clock, not CPU). Run by hand; never a test.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import cProfile
 import pstats
+import secrets
 import sys
 import tempfile
 import time
@@ -33,6 +37,7 @@ from starlette.applications import Starlette
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import env_note
 from decisions import OFFERS, Shop
+from scaleout import REDIS, Place
 from retailor.domain.decisions import DecisionRequest
 from retailor.runtime.server import build_server
 from retailor.settings import Settings
@@ -71,40 +76,59 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=5, help="timed passes over the requests")
     parser.add_argument("--profile", help="one more pass under cProfile, sorted by this key")
+    parser.add_argument(
+        "--shared", action="store_true", help="a worker on PostgreSQL + Redis, not embedded"
+    )
     args = parser.parse_args()
     console = Console()
     shop = Shop()
     decode = msgspec.json.Decoder(DecisionRequest).decode
     requests = [decode(body) for body in shop.bodies()]
     data = Path(tempfile.mkdtemp(prefix="retailor-engine-"))
-    app = build_server(Settings(data_dir=data), control_token=TOKEN, background=False)
+    place = Place(secrets.token_hex(4)) if args.shared else None
+    settings = Settings(data_dir=data)
+    if place is not None:
+        settings = Settings(data_dir=data, storage=place.dsn, state=place.state, identity_salt="b")
+    clock = time.perf_counter if args.shared else time.process_time
+    app = build_server(settings, control_token=TOKEN, background=False)
     try:
         with console.status("loading the shop and training"):
             asyncio.run(load(app, shop))
-        engine = app.state.ctx.decisions.engine
-        for request in requests:
+        ctx = app.state.ctx
+        engine = ctx.decisions.engine
+
+        def decide(request: DecisionRequest) -> None:
+            ctx.catch_up()
             engine.decide(request)
+
+        for request in requests:
+            decide(request)
         per_round = []
         for _ in range(args.rounds):
-            started = time.process_time()
+            started = clock()
             for request in requests:
-                engine.decide(request)
-            per_round.append((time.process_time() - started) / len(requests) * 1e6)
+                decide(request)
+            per_round.append((clock() - started) / len(requests) * 1e6)
         per_round.sort()
         console.print(
             f"engine.decide ({env_note()}): {len(requests):,} requests x {args.rounds} rounds; "
-            f"CPU µs per decision: best {per_round[0]:.1f}, median "
+            f"{'wall clock, worker on PostgreSQL + Redis' if args.shared else 'CPU'} "
+            f"µs per decision: best {per_round[0]:.1f}, median "
             f"{per_round[len(per_round) // 2]:.1f}, worst {per_round[-1]:.1f}"
         )
         if args.profile:
             profile = cProfile.Profile()
             profile.enable()
             for request in requests:
-                engine.decide(request)
+                decide(request)
             profile.disable()
             pstats.Stats(profile).sort_stats(args.profile).print_stats(40)
     finally:
         app.state.shutdown()
+        if place is not None:
+            import redis
+
+            place.drop(redis.Redis.from_url(REDIS))
 
 
 if __name__ == "__main__":

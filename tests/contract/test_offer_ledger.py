@@ -169,3 +169,16 @@ def test_a_seed_counts_each_impression_and_redemption_once(ledgers: Ledgers) -> 
     assert ledger.available(o, "c1", NOW + DAY)
     assert ledger.award(o, "c1", NOW + DAY, "d3") and ledger.award(o, "c1", NOW + DAY, "d4")
     assert not ledger.award(o, "c1", NOW + DAY, "d5")
+
+
+def test_an_offer_without_limits_is_always_allowed_and_awarded(ledgers: Ledgers) -> None:
+    ledger = ledgers()
+    free = parse_offer({"kind": "percent_off", "value": 5}, "free")
+    capped = parse_offer(
+        {"kind": "percent_off", "value": 5, "frequency_cap": {"per_day": 1}}, "capped"
+    )
+    assert ledger.allowed([free, capped], "c1", NOW) == [True, True]
+    assert all(ledger.award(free, "c1", NOW + n, f"d{n}") for n in range(5))
+    assert ledger.award(capped, "c1", NOW, "d-a")
+    assert ledger.allowed([capped, free, capped], "c1", NOW + 1) == [False, True, False]
+    assert ledger.allowed([capped], None, NOW + 1) == [True]  # a cap needs someone to count

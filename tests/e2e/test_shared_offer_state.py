@@ -184,7 +184,7 @@ def test_a_decision_answers_without_offers_when_the_ledger_is_out_of_reach(
     from retailor.storage.redis.connection import State
 
     a, _ = workers
-    a.put_offer("ten", {"kind": "percent_off", "value": 10})
+    a.put_offer("ten", {"kind": "percent_off", "value": 10, "max_redemptions": 100})
     assert offers_of(a.decide("c1")) == ["ten"]
     nowhere = redis.Redis(
         host="127.0.0.1", port=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)

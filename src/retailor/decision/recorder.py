@@ -38,6 +38,8 @@ RECENT = 100_000
 #: How long a decision stays in the cache shared with other workers (it is in the log long
 #: before: written every ``flush_seconds``).
 SHARED_SECONDS = 120.0
+#: How long the sharing thread gathers decisions before putting them in one round trip.
+SHARE_GATHER_SECONDS = 0.005
 #: How long a look-up through the API waits for a decision made by another worker.
 SHARED_WAIT_SECONDS = 1.0
 #: Decisions kept for another try when the log cannot be written.
@@ -129,6 +131,10 @@ class DecisionRecorder:
         failing = False
         while True:
             item = self._sharing.get()
+            if item is not None:
+                # gather a few milliseconds' worth: one round trip for many decisions, and
+                # this thread does not take the interpreter from the requests at each one
+                time.sleep(SHARE_GATHER_SECONDS)
             batch: list[tuple[str, bytes]] = []
             stop = item is None
             if item is not None:

@@ -122,14 +122,15 @@ def open_shared_state(dsn: str, *, feed_hold_seconds: float = 60.0) -> SharedSta
     from retailor.storage.redis.policy_state import RedisPolicyStateStore
 
     state = open_state(dsn)
+    feed = RedisEventFeed(state, feed_hold_seconds)
     return SharedState(
-        feed=RedisEventFeed(state, feed_hold_seconds),
+        feed=feed,
         cache=RedisHotCache(state),
         dsn=dsn,
         probes=[state.unavailable],
         ledger=RedisOfferLedger(state),
         policy_states=RedisPolicyStateStore(state),
-        _closers=[state],
+        _closers=[state, feed],
     )
 
 

@@ -6,7 +6,10 @@ head is one GET, reading payloads one MGET.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
+
+import redis
 
 from retailor.storage.base import EventFeed
 from retailor.storage.redis.connection import State
@@ -36,6 +39,9 @@ class RedisEventFeed(EventFeed):
         self._prefix = state.key("feed", "append") + ":"
         self._hold = max(1, round(hold_seconds))
         self._announce: Any = self._client.register_script(_ANNOUNCE)
+        self._local = threading.local()
+        self._own: list[redis.Connection] = []  # the readers' own connections, to close
+        self._own_lock = threading.Lock()
 
     def announce(self, position: int, payload: bytes | None) -> None:
         with self._state.guard():
@@ -45,9 +51,27 @@ class RedisEventFeed(EventFeed):
             )
 
     def head(self) -> int:
+        conn: redis.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._client.connection_pool.make_connection()  # type: ignore[assignment]
+            assert conn is not None
+            self._local.conn = conn
+            with self._own_lock:
+                self._own.append(conn)
         with self._state.guard():
-            value = self._client.get(self._head_key)
+            try:
+                conn.send_command("GET", self._head_key)  # type: ignore[no-untyped-call]
+                value = conn.read_response()
+            except BaseException:
+                conn.disconnect()  # type: ignore[no-untyped-call]  # the next read reconnects
+                raise
         return int(value) if value is not None else 0
+
+    def close(self) -> None:
+        with self._own_lock:
+            for conn in self._own:
+                conn.disconnect()  # type: ignore[no-untyped-call]
+            self._own.clear()
 
     def payloads(self, after: int, upto: int) -> dict[int, bytes]:
         wanted = list(range(after + 1, min(upto, after + MAX_PAYLOADS) + 1))

@@ -11,7 +11,10 @@ Keys (under the state's namespace):
 - ``ledger:seeded``: set when a seed from the decision log completed.
 
 ``award`` and ``redeem`` are each one Lua script, so a check and its count are one atomic
-step whichever worker runs it. ``allowed`` reads, in one pipelined round trip. A seed
+step whichever worker runs it. ``allowed`` is one read-only script over every offer asked
+about (one round trip, one command). An offer with no redemption limit, no budget and no
+frequency cap has nothing to check or count: ``allowed`` and ``award`` answer for it
+without asking Redis. A seed
 writes idempotently (impressions by decision id, redemptions through their keys), so
 workers that seed at the same time, or a seed interrupted and run again, count each
 impression and redemption once.
@@ -39,6 +42,33 @@ local count, spent = tonumber(usage[1] or '0'), tonumber(usage[2] or '0')
 if ARGV[1] ~= '' and count >= tonumber(ARGV[1]) then return 0 end
 if ARGV[2] ~= '' and spent + tonumber(ARGV[3]) > tonumber(ARGV[2]) + 1e-9 then return 0 end
 return 1
+"""
+
+# KEYS: per offer its usage and its shown set (or a placeholder); ARGV: the day and week
+# floors ('(' .. floor), then per offer: max_redemptions, budget, cost, per_day, per_week
+# ('' for none; caps '' also when nobody is known). Returns 1 or 0 per offer.
+_ALLOWED = """
+local result = {}
+for i = 1, #KEYS / 2 do
+  local a = 2 + (i - 1) * 5
+  local usage = redis.call('HMGET', KEYS[2 * i - 1], 'count', 'spent')
+  local count, spent = tonumber(usage[1] or '0'), tonumber(usage[2] or '0')
+  local ok = 1
+  if ARGV[a + 1] ~= '' and count >= tonumber(ARGV[a + 1]) then ok = 0 end
+  if ok == 1 and ARGV[a + 2] ~= '' and spent + tonumber(ARGV[a + 3]) > tonumber(ARGV[a + 2]) + 1e-9 then
+    ok = 0
+  end
+  if ok == 1 and ARGV[a + 5] ~= '' and
+     redis.call('ZCOUNT', KEYS[2 * i], ARGV[2], '+inf') >= tonumber(ARGV[a + 5]) then
+    ok = 0
+  end
+  if ok == 1 and ARGV[a + 4] ~= '' and
+     redis.call('ZCOUNT', KEYS[2 * i], ARGV[1], '+inf') >= tonumber(ARGV[a + 4]) then
+    ok = 0
+  end
+  result[i] = ok
+end
+return result
 """
 
 # KEYS: usage, shown (or a placeholder); ARGV: budget (3), then per_day ('' none),
@@ -85,6 +115,20 @@ return 1
 """
 
 
+def _capped(offer: Offer) -> bool:
+    """Whether the offer has a frequency cap (counted per customer or visitor)."""
+    return bool(offer.frequency_cap.per_day or offer.frequency_cap.per_week)
+
+
+def _limited(offer: Offer, who: str | None) -> bool:
+    """Whether anything of the offer is checked or counted for ``who``."""
+    return (
+        offer.max_redemptions is not None
+        or offer.budget is not None
+        or (who is not None and _capped(offer))
+    )
+
+
 def _opt(value: float | int | None) -> str:
     return "" if value is None else repr(value)
 
@@ -100,6 +144,7 @@ class RedisOfferLedger(OfferLedger):
         self._state = state
         self._client = state.client
         self._award = self._client.register_script(_AWARD)
+        self._allowed = self._client.register_script(_ALLOWED)
         self._redeem = self._client.register_script(_REDEEM)
         self._seed_redemption = self._client.register_script(_SEED_REDEMPTION)
 
@@ -114,39 +159,32 @@ class RedisOfferLedger(OfferLedger):
 
     @guarded
     def allowed(self, offers: Sequence[Offer], who: str | None, at: float) -> list[bool]:
-        if not offers:
-            return []
-        pipe = self._client.pipeline(transaction=False)
-        for offer in offers:
-            pipe.hmget(self._usage_key(offer.offer_id), ["count", "spent"])
-            if who is not None and (offer.frequency_cap.per_day or offer.frequency_cap.per_week):
-                shown = self._shown_key(offer.offer_id, who)
-                pipe.zcount(shown, f"({at - WEEK!r}", "+inf")
-                pipe.zcount(shown, f"({at - DAY!r}", "+inf")
-        answers: list[Any] = pipe.execute()
-        result: list[bool] = []
-        i = 0
-        for offer in offers:
-            count, spent = (float(v) if v is not None else 0.0 for v in answers[i])
-            i += 1
-            ok = not (offer.max_redemptions is not None and count >= offer.max_redemptions)
-            if offer.budget is not None and spent + offer.redemption_cost() > offer.budget + 1e-9:
-                ok = False
-            if who is not None and (offer.frequency_cap.per_day or offer.frequency_cap.per_week):
-                week, day = int(answers[i]), int(answers[i + 1])
-                i += 2
-                cap = offer.frequency_cap
-                if (cap.per_week is not None and week >= cap.per_week) or (
-                    cap.per_day is not None and day >= cap.per_day
-                ):
-                    ok = False
-            result.append(ok)
-        return result
+        limited = [o for o in offers if _limited(o, who)]
+        if not limited:
+            return [True] * len(offers)
+        keys: list[str] = []
+        args: list[str] = [f"({at - DAY!r}", f"({at - WEEK!r}"]
+        for offer in limited:
+            capped = who is not None and _capped(offer)
+            keys += [
+                self._usage_key(offer.offer_id),
+                self._shown_key(offer.offer_id, who) if capped and who is not None else "-",
+            ]
+            cap = offer.frequency_cap
+            args += [
+                *_budget_args(offer),
+                _opt(cap.per_day) if capped else "",
+                _opt(cap.per_week) if capped else "",
+            ]
+        answers = iter(self._allowed(keys=keys, args=args))
+        return [bool(next(answers)) if _limited(o, who) else True for o in offers]
 
     @guarded
     def award(self, offer: Offer, who: str | None, at: float, decision_id: str) -> bool:
+        if not _limited(offer, who):
+            return True  # nothing to check, nothing to count
         cap = offer.frequency_cap
-        track = who is not None and bool(cap.per_day or cap.per_week)
+        track = who is not None and _capped(offer)
         shown = self._shown_key(offer.offer_id, who) if track and who is not None else "-"
         args = [
             *_budget_args(offer),
