@@ -37,10 +37,10 @@ from starlette.applications import Starlette
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import env_note
 from decisions import OFFERS, Shop
-from scaleout import REDIS, Place
 from retailor.domain.decisions import DecisionRequest
 from retailor.runtime.server import build_server
 from retailor.settings import Settings
+from scaleout import REDIS, Place
 
 TOKEN = "bench"
 

@@ -23,7 +23,6 @@ impression and redemption once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from retailor.domain.offers import Offer
 from retailor.storage.base import OfferLedger
