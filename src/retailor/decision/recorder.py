@@ -39,7 +39,7 @@ RECENT = 100_000
 #: before: written every ``flush_seconds``).
 SHARED_SECONDS = 120.0
 #: How long the sharing thread gathers decisions before putting them in one round trip.
-SHARE_GATHER_SECONDS = 0.005
+SHARE_GATHER_SECONDS = 0.02
 #: How long a look-up through the API waits for a decision made by another worker.
 SHARED_WAIT_SECONDS = 1.0
 #: Decisions kept for another try when the log cannot be written.
