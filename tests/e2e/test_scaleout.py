@@ -238,3 +238,40 @@ def test_a_segment_built_on_one_worker_while_another_ingests_counts_each_event_o
                     time.sleep(0.1)
                 assert members.status_code == 200, members.text
                 assert sorted(members.json()["members"]) == expected, (server.url, threshold)
+
+
+def test_a_decision_makes_at_most_three_redis_round_trips(pair: Pair) -> None:
+    """Counted by the worker itself (``retailor_redis_round_trips_total``): the feed's
+    head, and for an offer with limits the ledger's read and its award."""
+    import re
+
+    def trips(server: LiveServer) -> dict[str, float]:
+        text = httpx.get(f"{server.url}/metrics", timeout=10).text
+        pattern = r'retailor_redis_round_trips_total\{call="([^"]+)"\} ([0-9.e+]+)'
+        return {call: float(n) for call, n in re.findall(pattern, text)}
+
+    with httpx.Client(timeout=10) as client:
+        limited = {"kind": "percent_off", "value": 5, "max_redemptions": 1000,
+                   "frequency_cap": {"per_day": 100}}  # fmt: skip
+        assert client.put(
+            f"{pair.b.url}/v1/offers/limited", json=limited, headers=pair.b.admin()
+        ).is_success
+        body = {"placement": "cart", "customer_id": "trips", "offers": 1}
+        first = client.post(f"{pair.b.url}/v1/decisions", json=body, headers=pair.b.admin())
+        assert [o["offer_id"] for o in first.json()["offers"]] == ["limited"]
+        before = trips(pair.b)
+        for _ in range(20):
+            answer = client.post(f"{pair.b.url}/v1/decisions", json=body, headers=pair.b.admin())
+            assert [o["offer_id"] for o in answer.json()["offers"]] == ["limited"]
+        after = trips(pair.b)
+    on_the_path = {
+        call: after.get(call, 0) - before.get(call, 0)
+        for call in (
+            "RedisEventFeed.head",
+            "RedisOfferLedger._allowed_in_redis",
+            "RedisOfferLedger._award_in_redis",
+            "RedisHotCache.get",
+        )  # fmt: skip
+    }
+    assert on_the_path["RedisEventFeed.head"] >= 20  # one look at the feed per decision
+    assert sum(on_the_path.values()) <= 3 * 20, on_the_path

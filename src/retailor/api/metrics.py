@@ -55,6 +55,12 @@ class Metrics:
         those given up, read from the decision recorder at each scrape."""
         self.registry.register(_DecisionLogCollector(unwritten, dropped))
 
+    def watch_redis(self, round_trips: Callable[[], dict[str, int]]) -> None:
+        """Report the round trips to the shared Redis, by what made them (an adapter's
+        method: ``RedisEventFeed.head``, ``RedisOfferLedger._award_in_redis``, …), read
+        at each scrape."""
+        self.registry.register(_RedisCollector(round_trips))
+
     def count_events(self, source: str, accepted: int, duplicates: int, rejected: int) -> None:
         for outcome, n in (
             ("accepted", accepted),
@@ -70,6 +76,23 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _RedisCollector(Collector):
+    """Round trips to the shared Redis, read when scraped."""
+
+    def __init__(self, round_trips: Callable[[], dict[str, int]]) -> None:
+        self._round_trips = round_trips
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "retailor_redis_round_trips",
+            "Round trips to the shared Redis, by the adapter method that made them",
+            labels=["call"],
+        )
+        for call, count in sorted(self._round_trips().items()):
+            family.add_metric([call], count)
+        yield family
 
 
 class _DecisionLogCollector(Collector):

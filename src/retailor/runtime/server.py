@@ -52,6 +52,8 @@ def build_server(
     )
     recorder = services.decisions.recorder
     metrics.watch_decisions(lambda: recorder.unwritten, lambda: recorder.dropped)
+    if state is not None:
+        metrics.watch_redis(state.round_trips)
     if background:
         start_worker(services)
     ctx = AppContext(

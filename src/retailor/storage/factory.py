@@ -91,6 +91,8 @@ class SharedState:
     dsn: str
     #: the health probe of the server behind the state (none in memory)
     probes: list[HealthProbe] = field(default_factory=list, repr=False)
+    #: round trips to the server behind the state so far, by what made them
+    round_trips: Callable[[], dict[str, int]] = field(default=dict, repr=False)
     #: the offer ledger and the offer policy's published state every worker shares
     #: (Redis); None in this process's own state (each process keeps and learns its own)
     ledger: OfferLedger | None = None
@@ -128,6 +130,7 @@ def open_shared_state(dsn: str, *, feed_hold_seconds: float = 60.0) -> SharedSta
         cache=RedisHotCache(state),
         dsn=dsn,
         probes=[state.unavailable],
+        round_trips=state.round_trips,
         ledger=RedisOfferLedger(state),
         policy_states=RedisPolicyStateStore(state),
         _closers=[state, feed],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from retailor.storage.base import HotCache
-from retailor.storage.redis.connection import State
+from retailor.storage.redis.connection import State, guarded
 
 
 class RedisHotCache(HotCache):
@@ -17,25 +17,27 @@ class RedisHotCache(HotCache):
         self._client = state.client
         self._prefix = state.key("cache") + ":"
 
+    @guarded
     def put(self, kind: str, key: str, value: bytes, ttl_seconds: float) -> None:
         self._client.set(f"{self._prefix}{kind}:{key}", value, px=max(1, round(ttl_seconds * 1000)))
 
+    @guarded
     def put_many(self, kind: str, items: Sequence[tuple[str, bytes]], ttl_seconds: float) -> None:
         expiry = max(1, round(ttl_seconds * 1000))
-        with self._state.guard():
-            pipe = self._client.pipeline(transaction=False)
-            for key, value in items:
-                pipe.set(f"{self._prefix}{kind}:{key}", value, px=expiry)
-            pipe.execute()
+        pipe = self._client.pipeline(transaction=False)
+        for key, value in items:
+            pipe.set(f"{self._prefix}{kind}:{key}", value, px=expiry)
+        pipe.execute()
 
+    @guarded
     def get(self, kind: str, key: str) -> bytes | None:
-        with self._state.guard():
-            value = self._client.get(f"{self._prefix}{kind}:{key}")
+        value = self._client.get(f"{self._prefix}{kind}:{key}")
         return value if isinstance(value, bytes) else None
 
     def get_many(self, kind: str, keys: Sequence[str]) -> list[bytes | None]:
-        if not keys:
-            return []
-        with self._state.guard():
-            values = self._client.mget([f"{self._prefix}{kind}:{key}" for key in keys])
+        return self._get_many(kind, keys) if keys else []
+
+    @guarded
+    def _get_many(self, kind: str, keys: Sequence[str]) -> list[bytes | None]:
+        values = self._client.mget([f"{self._prefix}{kind}:{key}" for key in keys])
         return [v if isinstance(v, bytes) else None for v in values]

@@ -12,9 +12,10 @@ on the next command once the server answers again; ``unavailable()`` is the heal
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,11 +43,24 @@ def describe(dsn: str) -> str:
 
 @dataclass(frozen=True)
 class State:
-    """A connected Redis client and the namespace of this Retailor's keys."""
+    """A connected Redis client and the namespace of this Retailor's keys, with a count
+    of the round trips the adapters made, by what made them (``round_trips``)."""
 
     client: redis.Redis
     namespace: str
     dsn: str
+    _trips: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _trips_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count_trip(self, what: str) -> None:
+        """One more round trip to Redis made by ``what`` (an adapter's method)."""
+        with self._trips_lock:
+            self._trips[what] = self._trips.get(what, 0) + 1
+
+    def round_trips(self) -> dict[str, int]:
+        """Round trips made so far, by what made them."""
+        with self._trips_lock:
+            return dict(self._trips)
 
     def key(self, *parts: str) -> str:
         """``<namespace>:<part>:<part>…``."""
@@ -82,10 +96,14 @@ class _HasState(Protocol):
 
 def guarded(method: Callable[..., R]) -> Callable[..., R]:
     """An adapter method (of a class holding its ``State`` as ``_state``) whose Redis
-    commands run inside ``State.guard()``."""
+    commands run inside ``State.guard()``; each call counts as one round trip (the
+    methods make one: a command, a script or a pipeline), under
+    ``<class>.<method>``."""
+    what = method.__qualname__
 
     @functools.wraps(method)
     def run(self: _HasState, *args: Any, **kwargs: Any) -> R:
+        self._state.count_trip(what)
         with self._state.guard():
             return method(self, *args, **kwargs)
 

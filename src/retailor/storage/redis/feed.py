@@ -12,7 +12,7 @@ from typing import Any
 import redis
 
 from retailor.storage.base import EventFeed
-from retailor.storage.redis.connection import State
+from retailor.storage.redis.connection import State, guarded
 
 #: KEYS: head, payload key; ARGV: position, payload ("" for none), seconds to hold it
 _ANNOUNCE = """
@@ -43,13 +43,14 @@ class RedisEventFeed(EventFeed):
         self._own: list[redis.Connection] = []  # the readers' own connections, to close
         self._own_lock = threading.Lock()
 
+    @guarded
     def announce(self, position: int, payload: bytes | None) -> None:
-        with self._state.guard():
-            self._announce(
-                keys=[self._head_key, f"{self._prefix}{position}"],
-                args=[position, payload if payload is not None else b"", self._hold],
-            )
+        self._announce(
+            keys=[self._head_key, f"{self._prefix}{position}"],
+            args=[position, payload if payload is not None else b"", self._hold],
+        )
 
+    @guarded
     def head(self) -> int:
         conn: redis.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
@@ -58,13 +59,12 @@ class RedisEventFeed(EventFeed):
             self._local.conn = conn
             with self._own_lock:
                 self._own.append(conn)
-        with self._state.guard():
-            try:
-                conn.send_command("GET", self._head_key)  # type: ignore[no-untyped-call]
-                value = conn.read_response()
-            except BaseException:
-                conn.disconnect()  # type: ignore[no-untyped-call]  # the next read reconnects
-                raise
+        try:
+            conn.send_command("GET", self._head_key)  # type: ignore[no-untyped-call]
+            value = conn.read_response()
+        except BaseException:
+            conn.disconnect()  # type: ignore[no-untyped-call]  # the next read reconnects
+            raise
         return int(value) if value is not None else 0
 
     def close(self) -> None:
@@ -75,8 +75,9 @@ class RedisEventFeed(EventFeed):
 
     def payloads(self, after: int, upto: int) -> dict[int, bytes]:
         wanted = list(range(after + 1, min(upto, after + MAX_PAYLOADS) + 1))
-        if not wanted:
-            return {}
-        with self._state.guard():
-            values = self._client.mget([f"{self._prefix}{p}" for p in wanted])
+        return self._payloads(wanted) if wanted else {}
+
+    @guarded
+    def _payloads(self, wanted: list[int]) -> dict[int, bytes]:
+        values = self._client.mget([f"{self._prefix}{p}" for p in wanted])
         return {p: v for p, v in zip(wanted, values, strict=True) if isinstance(v, bytes)}

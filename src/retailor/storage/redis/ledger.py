@@ -156,11 +156,15 @@ class RedisOfferLedger(OfferLedger):
     def _redeemed_key(self, decision_id: str, offer_id: str) -> str:
         return self._state.key("ledger", "redeemed", decision_id, offer_id)
 
-    @guarded
     def allowed(self, offers: Sequence[Offer], who: str | None, at: float) -> list[bool]:
         limited = [o for o in offers if _limited(o, who)]
         if not limited:
             return [True] * len(offers)
+        answers = iter(self._allowed_in_redis(limited, who, at))
+        return [next(answers) if _limited(o, who) else True for o in offers]
+
+    @guarded
+    def _allowed_in_redis(self, limited: list[Offer], who: str | None, at: float) -> list[bool]:
         keys: list[str] = []
         args: list[str] = [f"({at - DAY!r}", f"({at - WEEK!r}"]
         for offer in limited:
@@ -175,13 +179,15 @@ class RedisOfferLedger(OfferLedger):
                 _opt(cap.per_day) if capped else "",
                 _opt(cap.per_week) if capped else "",
             ]
-        answers = iter(self._allowed(keys=keys, args=args))
-        return [bool(next(answers)) if _limited(o, who) else True for o in offers]
+        return [bool(ok) for ok in self._allowed(keys=keys, args=args)]
 
-    @guarded
     def award(self, offer: Offer, who: str | None, at: float, decision_id: str) -> bool:
         if not _limited(offer, who):
             return True  # nothing to check, nothing to count
+        return self._award_in_redis(offer, who, at, decision_id)
+
+    @guarded
+    def _award_in_redis(self, offer: Offer, who: str | None, at: float, decision_id: str) -> bool:
         cap = offer.frequency_cap
         track = who is not None and _capped(offer)
         shown = self._shown_key(offer.offer_id, who) if track and who is not None else "-"
