@@ -94,11 +94,12 @@ def main() -> None:
     try:
         with console.status("loading the shop and training"):
             asyncio.run(load(app, shop))
-        ctx = app.state.ctx
-        engine = ctx.decisions.engine
+        engine = app.state.ctx.decisions.engine
+        feed = app.state.services.feed  # a worker's look at the shared log (None embedded)
 
         def decide(request: DecisionRequest) -> None:
-            ctx.catch_up()
+            if feed is not None:
+                feed.catch_up()
             engine.decide(request)
 
         for request in requests:

@@ -3,8 +3,8 @@ and the services (profiles, segments, models and their training jobs, decisions)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from retailor.api.auth import Authenticator
 from retailor.api.metrics import Metrics
@@ -24,6 +24,10 @@ from retailor.storage.errors import StorageUnavailableError
 from retailor.storage.factory import Storage
 
 
+async def _nothing() -> None:
+    return None
+
+
 @dataclass
 class AppContext:
     """The running app's parts, built once by the server role (``retailor.runtime.server``)."""
@@ -41,7 +45,7 @@ class AppContext:
     decisions: DecisionService
     #: folds what other workers appended to the shared log before a read that must see
     #: every acknowledged event (a no-op embedded, where every append is this process's)
-    catch_up: Callable[[], object] = lambda: None
+    catch_up: Callable[[], Awaitable[object]] = field(default=_nothing)
     background: Callable[[], bool] = lambda: False  # whether this process holds the lease
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:

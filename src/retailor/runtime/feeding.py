@@ -10,9 +10,10 @@ position order, whoever appended it:
   the earlier positions it has not folded yet; then it announces the position on the
   shared ``EventFeed`` (Redis) with the events encoded, still before the answer;
 - before a read that must see every acknowledged event (a decision, a profile), one look
-  at the feed's head (one Redis round trip); when another worker appended since, the
-  missing positions are folded first, from the payloads the feed still holds or else
-  from the log;
+  at the feed's head (one Redis round trip, shared by the requests that were waiting
+  for it; ``catch_up_async``); when another worker appended since, the missing
+  positions are folded first, from the payloads the feed still holds or else from the
+  log;
 - every ``poll_seconds`` in the background, up to the log's own newest position too, so
   appends nobody announced (``retailor import``, a worker killed between its commit and
   its announcement) are folded within a second.
@@ -24,10 +25,12 @@ rebuild from the log. A new worker starts from the newest snapshot of the projec
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 
 import msgspec
 
@@ -53,6 +56,15 @@ def decode_events(payload: bytes) -> list[Event]:
     return _decode(payload)
 
 
+@dataclass
+class _HeadReads:
+    """The reads of the feed's head of one event loop: who waits for the next one, and
+    the task sending them (None when none is out)."""
+
+    waiting: list[asyncio.Future[int]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+
 class FeedFollower:
     """This process's place in the shared log (see the module docstring)."""
 
@@ -73,6 +85,8 @@ class FeedFollower:
         self._poll = poll_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # per event loop: the requests waiting for a read of the head, and the reader
+        self._reads: dict[asyncio.AbstractEventLoop, _HeadReads] = {}
         #: appends folded from the feed's payloads and from the log (for metrics)
         self.folded_from_feed = 0
         self.folded_from_log = 0
@@ -107,6 +121,45 @@ class FeedFollower:
             with self._lock:
                 self._fold_upto(head)
         return self._position
+
+    async def catch_up_async(self) -> int:
+        """``catch_up`` for a request on the event loop: the feed's head is read without
+        blocking the loop, and reads are shared. A read of the head serves every request
+        that was waiting when it was sent; a request arriving while one is on its way
+        waits for the next, which is sent as soon as that one is back. So each request is
+        answered from a head read that began after it arrived (it sees every event
+        acknowledged before), with one round trip in flight at a time, whatever the
+        request rate."""
+        loop = asyncio.get_running_loop()
+        reads = self._reads.get(loop)
+        if reads is None:
+            reads = self._reads[loop] = _HeadReads()
+        waiter: asyncio.Future[int] = loop.create_future()
+        reads.waiting.append(waiter)
+        if reads.task is None:
+            reads.task = loop.create_task(self._read_heads(reads))
+        head = await waiter
+        if head > self._position:
+            with self._lock:
+                self._fold_upto(head)
+        return self._position
+
+    async def _read_heads(self, reads: _HeadReads) -> None:
+        try:
+            while reads.waiting:
+                batch, reads.waiting = reads.waiting, []
+                try:
+                    head = await self._feed.head_async()
+                except Exception as exc:  # each request answers it (a 503 when Redis is away)
+                    for waiter in batch:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                    continue
+                for waiter in batch:
+                    if not waiter.done():
+                        waiter.set_result(head)
+        finally:
+            reads.task = None
 
     def catch_up_with_log(self) -> int:
         """Fold every append the log holds, announced or not."""

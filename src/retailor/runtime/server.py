@@ -68,7 +68,7 @@ def build_server(
         models=services.models,
         training=services.training,
         decisions=services.decisions,
-        catch_up=services.feed.catch_up if services.feed is not None else _nothing,
+        catch_up=services.feed.catch_up_async if services.feed is not None else _nothing,
         background=lambda: services.jobs.held,
     )
     closed = False
@@ -89,7 +89,7 @@ def build_server(
     return app
 
 
-def _nothing() -> int:
+async def _nothing() -> int:
     return 0
 
 

@@ -4,6 +4,7 @@ holds one suite per port that every adapter must pass.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -432,6 +433,10 @@ class EventFeed(ABC):
     @abstractmethod
     def head(self) -> int:
         """The highest position announced (0 before any)."""
+
+    async def head_async(self) -> int:
+        """``head`` for a caller on an event loop (the default asks in a thread)."""
+        return await asyncio.to_thread(self.head)
 
     @abstractmethod
     def payloads(self, after: int, upto: int) -> dict[int, bytes]:

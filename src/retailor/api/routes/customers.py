@@ -22,8 +22,8 @@ LIMIT = QueryParam(
 )
 
 
-def _known(ctx: AppContext, identifier: str) -> str:
-    ctx.catch_up()  # a profile shows every event acknowledged by any worker
+async def _known(ctx: AppContext, identifier: str) -> str:
+    await ctx.catch_up()  # a profile shows every event acknowledged by any worker
     key = ctx.profiles.resolve(identifier)
     if key is None:
         raise ProblemError(
@@ -47,7 +47,7 @@ async def get_customer(request: Request, ctx: AppContext) -> Response:
     """One customer by any linked identifier: the canonical customer id, every identifier
     (emails, phones and payment tokens only as salted hashes), computed traits, segments,
     consent per purpose and the most recent events of every linked identifier."""
-    key = _known(ctx, request.path_params["customer_id"])
+    key = await _known(ctx, request.path_params["customer_id"])
     view = ctx.profiles.view(key)
     if view is None:
         raise ProblemError(404, f"no profile for {key!r}")
@@ -79,7 +79,7 @@ async def customer_events(request: Request, ctx: AppContext) -> Response:
     browsing before a login included)."""
     identifier = request.path_params["customer_id"]
     limit = query_int(request, "limit", 100, 1, ctx.settings.timeline_max)
-    ctx.catch_up()
+    await ctx.catch_up()
     key = ctx.profiles.resolve(identifier)
     wanted = ctx.profiles.identifiers_of(key) if key is not None else [identifier]
     events = await asyncio.to_thread(ctx.storage.events.timeline, wanted, limit)
@@ -115,7 +115,7 @@ class IdentityOut(msgspec.Struct):
 async def customer_identity(request: Request, ctx: AppContext) -> Response:
     """Every merge that made this customer (which identifier linked what, in which event)
     and every link the guard rails refused, with the reason."""
-    key = _known(ctx, request.path_params["customer_id"])
+    key = await _known(ctx, request.path_params["customer_id"])
     records = ctx.profiles.graph.explain(key)
     return json_response(
         IdentityOut(

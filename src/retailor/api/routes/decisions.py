@@ -76,7 +76,7 @@ async def decide(request: Request, ctx: AppContext) -> Response:
     excludes. Send feedback and later events with the ``decision_id``."""
     body = await read_body(request, MAX_REQUEST_BYTES)
     wanted = _decode(_decision_request, body, DecisionRequest)
-    ctx.catch_up()  # every event another worker acknowledged shapes this decision
+    await ctx.catch_up()  # every event another worker acknowledged shapes this decision
     try:
         decision = ctx.decisions.engine.decide(wanted)
     except UnknownPlacementError:
@@ -99,7 +99,7 @@ async def rerank(request: Request, ctx: AppContext) -> Response:
     re-ordered by this customer's affinity, with the search placement's rules applied."""
     body = await read_body(request, MAX_REQUEST_BYTES)
     wanted = _decode(_rerank_request, body, RerankRequest)
-    ctx.catch_up()
+    await ctx.catch_up()
     try:
         decision = ctx.decisions.engine.rerank(wanted)
     except UnknownPlacementError:

@@ -78,7 +78,7 @@ async def recommendations(request: Request, ctx: AppContext) -> Response:
     k = query_int(request, "k", 10, 1, 200)
     customer_id = request.query_params.get("customer_id") or None
     anonymous_id = request.query_params.get("anonymous_id") or None
-    ctx.catch_up()
+    await ctx.catch_up()
     # who asks, as decisions see it: an anonymous id is only ever a visitor id
     asking = ctx.decisions.engine.audience.who(customer_id, anonymous_id)
     personal = consented(asking.consent, "personalization", required=ctx.settings.consent_required)

@@ -109,7 +109,7 @@ def _waker(loop: asyncio.AbstractEventLoop, woken: asyncio.Event) -> Callable[[F
 async def _membership(ctx: AppContext, segment_id: str) -> Membership:
     """Everyone in a segment (404 unknown, 503 while its counts are still being built)."""
     _known(ctx, segment_id)
-    ctx.catch_up()
+    await ctx.catch_up()
     building = ProblemError(
         503,
         f"segment {segment_id!r} is being built from the event log; retry shortly",

@@ -49,6 +49,8 @@ class State:
     client: redis.Redis
     namespace: str
     dsn: str
+    #: the DSN without Retailor's own ``namespace`` parameter, for more clients
+    dsn_without_namespace: str = ""
     _trips: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     _trips_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -140,4 +142,4 @@ def open_state(dsn: str, namespace: str | None = None) -> State:
         raise StorageUnavailableError(
             f"cannot connect to Redis at {describe(dsn)}: {' '.join(str(exc).split())}"
         ) from None
-    return State(client=client, namespace=chosen, dsn=dsn)
+    return State(client=client, namespace=chosen, dsn=dsn, dsn_without_namespace=clean)

@@ -6,13 +6,15 @@ head is one GET, reading payloads one MGET.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
 import redis
+import redis.asyncio
 
 from retailor.storage.base import EventFeed
-from retailor.storage.redis.connection import State, guarded
+from retailor.storage.redis.connection import TIMEOUT_SECONDS, State, guarded
 
 #: KEYS: head, payload key; ARGV: position, payload ("" for none), seconds to hold it
 _ANNOUNCE = """
@@ -42,6 +44,7 @@ class RedisEventFeed(EventFeed):
         self._local = threading.local()
         self._own: list[redis.Connection] = []  # the readers' own connections, to close
         self._own_lock = threading.Lock()
+        self._async: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
 
     @guarded
     def announce(self, position: int, payload: bytes | None) -> None:
@@ -65,6 +68,20 @@ class RedisEventFeed(EventFeed):
         except BaseException:
             conn.disconnect()  # type: ignore[no-untyped-call]  # the next read reconnects
             raise
+        return int(value) if value is not None else 0
+
+    async def head_async(self) -> int:
+        """``head`` over a connection of the event loop's own (one per loop: the reads
+        of one loop come one at a time, see ``FeedFollower.catch_up_async``)."""
+        loop = asyncio.get_running_loop()
+        client = self._async.get(loop)
+        if client is None:
+            client = self._async[loop] = redis.asyncio.Redis.from_url(
+                self._state.dsn_without_namespace, socket_timeout=TIMEOUT_SECONDS
+            )
+        self._state.count_trip("RedisEventFeed.head_async")
+        with self._state.guard():
+            value = await client.get(self._head_key)
         return int(value) if value is not None else 0
 
     def close(self) -> None:
