@@ -271,7 +271,7 @@ def test_a_decision_makes_at_most_three_redis_round_trips(pair: Pair) -> None:
             "RedisOfferLedger._allowed_in_redis",
             "RedisOfferLedger._award_in_redis",
             "RedisHotCache.get",
-        )  # fmt: skip
+        )
     }
     assert on_the_path["RedisEventFeed.head_async"] == 20  # one look at the feed per decision
     assert sum(on_the_path.values()) <= 3 * 20, on_the_path
