@@ -18,6 +18,10 @@ def snapshots(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Snapsh
         yield MemorySnapshotStore()
         return
     storage = open_storage(request.getfixturevalue("postgres_dsn"), tmp_path)
+    from retailor.storage.postgres.snapshots import PostgresSnapshotStore
+
+    assert isinstance(storage.snapshots, PostgresSnapshotStore)
+    storage.snapshots._part_bytes = 1000  # many parts even for small snapshots
     yield storage.snapshots
     storage.close()
 
@@ -41,3 +45,13 @@ def test_only_the_newest_few_are_kept(snapshots: SnapshotStore) -> None:
     assert snapshots.latest("projections") == (5, b"at 5")
     snapshots.save("projections", 6, b"at 6", keep=1)
     assert snapshots.latest("projections") == (6, b"at 6")
+
+
+def test_a_snapshot_of_many_parts_comes_back_whole(snapshots: SnapshotStore) -> None:
+    data = bytes(n % 251 for n in range(25_999))
+    snapshots.save("projections", 1, data)
+    snapshots.save("projections", 2, b"")
+    snapshots.save("projections", 3, data[:1000])
+    assert snapshots.latest("projections") == (3, data[:1000])
+    snapshots.save("projections", 4, data, keep=3)
+    assert snapshots.latest("projections") == (4, data)
