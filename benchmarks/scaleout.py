@@ -44,7 +44,9 @@ other's phase:
    trending) on the log, which both starts do (and, after a snapshot, reading it: the
    worker's log times only the folding of the appends after it).
 5. Capacity: PostgreSQL bytes per stored event (``pg_total_relation_size`` of the events
-   partitions and of ``event_ids``, over the count, in the log of 4), Redis bytes per feed
+   partitions and of ``event_ids``, over the count, in the log of 4) and per logged
+   decision (``decisions``, after the decision phases), Redis bytes per decision held in
+   the shared cache (``MEMORY USAGE``, a sample), Redis bytes per feed
    payload held (``MEMORY USAGE`` of the feed's payload keys, per key and per event, after
    each ingest phase; payloads expire after ``feed_hold_seconds``), and the servers'
    resident memory (VmRSS from /proc) empty, with the shop, and with the log of 4.
@@ -464,6 +466,28 @@ def storage_bytes(place: Place) -> dict[str, Any]:
     }
 
 
+def decision_bytes(place: Place, client: redis.Redis) -> dict[str, Any]:
+    """What a logged decision takes: in PostgreSQL (``decisions`` with its indexes and
+    TOAST, over its rows) and in Redis while it is shared (``MEMORY USAGE`` of the cache's
+    decision keys, a sample of up to 500)."""
+    with psycopg.connect(place.dsn) as conn:
+        size = conn.execute("SELECT pg_total_relation_size('decisions')").fetchone()
+        count = conn.execute("SELECT count(*) FROM decisions").fetchone()
+    assert size and count
+    keys = []
+    for key in place.keys(client, "cache:decision:*"):
+        keys.append(key)
+        if len(keys) >= 500:
+            break
+    used = [int(client.memory_usage(k) or 0) for k in keys]
+    return {
+        "decisions": int(count[0]),
+        "postgres_bytes_per_decision": round(int(size[0]) / max(1, int(count[0])), 1),
+        "redis_sampled": len(used),
+        "redis_bytes_per_decision": round(sum(used) / len(used), 1) if used else None,
+    }
+
+
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -525,6 +549,7 @@ def run(args: argparse.Namespace, console: Console, figures: dict[str, Any]) -> 
             figures["redis_per_decision"] = redis_per_decision(
                 client, servers["worker"], bodies, args.counted
             )
+        figures["capacity"]["decisions"] = decision_bytes(shop_place, client)
 
         # 2. ingest, and what the feed holds after each phase
         head = feed_head(client, shop_place)
@@ -758,6 +783,13 @@ def report(console: Console, figures: dict[str, Any], args: argparse.Namespace) 
             f"{f['payloads']:,} payloads of {f['events_per_payload']:,.1f} events "
             f"(~{f['total_mb_estimate']} MB); msgpack {f['payload_bytes_per_event']:.0f} "
             "B/event",
+        )
+    d = figures["capacity"].get("decisions")
+    if d:
+        units.add_row(
+            "bytes per logged decision: PostgreSQL / Redis while shared",
+            f"{d['postgres_bytes_per_decision']:,.0f} / {d['redis_bytes_per_decision'] or 0:,.0f}",
+            f"{d['decisions']:,} decisions in the log; {d['redis_sampled']} cache keys sampled",
         )
     for name in ("embedded", "worker"):
         m = rss[name]
