@@ -419,7 +419,7 @@ def save_snapshot(dsn: str, state: str, data: str) -> dict[str, Any]:
         storage.close()
     with psycopg.connect(dsn) as conn:
         row = conn.execute(
-            "SELECT octet_length(data) FROM snapshots ORDER BY position DESC LIMIT 1"
+            "SELECT bytes FROM snapshots ORDER BY position DESC LIMIT 1"
         ).fetchone()
     return {
         "position": position,
