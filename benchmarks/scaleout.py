@@ -418,9 +418,7 @@ def save_snapshot(dsn: str, state: str, data: str) -> dict[str, Any]:
         shared.close()
         storage.close()
     with psycopg.connect(dsn) as conn:
-        row = conn.execute(
-            "SELECT bytes FROM snapshots ORDER BY position DESC LIMIT 1"
-        ).fetchone()
+        row = conn.execute("SELECT bytes FROM snapshots ORDER BY position DESC LIMIT 1").fetchone()
     return {
         "position": position,
         "fold_s": round(built, 1),
