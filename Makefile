@@ -8,10 +8,14 @@ DEMO_PORT ?= 8642
 
 .PHONY: setup demo test lint format serve clean
 
+# gbstats (GrowthBook's stats engine) is the reference the experiment statistics are tested
+# against; installed --no-deps since its metadata pins an old NumPy and pandas (what it
+# imports, pydantic among it, is in the dev extra).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps gbstats==0.8.0
 	touch $(STAMP)
 
 setup: $(STAMP)
