@@ -275,3 +275,42 @@ def test_a_decision_makes_at_most_three_redis_round_trips(pair: Pair) -> None:
     }
     assert on_the_path["RedisEventFeed.head_async"] == 20  # one look at the feed per decision
     assert sum(on_the_path.values()) <= 3 * 20, on_the_path
+
+
+def test_a_catalog_change_on_one_worker_is_honoured_by_the_other(pair: Pair) -> None:
+    """An item put out of stock through one worker leaves the other's decisions within a
+    deadline (the followers poll every 0.5 s: within a second)."""
+    items = [{"item_id": f"cat-{n}", "name": f"Item {n}", "price": 5.0 + n, "stock": 10}
+             for n in range(3)]  # fmt: skip
+    arrivals = {
+        "sources": [{"source": "new_arrivals"}],
+        "rules": [{"kind": "exclude_out_of_stock"}],
+        "k": 3,
+    }
+    with httpx.Client(timeout=10) as client:
+        assert client.put(f"{pair.a.url}/v1/catalog/items", json={"items": items},
+                          headers=pair.a.admin()).is_success  # fmt: skip
+        assert client.put(f"{pair.a.url}/v1/placements/arrivals", json=arrivals,
+                          headers=pair.a.admin()).is_success  # fmt: skip
+
+        def shown_by_b() -> set[str]:
+            answer = client.post(
+                f"{pair.b.url}/v1/decisions",
+                json={"placement": "arrivals", "customer_id": "cat-c"},
+                headers=pair.b.admin(),
+            )
+            if answer.status_code != 200:
+                return set()
+            return {item["item_id"] for item in answer.json()["items"]}
+
+        deadline = time.monotonic() + 10
+        while shown_by_b() != {"cat-0", "cat-1", "cat-2"} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert shown_by_b() == {"cat-0", "cat-1", "cat-2"}
+        gone = {"items": [{"item_id": "cat-1", "stock": 0}]}
+        assert client.put(f"{pair.a.url}/v1/catalog/items", json=gone,
+                          headers=pair.a.admin()).is_success  # fmt: skip
+        deadline = time.monotonic() + 10
+        while "cat-1" in shown_by_b() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert shown_by_b() == {"cat-0", "cat-2"}
