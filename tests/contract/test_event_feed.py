@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from retailor.storage.base import EventFeed
+from retailor.storage.hot import EventFeed
 from retailor.storage.memory.feed import MemoryEventFeed
 from tests.contract.views import views
 

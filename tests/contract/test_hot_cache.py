@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from retailor.storage.base import HotCache
+from retailor.storage.hot import HotCache
 from retailor.storage.memory.cache import MemoryHotCache
 from tests.contract.views import views
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from retailor.domain.offers import Offer, parse_offer
-from retailor.storage.base import OfferLedger
+from retailor.storage.hot import OfferLedger
 from tests.contract.views import views
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC).timestamp()

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from retailor.storage.base import PolicyStateStore
+from retailor.storage.hot import PolicyStateStore
 from tests.contract.views import views
 
 Stores = Callable[[], PolicyStateStore]

@@ -29,7 +29,7 @@ from retailor.models.base import Context, Scored
 from retailor.models.errors import NotTrainedError
 from retailor.models.families import known_models
 from retailor.models.serving import ModelService
-from retailor.storage.base import HotCache
+from retailor.storage.hot import HotCache
 
 #: Sources that need neither a customer nor consent to personalize.
 NON_PERSONAL = frozenset({"trending_now", "trending", "popular", "new_arrivals", "category_top"})

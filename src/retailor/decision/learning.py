@@ -34,7 +34,8 @@ from retailor.decision.choosing import offer_features
 from retailor.decision.logged import rewards_of
 from retailor.decision.offers import OfferBook
 from retailor.decision.policies import Arm, Policy
-from retailor.storage.base import DecisionLog, PolicyStateStore
+from retailor.storage.base import DecisionLog
+from retailor.storage.hot import PolicyStateStore
 
 log = logging.getLogger("retailor.decisions")
 

@@ -19,7 +19,8 @@ import msgspec
 from retailor.decision.rules import in_schedule
 from retailor.domain.ids import check_definition_id
 from retailor.domain.offers import MARKETING_CHANNELS, Offer, parse_offer
-from retailor.storage.base import DefinitionStore, OfferLedger, StoredDefinition
+from retailor.storage.base import DefinitionStore, StoredDefinition
+from retailor.storage.hot import OfferLedger
 
 __all__ = ["Audience", "OfferBook", "OfferLedger", "consented", "ineligible_reason"]
 

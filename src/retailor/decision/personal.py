@@ -28,7 +28,7 @@ import msgspec
 from retailor.models.base import Context, Scored
 from retailor.models.errors import NotTrainedError
 from retailor.models.serving import ModelService
-from retailor.storage.base import HotCache
+from retailor.storage.hot import HotCache
 
 log = logging.getLogger("retailor.decisions")
 #: How many items a list keeps (a request asking for more is computed on the spot).

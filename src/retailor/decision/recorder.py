@@ -28,8 +28,9 @@ from collections.abc import Callable
 import msgspec
 
 from retailor.domain.decisions import DecisionRecord
-from retailor.storage.base import DecisionLog, HotCache
+from retailor.storage.base import DecisionLog
 from retailor.storage.errors import StorageUnavailableError
+from retailor.storage.hot import HotCache
 
 log = logging.getLogger("retailor.decisions")
 _encode = msgspec.json.Encoder().encode

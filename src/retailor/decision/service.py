@@ -36,13 +36,8 @@ from retailor.features.online import OnlineFeatures
 from retailor.models.serving import ModelService
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
-from retailor.storage.base import (
-    DecisionLog,
-    DefinitionStore,
-    HotCache,
-    OfferLedger,
-    PolicyStateStore,
-)
+from retailor.storage.base import DecisionLog, DefinitionStore
+from retailor.storage.hot import HotCache, OfferLedger, PolicyStateStore
 
 log = logging.getLogger("retailor.decisions")
 

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 import msgspec
 
 from retailor.domain.events import Event
-from retailor.storage.base import EventFeed, EventLog
+from retailor.storage.base import EventLog
+from retailor.storage.hot import EventFeed
 from retailor.storage.schema import table_to_events
 
 log = logging.getLogger(__name__)

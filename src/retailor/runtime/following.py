@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 
 from retailor.domain.catalog import CatalogItem
@@ -28,7 +29,7 @@ POLL_SECONDS = 0.5
 Reload = Callable[[str], None]
 
 
-class Follower:
+class Follower(ABC):
     """A thread that calls ``poll`` every ``poll_seconds`` until closed, logging an outage
     once (not twice a second) and its end."""
 
@@ -40,9 +41,9 @@ class Follower:
         self._thread: threading.Thread | None = None
         self._failing = False
 
+    @abstractmethod
     def poll(self) -> int:
         """Take up what changed since the last poll; how many things changed."""
-        raise NotImplementedError
 
     def start(self) -> None:
         name = f"retailor-follow-{self.what.replace(' ', '-')}"

@@ -35,7 +35,7 @@ from retailor.runtime.feeding import FeedFollower, Project
 from retailor.runtime.following import CatalogFollower, DefinitionFollower, ModelFollower
 from retailor.runtime.snapshots import load_snapshot, take_snapshot
 from retailor.settings import Settings, SettingsError
-from retailor.storage.base import ModelRecord, OfferLedger, PolicyStateStore
+from retailor.storage.base import ModelRecord
 from retailor.storage.factory import (
     SharedState,
     Storage,
@@ -44,6 +44,7 @@ from retailor.storage.factory import (
     open_storage,
 )
 from retailor.storage.files.installation import FileInstallationStore
+from retailor.storage.hot import OfferLedger, PolicyStateStore
 from retailor.storage.memory.ledger import MemoryOfferLedger
 from retailor.storage.permissions import make_private_dir
 

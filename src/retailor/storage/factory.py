@@ -12,20 +12,17 @@ from retailor.storage.base import (
     CatalogStore,
     DecisionLog,
     DefinitionStore,
-    EventFeed,
     EventLog,
-    HotCache,
     InstallationStore,
     KeyStore,
     LeaseStore,
     ModelRegistry,
-    OfferLedger,
-    PolicyStateStore,
     QuarantineStore,
     SnapshotStore,
 )
 from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
+from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore
 from retailor.storage.memory.snapshots import MemorySnapshotStore
 from retailor.storage.migrations import Migration
 

@@ -12,8 +12,8 @@ from retailor.decision.learning import PolicyFollower, PolicyLearner, decode_sta
 from retailor.decision.offers import OfferBook
 from retailor.decision.policies import Arm, Features, UniformPolicy, VowpalPolicy
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord, LoggedOffer
-from retailor.storage.base import PolicyStateStore
 from retailor.storage.files.definitions import FileDefinitionStore
+from retailor.storage.hot import PolicyStateStore
 from retailor.storage.memory.decisions import MemoryDecisionLog
 from retailor.storage.memory.policy_state import MemoryPolicyStateStore
 

@@ -7,7 +7,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from retailor.storage.base import HotCache
+from retailor.storage.hot import HotCache
 
 
 class MemoryHotCache(HotCache):

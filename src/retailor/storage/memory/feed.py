@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from retailor.storage.base import EventFeed
+from retailor.storage.hot import EventFeed
 
 
 class MemoryEventFeed(EventFeed):

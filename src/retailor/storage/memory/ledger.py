@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from retailor.domain.offers import Offer
-from retailor.storage.base import OfferLedger
+from retailor.storage.hot import OfferLedger
 
 DAY, WEEK = 86_400.0, 7 * 86_400.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from retailor.storage.base import PolicyStateStore
+from retailor.storage.hot import PolicyStateStore
 
 
 class MemoryPolicyStateStore(PolicyStateStore):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from retailor.storage.base import HotCache
+from retailor.storage.hot import HotCache
 from retailor.storage.redis.connection import State, guarded
 
 

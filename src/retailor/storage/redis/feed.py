@@ -13,7 +13,7 @@ from typing import Any
 import redis
 import redis.asyncio
 
-from retailor.storage.base import EventFeed
+from retailor.storage.hot import EventFeed
 from retailor.storage.redis.connection import TIMEOUT_SECONDS, State, guarded
 
 #: KEYS: head, payload key; ARGV: position, payload ("" for none), seconds to hold it

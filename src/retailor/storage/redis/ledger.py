@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from retailor.domain.offers import Offer
-from retailor.storage.base import OfferLedger
+from retailor.storage.hot import OfferLedger
 from retailor.storage.redis.connection import State, guarded
 
 DAY, WEEK = 86_400.0, 7 * 86_400.0

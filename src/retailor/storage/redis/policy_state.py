@@ -6,7 +6,7 @@ bytes only when they are newer than its own."""
 
 from __future__ import annotations
 
-from retailor.storage.base import PolicyStateStore
+from retailor.storage.hot import PolicyStateStore
 from retailor.storage.redis.connection import State, guarded
 
 # KEYS: the hash; ARGV: expected version, state
