@@ -56,9 +56,11 @@ class PostgresExposureStore(ExposureStore):
         return None if row is None else _assignment(row)
 
     def units(self, experiment_id: str, phase: int | None = None) -> list[Assignment]:
-        where, params = "experiment_id = %s", [experiment_id]
+        where = "experiment_id = %s"
+        params: list[object] = [experiment_id]
         if phase is not None:
-            where, params = f"{where} AND phase = %s", [*params, phase]
+            where += " AND phase = %s"
+            params.append(phase)
         with self._db.connection() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM exposures WHERE {where} {_ORDER}", params
