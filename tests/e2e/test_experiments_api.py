@@ -181,7 +181,7 @@ def test_overlap_and_invalid_definitions_are_refused(app: AppHarness) -> None:
         assert got.status_code == 422, (name, got.text)
         assert said in got.json()["detail"], (name, got.json())
     reserved = put(app, HOLDOUT_ID, placements=["search"], variants=HALF, control="control")
-    assert reserved.status_code == 422
+    assert reserved.status_code == 409 and "holdout" in reserved.json()["detail"]
     assert app.client.put("/v1/experiments/x", content=b"{", headers=app.admin()).status_code == 400
     assert app.client.get("/v1/experiments", headers=app.ingest()).status_code == 403
 

@@ -96,9 +96,19 @@ class Experiment(Struct, kw_only=True, forbid_unknown_fields=True):
     experiment_id: ReadOnlyText = ""
     name: str = ""
     description: str = ""
-    placements: Annotated[list[str], Meta(min_length=1)]
-    variants: Annotated[list[Variant], Meta(min_length=2)]
-    control: str
+    placements: Annotated[
+        list[str],
+        Meta(
+            min_length=1,
+            description="placements that exist (a default or a defined one), each once; "
+            "no other running experiment may have one of them",
+        ),
+    ]
+    variants: Annotated[
+        list[Variant],
+        Meta(min_length=2, description="variants with distinct ids whose weights sum to 1"),
+    ]
+    control: Annotated[str, Meta(description="the id of one of the variants")]
     status: ExperimentStatus = "running"
     phase: ReadOnlyInt = 1
     phase_started_at: ReadOnlyTimestamp | None = None

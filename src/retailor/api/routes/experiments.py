@@ -3,7 +3,10 @@ earns, effective for the very next decision on every worker."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,9 +15,10 @@ from retailor.api.endpoints import endpoint
 from retailor.api.http import json_response, read_definition
 from retailor.api.problems import ProblemError
 from retailor.api.routes.placements import definition_problem
+from retailor.decision.candidates import source_names
 from retailor.decision.experiments import ExperimentConflictError
 from retailor.domain.access import Scope
-from retailor.domain.experiments import Experiment, Holdout
+from retailor.domain.experiments import HOLDOUT_ID, Experiment, Holdout
 from retailor.domain.ids import InvalidIdError
 from retailor.domain.placements import DefinitionError
 
@@ -29,6 +33,33 @@ class ExperimentsOut(msgspec.Struct):
 
 class HoldoutOut(msgspec.Struct):
     holdout: Holdout
+
+
+_SOURCE = {"enum": source_names()}
+#: An experiment as sent: its variants' sources, fallbacks and model substitutions name
+#: the server's candidate sources.
+ExperimentIn = Annotated[
+    Experiment,
+    Meta(
+        extra_json_schema={
+            "properties": {
+                "variants": {
+                    "items": {
+                        "properties": {
+                            "placement": {
+                                "properties": {
+                                    "sources": {"items": {"properties": {"source": _SOURCE}}},
+                                    "fallback": {"items": _SOURCE},
+                                }
+                            },
+                            "models": {"propertyNames": _SOURCE, "additionalProperties": _SOURCE},
+                        }
+                    }
+                }
+            }
+        }
+    ),
+]
 
 
 def _experiment_out(ctx: AppContext, experiment_id: str) -> ExperimentOut:
@@ -47,7 +78,7 @@ def _experiment_out(ctx: AppContext, experiment_id: str) -> ExperimentOut:
     summary="Create or replace an experiment (JSON or YAML)",
     tag="experiments",
     scope=Scope.ADMIN,
-    body=Experiment,
+    body=ExperimentIn,
     response=ExperimentOut,
     errors=(400, 409, 422),
     yaml_body=True,
@@ -61,6 +92,12 @@ async def put_experiment(request: Request, ctx: AppContext) -> Response:
     variants starts a new ``phase``. A running experiment on a placement another running
     experiment has is a 409."""
     experiment_id = request.path_params["experiment_id"]
+    if experiment_id == HOLDOUT_ID:
+        raise ProblemError(
+            409,
+            f"{HOLDOUT_ID!r} is the global holdout's name (PUT /v1/holdout); pick another id",
+            title="Reserved experiment id",
+        )
     raw = await read_definition(request, ctx.settings.max_body_bytes)
     try:
         ctx.decisions.experiments.put(experiment_id, raw)
