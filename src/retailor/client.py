@@ -248,6 +248,27 @@ class Client:
         body = msgspec.json.encode(definition)
         return self._call("PUT", f"/v1/segments/{_path_part(segment_id)}", body=body)  # type: ignore[no-any-return]
 
+    # --- experiments -----------------------------------------------------------------
+
+    def put_experiment(self, experiment_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace an experiment; returns it as stored (phase included)."""
+        body = msgspec.json.encode(definition)
+        path = f"/v1/experiments/{_path_part(experiment_id)}"
+        return self._call("PUT", path, body=body)["experiment"]  # type: ignore[no-any-return]
+
+    def experiment(self, experiment_id: str) -> dict[str, Any]:
+        """An experiment's definition, phase and status."""
+        path = f"/v1/experiments/{_path_part(experiment_id)}"
+        return self._call("GET", path)["experiment"]  # type: ignore[no-any-return]
+
+    def experiments(self) -> list[dict[str, Any]]:
+        """Every experiment, by id."""
+        return self._call("GET", "/v1/experiments")["experiments"]  # type: ignore[no-any-return]
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Remove an experiment (its exposures and the decision log stay)."""
+        self._call("DELETE", f"/v1/experiments/{_path_part(experiment_id)}")
+
     # --- decisions -------------------------------------------------------------------
 
     def decide(

@@ -59,6 +59,19 @@ def test_a_decision_keeps_its_experiment_variant(storage: Storage) -> None:
     assert [r.experiment for r in log.scan()] == [tried.experiment, None]
 
 
+def test_a_decision_keeps_its_phase_unit_and_holdout(storage: Storage) -> None:
+    log = storage.decisions
+    tried = record(
+        1,
+        experiment=ExperimentAssignment(experiment_id="hero", variant="b", phase=2, unit="a:v1"),
+        holdout=False,
+    )
+    held = record(2, holdout=True, personalized=False)
+    log.append([tried, held, record(3)])
+    assert log.get("d1") == tried
+    assert [r.holdout for r in log.scan()] == [False, True, None]
+
+
 def test_feedback_is_kept_in_order(storage: Storage) -> None:
     log = storage.decisions
     log.append([record(1)])

@@ -9,7 +9,9 @@ Each rule is in the document's words (descriptions) and in the server's checks:
   not before 1970 (``EventValidator``); feedback is from the last 365 days;
 - periods end after they start (``starts_at`` < ``ends_at``, offers and placement rules);
 - a frequency cap's ``per_day`` is at most its ``per_week``; a match's ``price_min`` is at
-  most its ``price_max``.
+  most its ``price_max``;
+- an experiment's placements exist, each once; its variants have distinct ids and weights
+  summing to 1; its control is one of them.
 
 Only values the schema allows are changed, and only into other values it allows, so a
 request that breaks the schema elsewhere still does.
@@ -109,6 +111,30 @@ def _placement(body: Any) -> None:
             _ordered(rule.get("match"), "price_min", "price_max", _number)
 
 
+def _experiment(body: Any) -> None:
+    if not isinstance(body, dict):
+        return
+    if isinstance(body.get("placements"), list) and body["placements"]:
+        body["placements"] = ["home"]
+    variants = body.get("variants")
+    if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
+        return
+    for i, variant in enumerate(variants):
+        if isinstance(variant.get("id"), str):
+            variant["id"] = f"{variant['id'][:120]}{i}"  # distinct, still letters and digits
+        if isinstance(variant.get("placement"), dict):
+            _placement(variant["placement"])
+    weights = [v.get("weight") for v in variants]
+    if all(isinstance(w, int | float) and not isinstance(w, bool) for w in weights):
+        total = sum(weights)
+        for variant, weight in zip(variants, weights, strict=True):
+            variant["weight"] = weight / total if total else 0.0
+        if not total:
+            variants[0]["weight"] = 1.0
+    if isinstance(variants[0].get("id"), str) and "control" in body:
+        body["control"] = variants[0]["id"]
+
+
 def _feedback(body: Any) -> None:
     _set_times(body, ("timestamp",), datetime.now(UTC))
 
@@ -121,6 +147,7 @@ _BY_OPERATION: dict[tuple[str, str], Callable[[Any], None]] = {
     ("PUT", "/v1/offers/{offer_id}"): _offer,
     ("PUT", "/v1/placements/{placement_id}"): _placement,
     ("POST", "/v1/feedback"): _feedback,
+    ("PUT", "/v1/experiments/{experiment_id}"): _experiment,
 }
 
 

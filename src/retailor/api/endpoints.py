@@ -69,6 +69,7 @@ PATH_PARAMS: dict[str, PathParam] = {
     "placement_id": _definition_id("placement"),
     "offer_id": _definition_id("offer"),
     "segment_id": _definition_id("segment"),
+    "experiment_id": _definition_id("experiment"),
 }
 
 

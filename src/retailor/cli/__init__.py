@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "segments:segments",
         "Segments of the customer base, defined over traits and events in time windows.",
     ),
+    "experiments": (
+        "experiments:experiments",
+        "Experiments: their definitions, variants, phases and status.",
+    ),
     "recommend": (
         "recommend:recommend",
         "Write the top K items for each customer as CSV: customer_id,rank,item_id,score,source.",

@@ -26,6 +26,13 @@ class Who:
     #: who the request names: the canonical key, or for a customer id not seen yet that id
     #: (the key its first event will give it); offer caps and the decision log use it
     named: str | None = None
+    #: the experiment unit: the canonical customer id when the request resolves to a
+    #: customer (or names one not seen yet), else ``a:`` and the visitor id; None for a
+    #: stranger
+    unit: str | None = None
+    #: the identifiers a unit of this person may have been recorded under: the cluster's
+    #: customer ids and ``a:``-prefixed visitor ids
+    identifiers: tuple[str, ...] = ()
 
 
 class AudienceResolver:
@@ -47,19 +54,39 @@ class AudienceResolver:
         if anonymous_id:
             subjects.append(f"a:{anonymous_id}")
         state = None
+        known_customer = False
         if key is not None:
-            for ref in self.profiles.graph.members(key)[:MAX_SUBJECTS]:
+            members = self.profiles.graph.members(key)
+            for ref in members[:MAX_SUBJECTS]:
                 if ref.kind is IdentifierKind.CUSTOMER_ID:
                     subjects.append(f"c:{ref.value}")
                 elif ref.kind is IdentifierKind.ANONYMOUS_ID:
                     subjects.append(f"a:{ref.value}")
+            # the canonical key is a customer id when the cluster has one (its smallest)
+            known_customer = any(ref.kind is IdentifierKind.CUSTOMER_ID for ref in members)
             state = self.profiles.states.get(key)
         named = key
         # an email, a phone or a card written as kind:value is never echoed in clear
-        if named is None and customer_id and prefixed(customer_id) is None:
-            named = customer_id
+        plain_customer = customer_id if customer_id and prefixed(customer_id) is None else None
+        if named is None and plain_customer:
+            named = plain_customer
+        unit = (
+            key
+            if known_customer
+            else plain_customer or (f"a:{anonymous_id}" if anonymous_id else None)
+        )
+        identifiers = tuple(
+            dict.fromkeys(
+                [
+                    *([key] if known_customer and key else []),
+                    *(s[2:] if s.startswith("c:") else s for s in subjects),
+                ]
+            )
+        )
         if state is None:
-            return Who(key, tuple(dict.fromkeys(subjects)), {}, None, False, named)
+            return Who(
+                key, tuple(dict.fromkeys(subjects)), {}, None, False, named, unit, identifiers
+            )
         return Who(
             key=key,
             subjects=tuple(dict.fromkeys(subjects)),
@@ -67,6 +94,8 @@ class AudienceResolver:
             loyalty_tier=str(state.loyalty_tier.value) if state.loyalty_tier else None,
             returning=bool(state.orders),
             named=named,
+            unit=unit,
+            identifiers=identifiers,
         )
 
     def any_segments(self) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from retailor.decision.offers import Audience, OfferBook, OfferLedger, ineligible_reason
-from retailor.decision.policies import Arm, Policy
+from retailor.decision.policies import Arm, Policy, create_policy
 from retailor.domain.decisions import LoggedOffer
 from retailor.domain.offers import Offer
 
@@ -158,10 +158,25 @@ class OfferChooser:
 
     def __init__(self, book: OfferBook, ledger: OfferLedger, tracker: RewardTracker) -> None:
         self.book, self.ledger, self.tracker = book, ledger, tracker
+        self._others: dict[str, Policy] = {}
+        self._lock = threading.Lock()
 
     @property
     def policy(self) -> Policy:
         return self.tracker.policy
+
+    def policy_named(self, name: str | None) -> Policy:
+        """The policy of that name: the server's own (which learns), or another one made
+        on first use for an experiment's variant (``uniform``, say), which draws with the
+        same seed and learns nothing itself. Every choice, whichever policy drew it, is
+        logged with its probability and teaches the server's policy."""
+        if name is None or name == self.policy.name:
+            return self.policy
+        with self._lock:
+            other = self._others.get(name)
+            if other is None:
+                other = self._others[name] = create_policy(name, self.policy.seed)
+        return other
 
     def eligible(self, audience: Audience) -> list[Offer]:
         at = audience.now.timestamp()
@@ -172,16 +187,23 @@ class OfferChooser:
         return [offer for offer, ok in zip(offers, allowed, strict=True) if ok]
 
     def choose(
-        self, decision_id: str, audience: Audience, features: Mapping[str, str], n: int
+        self,
+        decision_id: str,
+        audience: Audience,
+        features: Mapping[str, str],
+        n: int,
+        policy: str | None = None,
     ) -> list[tuple[Offer, LoggedOffer]]:
-        """Up to ``n`` offers, each drawn by the policy among the still-eligible ones."""
+        """Up to ``n`` offers, each drawn by the policy (the server's, or the one named)
+        among the still-eligible ones."""
+        drawing = self.policy_named(policy)
         offers = self.eligible(audience)
         at = audience.now.timestamp()
         chosen: list[tuple[Offer, LoggedOffer]] = []
         context = dict(features)
         while offers and len(chosen) < n:
             arms = tuple(Arm(o.offer_id, offer_features(o)) for o in offers)
-            choice = self.policy.select(context, arms)
+            choice = drawing.select(context, arms)
             offer = next(o for o in offers if o.offer_id == choice.offer_id)
             offers.remove(offer)
             if not self.ledger.award(offer, audience.who, at, decision_id):

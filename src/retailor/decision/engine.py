@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,7 @@ from retailor.decision.audience import AudienceResolver, Who
 from retailor.decision.candidates import CONTEXTUAL, NON_PERSONAL, CandidateSources, SourceRequest
 from retailor.decision.catalog import CatalogIndex
 from retailor.decision.choosing import OfferChooser, context_features
+from retailor.decision.exposure import NO_TREATMENT, ExperimentGate, Treatment
 from retailor.decision.offers import Audience, consented
 from retailor.decision.placements import PlacementBook
 from retailor.decision.recorder import DecisionRecorder
@@ -133,6 +134,8 @@ class _Pool:
 
 @dataclass(frozen=True)
 class _Situation:
+    placement: Placement  # as the request's experiment variant changes it
+    treatment: Treatment
     who: Who
     personalized: bool
     snapshot: Snapshot
@@ -168,6 +171,7 @@ class DecisionEngine:
         chooser: OfferChooser,
         recorder: DecisionRecorder,
         settings: EngineSettings | None = None,
+        experiments: ExperimentGate | None = None,
     ) -> None:
         self.placements, self.sources, self.features = placements, sources, features
         self.catalog, self.audience, self.chooser, self.recorder = (
@@ -177,6 +181,7 @@ class DecisionEngine:
             recorder,
         )
         self.settings = settings or EngineSettings()
+        self.experiments = experiments
 
     # --- what every request shares --------------------------------------------------
 
@@ -192,13 +197,23 @@ class DecisionEngine:
         customer_id: str | None,
         anonymous_id: str | None,
         ctx: DecisionContext,
-        need_segments: bool,
+        need_segments: Callable[[Placement], bool],
     ) -> _Situation:
-        """Who asks, whether they may be personalized, their live features, and the
+        """Who asks, their holdout group and experiment variant (which may change the
+        placement), whether they may be personalized, their live features, and the
         placement's rules bound to this request. Segments cost a profile read: only when
-        ``need_segments`` (a rule's condition, offer targeting or the policy needs them)."""
+        ``need_segments(placement)`` (offer targeting or the policy) or the placement's rules
+        need them."""
         who = self.audience.who(customer_id, anonymous_id)
-        personalized = consented(
+        treatment = (
+            self.experiments.treat(placement.placement_id, who)
+            if self.experiments is not None
+            else NO_TREATMENT
+        )
+        if treatment is not NO_TREATMENT:
+            placement = treatment.placement(placement)
+        need = need_segments(placement) or self._rules_need_segments(placement)
+        personalized = treatment.personalized and consented(
             who.consent, "personalization", required=self.settings.consent_required
         )
         snapshot = self.features.snapshot(who.subjects) if personalized else EMPTY
@@ -207,9 +222,7 @@ class DecisionEngine:
         )
         store_id = ctx.store_id or snapshot.store_id
         now = datetime.now(UTC)
-        segments = (
-            self.audience.segments_of(who.key) if personalized and need_segments else frozenset()
-        )
+        segments = self.audience.segments_of(who.key) if personalized and need else frozenset()
         rules = RuleSet(
             placement.rules,
             RuleContext(
@@ -222,7 +235,10 @@ class DecisionEngine:
             ),
             self.catalog,
         )
-        return _Situation(who, personalized, snapshot, channel, store_id, now, segments, rules)
+        return _Situation(
+            placement, treatment, who, personalized, snapshot, channel, store_id, now, segments,
+            rules,
+        )  # fmt: skip
 
     # --- decisions -----------------------------------------------------------------
 
@@ -234,15 +250,18 @@ class DecisionEngine:
 
     def _decide(self, request: DecisionRequest) -> Decision:
         started = time.perf_counter()
-        placement = self._placement(request.placement)
-        wanted = placement.offers if request.offers is None else request.offers
         at = self._situation(
-            placement,
+            self._placement(request.placement),
             request.customer_id,
             request.anonymous_id,
             request.context,
-            self._rules_need_segments(placement) or (bool(wanted) and self.audience.any_segments()),
+            lambda p: (
+                bool(p.offers if request.offers is None else request.offers)
+                and self.audience.any_segments()
+            ),
         )
+        placement, treatment = at.placement, at.treatment
+        wanted = placement.offers if request.offers is None else request.offers
         who, personalized, snapshot, rules = at.who, at.personalized, at.snapshot, at.rules
         ctx, channel, store_id, now, segments = (
             request.context, at.channel, at.store_id, at.now, at.segments,
@@ -278,6 +297,7 @@ class DecisionEngine:
                     audience,
                     context_features(audience, placement.placement_id, favourite),
                     wanted,
+                    treatment.offer_policy,
                 )
             except Exception:  # a shared ledger out of reach: the items still answer
                 log.exception("no offers for decision %s: the offer ledger failed", decision_id)
@@ -301,6 +321,7 @@ class DecisionEngine:
             model_versions=versions,
             personalized=personalized,
             fallback=fallback,
+            experiment=treatment.answered(),
         )
         context = {
             "item_id": ctx.item_id,
@@ -311,7 +332,13 @@ class DecisionEngine:
             "category": ctx.category,
         }
         return self._logged(
-            decision, now, request.anonymous_id, context, [logged for _, logged in offers], started
+            decision,
+            now,
+            request.anonymous_id,
+            context,
+            [logged for _, logged in offers],
+            started,
+            treatment,
         )
 
     def _logged(
@@ -322,6 +349,7 @@ class DecisionEngine:
         context: dict[str, Any],
         offers: list[LoggedOffer],
         started: float,
+        treatment: Treatment = NO_TREATMENT,
     ) -> Decision:
         """Queue the decision's record for the decision log; returns the decision."""
         self.recorder.add(
@@ -339,6 +367,8 @@ class DecisionEngine:
                 personalized=decision.personalized,
                 fallback=decision.fallback,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                experiment=treatment.recorded(),
+                holdout=treatment.holdout,
             )
         )
         return decision
@@ -466,14 +496,14 @@ class DecisionEngine:
 
     def _rerank(self, request: RerankRequest) -> Decision:
         started = time.perf_counter()
-        placement = self._placement(request.placement)
         at = self._situation(
-            placement,
+            self._placement(request.placement),
             request.customer_id,
             request.anonymous_id,
             request.context,
-            self._rules_need_segments(placement),
+            lambda _: False,
         )
+        placement, treatment = at.placement, at.treatment
         who, personalized, snapshot, rules = at.who, at.personalized, at.snapshot, at.rules
         ctx, now = request.context, at.now
         candidates = list(dict.fromkeys(request.items))
@@ -523,6 +553,7 @@ class DecisionEngine:
             offers=[],
             model_versions=self.sources.versions(),
             personalized=personalized,
+            experiment=treatment.answered(),
         )
         return self._logged(
             decision,
@@ -531,4 +562,5 @@ class DecisionEngine:
             {"query": ctx.query, "items": len(candidates)},
             [],
             started,
+            treatment,
         )

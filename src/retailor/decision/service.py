@@ -22,6 +22,8 @@ from retailor.decision.candidates import CandidateSources
 from retailor.decision.catalog import CatalogIndex
 from retailor.decision.choosing import OfferChooser, RewardTracker
 from retailor.decision.engine import DecisionEngine, EngineSettings
+from retailor.decision.experiments import ExperimentBook
+from retailor.decision.exposure import ExperimentGate, ExposureTracker
 from retailor.decision.feedback import FeedbackService
 from retailor.decision.learning import PolicyFollower
 from retailor.decision.logged import rewarded_offers
@@ -37,6 +39,7 @@ from retailor.models.serving import ModelService
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.storage.base import DecisionLog, DefinitionStore
+from retailor.storage.experiments import ExposureStore
 from retailor.storage.hot import HotCache, OfferLedger, PolicyStateStore
 
 log = logging.getLogger("retailor.decisions")
@@ -65,7 +68,10 @@ class DecisionService:
         seed: int = 0,
         background: bool = True,
         shared: HotCache | None = None,
+        exposures: ExposureStore | None = None,
     ) -> None:
+        """``exposures`` keeps first exposures to experiments (None: in this process's
+        memory only)."""
         self.catalog = CatalogIndex(items)
         self.features = OnlineFeatures(self._item_info)
         self.sources = CandidateSources(
@@ -73,6 +79,14 @@ class DecisionService:
         )
         self.placements = PlacementBook(definitions, self.sources.known)
         self.offers = OfferBook(definitions)
+        if exposures is None:
+            from retailor.storage.memory.exposures import MemoryExposureStore
+
+            exposures = MemoryExposureStore()
+        self.experiments = ExperimentBook(
+            definitions, self.placements, self.sources.known, exposures
+        )
+        self.exposures = ExposureTracker(exposures, background=background)
         self.ledger = ledger
         self.policy_name, self.seed = policy, seed
         self.tracker = RewardTracker(
@@ -102,6 +116,7 @@ class DecisionService:
             self.chooser,
             self.recorder,
             EngineSettings(consent_required=consent_required, timeout_seconds=timeout_seconds),
+            ExperimentGate(self.experiments, self.exposures),
         )
 
     def _belongs(self, event: Event, decision: DecisionRecord) -> bool:
@@ -218,6 +233,7 @@ class DecisionService:
         self.sources.personal.refresh([key for _, key in recent])
 
     def close(self) -> None:
+        self.exposures.close()
         self.sources.personal.close()
         self.recorder.close()
         self._pump()

@@ -80,6 +80,8 @@ class Decision(Struct, kw_only=True):
     model_versions: dict[str, int | None]
     personalized: bool
     fallback: str | None = None
+    #: the experiment this answer was decided in (left out outside any experiment)
+    experiment: DecidedExperiment | msgspec.UnsetType = msgspec.UNSET
 
 
 class LoggedOffer(Struct, kw_only=True):
@@ -92,16 +94,31 @@ class LoggedOffer(Struct, kw_only=True):
     features: dict[str, str]
 
 
-class ExperimentAssignment(Struct, kw_only=True):
-    """The experiment a decision took part in and the variant it was given."""
+class ExperimentAssignment(Struct, kw_only=True, omit_defaults=True):
+    """The experiment a decision took part in, the variant it was given, the phase, and
+    the unit assigned (recorded at its first exposure: a visitor who logged in since keeps
+    the visitor unit). Records logged before phases existed have neither."""
 
     experiment_id: str
     variant: str
+    phase: int | None = None
+    unit: str | None = None
+
+
+class DecidedExperiment(Struct, kw_only=True, omit_defaults=True):
+    """The experiment an answer was decided in: its id, the variant, and the variant's
+    ``parameters`` for the client to render (left out when it has none)."""
+
+    id: str
+    variant: str
+    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class DecisionRecord(Struct, kw_only=True, omit_defaults=True):
     """What the decision log keeps of one decision. ``experiment`` is set only for a
-    decision made inside an experiment, and left out of the record's JSON otherwise."""
+    decision made inside an experiment, and left out of the record's JSON otherwise;
+    ``holdout`` is None when no global holdout is configured (or the request named
+    nobody), True when the unit is held out of personalization, False otherwise."""
 
     decision_id: str
     at: Timestamp
@@ -117,6 +134,7 @@ class DecisionRecord(Struct, kw_only=True, omit_defaults=True):
     fallback: str | None
     latency_ms: float
     experiment: ExperimentAssignment | None = None
+    holdout: bool | None = None
 
 
 class Feedback(IdChecked, kw_only=True, forbid_unknown_fields=True):

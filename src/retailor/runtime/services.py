@@ -154,7 +154,8 @@ class Services:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until the background threads have processed what was queued before the
         call: events to store and the projections they feed, segment count builds, model
-        updates, decisions to log and the feedback that waited for them. False when one of
+        updates, decisions to log and the feedback that waited for them, first exposures
+        to experiments to record. False when one of
         them did not get there within ``timeout`` seconds (None: no limit) in all."""
         deadline = None if timeout is None else time.monotonic() + timeout
 
@@ -166,6 +167,7 @@ class Services:
             self.segments.builder.wait_idle,
             self.models.wait_idle,
             self.decisions.recorder.wait_idle,
+            self.decisions.exposures.wait_idle,
         )
         return all([wait(left()) for wait in waits])
 
@@ -265,6 +267,7 @@ def build_services(
         seed=settings.policy_seed,
         background=background,
         shared=shared.cache if shared is not None else None,
+        exposures=storage.exposures,
     )
     if restored is not None:
         decisions.features.import_state(restored[1]["features"])  # type: ignore[arg-type]
@@ -317,6 +320,8 @@ def build_services(
             "placement": decisions.placements.reload,
             "offer": decisions.offers.reload,
             "segment": segments.reload,
+            "experiment": decisions.experiments.reload,
+            "holdout": decisions.experiments.reload_holdout,
         },
         revision,
     )

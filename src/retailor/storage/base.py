@@ -333,7 +333,7 @@ class DecisionLog(ABC):
 
 
 #: What a definition store keeps: one document per id in each kind.
-DEFINITION_KINDS = ("placement", "offer", "segment")
+DEFINITION_KINDS = ("placement", "offer", "segment", "experiment", "holdout")
 
 
 class StoredDefinition(msgspec.Struct, frozen=True, kw_only=True):
@@ -364,7 +364,8 @@ def check_kind(kind: str) -> str:
 
 
 class DefinitionStore(ABC):
-    """The definitions people write (placements, offers, segments), shared by every
+    """The definitions people write (placements, offers, segments, experiments and the
+    global holdout), shared by every
     process that works on the same data: a server learns of a change made elsewhere by
     asking what changed since the revision it holds.
 

@@ -26,6 +26,7 @@ DECISION_COLUMNS = (
     "latency_ms",
     "experiment_id",
     "experiment_variant",
+    "holdout",
     "record",
 )
 _encode = msgspec.json.Encoder().encode
@@ -54,5 +55,6 @@ def decision_row(record: DecisionRecord) -> tuple[Any, ...]:
         record.latency_ms,
         experiment.experiment_id if experiment else None,
         experiment.variant if experiment else None,
+        record.holdout,
         _encode(record).decode(),
     )

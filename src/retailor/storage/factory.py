@@ -20,9 +20,11 @@ from retailor.storage.base import (
     QuarantineStore,
     SnapshotStore,
 )
+from retailor.storage.experiments import ExposureStore
 from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore
+from retailor.storage.memory.exposures import MemoryExposureStore
 from retailor.storage.memory.snapshots import MemorySnapshotStore
 from retailor.storage.migrations import Migration
 
@@ -59,6 +61,9 @@ class Storage:
     #: snapshots of the projections (kept in PostgreSQL; a DuckDB or memory process
     #: rebuilds from its own log at start and keeps them in memory only)
     snapshots: SnapshotStore = field(default_factory=MemorySnapshotStore)
+    #: first exposures to experiments (an in-memory index in front of the DuckDB table;
+    #: the shared table in PostgreSQL)
+    exposures: ExposureStore = field(default_factory=MemoryExposureStore)
     probes: list[HealthProbe] = field(default_factory=list, repr=False)
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -255,6 +260,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.duckdb.database import DuckDBDatabase
         from retailor.storage.duckdb.decisions import DuckDBDecisionLog
         from retailor.storage.duckdb.events import DuckDBEventLog
+        from retailor.storage.duckdb.exposures import DuckDBExposureStore
         from retailor.storage.duckdb.quarantine import DuckDBQuarantineStore
         from retailor.storage.files.definitions import FileDefinitionStore
         from retailor.storage.files.keys import FileKeyStore
@@ -272,6 +278,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             leases=MemoryLeaseStore(),  # one process serves the file: it holds every lease
             installation=FileInstallationStore(data_dir),
             dsn=dsn,
+            exposures=DuckDBExposureStore(db),
             _closers=[db],
         )
     if scheme in POSTGRES_SCHEMES:
@@ -280,6 +287,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.decisions import PostgresDecisionLog
         from retailor.storage.postgres.definitions import PostgresDefinitionStore
         from retailor.storage.postgres.events import PostgresEventLog
+        from retailor.storage.postgres.exposures import PostgresExposureStore
         from retailor.storage.postgres.installation import PostgresInstallationStore
         from retailor.storage.postgres.keys import PostgresKeyStore
         from retailor.storage.postgres.leases import PostgresLeaseStore
@@ -300,6 +308,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             installation=PostgresInstallationStore(database),
             dsn=dsn,
             snapshots=PostgresSnapshotStore(database),
+            exposures=PostgresExposureStore(database),
             probes=[database.unavailable],
             _closers=[database],
         )

@@ -21,6 +21,7 @@ _NOT_TEXT = {
     "items": _TEXT_LIST,
     "offer_ids": _TEXT_LIST,
     "personalized": pa.bool_(),
+    "holdout": pa.bool_(),
     "latency_ms": pa.float64(),
 }
 _DECISIONS = pa.schema([(c, _NOT_TEXT.get(c, pa.string())) for c in DECISION_COLUMNS])

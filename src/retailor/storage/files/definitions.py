@@ -39,7 +39,13 @@ from retailor.storage.permissions import PRIVATE_FILE, make_private_dir
 log = logging.getLogger(__name__)
 
 #: The folder of each kind, under the data directory.
-FOLDERS = {"placement": "placements", "offer": "offers", "segment": "segments"}
+FOLDERS = {
+    "placement": "placements",
+    "offer": "offers",
+    "segment": "segments",
+    "experiment": "experiments",
+    "holdout": "holdout",
+}
 JOURNAL = "definitions.journal"
 LOCK = "definitions.lock"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

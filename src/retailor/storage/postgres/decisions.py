@@ -24,7 +24,7 @@ _QUOTED = ", ".join(f'"{c}"' for c in DECISION_COLUMNS)
 _INSERT_DECISION = (
     f"INSERT INTO decisions ({_QUOTED}) VALUES "
     "(%s, %s, %s, %s, %s, %s, %s, %s::text[], %s::text[], %s::json, %s, %s, %s, %s, %s, "
-    "%s::json) "
+    "%s, %s::json) "
     "ON CONFLICT (decision_id) DO NOTHING"
 )
 _FEEDBACK_COLUMNS = '"decision_id", "at", "type", "item_id", "offer_id", "value", "source"'

@@ -1,0 +1,212 @@
+"""Experiments and the global holdout: what marketers define to measure what Retailor
+earns, effective for the very next decision on every worker."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+from starlette.requests import Request
+from starlette.responses import Response
+
+from retailor.api.context import AppContext
+from retailor.api.endpoints import endpoint
+from retailor.api.http import json_response, read_definition
+from retailor.api.problems import ProblemError
+from retailor.api.routes.placements import definition_problem
+from retailor.decision.candidates import source_names
+from retailor.decision.experiments import ExperimentConflictError
+from retailor.domain.access import Scope
+from retailor.domain.experiments import HOLDOUT_ID, Experiment, Holdout
+from retailor.domain.ids import InvalidIdError
+from retailor.domain.placements import DefinitionError
+
+
+class ExperimentOut(msgspec.Struct):
+    experiment: Experiment
+
+
+class ExperimentsOut(msgspec.Struct):
+    experiments: list[Experiment]
+
+
+class HoldoutOut(msgspec.Struct):
+    holdout: Holdout
+
+
+_SOURCE = {"enum": source_names()}
+#: An experiment as sent: its variants' sources, fallbacks and model substitutions name
+#: the server's candidate sources.
+ExperimentIn = Annotated[
+    Experiment,
+    Meta(
+        extra_json_schema={
+            "properties": {
+                "variants": {
+                    "items": {
+                        "properties": {
+                            "placement": {
+                                "properties": {
+                                    "sources": {"items": {"properties": {"source": _SOURCE}}},
+                                    "fallback": {"items": _SOURCE},
+                                }
+                            },
+                            "models": {"propertyNames": _SOURCE, "additionalProperties": _SOURCE},
+                        }
+                    }
+                }
+            }
+        }
+    ),
+]
+
+
+def _experiment_out(ctx: AppContext, experiment_id: str) -> ExperimentOut:
+    experiment = ctx.decisions.experiments.get(experiment_id)
+    if experiment is None:
+        raise ProblemError(
+            404,
+            f"no experiment {experiment_id!r}; define it with PUT /v1/experiments/{experiment_id}",
+        )
+    return ExperimentOut(experiment)
+
+
+@endpoint(
+    "PUT",
+    "/v1/experiments/{experiment_id}",
+    summary="Create or replace an experiment (JSON or YAML)",
+    tag="experiments",
+    scope=Scope.ADMIN,
+    body=ExperimentIn,
+    response=ExperimentOut,
+    errors=(400, 409, 422),
+    yaml_body=True,
+)
+async def put_experiment(request: Request, ctx: AppContext) -> Response:
+    """Placements (one or more, each a default or defined placement), variants (``id``,
+    ``weight`` — the weights sum to 1 —, and what each changes: a ``placement`` override,
+    ``models`` (a source replaced by another), an ``offer_policy``, ``personalized:
+    false``, client ``parameters``), the ``control`` variant and a ``status`` (``draft``,
+    ``running`` — the default —, ``stopped``). Changing the weights or the set of
+    variants starts a new ``phase``. A running experiment on a placement another running
+    experiment has is a 409."""
+    experiment_id = request.path_params["experiment_id"]
+    if experiment_id == HOLDOUT_ID:
+        raise ProblemError(
+            409,
+            f"{HOLDOUT_ID!r} is the global holdout's name (PUT /v1/holdout); pick another id",
+            title="Reserved experiment id",
+        )
+    raw = await read_definition(request, ctx.settings.max_body_bytes)
+    try:
+        ctx.decisions.experiments.put(experiment_id, raw)
+    except ExperimentConflictError as exc:
+        raise ProblemError(409, str(exc), title="Overlapping experiments") from None
+    except (DefinitionError, InvalidIdError) as exc:
+        raise definition_problem(exc, "Invalid experiment definition") from None
+    return json_response(_experiment_out(ctx, experiment_id))
+
+
+@endpoint(
+    "GET",
+    "/v1/experiments/{experiment_id}",
+    summary="An experiment's definition, phase and status",
+    tag="experiments",
+    scope=Scope.ADMIN,
+    response=ExperimentOut,
+    errors=(404,),
+)
+async def get_experiment(request: Request, ctx: AppContext) -> Response:
+    """The definition in force, with its ``phase`` and when it started."""
+    return json_response(_experiment_out(ctx, request.path_params["experiment_id"]))
+
+
+@endpoint(
+    "DELETE",
+    "/v1/experiments/{experiment_id}",
+    summary="Remove an experiment",
+    tag="experiments",
+    scope=Scope.ADMIN,
+    errors=(404, 422),
+)
+async def delete_experiment(request: Request, ctx: AppContext) -> Response:
+    """204 when removed: its placements decide as they are defined from the next decision
+    on. The decision log and the recorded exposures stay (its results can still be
+    read); defined again, the experiment starts after the last phase recorded."""
+    experiment_id = request.path_params["experiment_id"]
+    try:
+        removed = ctx.decisions.experiments.delete(experiment_id)
+    except InvalidIdError as exc:
+        raise ProblemError(422, str(exc)) from None
+    if not removed:
+        raise ProblemError(404, f"no experiment {experiment_id!r}")
+    return Response(status_code=204)
+
+
+@endpoint(
+    "GET",
+    "/v1/experiments",
+    summary="Every experiment",
+    tag="experiments",
+    scope=Scope.ADMIN,
+    response=ExperimentsOut,
+)
+async def list_experiments(request: Request, ctx: AppContext) -> Response:
+    """Drafts, running and stopped experiments, by id."""
+    return json_response(ExperimentsOut(ctx.decisions.experiments.all()))
+
+
+@endpoint(
+    "PUT",
+    "/v1/holdout",
+    summary="Set the global holdout: a share of customers never personalized",
+    tag="experiments",
+    scope=Scope.ADMIN,
+    body=Holdout,
+    response=HoldoutOut,
+    errors=(400, 422),
+    yaml_body=True,
+)
+async def put_holdout(request: Request, ctx: AppContext) -> Response:
+    """``{"share": 0.05}`` (0 to 0.5): that share of units (customers, else visitors) get
+    the non-personalized answer on every placement and are in no experiment; decisions
+    record ``holdout`` true or false. A new share starts a new phase."""
+    raw = await read_definition(request, ctx.settings.max_body_bytes)
+    try:
+        holdout = ctx.decisions.experiments.put_holdout(raw)
+    except DefinitionError as exc:
+        raise definition_problem(exc, "Invalid holdout") from None
+    return json_response(HoldoutOut(holdout))
+
+
+@endpoint(
+    "GET",
+    "/v1/holdout",
+    summary="The global holdout",
+    tag="experiments",
+    scope=Scope.ADMIN,
+    response=HoldoutOut,
+    errors=(404,),
+)
+async def get_holdout(request: Request, ctx: AppContext) -> Response:
+    """The share held out, its phase and when it started; 404 when there is none."""
+    holdout = ctx.decisions.experiments.holdout
+    if holdout is None:
+        raise ProblemError(404, "no global holdout; set one with PUT /v1/holdout")
+    return json_response(HoldoutOut(holdout))
+
+
+@endpoint(
+    "DELETE",
+    "/v1/holdout",
+    summary="Remove the global holdout",
+    tag="experiments",
+    scope=Scope.ADMIN,
+    errors=(404,),
+)
+async def delete_holdout(request: Request, ctx: AppContext) -> Response:
+    """204 when removed: everyone is personalized again (as their consent allows)."""
+    if not ctx.decisions.experiments.delete_holdout():
+        raise ProblemError(404, "no global holdout")
+    return Response(status_code=204)
