@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import msgspec
@@ -282,10 +282,14 @@ class Client:
         k: int | None = None,
         offers: int | None = None,
         exclude: Sequence[str] = (),
+        timestamp: str | None = None,
     ) -> dict[str, Any]:
-        """Items and offers for ``placement``: ``{"decision_id", "items", "offers", ...}``."""
+        """Items and offers for ``placement``: ``{"decision_id", "items", "offers", ...}``
+        (``"experiment"`` too when the placement runs one). ``timestamp`` (ISO 8601) makes
+        the decision as of that time, for replays and simulations; default: now."""
         return self._call("POST", "/v1/decisions", body=_decision_body(  # type: ignore[no-any-return]
-            placement, customer_id, anonymous_id, session_id, context, k, offers, exclude
+            placement, customer_id, anonymous_id, session_id, context, k, offers, exclude,
+            timestamp,
         ))  # fmt: skip
 
     def rerank(
@@ -336,6 +340,34 @@ class Client:
     def offer(self, offer_id: str) -> dict[str, Any]:
         return self._call("GET", f"/v1/offers/{_path_part(offer_id)}")  # type: ignore[no-any-return]
 
+    # --- experiments -----------------------------------------------------------------
+
+    def put_experiment(self, experiment_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """Create or change an experiment (changing its weights starts a new phase)."""
+        return self._call(  # type: ignore[no-any-return]
+            "PUT",
+            f"/v1/experiments/{_path_part(experiment_id)}",
+            body=msgspec.json.encode(definition),
+        )
+
+    def experiment(self, experiment_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/experiments/{_path_part(experiment_id)}")  # type: ignore[no-any-return]
+
+    def experiment_results(self, experiment_id: str, **query: str) -> dict[str, Any]:
+        """Units, summary statistics and comparisons per variant (see docs/measurement.md)."""
+        return self._call(  # type: ignore[no-any-return]
+            "GET", f"/v1/experiments/{_path_part(experiment_id)}/results{_query(query)}"
+        )
+
+    def report(self, **query: str) -> dict[str, Any]:
+        """A report of decisions, exposures and attributed revenue (``by``, ``interval``,
+        ``from``, ``to``: see docs/measurement.md)."""
+        return self._call("GET", f"/v1/reports{_query(query)}")  # type: ignore[no-any-return]
+
+
+def _query(values: dict[str, str]) -> str:
+    return ("?" + urlencode(values)) if values else ""
+
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
@@ -375,6 +407,7 @@ def _decision_body(
     k: int | None,
     offers: int | None,
     exclude: Sequence[str],
+    timestamp: str | None = None,
 ) -> bytes:
     return msgspec.json.encode(
         _drop_none(
@@ -387,6 +420,7 @@ def _decision_body(
                 "k": k,
                 "offers": offers,
                 "exclude": list(exclude) or None,
+                "timestamp": timestamp,
             }
         )
     )
@@ -482,6 +516,16 @@ class AsyncClient:
         body = msgspec.json.encode(definition)
         return await self._call("PUT", f"/v1/offers/{_path_part(offer_id)}", body=body)  # type: ignore[no-any-return]
 
+    async def put_experiment(
+        self, experiment_id: str, definition: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = msgspec.json.encode(definition)
+        return await self._call("PUT", f"/v1/experiments/{_path_part(experiment_id)}", body=body)  # type: ignore[no-any-return]
+
+    async def experiment_results(self, experiment_id: str, **query: str) -> dict[str, Any]:
+        path = f"/v1/experiments/{_path_part(experiment_id)}/results{_query(query)}"
+        return await self._call("GET", path)  # type: ignore[no-any-return]
+
     async def decide(
         self,
         placement: str,
@@ -493,10 +537,19 @@ class AsyncClient:
         k: int | None = None,
         offers: int | None = None,
         exclude: Sequence[str] = (),
+        timestamp: str | None = None,
     ) -> dict[str, Any]:
         """Items and offers for ``placement`` (see ``Client.decide``)."""
         body = _decision_body(
-            placement, customer_id, anonymous_id, session_id, context, k, offers, exclude
+            placement,
+            customer_id,
+            anonymous_id,
+            session_id,
+            context,
+            k,
+            offers,
+            exclude,
+            timestamp,
         )
         return await self._call("POST", "/v1/decisions", body=body)  # type: ignore[no-any-return]
 

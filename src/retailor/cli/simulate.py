@@ -287,7 +287,30 @@ def print_summary(report: dict[str, Any], offline: bool = False) -> None:
     _errors(report, wide)
 
 
+def _results(report: dict[str, Any], wide: Console) -> None:
+    """Retailor's own results of the run's experiments beside the simulation's truth."""
+    for name, result in report.get("retailor_results", {}).items():
+        table = Table(
+            title=f"Retailor's results of {name} (control: {result['control']}) against the "
+            "simulation's truth",
+            title_justify="left",
+        )
+        for column in ("variant", "metric", "true effect", "Retailor's effect", "95 % interval", "truth inside"):  # fmt: skip
+            table.add_column(column, justify="left" if column in ("variant", "metric") else "right")
+        for check in result["checks"]:
+            low, high = check["retailor_ci95"]
+            table.add_row(check["variant"], check["metric"], f"{check['true_effect']:+.4f}",
+                          f"{check['retailor_effect']:+.4f}", f"{low:+.4f} to {high:+.4f}",
+                          "yes" if check["within_ci95"] else "[red]no[/]")  # fmt: skip
+        wide.print(table)
+        units = ", ".join(f"{v} {n:,}" for v, n in result["units"].items())
+        wide.print(f"  units: {units}; sample ratio p = {result['srm_p_value']:.3f}")
+        for warning in result["warnings"]:
+            wide.print(f"  [yellow]{warning}[/]")
+
+
 def _errors(report: dict[str, Any], wide: Console) -> None:
+    _results(report, wide)
     if report["error_count"]:
         wide.print(
             f"[yellow]  {report['error_count']} requests failed; first: {report['errors'][0]}[/]"

@@ -28,15 +28,13 @@ import numpy as np
 from retailor.client import AsyncClient, RetailorError
 from retailor.simulator import shopper
 from retailor.simulator.arms import (
-    OFFER_ARMS,
     OFFER_DEFINITION,
+    OFFER_EXPERIMENT,
+    OFFER_EXPERIMENT_DEFINITION,
     OFFER_PLACEMENT,
-    OFFER_SHARES,
-    POPULAR_DEFINITION,
-    POPULAR_PLACEMENT,
-    RECOMMENDATION_ARMS,
+    RECOMMENDATION_DEFINITION,
+    RECOMMENDATION_EXPERIMENT,
     Shelves,
-    split,
 )
 from retailor.simulator.outcome import Outcome, Visit
 from retailor.simulator.shop import Shop
@@ -50,7 +48,7 @@ from retailor.simulator.world import (
 
 EVENT_BATCH = 5_000
 #: Each kind of random draw has a stream of its own (the tag keeps them apart).
-STREAM_ASSIGNMENT, STREAM_SCHEDULE, STREAM_VISIT, STREAM_STORE, STREAM_EMAIL = 1, 2, 3, 4, 5
+STREAM_SCHEDULE, STREAM_VISIT, STREAM_STORE, STREAM_EMAIL = 2, 3, 4, 5
 EMAIL_WEEKDAY = 1  # Tuesday
 EMAIL_OPEN_RATE = 0.3
 
@@ -81,15 +79,6 @@ class Simulator:
         self.shelves = (
             Shelves(client, self.shop.item_index, self.outcome.errors) if client else None
         )
-        people = world.customers
-        assign = np.random.default_rng([world.seed, STREAM_ASSIGNMENT])
-        self.arm = split(len(people.customer_ids), RECOMMENDATION_ARMS, assign)
-        self.offer_arm = split(len(people.customer_ids), OFFER_ARMS, assign, OFFER_SHARES)
-        h, end = world.scale.history_days, world.scale.total_days
-        eligible = (people.arrival_day < end) & (people.churn_day > h)
-        self.outcome.assigned = {
-            int(p): RECOMMENDATION_ARMS[int(self.arm[p])] for p in np.flatnonzero(eligible)
-        }
         self._buffer: list[dict[str, Any]] = []
         self._export = export
 
@@ -105,6 +94,14 @@ class Simulator:
             await self._day(day)
             if self.progress:
                 self.progress(day, self.outcome)
+        if self.client is not None:
+            for experiment in (RECOMMENDATION_EXPERIMENT, OFFER_EXPERIMENT):
+                try:
+                    self.outcome.results[experiment] = await self.client.experiment_results(
+                        experiment
+                    )
+                except RetailorError as exc:
+                    self.outcome.errors.append(f"results of {experiment}: {exc}")
         return self.outcome
 
     def experiment(self, day: int) -> bool:
@@ -121,10 +118,11 @@ class Simulator:
             events += shop.registration(int(p), before, f"r{p}")
         await self._send(events)
         if self.client is not None:
-            await self.client.put_placement(POPULAR_PLACEMENT, POPULAR_DEFINITION)
             await self.client.put_placement(OFFER_PLACEMENT, OFFER_DEFINITION)
             for offer in world.offers:
                 await self.client.put_offer(offer.offer_id, offer.definition())
+            await self.client.put_experiment(RECOMMENDATION_EXPERIMENT, RECOMMENDATION_DEFINITION)
+            await self.client.put_experiment(OFFER_EXPERIMENT, OFFER_EXPERIMENT_DEFINITION)
 
     async def _day(self, day: int) -> None:
         world = self.world
@@ -159,6 +157,8 @@ class Simulator:
                 self._buffer.append(rung[0])
                 self.outcome.store_orders += 1
                 self.outcome.store_revenue += rung[1]
+                if self.experiment(day):
+                    self.outcome.orders.append((p, at, round(float(rung[1]), 2)))
         await self._flush()
         await self._upsert(self.shop.newly_sold_out())
 
@@ -241,9 +241,9 @@ class Simulator:
         rng = np.random.default_rng([world.seed, STREAM_VISIT, day, n, p])
         people = world.customers
         cat = world.catalog
-        arm = RECOMMENDATION_ARMS[int(self.arm[p])] if live else "none"
-        offer_arm = OFFER_ARMS[int(self.offer_arm[p])] if live else "none"
-        record = Visit(day, p, arm, offer_arm, "email" if entry else channel)
+        # Retailor assigns the variants: the home page's answer names this visit's
+        # recommendation variant, the checkout's its offer variant
+        record = Visit(day, p, "none", "none", "email" if entry else channel)
         session = f"{day}-{n}-{p}"
         device = {"anonymous_id": f"{channel}-device-{p + 1}"}
         known = {"customer_id": people.customer_ids[p]}
@@ -299,10 +299,13 @@ class Simulator:
             items, decision = entry
             view(items, decision, "email", {**known, **device})
         emit("page_viewed", {"path": "/", "page_type": "home"})
-        if live and arm != "none":
+        arm = "none"
+        if live:
             home = await self._shelves().show(
-                arm, "home", who, {"channel": channel}, available=available, rng=rng, exclude=[]
-            )
+                "home", who, {"channel": channel}, clock[0],
+                available=available, rng=rng, exclude=[],
+            )  # fmt: skip
+            arm = record.arm = self._exposed(p, home.variant, clock[0])
             record.shown += len(home.items)
             clicked = shopper.scan(home.items, utility, rng, shopper.RECOMMENDATION_ATTENTION)
             record.clicks += len(clicked)
@@ -317,8 +320,8 @@ class Simulator:
         if live and arm != "none":
             for item in list(viewed[:2]):
                 page = await self._shelves().show(
-                    arm, "product_detail", who, {"item_id": cat.item_ids[item], "channel": channel},
-                    available=available, rng=rng, exclude=[item],
+                    "product_detail", who, {"item_id": cat.item_ids[item], "channel": channel},
+                    clock[0], available=available, rng=rng, exclude=[item],
                 )  # fmt: skip
                 record.shown += len(page.items)
                 clicked = [i for i in shopper.scan(page.items, utility, rng,
@@ -346,8 +349,8 @@ class Simulator:
             await send()  # the cart page's decisions see the cart
             if arm != "none":
                 page = await self._shelves().show(
-                    arm, "cart", who, self._cart_context(cart, channel),
-                    available=available, rng=rng, exclude=list(cart),
+                    "cart", who, self._cart_context(cart, channel),
+                    clock[0], available=available, rng=rng, exclude=list(cart),
                 )  # fmt: skip
                 decision_id = page.decision_id or decision_id
                 record.shown += len(page.items)
@@ -373,23 +376,26 @@ class Simulator:
                     events.append(event)
         if live:
             await send()  # the offer's decision knows who is buying
-            # the offer: one request of the same shape for every shopper of the bandit arm,
-            # and the same eligibility (the final basket) for every offer arm
+            # the offer: one request of the same shape for every shopper, and the same
+            # eligibility (the final basket) for every offer variant; Retailor's answer
+            # names the variant (the bandit's or the uniform policy's offer, or none for
+            # the oracle, which the shop picks itself)
             basket = self.shop.basket(cart)
             eligible = [o for o, spec in enumerate(world.offers) if basket >= spec.min_basket]
-            if offer_arm == "bandit":
-                try:
-                    offer_decision, offer_id = await self._shelves().offer(
-                        who, self._cart_context(cart, channel)
-                    )
-                except RetailorError as exc:
-                    self.outcome.errors.append(f"offer decision failed: {exc}")
-                    offer_id = None
-                chosen = self._offer_index(offer_id) if offer_id else None
-            elif offer_arm == "random" and eligible:
-                chosen = int(rng.choice(eligible))
-            elif offer_arm == "oracle" and eligible:
-                chosen = max(eligible, key=lambda o: response[o])
+            try:
+                answer = await self._shelves().offer(
+                    who, self._cart_context(cart, channel), clock[0]
+                )
+            except RetailorError as exc:
+                self.outcome.errors.append(f"offer decision failed: {exc}")
+                answer = None
+            if answer is not None:
+                record.offer_arm = self._exposed(p, answer.variant, clock[0], OFFER_EXPERIMENT)
+                offer_decision = answer.decision_id
+                if record.offer_arm == "oracle":
+                    chosen = max(eligible, key=lambda o: response[o]) if eligible else None
+                else:
+                    chosen = self._offer_index(answer.offer_id) if answer.offer_id else None
             if chosen is not None and eligible:
                 record.offer_id = world.offers[chosen].offer_id
                 record.regret = float(max(response[o] for o in eligible) - response[chosen])
@@ -399,6 +405,8 @@ class Simulator:
             await self._order(
                 record, cart, chosen if redeemed else None, session, emit, decision_id
             )
+            if live and record.ordered:
+                self.outcome.orders.append((p, clock[0], round(record.revenue, 2)))
         await send()
         if record.redeemed and offer_decision and record.offer_id:
             try:
@@ -456,6 +464,19 @@ class Simulator:
         emit("order_completed", props, decision_id)
         await self._upsert(self.shop.newly_sold_out())
 
+    def _exposed(
+        self,
+        person: int,
+        variant: str | None,
+        at: datetime,
+        experiment: str = RECOMMENDATION_EXPERIMENT,
+    ) -> str:
+        """Note a shopper's first exposure to ``experiment`` (the variant Retailor answered
+        with, and when); returns the variant ("none" without one)."""
+        if variant is not None:
+            self.outcome.exposures.setdefault(experiment, {}).setdefault(person, (variant, at))
+        return variant or "none"
+
     def _record(self, record: Visit) -> None:
         if self.experiment(record.day):
             self.outcome.visits.append(record)
@@ -466,7 +487,7 @@ class Simulator:
     # --- email and stores ----------------------------------------------------------------
 
     async def _email(self, day: int) -> list[tuple[int, datetime, str, Any]]:
-        """The weekly email: recommended items per recipient (none for the none arm);
+        """The weekly email: recommended items per recipient (none for the none variant);
         returns the visits of those who click."""
         people = self.world.customers
         start = self.world.day_start(day)
@@ -479,15 +500,13 @@ class Simulator:
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(p: int) -> None:
-            arm = RECOMMENDATION_ARMS[int(self.arm[p])]
-            if arm == "none":
-                return
             rng = np.random.default_rng([self.world.seed, STREAM_EMAIL, day, p])
             async with gate:
                 shown = await self._shelves().show(
-                    arm, "email", {"customer_id": people.customer_ids[p]}, {"channel": "email"},
-                    available=available, rng=rng, exclude=[],
+                    "email", {"customer_id": people.customer_ids[p]}, {"channel": "email"},
+                    sent_at, available=available, rng=rng, exclude=[],
                 )  # fmt: skip
+            self._exposed(p, shown.variant, sent_at)
             if not shown.items or rng.random() >= EMAIL_OPEN_RATE:
                 return
             opened = sent_at + timedelta(minutes=int(rng.integers(1, 480)))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 
 @dataclass
@@ -40,5 +42,14 @@ class Outcome:
     history_orders: int = 0
     errors: list[str] = field(default_factory=list)
     trained: list[int] = field(default_factory=list)  # days on which models were trained
-    #: the arm of every shopper who could come during the experiment (arrived, not churned)
-    assigned: dict[int, str] = field(default_factory=dict)
+    #: per experiment, each exposed shopper's variant as Retailor assigned it at the
+    #: shopper's first exposure, and when that was (simulated time)
+    exposures: dict[str, dict[int, tuple[str, datetime]]] = field(default_factory=dict)
+    #: every order of the experiment (online and in store): shopper, time, revenue
+    orders: list[tuple[int, datetime, float]] = field(default_factory=list)
+    #: Retailor's results of the simulation's experiments (read at the end of the run)
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def assigned(self, experiment: str) -> dict[int, str]:
+        """Each exposed shopper's variant in ``experiment``."""
+        return {p: v for p, (v, _) in self.exposures.get(experiment, {}).items()}

@@ -13,8 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from retailor.simulator.arms import OFFER_ARMS, RECOMMENDATION_ARMS
+from retailor.simulator.arms import (
+    OFFER_ARMS,
+    OFFER_EXPERIMENT,
+    RECOMMENDATION_ARMS,
+    RECOMMENDATION_EXPERIMENT,
+)
 from retailor.simulator.outcome import Outcome, Visit
+from retailor.simulator.truth import retailor_results
 from retailor.simulator.world import World
 
 BOOTSTRAP = 1_000
@@ -184,7 +190,7 @@ def build_report(world: World, outcome: Outcome, elapsed: float, mode: str) -> d
     visits = outcome.visits
     days = sorted({v.day for v in visits})
     shoppers: dict[str, list[int]] = defaultdict(list)
-    for person, arm in outcome.assigned.items():
+    for person, arm in outcome.assigned(RECOMMENDATION_EXPERIMENT).items():
         shoppers[arm].append(person)
     arms = {
         a: arm_figures([v for v in visits if v.arm == a], rng, shoppers[a])
@@ -214,6 +220,11 @@ def build_report(world: World, outcome: Outcome, elapsed: float, mode: str) -> d
                 ratio_interval(per_shopper["retailor"], per_shopper[other], rng),
             )
             for other in RECOMMENDATION_ARMS[1:]
+        },
+        "retailor_results": {
+            name: retailor_results(outcome, name)
+            for name in (RECOMMENDATION_EXPERIMENT, OFFER_EXPERIMENT)
+            if name in outcome.results
         },
         "funnel": funnel(visits),
         "offers": {

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from retailor.simulator.arms import OFFER_ARMS, OFFER_SHARES, split
 from retailor.simulator.report import estimate
 from retailor.simulator.world import OFFERS, SCALES, create_world
 
@@ -56,13 +55,6 @@ def test_offer_costs() -> None:
     assert by_id["pct-10"].cost(80.0) == 8.0
     assert by_id["five-off"].cost(3.0) == 3.0
     assert by_id["free-shipping"].cost(10.0) == 4.95
-
-
-def test_split_keeps_the_proportions() -> None:
-    assignment = split(1000, OFFER_ARMS, np.random.default_rng(0), OFFER_SHARES)
-    assert np.bincount(assignment).tolist() == [500, 250, 250]
-    equal = split(10, ("a", "b", "c", "d"), np.random.default_rng(0))
-    assert sorted(np.bincount(equal).tolist()) == [2, 2, 3, 3]
 
 
 def test_estimate_brackets_the_mean() -> None:
