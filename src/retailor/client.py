@@ -340,18 +340,7 @@ class Client:
     def offer(self, offer_id: str) -> dict[str, Any]:
         return self._call("GET", f"/v1/offers/{_path_part(offer_id)}")  # type: ignore[no-any-return]
 
-    # --- experiments -----------------------------------------------------------------
-
-    def put_experiment(self, experiment_id: str, definition: dict[str, Any]) -> dict[str, Any]:
-        """Create or change an experiment (changing its weights starts a new phase)."""
-        return self._call(  # type: ignore[no-any-return]
-            "PUT",
-            f"/v1/experiments/{_path_part(experiment_id)}",
-            body=msgspec.json.encode(definition),
-        )
-
-    def experiment(self, experiment_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/experiments/{_path_part(experiment_id)}")  # type: ignore[no-any-return]
+    # --- measurement -----------------------------------------------------------------
 
     def experiment_results(self, experiment_id: str, **query: str) -> dict[str, Any]:
         """Units, summary statistics and comparisons per variant (see docs/measurement.md)."""

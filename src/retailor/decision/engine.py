@@ -45,7 +45,7 @@ from retailor.domain.decisions import (
     LoggedOffer,
     RerankRequest,
 )
-from retailor.domain.placements import Placement
+from retailor.domain.placements import Placement, as_utc
 from retailor.features.online import EMPTY, OnlineFeatures, Snapshot
 
 log = logging.getLogger("retailor.decisions")
@@ -198,15 +198,17 @@ class DecisionEngine:
         anonymous_id: str | None,
         ctx: DecisionContext,
         need_segments: Callable[[Placement], bool],
+        when: datetime | None = None,
     ) -> _Situation:
         """Who asks, their holdout group and experiment variant (which may change the
         placement), whether they may be personalized, their live features, and the
         placement's rules bound to this request. Segments cost a profile read: only when
         ``need_segments(placement)`` (offer targeting or the policy) or the placement's rules
-        need them."""
+        need them. ``when``: the time the decision is made as of (default: now)."""
+        now = as_utc(when) or datetime.now(UTC)
         who = self.audience.who(customer_id, anonymous_id)
         treatment = (
-            self.experiments.treat(placement.placement_id, who)
+            self.experiments.treat(placement.placement_id, who, now)
             if self.experiments is not None
             else NO_TREATMENT
         )
@@ -221,7 +223,6 @@ class DecisionEngine:
             (ctx.channel.value if ctx.channel else None) or placement.channel or snapshot.channel
         )
         store_id = ctx.store_id or snapshot.store_id
-        now = datetime.now(UTC)
         segments = self.audience.segments_of(who.key) if personalized and need else frozenset()
         rules = RuleSet(
             placement.rules,
@@ -259,6 +260,7 @@ class DecisionEngine:
                 bool(p.offers if request.offers is None else request.offers)
                 and self.audience.any_segments()
             ),
+            request.timestamp,
         )
         placement, treatment = at.placement, at.treatment
         wanted = placement.offers if request.offers is None else request.offers
@@ -502,6 +504,7 @@ class DecisionEngine:
             request.anonymous_id,
             request.context,
             lambda _: False,
+            request.timestamp,
         )
         placement, treatment = at.placement, at.treatment
         who, personalized, snapshot, rules = at.who, at.personalized, at.snapshot, at.rules

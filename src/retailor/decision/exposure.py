@@ -78,9 +78,11 @@ class ExposureTracker:
         unit: str,
         identifiers: Sequence[str],
         choose: Callable[[str], str],
+        at: datetime | None = None,
     ) -> Assignment:
         """The person's assignment in this phase: the earliest one recorded under any of
-        ``identifiers``, else a new one for ``unit`` with the variant ``choose(unit)``."""
+        ``identifiers``, else a new one for ``unit`` with the variant ``choose(unit)``,
+        first exposed ``at`` (the decision's time; default now)."""
         cache = self._cache
         hits = [a for i in identifiers if (a := cache.get((experiment_id, phase, i)))]
         if hits:
@@ -94,7 +96,7 @@ class ExposureTracker:
             phase=phase,
             unit=unit,
             variant=choose(unit),
-            first_exposure_at=datetime.now(UTC),
+            first_exposure_at=at or datetime.now(UTC),
         )
         self._remember(first)
         if self._thread is None:
@@ -212,7 +214,8 @@ class ExperimentGate:
     def __init__(self, book: ExperimentBook, tracker: ExposureTracker) -> None:
         self.book, self.tracker = book, tracker
 
-    def treat(self, placement_id: str, who: Who) -> Treatment:
+    def treat(self, placement_id: str, who: Who, at: datetime | None = None) -> Treatment:
+        """The treatment of a request for ``placement_id`` by ``who``, made ``at``."""
         book = self.book
         holdout, experiment = book.holdout, book.running_on(placement_id)
         unit = who.unit
@@ -228,6 +231,7 @@ class ExperimentGate:
                 unit,
                 identifiers,
                 lambda u: HELD_OUT if held_out(share, phase, u) else PERSONALIZED,
+                at,
             )
             held = group.variant == HELD_OUT
             if held:
@@ -237,7 +241,7 @@ class ExperimentGate:
         split = experiment.split()
         eid, phase = experiment.experiment_id, experiment.phase
         assigned = self.tracker.assignment(
-            eid, phase, unit, identifiers, lambda u: assign(eid, phase, split, u)
+            eid, phase, unit, identifiers, lambda u: assign(eid, phase, split, u), at
         )
         variant = experiment.variant(assigned.variant) or experiment.variant(experiment.control)
         return Treatment(holdout=held, experiment=experiment, variant=variant, assignment=assigned)

@@ -41,6 +41,8 @@ class DecisionRequest(IdChecked, kw_only=True, forbid_unknown_fields=True):
     k: Annotated[int, Meta(ge=1, le=100)] | None = None
     offers: Annotated[int, Meta(ge=0, le=10)] | None = None
     exclude: list[str] = msgspec.field(default_factory=list)
+    #: the time the decision is made as of (replays, simulations); default: now
+    timestamp: Timestamp | None = None
 
 
 class RerankRequest(IdChecked, kw_only=True, forbid_unknown_fields=True):
@@ -52,6 +54,7 @@ class RerankRequest(IdChecked, kw_only=True, forbid_unknown_fields=True):
     session_id: Identifier | None = None
     context: DecisionContext = msgspec.field(default_factory=DecisionContext)
     placement: Identifier = "search"
+    timestamp: Timestamp | None = None
 
 
 class DecidedItem(Struct, kw_only=True):
