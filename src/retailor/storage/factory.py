@@ -20,6 +20,7 @@ from retailor.storage.base import (
     QuarantineStore,
     SnapshotStore,
 )
+from retailor.storage.facts import FactStore
 from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore
@@ -59,6 +60,8 @@ class Storage:
     #: snapshots of the projections (kept in PostgreSQL; a DuckDB or memory process
     #: rebuilds from its own log at start and keeps them in memory only)
     snapshots: SnapshotStore = field(default_factory=MemorySnapshotStore)
+    #: the fact tables of reports (None only for stores assembled by hand, in tests)
+    facts: FactStore | None = None
     probes: list[HealthProbe] = field(default_factory=list, repr=False)
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -230,6 +233,8 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
     """
     scheme = urlparse(dsn).scheme
     if scheme == "memory":
+        from retailor.storage.duckdb.database import DuckDBDatabase
+        from retailor.storage.duckdb.facts import DuckDBFactStore
         from retailor.storage.memory.catalog import MemoryCatalogStore
         from retailor.storage.memory.decisions import MemoryDecisionLog
         from retailor.storage.memory.definitions import MemoryDefinitionStore
@@ -238,6 +243,9 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.memory.leases import MemoryLeaseStore
         from retailor.storage.memory.quarantine import MemoryQuarantineStore
 
+        # the facts of reports: DuckDB on an in-memory database (one SQL engine for
+        # reports, whatever keeps the logs)
+        facts_db = DuckDBDatabase(None)
         return Storage(
             events=MemoryEventLog(),
             catalog=MemoryCatalogStore(),
@@ -249,12 +257,15 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             leases=MemoryLeaseStore(),
             installation=FileInstallationStore(data_dir),
             dsn=dsn,
+            facts=DuckDBFactStore(facts_db),
+            _closers=[facts_db],
         )
     if scheme == "duckdb":
         from retailor.storage.duckdb.catalog import DuckDBCatalogStore
         from retailor.storage.duckdb.database import DuckDBDatabase
         from retailor.storage.duckdb.decisions import DuckDBDecisionLog
         from retailor.storage.duckdb.events import DuckDBEventLog
+        from retailor.storage.duckdb.facts import DuckDBFactStore
         from retailor.storage.duckdb.quarantine import DuckDBQuarantineStore
         from retailor.storage.files.definitions import FileDefinitionStore
         from retailor.storage.files.keys import FileKeyStore
@@ -272,6 +283,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             leases=MemoryLeaseStore(),  # one process serves the file: it holds every lease
             installation=FileInstallationStore(data_dir),
             dsn=dsn,
+            facts=DuckDBFactStore(db),
             _closers=[db],
         )
     if scheme in POSTGRES_SCHEMES:
@@ -280,6 +292,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.decisions import PostgresDecisionLog
         from retailor.storage.postgres.definitions import PostgresDefinitionStore
         from retailor.storage.postgres.events import PostgresEventLog
+        from retailor.storage.postgres.facts import PostgresFactStore
         from retailor.storage.postgres.installation import PostgresInstallationStore
         from retailor.storage.postgres.keys import PostgresKeyStore
         from retailor.storage.postgres.leases import PostgresLeaseStore
@@ -300,6 +313,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             installation=PostgresInstallationStore(database),
             dsn=dsn,
             snapshots=PostgresSnapshotStore(database),
+            facts=PostgresFactStore(database),
             probes=[database.unavailable],
             _closers=[database],
         )
