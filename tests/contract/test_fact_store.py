@@ -11,6 +11,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from retailor.storage.fact_sql import SCHEMAS, decision_rows
+from retailor.storage.factory import Storage
 from retailor.storage.facts import (
     Aggregate,
     DecisionFact,
@@ -20,7 +21,6 @@ from retailor.storage.facts import (
     LineFact,
     OrderFact,
 )
-from retailor.storage.factory import Storage
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
 

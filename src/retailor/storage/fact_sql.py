@@ -18,7 +18,6 @@ from retailor.storage.facts import (
     DIMENSIONS,
     Aggregate,
     DecisionFact,
-    ExposureFact,
     ExposureMark,
     LineFact,
     OrderFact,

@@ -99,7 +99,7 @@ class ExposureMark(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LineFact(msgspec.Struct, kw_only=True):
-    """One order line: ``revenue`` quantity × price, ``margin`` revenue less quantity ×
+    """One order line: ``revenue`` quantity times price, ``margin`` revenue less quantity times
     ``unit_cost`` (the catalog cost when the line was folded; none known: 0) and less the
     cost of an offer redeemed for the order on the line that carries it; both 0 once
     refunded. ``decision_id``, ``placement`` and ``reason`` are None for a line no decision

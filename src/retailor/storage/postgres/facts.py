@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pyarrow as pa
 import psycopg
+import pyarrow as pa
 from psycopg.rows import dict_row
 
 from retailor.storage.fact_sql import POSTGRES
