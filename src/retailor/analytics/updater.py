@@ -126,7 +126,7 @@ class FactUpdater:
             settled = self.facts.unsettled_orders(until)
             self._reattribute(settled, until)
             self.facts.save_cursors(FactCursors(cursor, position))
-            self.last_run = now
+            self.last_run = until
             return RunSummary(folded, marked, seen, len(settled),
                               time.perf_counter() - started)  # fmt: skip
 

@@ -42,7 +42,7 @@ class World:
             person=lambda c, a: c or (self.links.get(a, a) if a else None),
             identifiers=lambda p: [p, *(a for a, q in self.links.items() if q == p)],
             segments_of=lambda p: ["vip"] if p == "c1" else [],
-            campaigns_of=lambda placement, offers: (["spring"] if offers else []),
+            campaigns_of=lambda placement, offers: ["spring"] if offers else [],
             offer_cost=lambda o: 2.5,
             unit_cost=COSTS.get,
             windows=lambda: Windows(placements={"email": (7200.0, 600.0)}),
@@ -82,7 +82,9 @@ class World:
             )
         )  # fmt: skip
 
-    def order(self, order_id: str, minutes: float, lines: list[tuple[str, float]], **who: Any) -> None:
+    def order(
+        self, order_id: str, minutes: float, lines: list[tuple[str, float]], **who: Any
+    ) -> None:
         self.event(
             EventType.ORDER_COMPLETED, minutes, **who,
             properties={"order_id": order_id,
@@ -125,8 +127,12 @@ def build(world: World, facts: FactStore, *, incremental: bool) -> Iterator[None
     at(480)
     yield
     # an offer redeemed for an order of an item the decision never showed
-    world.decide("d4", 1200, ["i5"], offers=[LoggedOffer(offer_id="o1", probability=1.0,
-                                                         eligible=["o1"], features={})])
+    world.decide(
+        "d4",
+        1200,
+        ["i5"],
+        offers=[LoggedOffer(offer_id="o1", probability=1.0, eligible=["o1"], features={})],
+    )
     world.order("x4", 1260, [("i7", 50.0)], customer_id="c1")
     world.event(EventType.OFFER_REDEEMED, 1261, customer_id="c1", decision_id="d4",
                 properties={"offer_id": "o1", "order_id": "x4"})  # fmt: skip
@@ -168,7 +174,11 @@ def test_the_story_folds_step_by_step(world: World) -> None:
     x1 = facts.order("x1")
     assert x1 is not None and x1.engaged and x1.revenue == 40.0 and x1.attributed_revenue == 10.0
     lines = {line.item_id: line for line in facts.lines_of(["x1"])}
-    assert (lines["i1"].decision_id, lines["i1"].reason, lines["i1"].margin) == ("d1", "clicked", 6.0)
+    assert (lines["i1"].decision_id, lines["i1"].reason, lines["i1"].margin) == (
+        "d1",
+        "clicked",
+        6.0,
+    )
     assert lines["i9"].decision_id is None
     next(steps)
     x2_line = facts.lines_of(["x2"])[0]
