@@ -181,16 +181,14 @@ class FactUpdater:
         touched = set(pending.orders) | {r.order_id for r in pending.refunds}
         touched |= {m.order_id for m in pending.marks if m.order_id}
         known = self._stored_orders(touched - set(placed))
-        todo: dict[str, OrderToAttribute] = {}
-        for order_id, order in placed.items():
-            todo[order_id] = self._fresh(order)
-        for order_id, order in known.items():
-            todo.setdefault(order_id, order)
+        todo = {order_id: self._fresh(order) for order_id, order in placed.items()}
+        for order_id, stored in known.items():
+            todo.setdefault(order_id, stored)
         for refund in pending.refunds:
-            order = todo.get(refund.order_id)
-            if order is None:
+            refunded = todo.get(refund.order_id)
+            if refunded is None:
                 continue  # a refund of an order not (or not yet) known: nothing to reverse
-            for line in order.lines:
+            for line in refunded.lines:
                 if refund.items is None or line.item_id in refund.items:
                     line.refunded = True
         self._write(list(todo.values()), until)

@@ -18,6 +18,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from retailor.analytics.updater import FactUpdater
 from retailor.decision.learning import PolicyLearner
 from retailor.decision.policies import create_policy
 from retailor.decision.service import DecisionService
@@ -29,7 +30,6 @@ from retailor.models.jobs import TrainingJobs
 from retailor.models.serving import ModelService
 from retailor.profiles.lifetime import LifetimeModel
 from retailor.profiles.segmentation import SegmentService
-from retailor.analytics.updater import FactUpdater
 from retailor.profiles.service import ProfileService
 from retailor.runtime.background import BackgroundJobs
 from retailor.runtime.feeding import FeedFollower, Project

@@ -103,7 +103,7 @@ class SqlFactStore(FactStore):
         if decided:
             where, params = self._in("decision_id", decided)
             decided_at = dict(
-                self._tuples(f'SELECT decision_id, "at" FROM fact_decisions WHERE {where}', params)  # type: ignore[arg-type]
+                self._tuples(f'SELECT decision_id, "at" FROM fact_decisions WHERE {where}', params)
             )
         where, params = self._in("order_id", ids)
         self._run(

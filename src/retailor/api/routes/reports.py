@@ -67,7 +67,7 @@ class ReportOut(msgspec.Struct, kw_only=True):
             "json (default) or csv; Accept: text/csv does the same",
             {"type": "string", "enum": ["json", "csv"]},
         ),
-    ),  # fmt: skip
+    ),
     errors=(400,),
 )
 async def get_report(request: Request, ctx: AppContext) -> Response:
