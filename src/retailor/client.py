@@ -315,6 +315,21 @@ class Client:
     def offer(self, offer_id: str) -> dict[str, Any]:
         return self._call("GET", f"/v1/offers/{_path_part(offer_id)}")  # type: ignore[no-any-return]
 
+    def report(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``GET /v1/reports`` with ``from``, ``to``, ``interval`` and ``by``."""
+        return self._call("GET", "/v1/reports", params=params)  # type: ignore[no-any-return]
+
+    def recompute_reports(self, start: str, end: str) -> dict[str, Any]:
+        """Rebuild the report facts of ``[start, end)`` from the logs (waits for it)."""
+        params = {"from": start, "to": end}
+        return self._call("POST", "/v1/reports/recompute", params=params)  # type: ignore[no-any-return]
+
+    def export_reports(self, directory: str, start: str, end: str) -> dict[str, Any]:
+        """Write the fact tables of ``[start, end)`` as Parquet under ``directory`` on the
+        server's machine."""
+        params = {"directory": directory, "from": start, "to": end}
+        return self._call("POST", "/v1/reports/export", params=params)  # type: ignore[no-any-return]
+
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}

@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from retailor.analytics.updater import FactUpdater
+from retailor.analytics.updater import FactUpdater, Progress, RunSummary
 from retailor.storage.facts import AGGREGATE_COLUMNS, DIMENSIONS, Aggregate, FactStore
 
 #: The range of a report that names none: the last 30 days.
@@ -243,3 +244,17 @@ class Reports:
                     self._caught_up = self._clock()
         as_of = self.updater.last_run if self.updater is not None else None
         return build_report(self.facts, request, as_of)
+
+    def recompute(self, request: ReportRequest, progress: Progress | None = None) -> RunSummary:
+        """Rebuild the facts of the request's range from the logs (``ReportError`` when
+        this process keeps no updater)."""
+        if self.updater is None:
+            raise ReportError("this process cannot rebuild the report facts")
+        return self.updater.recompute(request.start, request.end, progress)
+
+    def export(self, directory: Path, request: ReportRequest) -> dict[str, int]:
+        """Write the fact tables of the request's range as Hive-partitioned Parquet under
+        ``directory`` (which must be empty or missing); rows written per table."""
+        if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+            raise ReportError(f"{directory} is not an empty directory: export into a new one")
+        return self.facts.export(directory, request.start, request.end)

@@ -1,5 +1,5 @@
 """The ``retailor`` command line: serve, worker, import, keys, quarantine, train, models,
-recommend, evaluate, segments, policies, simulate, demo, db.
+recommend, evaluate, segments, policies, report, simulate, demo, db.
 
 The group knows each command by the module that defines it and a one-line summary, and
 imports a command's module only when that command runs or shows its own help: ``retailor
@@ -42,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "segments": (
         "segments:segments",
         "Segments of the customer base, defined over traits and events in time windows.",
+    ),
+    "report": (
+        "report:report",
+        "Decisions and what they earned, by time and dimension (see docs/measurement.md).",
     ),
     "recommend": (
         "recommend:recommend",

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from retailor.analytics.reports import INTERVALS, ReportError, parse_request
+from retailor.analytics.reports import (
+    INTERVALS,
+    ReportError,
+    ReportRequest,
+    Reports,
+    parse_request,
+)
 from retailor.api.context import AppContext
 from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response
@@ -99,3 +106,100 @@ async def get_report(request: Request, ctx: AppContext) -> Response:
     if fmt == "csv":
         return Response(report.to_csv(), media_type="text/csv; charset=utf-8")
     return json_response(report.to_json())
+
+
+def _reports(ctx: AppContext) -> Reports:
+    if ctx.reports is None:
+        raise ProblemError(503, "this server keeps no report facts")
+    return ctx.reports
+
+
+def _range(request: Request) -> ReportRequest:
+    params = {k: v for k, v in request.query_params.items() if k in ("from", "to")}
+    try:
+        return parse_request(params)
+    except ReportError as exc:
+        raise ProblemError(400, str(exc)) from None
+
+
+class RecomputeOut(msgspec.Struct, kw_only=True):
+    """What a recompute folded again."""
+
+    decisions: int
+    marks: int
+    events: int
+    orders: int
+    seconds: float
+
+
+class ExportOut(msgspec.Struct, kw_only=True):
+    """Where the export went and the rows written per fact table."""
+
+    directory: str
+    rows: dict[str, int]
+
+
+_RANGE = (
+    QueryParam("from", "start (inclusive); default 30 days before to", {"type": "string"}),
+    QueryParam("to", "end (exclusive; a date means the end of that day); default now",
+               {"type": "string"}),
+)  # fmt: skip
+
+
+@endpoint(
+    "POST",
+    "/v1/reports/recompute",
+    summary="Rebuild the report facts of a time range from the logs",
+    tag="reports",
+    scope=Scope.ADMIN,
+    response=RecomputeOut,
+    query=_RANGE,
+    errors=(400,),
+)
+async def recompute_reports(request: Request, ctx: AppContext) -> Response:
+    """Delete the facts of the range and fold the decision and event logs of that range
+    again, as the background updater does; answers when done."""
+    reports, wanted = _reports(ctx), _range(request)
+    try:
+        done = await asyncio.to_thread(reports.recompute, wanted)
+    except ReportError as exc:
+        raise ProblemError(503, str(exc)) from None
+    return json_response(
+        RecomputeOut(decisions=done.decisions, marks=done.marked, events=done.events,
+                     orders=done.orders, seconds=round(done.seconds, 3))
+    )  # fmt: skip
+
+
+@endpoint(
+    "POST",
+    "/v1/reports/export",
+    summary="Write the fact tables as Hive-partitioned Parquet on the server's machine",
+    tag="reports",
+    scope=Scope.ADMIN,
+    response=ExportOut,
+    query=(
+        QueryParam(
+            "directory",
+            "an absolute path on the server's machine, empty or missing",
+            {"type": "string"},
+            required=True,
+        ),
+        *_RANGE,
+    ),
+    errors=(400,),
+)
+async def export_reports(request: Request, ctx: AppContext) -> Response:
+    """``<directory>/<table>/day=YYYY-MM-DD/part-0.parquet`` for the decisions, exposures,
+    lines and orders facts of the range (what ``retailor report export`` asks the server
+    running on its data directory)."""
+    reports = _reports(ctx)
+    raw = request.query_params.get("directory", "")
+    directory = Path(raw)
+    if not raw or not directory.is_absolute():
+        raise ProblemError(400, "directory must be an absolute path on the server's machine")
+    wanted = _range(request)
+    try:
+        rows = await asyncio.to_thread(reports.export, directory, wanted)
+    except ReportError as exc:
+        raise ProblemError(400, str(exc)) from None
+    return json_response(ExportOut(directory=str(directory), rows=rows))
