@@ -324,10 +324,10 @@ class Client:
         params = {"from": start, "to": end}
         return self._call("POST", "/v1/reports/recompute", params=params)  # type: ignore[no-any-return]
 
-    def export_reports(self, directory: str, start: str, end: str) -> dict[str, Any]:
-        """Write the fact tables of ``[start, end)`` as Parquet under ``directory`` on the
-        server's machine."""
-        params = {"directory": directory, "from": start, "to": end}
+    def export_reports(self, name: str, start: str, end: str) -> dict[str, Any]:
+        """Write the fact tables of ``[start, end)`` as Parquet in the server's data
+        directory, under ``exports/<name>``; the answer names the directory."""
+        params = {"name": name, "from": start, "to": end}
         return self._call("POST", "/v1/reports/export", params=params)  # type: ignore[no-any-return]
 
 

@@ -15,6 +15,7 @@ from retailor.domain.decisions import DecisionRecord, FeedbackRecord
 from retailor.domain.events import Event, EventType
 from retailor.storage.factory import open_storage
 from retailor.storage.schema import events_to_table
+from tests.conftest import start_server, stop_server
 
 T0 = datetime(2025, 6, 1, 12, tzinfo=UTC)
 RANGE = ("--from", "2025-06-01", "--to", "2025-06-02")
@@ -104,3 +105,22 @@ def test_help_names_the_metrics_dimensions_and_examples() -> None:
     assert shown.returncode == 0
     for word in ("--recompute", "--by", "campaign", "revenue per decision", "export", "--csv"):
         assert word in shown.stdout
+
+
+def test_through_the_server_running_on_the_data_directory(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _seed(data)
+    server = start_server(data)
+    try:
+        done = retailor(data, "report", "--recompute", *RANGE, "--by", "placement", "--json")
+        assert done.returncode == 0, done.stderr
+        assert "going through the server" in done.stderr
+        rows = {row["placement"]: row for row in json.loads(done.stdout)["rows"]}
+        assert rows["home"]["attributed_revenue"] == 12.5
+        target = tmp_path / "out"
+        exported = retailor(data, "report", "export", target, *RANGE)
+        assert exported.returncode == 0, exported.stderr
+        orders = ds.dataset(target / "orders", format="parquet", partitioning="hive").to_table()
+        assert orders.column("order_id").to_pylist() == ["x1"]
+    finally:
+        stop_server(server)

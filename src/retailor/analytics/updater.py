@@ -4,15 +4,17 @@ time range of them with the same code.
 A run (:meth:`FactUpdater.run_once`) folds only what is new:
 
 1. **decisions** after the decision-log cursor, up to ``settle_seconds`` ago (a decision
-   reaches the log a moment after it is made), become decision facts with their blank
-   exposures;
+   reaches the log a moment after it is made), become decision facts with their
+   exposures, marked with the feedback they have so far;
 2. **feedback** (from the API, and from events naming a decision, as the decision log
    keeps it) on the decisions of the last ``feedback_hours`` marks their exposures:
    the updater re-reads the feedback of those decisions and writes the marks of those
    whose feedback changed;
 3. **events** after the event-log cursor: orders, refunds, add-to-carts and redemptions
    naming a decision (``analytics.folding``); orders are attributed
-   (``analytics.ordering``), again when a refund or a redemption for them arrives;
+   (``analytics.ordering``), again when a refund or a redemption for them arrives; the
+   marks of events newer than the decisions folded are applied again in later runs (marks
+   are idempotent), so a decision folded after its add-to-cart still gets it;
 4. orders placed in the last ``settle_seconds`` are attributed again until they settle,
    so that decisions and feedback on their way to the logs count.
 
@@ -41,7 +43,7 @@ from retailor.analytics.folding import (
 from retailor.analytics.ordering import OrderToAttribute, attribute_orders
 from retailor.domain.decisions import DecisionRecord
 from retailor.storage.base import DecisionLog, EventLog
-from retailor.storage.facts import FactCursors, FactStore, LineFact
+from retailor.storage.facts import ExposureMark, FactCursors, FactStore, LineFact
 from retailor.storage.schema import table_to_events
 
 log = logging.getLogger("retailor.analytics")
@@ -90,6 +92,8 @@ class FactUpdater:
         self._lock = threading.Lock()
         #: decisions whose feedback is still looked for: id -> (time, feedback seen)
         self._open: dict[str, tuple[datetime, int]] | None = None
+        #: marks from events that may name decisions not folded yet
+        self._waiting: list[ExposureMark] = []
         self.last_run: datetime | None = None
 
     # -- the incremental run ---------------------------------------------------------------
@@ -104,9 +108,9 @@ class FactUpdater:
             opened = self._opened(until)
             cursor, folded = cursors.decision, 0
             while records := self.decisions.decisions_between(cursor, until, _BATCH):
-                self._fold_decisions(records)
+                counts = self._fold_decisions(records)
                 for r in records:
-                    opened[r.decision_id] = (r.at, 0)
+                    opened[r.decision_id] = (r.at, counts.get(r.decision_id, 0))
                 cursor = (records[-1].at, records[-1].decision_id)
                 folded += len(records)
             for decision_id, (at, _) in list(opened.items()):
@@ -122,7 +126,13 @@ class FactUpdater:
                     fold_events(events, pending)
                     seen += len(events)
                 self._apply(pending, until)
+                self._waiting.extend(pending.marks)
                 position = upto
+            # marks of decisions that may not be folded yet are applied again (marks are
+            # idempotent) until the decisions' cursor has passed them
+            passed = cursor[0] - self.settle if cursor is not None else None
+            self._waiting = [m for m in self._waiting if passed is None or m.at > passed]
+            self.facts.mark(self._waiting)
             settled = self.facts.unsettled_orders(until)
             self._reattribute(settled, until)
             self.facts.save_cursors(FactCursors(cursor, position))
@@ -164,8 +174,16 @@ class FactUpdater:
 
     # -- the steps, shared with recompute --------------------------------------------------
 
-    def _fold_decisions(self, records: Sequence[DecisionRecord]) -> None:
+    def _fold_decisions(self, records: Sequence[DecisionRecord]) -> dict[str, int]:
+        """Store decision facts with the marks of the feedback they have so far (folding
+        a decision again thus keeps its feedback); the feedback records per decision."""
         self.facts.add_decisions([decision_fact(r, self.sources) for r in records])
+        feedback = self.decisions.feedback_for([r.decision_id for r in records])
+        self.facts.mark(feedback_marks(feedback))
+        counts: dict[str, int] = defaultdict(int)
+        for f in feedback:
+            counts[f.decision_id] += 1
+        return counts
 
     def _apply(
         self,
@@ -253,11 +271,7 @@ class FactUpdater:
             folded = marked = 0
             span = max((end - start).total_seconds(), 1.0)
             while records := self.decisions.decisions_between(after, last, _BATCH):
-                self._fold_decisions(records)
-                ids = [r.decision_id for r in records]
-                marks = feedback_marks(self.decisions.feedback_for(ids))
-                self.facts.mark(marks)
-                marked += len(marks)
+                marked += sum(self._fold_decisions(records).values())
                 folded += len(records)
                 after = (records[-1].at, records[-1].decision_id)
                 report(0.5 * min(1.0, (after[0] - start).total_seconds() / span), "decisions")

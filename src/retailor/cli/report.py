@@ -162,15 +162,11 @@ def report(
             if recompute:
                 done = client.recompute_reports(wanted.start.isoformat(), wanted.end.isoformat())
                 console.print(
-                    f"recomputed {done['decisions']} decisions and {done['orders']} orders in {done['seconds']:.1f} s"
+                    f"recomputed {done['decisions']} decisions and {done['orders']} orders "
+                    f"in {done['seconds']:.1f} s"
                 )
             if export_dir is not None:
-                _exported(
-                    client.export_reports(
-                        str(export_dir.resolve()), wanted.start.isoformat(), wanted.end.isoformat()
-                    )["rows"],
-                    export_dir,
-                )
+                _exported(_through_server(client, export_dir, wanted), export_dir)
                 return
             body = client.report(params)
         else:
@@ -233,6 +229,26 @@ def _recompute_directly(settings: Any, storage: Any, wanted: Any) -> None:
         services.close()
 
 
+def _through_server(client: Any, directory: Path, wanted: Any) -> dict[str, int]:
+    """Export in the server's data directory, then move the files to ``directory``."""
+    import secrets
+    import shutil
+
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        _fail(f"{directory} is not an empty directory: export into a new one")
+    name = f"export-{secrets.token_hex(6)}"
+    done = client.export_reports(name, wanted.start.isoformat(), wanted.end.isoformat())
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    if directory.exists():
+        directory.rmdir()
+    written = Path(done["directory"])
+    if written.exists():
+        shutil.move(str(written), str(directory))
+    else:
+        directory.mkdir()
+    return dict(done["rows"])
+
+
 def _exported(rows: dict[str, int], directory: Path) -> None:
     listed = ", ".join(f"{table} {count}" for table, count in rows.items())
     console.print(
@@ -253,9 +269,7 @@ def export(directory: Path, start: str | None, end: str | None, data_dir: Path |
     settings = settings_from(data_dir)
     with reach_data(settings) as target:
         if target.client is not None:
-            rows = target.client.export_reports(
-                str(directory.resolve()), wanted.start.isoformat(), wanted.end.isoformat()
-            )["rows"]
+            rows = _through_server(target.client, directory, wanted)
         else:
             from retailor.analytics.reports import ReportError, Reports
 

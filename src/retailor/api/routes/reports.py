@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -24,6 +23,7 @@ from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
+from retailor.domain.ids import DEFINITION_ID_PATTERN, definition_id_problem
 from retailor.storage.facts import DIMENSIONS
 
 
@@ -48,6 +48,7 @@ class ReportOut(msgspec.Struct, kw_only=True):
     tag="reports",
     scope=Scope.ADMIN,
     response=ReportOut,
+    alternatives=("text/csv",),
     query=(
         QueryParam(
             "from",
@@ -173,15 +174,15 @@ async def recompute_reports(request: Request, ctx: AppContext) -> Response:
 @endpoint(
     "POST",
     "/v1/reports/export",
-    summary="Write the fact tables as Hive-partitioned Parquet on the server's machine",
+    summary="Write the fact tables as Hive-partitioned Parquet in the data directory",
     tag="reports",
     scope=Scope.ADMIN,
     response=ExportOut,
     query=(
         QueryParam(
-            "directory",
-            "an absolute path on the server's machine, empty or missing",
-            {"type": "string"},
+            "name",
+            "the export's name: letters, digits, '.', '-', '_'; it must not exist yet",
+            {"type": "string", "pattern": DEFINITION_ID_PATTERN, "maxLength": 128},
             required=True,
         ),
         *_RANGE,
@@ -189,14 +190,15 @@ async def recompute_reports(request: Request, ctx: AppContext) -> Response:
     errors=(400,),
 )
 async def export_reports(request: Request, ctx: AppContext) -> Response:
-    """``<directory>/<table>/day=YYYY-MM-DD/part-0.parquet`` for the decisions, exposures,
-    lines and orders facts of the range (what ``retailor report export`` asks the server
-    running on its data directory)."""
+    """``<data>/exports/<name>/<table>/day=YYYY-MM-DD/part-0.parquet`` for the decisions,
+    exposures, lines and orders facts of the range (``retailor report export DIR`` asks
+    the server running on its data directory, then moves the files to DIR)."""
     reports = _reports(ctx)
-    raw = request.query_params.get("directory", "")
-    directory = Path(raw)
-    if not raw or not directory.is_absolute():
-        raise ProblemError(400, "directory must be an absolute path on the server's machine")
+    name = request.query_params.get("name", "")
+    problem = definition_id_problem("export", name)
+    if problem is not None:
+        raise ProblemError(400, problem)
+    directory = ctx.settings.data_dir.resolve() / "exports" / name
     wanted = _range(request)
     try:
         rows = await asyncio.to_thread(reports.export, directory, wanted)
