@@ -83,6 +83,13 @@ def test_decisions_come_back_with_blank_exposures(storage: Storage) -> None:
     assert facts.decision("d1") == decision(1, items=["i9"])
 
 
+def test_any_text_comes_back(storage: Storage) -> None:
+    facts = facts_of(storage)
+    odd = decision(1, segments=["a,b", 'q"x', "back\\slash", "{}", "NULL", ""], channel="")
+    facts.add_decisions([odd])
+    assert facts.decision("d1") == odd
+
+
 def test_marks_keep_the_earliest_time_in_any_order(storage: Storage) -> None:
     facts = facts_of(storage)
     facts.add_decisions([decision(1), decision(2)])

@@ -5,12 +5,15 @@ time; exports read through the port (``fact_export``)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg.rows import dict_row
+from pyarrow import csv
 
 from retailor.storage.fact_sql import POSTGRES
 from retailor.storage.fact_sql_store import SqlFactStore, Statement
@@ -64,14 +67,35 @@ class PostgresFactStore(SqlFactStore):
             return conn.execute(_sql(sql).encode(), params or None).fetchall()
 
 
+def _array_text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A list column as PostgreSQL array literals (``{"a","b"}``), element by element
+    quoted and escaped; a null list stays null."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    values = pc.cast(pc.list_flatten(column), pa.string())
+    escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+    quoted = pc.binary_join_element_wise('"', escaped, '"', "")
+    offsets = column.offsets
+    if column.offset:
+        offsets = pc.subtract(offsets, offsets[0])
+    lists = pa.ListArray.from_arrays(offsets, quoted)
+    joined = pc.binary_join(lists, ",")
+    return pc.if_else(pc.is_null(column), pa.nulls(len(column), pa.string()),
+                      pc.binary_join_element_wise("{", joined, "}", ""))  # fmt: skip
+
+
 def _copy_in(cur: psycopg.Cursor[Any], name: str, table: pa.Table) -> None:
-    """A temporary table ``name`` (dropped at commit) holding ``table``'s rows."""
+    """A temporary table ``name`` (dropped at commit) holding ``table``'s rows, sent by
+    ``COPY`` as CSV (lists as array literals)."""
     types = [_pg_type(f.type) for f in table.schema]
     columns = ", ".join(f'"{n}" {t}' for n, t in zip(table.schema.names, types, strict=True))
     cur.execute(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP".encode())
+    if table.num_rows == 0:
+        return
+    for index, field in enumerate(table.schema):
+        if pa.types.is_list(field.type):
+            table = table.set_column(index, field.name, _array_text(table.column(index)))
+    buffer = io.BytesIO()
+    csv.write_csv(table, buffer, csv.WriteOptions(include_header=False))
     quoted = ", ".join(f'"{n}"' for n in table.schema.names)
-    with cur.copy(f"COPY {name} ({quoted}) FROM STDIN".encode()) as copy:
-        copy.set_types(types)
-        for batch in table.to_batches(max_chunksize=50_000):
-            for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                copy.write_row(row)
+    with cur.copy(f"COPY {name} ({quoted}) FROM STDIN (FORMAT csv)".encode()) as copy:
+        copy.write(buffer.getvalue())
