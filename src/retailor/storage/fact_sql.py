@@ -258,8 +258,16 @@ def mark_statements(marks: str) -> list[str]:
     return statements
 
 
+_COUNTERS = ("impressions", "clicks", "add_to_carts", "redemptions", "budget_spent")
+
+
 def aggregate_sql(query: Aggregate, dialect: Dialect) -> tuple[str, list[Any]]:
-    """The statement of a report query and its parameters (see ``Aggregate``)."""
+    """The statement of a report query and its parameters (see ``Aggregate``).
+
+    Two parts joined on the group keys: the decisions of the range (only the columns the
+    keys and sums need), and the order lines attributed to them (read from the lines of
+    the range, each joined to its decision by id), summed per group and order first so
+    that an order counts once per group."""
     keys: list[str] = []
     if query.interval is not None:
         if query.interval not in ("hour", "day"):
@@ -269,47 +277,49 @@ def aggregate_sql(query: Aggregate, dialect: Dialect) -> tuple[str, list[Any]]:
         if name not in DIMENSIONS:
             raise ValueError(f"unknown dimension {name!r}: one of {', '.join(DIMENSIONS)}")
         keys.append(f"k_{name}")
+    dimension_columns = sorted({DIMENSIONS[name][0] for name in query.by})
 
     def grouped(source: str) -> str:
-        """``source`` (decisions in range, alias-free) with one ``k_*`` column per key."""
+        """``source`` with one ``k_*`` column per key (lists unnested, one level each)."""
         scalars = []
         if query.interval is not None:
-            scalars.append(f"date_trunc('{query.interval}', \"at\") AS k_period")
+            scalars.append(f"date_trunc('{query.interval}', s0.\"at\") AS k_period")
         lists = []
         for name in query.by:
             column, is_list = DIMENSIONS[name]
             if is_list:
                 lists.append((name, column))
             else:
-                scalars.append(f"{column} AS k_{name}")
+                scalars.append(f"s0.{column} AS k_{name}")
         extra = "".join(f", {s}" for s in scalars)
-        sql = f"SELECT *{extra} FROM ({source}) AS s0"
+        sql = f"SELECT s0.*{extra} FROM ({source}) AS s0"
         for index, (name, column) in enumerate(lists):
             listed = dialect.list_or_null.format(c=column)
             sql = f"SELECT *, unnest({listed}) AS k_{name} FROM ({sql}) AS s{index + 1}"
         return sql
 
-    in_range = 'SELECT * FROM fact_decisions WHERE "at" >= ? AND "at" < ?'
+    picked = ", ".join(f"d.{c}" for c in ['"at"', *dimension_columns])
+    decisions_in_range = (
+        f"SELECT {picked}, {', '.join(f'd.{c}' for c in _COUNTERS)} "
+        'FROM fact_decisions AS d WHERE d."at" >= ? AND d."at" < ?'
+    )
+    lines_in_range = (
+        f"SELECT {picked}, l.order_id, l.revenue, l.margin, l.refunded "
+        "FROM fact_lines AS l JOIN fact_decisions AS d ON d.decision_id = l.decision_id "
+        'WHERE l.decision_at >= ? AND l.decision_at < ? AND d."at" >= ? AND d."at" < ?'
+    )
     key_list = ", ".join(keys)
     select_keys = f"{key_list}, " if keys else ""
     group = f"GROUP BY {key_list}" if keys else ""
+    sums = ", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in _COUNTERS)
     decided = (
-        f"SELECT {select_keys}count(*) AS decisions, "
-        "coalesce(sum(impressions), 0) AS impressions, coalesce(sum(clicks), 0) AS clicks, "
-        "coalesce(sum(add_to_carts), 0) AS add_to_carts, "
-        "coalesce(sum(redemptions), 0) AS redemptions, "
-        "coalesce(sum(budget_spent), 0) AS budget_spent "
-        f"FROM ({grouped(in_range)}) AS g {group}"
+        f"SELECT {select_keys}count(*) AS decisions, {sums} "
+        f"FROM ({grouped(decisions_in_range)}) AS g {group}"
     )
-    line_keys = ", ".join(f"g.{k}" for k in keys)
-    line_group = f"{line_keys}, " if keys else ""
     per_order = (
-        f"SELECT {line_group}l.order_id, sum(l.revenue) AS revenue, sum(l.margin) AS margin, "
-        "bool_or(NOT l.refunded) AS unrefunded "
-        f"FROM fact_lines AS l JOIN ({grouped(in_range)}) AS g "
-        "ON g.decision_id = l.decision_id "
-        "WHERE l.decision_at >= ? AND l.decision_at < ? "
-        f"GROUP BY {line_group}l.order_id"
+        f"SELECT {select_keys}order_id, sum(revenue) AS revenue, sum(margin) AS margin, "
+        "bool_or(NOT refunded) AS unrefunded "
+        f"FROM ({grouped(lines_in_range)}) AS g GROUP BY {select_keys}order_id"
     )
     ordered = (
         f"SELECT {select_keys}count(*) FILTER (WHERE p.unrefunded) AS orders, "
@@ -318,13 +328,13 @@ def aggregate_sql(query: Aggregate, dialect: Dialect) -> tuple[str, list[Any]]:
         f"FROM ({per_order}) AS p JOIN fact_orders AS o ON o.order_id = p.order_id {group}"
     )
     on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM r.{k}" for k in keys) or "TRUE"
-    sums = {
+    outer = {
         "orders": "coalesce(r.orders, 0)",
         "attributed_revenue": "coalesce(r.attributed_revenue, 0)",
         "engaged_revenue": "coalesce(r.engaged_revenue, 0)",
         "margin": "coalesce(r.margin, 0)",
     }
-    columns = ", ".join(sums.get(c, f"d.{c}") for c in AGGREGATE_COLUMNS)
+    columns = ", ".join(outer.get(c, f"d.{c}") for c in AGGREGATE_COLUMNS)
     out_keys = ", ".join(f"d.{k}" for k in keys)
     order = f"ORDER BY {', '.join(f'd.{k} NULLS LAST' for k in keys)}" if keys else ""
     sql = (
