@@ -154,6 +154,9 @@ def parse_request(params: Mapping[str, Any], now: datetime | None = None) -> Rep
         raise ReportError(
             f"unknown parameter {unknown[0]!r}: use from, to, interval, by (and format)"
         )
+    for name in ("from", "to", "interval", "by"):
+        if name in params and not _values(params, name):
+            raise ReportError(f"{name} is empty: give a value or leave it out")
     to_text, from_text = (_values(params, n) for n in ("to", "from"))
     end = _time(to_text[-1], "to", end=True) if to_text else now
     start = (

@@ -26,6 +26,11 @@ from retailor.domain.access import Scope
 from retailor.domain.ids import DEFINITION_ID_PATTERN, definition_id_problem
 from retailor.storage.facts import DIMENSIONS
 
+#: A time a report parameter takes: a date or an RFC 3339 date-time.
+_WHEN = {"anyOf": [{"type": "string", "format": "date"},
+                   {"type": "string", "format": "date-time"}]}  # fmt: skip
+_DIMS = "|".join(DIMENSIONS)
+
 
 class ReportOut(msgspec.Struct, kw_only=True):
     """A report: its range, interval and dimensions, when its facts were last brought up
@@ -52,13 +57,14 @@ class ReportOut(msgspec.Struct, kw_only=True):
     query=(
         QueryParam(
             "from",
-            "start (inclusive): a date or an ISO 8601 time; default 30 days before to",
-            {"type": "string"},
+            "start (inclusive): a date or an ISO 8601 time; default 30 days before to; "
+            "before to, at most 3660 days before it",
+            _WHEN,
         ),
         QueryParam(
             "to",
             "end (exclusive; a date means the end of that day); default now",
-            {"type": "string"},
+            _WHEN,
         ),
         QueryParam(
             "interval",
@@ -67,8 +73,8 @@ class ReportOut(msgspec.Struct, kw_only=True):
         ),
         QueryParam(
             "by",
-            "dimensions to group by, comma-separated: " + ", ".join(DIMENSIONS),
-            {"type": "string"},
+            "dimensions to group by, comma-separated, each once: " + ", ".join(DIMENSIONS),
+            {"type": "string", "pattern": f"^({_DIMS})(,({_DIMS}))*$"},
         ),
         QueryParam(
             "format",
@@ -141,10 +147,9 @@ class ExportOut(msgspec.Struct, kw_only=True):
 
 
 _RANGE = (
-    QueryParam("from", "start (inclusive); default 30 days before to", {"type": "string"}),
-    QueryParam("to", "end (exclusive; a date means the end of that day); default now",
-               {"type": "string"}),
-)  # fmt: skip
+    QueryParam("from", "start (inclusive); default 30 days before to; before to", _WHEN),
+    QueryParam("to", "end (exclusive; a date means the end of that day); default now", _WHEN),
+)
 
 
 @endpoint(
@@ -181,13 +186,13 @@ async def recompute_reports(request: Request, ctx: AppContext) -> Response:
     query=(
         QueryParam(
             "name",
-            "the export's name: letters, digits, '.', '-', '_'; it must not exist yet",
+            "the export's name: letters, digits, '.', '-', '_' (a name used before: 409)",
             {"type": "string", "pattern": DEFINITION_ID_PATTERN, "maxLength": 128},
             required=True,
         ),
         *_RANGE,
     ),
-    errors=(400,),
+    errors=(400, 409),
 )
 async def export_reports(request: Request, ctx: AppContext) -> Response:
     """``<data>/exports/<name>/<table>/day=YYYY-MM-DD/part-0.parquet`` for the decisions,
@@ -200,6 +205,8 @@ async def export_reports(request: Request, ctx: AppContext) -> Response:
         raise ProblemError(400, problem)
     directory = ctx.settings.data_dir.resolve() / "exports" / name
     wanted = _range(request)
+    if directory.exists():
+        raise ProblemError(409, f"an export named {name!r} exists already: choose another name")
     try:
         rows = await asyncio.to_thread(reports.export, directory, wanted)
     except ReportError as exc:
