@@ -125,7 +125,9 @@ def synthetic(start: datetime, n: int, seed: int = 7) -> dict[str, list[pa.Table
         won = np.flatnonzero(rng.random(m) < 0.05)
         k = len(won)
         order_ids = pa.array([f"x{lo + int(i)}" for i in won])
-        order_at = pa.compute.add(pa.compute.take(at, pa.array(won)), pa.scalar(timedelta(minutes=20)))
+        order_at = pa.compute.add(
+            pa.compute.take(at, pa.array(won)), pa.scalar(timedelta(minutes=20))
+        )
         price = np.round(rng.uniform(5, 80, k), 2)
         extra = np.round(rng.uniform(0, 40, k), 2)
         refunded = rng.random(k) < 0.03
@@ -216,7 +218,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per report")
     parser.add_argument(
         "--postgres",
-        default=os.environ.get("RETAILOR_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"),
+        default=os.environ.get(
+            "RETAILOR_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
         help="PostgreSQL DSN (a schema of its own is made and dropped); 'none' to skip",
     )
     args = parser.parse_args()
