@@ -345,17 +345,23 @@ class Client:
     def experiment_results(self, experiment_id: str, **query: str) -> dict[str, Any]:
         """Units, summary statistics and comparisons per variant (see docs/measurement.md)."""
         return self._call(  # type: ignore[no-any-return]
-            "GET", f"/v1/experiments/{_path_part(experiment_id)}/results{_query(query)}"
+            "GET", f"/v1/experiments/{_path_part(experiment_id)}/results", params=query or None
         )
 
-    def report(self, **query: str) -> dict[str, Any]:
-        """A report of decisions, exposures and attributed revenue (``by``, ``interval``,
-        ``from``, ``to``: see docs/measurement.md)."""
-        return self._call("GET", f"/v1/reports{_query(query)}")  # type: ignore[no-any-return]
+    def report(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``GET /v1/reports`` with ``from``, ``to``, ``interval`` and ``by``."""
+        return self._call("GET", "/v1/reports", params=params)  # type: ignore[no-any-return]
 
+    def recompute_reports(self, start: str, end: str) -> dict[str, Any]:
+        """Rebuild the report facts of ``[start, end)`` from the logs (waits for it)."""
+        params = {"from": start, "to": end}
+        return self._call("POST", "/v1/reports/recompute", params=params)  # type: ignore[no-any-return]
 
-def _query(values: dict[str, str]) -> str:
-    return ("?" + urlencode(values)) if values else ""
+    def export_reports(self, name: str, start: str, end: str) -> dict[str, Any]:
+        """Write the fact tables of ``[start, end)`` as Parquet in the server's data
+        directory, under ``exports/<name>``; the answer names the directory."""
+        params = {"name": name, "from": start, "to": end}
+        return self._call("POST", "/v1/reports/export", params=params)  # type: ignore[no-any-return]
 
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
@@ -512,7 +518,8 @@ class AsyncClient:
         return await self._call("PUT", f"/v1/experiments/{_path_part(experiment_id)}", body=body)  # type: ignore[no-any-return]
 
     async def experiment_results(self, experiment_id: str, **query: str) -> dict[str, Any]:
-        path = f"/v1/experiments/{_path_part(experiment_id)}/results{_query(query)}"
+        query_string = f"?{urlencode(query)}" if query else ""
+        path = f"/v1/experiments/{_path_part(experiment_id)}/results{query_string}"
         return await self._call("GET", path)  # type: ignore[no-any-return]
 
     async def decide(

@@ -54,6 +54,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     policy_seed: int = 0
     feed_hold_seconds: Seconds = 60.0
     snapshot_minutes: Seconds = 5.0
+    #: how far behind now the report facts fold decisions (a decision reaches the log a
+    #: moment after it is made)
+    report_settle_seconds: Annotated[float, msgspec.Meta(ge=0)] = 10.0
 
     @property
     def storage_dsn(self) -> str:

@@ -12,6 +12,8 @@ Each rule is in the document's words (descriptions) and in the server's checks:
   most its ``price_max``;
 - an experiment's placements exist, each once; its variants have distinct ids and weights
   summing to 1; its control is one of them.
+- a report's ``from`` is before its ``to`` (and at most 3660 days before), its ``by``
+  names each dimension once.
 
 Only values the schema allows are changed, and only into other values it allows, so a
 request that breaks the schema elsewhere still does.
@@ -151,8 +153,26 @@ _BY_OPERATION: dict[tuple[str, str], Callable[[Any], None]] = {
 }
 
 
+_REPORTS = {("GET", "/v1/reports"), ("POST", "/v1/reports/recompute"),
+            ("POST", "/v1/reports/export")}  # fmt: skip
+
+
+def _report_query(query: dict[str, Any]) -> None:
+    """A range that ends after it starts, within the last days; each dimension once."""
+    now = datetime.now(UTC)
+    if isinstance(query.get("from"), str):
+        query["from"] = (now - timedelta(days=2)).isoformat()
+    if isinstance(query.get("to"), str):
+        query["to"] = now.isoformat()
+    if isinstance(query.get("by"), str):
+        query["by"] = ",".join(dict.fromkeys(query["by"].split(",")))
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    rule = _BY_OPERATION.get((case.operation.method.upper(), case.operation.path))
+    operation = (case.operation.method.upper(), case.operation.path)
+    rule = _BY_OPERATION.get(operation)
     if rule is not None and not isinstance(case.body, schemathesis.core.NotSet):
         rule(case.body)
+    if operation in _REPORTS and isinstance(case.query, dict):
+        _report_query(case.query)

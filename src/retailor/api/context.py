@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from retailor.analytics.reports import Reports
 from retailor.api.auth import Authenticator
 from retailor.api.metrics import Metrics
 from retailor.api.problems import ProblemError, unavailable
@@ -47,6 +48,8 @@ class AppContext:
     #: every acknowledged event (a no-op embedded, where every append is this process's)
     catch_up: Callable[[], Awaitable[object]] = field(default=_nothing)
     background: Callable[[], bool] = lambda: False  # whether this process holds the lease
+    #: reports over the fact tables (None: the stores keep none)
+    reports: Reports | None = None
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
         """Make events durable (and rejections kept) before answering; 503 when it cannot."""

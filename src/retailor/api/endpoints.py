@@ -112,6 +112,8 @@ class Endpoint:
     status: int = 200
     #: the 422 that still reports what was kept when part of the request was refused
     partial: PartialAnswer | None = None
+    #: other media types the success may come in (text), beside ``media_type``
+    alternatives: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -133,6 +135,7 @@ def endpoint(
     yaml_body: bool = False,
     partial: PartialAnswer | None = None,
     status: int = 200,
+    alternatives: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as the operation ``method path``; its docstring describes it."""
 
@@ -154,6 +157,7 @@ def endpoint(
                 yaml_body=yaml_body,
                 partial=partial,
                 status=status,
+                alternatives=alternatives,
             )
         )
         return handler

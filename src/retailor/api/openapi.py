@@ -167,6 +167,8 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             ok["content"] = {ep.media_type: {"schema": schema_of[id(ep.response)]}}
         elif ep.media_type != "application/json":
             ok["content"] = {ep.media_type: {"schema": {"type": "string"}}}
+        for media_type in ep.alternatives:
+            ok.setdefault("content", {})[media_type] = {"schema": {"type": "string"}}
         if ep.method == "DELETE" and ep.response is None:
             op["responses"]["204"] = {"description": "Deleted"}
         else:

@@ -1,5 +1,5 @@
 """The ``retailor`` command line: serve, worker, import, keys, quarantine, train, models,
-recommend, evaluate, segments, policies, simulate, demo, db.
+recommend, evaluate, segments, policies, report, simulate, demo, db.
 
 The group knows each command by the module that defines it and a one-line summary, and
 imports a command's module only when that command runs or shows its own help: ``retailor
@@ -46,6 +46,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "experiments": (
         "experiments:experiments",
         "Experiments: their definitions, variants, phases and status.",
+    ),
+    "report": (
+        "report:report",
+        "Decisions and what they earned, by time and dimension (see docs/measurement.md).",
     ),
     "recommend": (
         "recommend:recommend",

@@ -13,6 +13,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from retailor.domain.placements import (
+    Campaign,
     ChannelName,
     DefinitionError,
     HourRange,
@@ -79,6 +80,7 @@ class Offer(Struct, kw_only=True, forbid_unknown_fields=True):
     what one redemption costs the retailer; ``budget`` caps the sum of redemption costs and
     ``max_redemptions`` their number. ``marketing`` offers need the channel's marketing
     consent on email, SMS and push; ``consent_purpose`` adds a purpose of your own.
+    ``campaign`` labels the decisions that chose the offer, for reports.
     """
 
     offer_id: ReadOnlyText = ""
@@ -97,6 +99,7 @@ class Offer(Struct, kw_only=True, forbid_unknown_fields=True):
     consent_purpose: str | None = None
     marketing: bool = True
     cost: NonNegative | None = None
+    campaign: Campaign | None = None
     active: bool = True
     updated_at: ReadOnlyTimestamp | None = None
 

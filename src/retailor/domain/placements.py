@@ -19,6 +19,7 @@ from msgspec import Meta, Struct
 
 from retailor.domain import numbers
 from retailor.domain.events import Channel
+from retailor.domain.ids import DefinitionId
 from retailor.domain.nesting import walk
 from retailor.domain.timestamps import Timestamp
 
@@ -50,6 +51,12 @@ HourRange = Annotated[
             ]
         }
     ),
+]
+#: A campaign label that reports group by: the shape of a definition id (letters, digits,
+#: ``.``, ``-``, ``_``; 1-128 characters, the first a letter or digit).
+Campaign = Annotated[
+    DefinitionId,
+    Meta(description="a campaign label reports group by (letters, digits, '.', '-', '_')"),
 ]
 #: A definition repeats its id (from the URL) and its time of change (from the server) at
 #: most as they were read back: the document shows them read-only.
@@ -244,8 +251,17 @@ class Diversity(Struct, kw_only=True, forbid_unknown_fields=True):
     category_level: int = -1
 
 
+class AttributionWindow(Struct, kw_only=True, forbid_unknown_fields=True):
+    """How long after one of the placement's decisions an order line may be attributed to
+    it: when the item was clicked (or an offer redeemed), and when it was only shown."""
+
+    clicked_hours: Annotated[float, Meta(gt=0, le=24 * 90)] = 24.0
+    shown_hours: Annotated[float, Meta(gt=0, le=24 * 90)] = 1.0
+
+
 class Placement(Struct, kw_only=True, forbid_unknown_fields=True):
-    """A placement's strategy (see the module docstring)."""
+    """A placement's strategy (see the module docstring). ``campaign`` labels its decisions
+    for reports; ``attribution`` sets its attribution windows (24 h clicked, 1 h shown)."""
 
     placement_id: ReadOnlyText = ""
     name: str = ""
@@ -257,6 +273,8 @@ class Placement(Struct, kw_only=True, forbid_unknown_fields=True):
     k: Annotated[int, Meta(ge=1, le=100)] = 10
     offers: Annotated[int, Meta(ge=0, le=10)] = 0
     channel: ChannelName | None = None  # the channel it serves when a request does not say
+    campaign: Campaign | None = None
+    attribution: AttributionWindow | None = None
     updated_at: ReadOnlyTimestamp | None = None
 
 

@@ -18,6 +18,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from retailor.analytics.updater import FactUpdater
 from retailor.decision.learning import PolicyLearner
 from retailor.decision.policies import create_policy
 from retailor.decision.service import DecisionService
@@ -33,6 +34,7 @@ from retailor.profiles.service import ProfileService
 from retailor.runtime.background import BackgroundJobs
 from retailor.runtime.feeding import FeedFollower, Project
 from retailor.runtime.following import CatalogFollower, DefinitionFollower, ModelFollower
+from retailor.runtime.reporting import build_fact_updater
 from retailor.runtime.snapshots import load_snapshot, take_snapshot
 from retailor.settings import Settings, SettingsError
 from retailor.storage.base import ModelRecord
@@ -148,6 +150,8 @@ class Services:
     feed: FeedFollower | None = None
     #: the offer policy's learner, a leased job (None: the policy learns in process)
     policy_learner: PolicyLearner | None = None
+    #: keeps the fact tables of reports (``storage.facts``) up to date, a leased job
+    facts: FactUpdater | None = None
     _closed: bool = field(default=False, init=False, repr=False)
     _snapshot_position: int | None = field(default=None, init=False, repr=False)
 
@@ -348,6 +352,9 @@ def build_services(
         followers=followers,
         feed=feed,
         policy_learner=build_policy_learner(settings, storage, decisions, hot),
+        facts=build_fact_updater(
+            storage, profiles, segments, decisions, settle_seconds=settings.report_settle_seconds
+        ),
     )
 
 

@@ -24,6 +24,7 @@ import signal
 import threading
 from collections.abc import Callable
 
+from retailor.runtime.reporting import FOLD_SECONDS
 from retailor.runtime.services import Services, build_services, open_data, open_shared
 from retailor.settings import Settings
 
@@ -34,14 +35,16 @@ LEARN_SECONDS = 1.0
 
 def add_leased_jobs(services: Services) -> None:
     """Register the jobs that run only in the lease holder: scheduled retraining, on a
-    shared log snapshots of the projections (for workers started later), and with shared
-    hot state the offer policy's learning."""
+    shared log snapshots of the projections (for workers started later), with shared
+    hot state the offer policy's learning, and the facts of reports."""
     models = services.models
     services.jobs.add("retraining", models.retrain_every, models.retrain_scheduled)
     if services.feed is not None:
         services.jobs.add("snapshot", services.settings.snapshot_minutes * 60, services.snapshot)
     if services.policy_learner is not None:
         services.jobs.add("policy learning", LEARN_SECONDS, services.policy_learner.run_once)
+    if services.facts is not None:
+        services.jobs.add("report facts", FOLD_SECONDS, services.facts.run_once)
 
 
 def start_worker(services: Services) -> None:

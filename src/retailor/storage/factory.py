@@ -21,6 +21,7 @@ from retailor.storage.base import (
     SnapshotStore,
 )
 from retailor.storage.experiments import ExposureStore
+from retailor.storage.facts import FactStore
 from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore
@@ -64,6 +65,8 @@ class Storage:
     #: first exposures to experiments (an in-memory index in front of the DuckDB table;
     #: the shared table in PostgreSQL)
     exposures: ExposureStore = field(default_factory=MemoryExposureStore)
+    #: the fact tables of reports (None only for stores assembled by hand, in tests)
+    facts: FactStore | None = None
     probes: list[HealthProbe] = field(default_factory=list, repr=False)
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -235,6 +238,8 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
     """
     scheme = urlparse(dsn).scheme
     if scheme == "memory":
+        from retailor.storage.duckdb.database import DuckDBDatabase
+        from retailor.storage.duckdb.facts import DuckDBFactStore
         from retailor.storage.memory.catalog import MemoryCatalogStore
         from retailor.storage.memory.decisions import MemoryDecisionLog
         from retailor.storage.memory.definitions import MemoryDefinitionStore
@@ -243,6 +248,9 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.memory.leases import MemoryLeaseStore
         from retailor.storage.memory.quarantine import MemoryQuarantineStore
 
+        # the facts of reports: DuckDB on an in-memory database (one SQL engine for
+        # reports, whatever keeps the logs)
+        facts_db = DuckDBDatabase(None)
         return Storage(
             events=MemoryEventLog(),
             catalog=MemoryCatalogStore(),
@@ -254,6 +262,8 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             leases=MemoryLeaseStore(),
             installation=FileInstallationStore(data_dir),
             dsn=dsn,
+            facts=DuckDBFactStore(facts_db),
+            _closers=[facts_db],
         )
     if scheme == "duckdb":
         from retailor.storage.duckdb.catalog import DuckDBCatalogStore
@@ -261,6 +271,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.duckdb.decisions import DuckDBDecisionLog
         from retailor.storage.duckdb.events import DuckDBEventLog
         from retailor.storage.duckdb.exposures import DuckDBExposureStore
+        from retailor.storage.duckdb.facts import DuckDBFactStore
         from retailor.storage.duckdb.quarantine import DuckDBQuarantineStore
         from retailor.storage.files.definitions import FileDefinitionStore
         from retailor.storage.files.keys import FileKeyStore
@@ -279,6 +290,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             installation=FileInstallationStore(data_dir),
             dsn=dsn,
             exposures=DuckDBExposureStore(db),
+            facts=DuckDBFactStore(db),
             _closers=[db],
         )
     if scheme in POSTGRES_SCHEMES:
@@ -288,6 +300,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.definitions import PostgresDefinitionStore
         from retailor.storage.postgres.events import PostgresEventLog
         from retailor.storage.postgres.exposures import PostgresExposureStore
+        from retailor.storage.postgres.facts import PostgresFactStore
         from retailor.storage.postgres.installation import PostgresInstallationStore
         from retailor.storage.postgres.keys import PostgresKeyStore
         from retailor.storage.postgres.leases import PostgresLeaseStore
@@ -309,6 +322,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             dsn=dsn,
             snapshots=PostgresSnapshotStore(database),
             exposures=PostgresExposureStore(database),
+            facts=PostgresFactStore(database),
             probes=[database.unavailable],
             _closers=[database],
         )

@@ -1,0 +1,291 @@
+"""Keeping the fact tables up to date from the logs, incrementally, and rebuilding any
+time range of them with the same code.
+
+A run (:meth:`FactUpdater.run_once`) folds only what is new:
+
+1. **decisions** after the decision-log cursor, up to ``settle_seconds`` ago (a decision
+   reaches the log a moment after it is made), become decision facts with their
+   exposures, marked with the feedback they have so far;
+2. **feedback** (from the API, and from events naming a decision, as the decision log
+   keeps it) on the decisions of the last ``feedback_hours`` marks their exposures:
+   the updater re-reads the feedback of those decisions and writes the marks of those
+   whose feedback changed;
+3. **events** after the event-log cursor: orders, refunds, add-to-carts and redemptions
+   naming a decision (``analytics.folding``); orders are attributed
+   (``analytics.ordering``), again when a refund or a redemption for them arrives; the
+   marks of events newer than the decisions folded are applied again in later runs (marks
+   are idempotent), so a decision folded after its add-to-cart still gets it;
+4. orders placed in the last ``settle_seconds`` are attributed again until they settle,
+   so that decisions and feedback on their way to the logs count.
+
+Cursors are saved in the fact store after each run. :meth:`FactUpdater.recompute` deletes
+the facts of a time range and folds the logs of that range through the same steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from retailor.analytics.folding import (
+    EventFacts,
+    FactSources,
+    OrderPlaced,
+    decision_fact,
+    feedback_marks,
+    fold_events,
+)
+from retailor.analytics.ordering import OrderToAttribute, attribute_orders
+from retailor.domain.decisions import DecisionRecord
+from retailor.storage.base import DecisionLog, EventLog
+from retailor.storage.facts import ExposureMark, FactCursors, FactStore, LineFact
+from retailor.storage.schema import table_to_events
+
+log = logging.getLogger("retailor.analytics")
+
+#: How far behind now decisions are folded: a decision reaches the log a moment late.
+SETTLE_SECONDS = 10.0
+#: How long after a decision its feedback is looked for in each run.
+FEEDBACK_HOURS = 25.0
+_EVENT_TYPES = ("order_completed", "order_refunded", "product_added", "offer_redeemed")
+_BATCH = 5_000
+_LAST_ID = "\U0010ffff"
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run folded."""
+
+    decisions: int = 0
+    marked: int = 0
+    events: int = 0
+    orders: int = 0
+    seconds: float = 0.0
+
+
+class FactUpdater:
+    """Folds the decision and event logs into a fact store (see the module docstring).
+    Thread-safe: one run or recompute at a time."""
+
+    def __init__(
+        self,
+        decisions: DecisionLog,
+        events: EventLog,
+        facts: FactStore,
+        sources: FactSources | None = None,
+        *,
+        settle_seconds: float = SETTLE_SECONDS,
+        feedback_hours: float = FEEDBACK_HOURS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.decisions, self.events, self.facts = decisions, events, facts
+        self.sources = sources or FactSources()
+        self.settle = timedelta(seconds=settle_seconds)
+        self.feedback_span = timedelta(hours=feedback_hours)
+        self.clock = clock
+        self._lock = threading.Lock()
+        #: decisions whose feedback is still looked for: id -> (time, feedback seen)
+        self._open: dict[str, tuple[datetime, int]] | None = None
+        #: marks from events that may name decisions not folded yet
+        self._waiting: list[ExposureMark] = []
+        self.last_run: datetime | None = None
+
+    # -- the incremental run ---------------------------------------------------------------
+
+    def run_once(self) -> RunSummary:
+        """Fold what is new in the logs; see the module docstring."""
+        with self._lock:
+            started = time.perf_counter()
+            now = self.clock()
+            until = now - self.settle
+            cursors = self.facts.cursors()
+            opened = self._opened(until)
+            cursor, folded = cursors.decision, 0
+            while records := self.decisions.decisions_between(cursor, until, _BATCH):
+                counts = self._fold_decisions(records)
+                for r in records:
+                    opened[r.decision_id] = (r.at, counts.get(r.decision_id, 0))
+                cursor = (records[-1].at, records[-1].decision_id)
+                folded += len(records)
+            for decision_id, (at, _) in list(opened.items()):
+                if at < until - self.feedback_span:
+                    del opened[decision_id]
+            marked = self._refresh_feedback(opened)
+            upto = self.events.position()
+            position, seen = cursors.event_position, 0
+            if upto != (position or 0):
+                pending = EventFacts()
+                for batch in self.events.read_after(position, upto):
+                    events = table_to_events(batch)
+                    fold_events(events, pending)
+                    seen += len(events)
+                self._apply(pending, until)
+                self._waiting.extend(pending.marks)
+                position = upto
+            # marks of decisions that may not be folded yet are applied again (marks are
+            # idempotent) until the decisions' cursor has passed them
+            passed = cursor[0] - self.settle if cursor is not None else None
+            self._waiting = [m for m in self._waiting if passed is None or m.at > passed]
+            self.facts.mark(self._waiting)
+            settled = self.facts.unsettled_orders(until)
+            self._reattribute(settled, until)
+            self.facts.save_cursors(FactCursors(cursor, position))
+            self.last_run = until
+            return RunSummary(folded, marked, seen, len(settled),
+                              time.perf_counter() - started)  # fmt: skip
+
+    def _opened(self, until: datetime) -> dict[str, tuple[datetime, int]]:
+        """The decisions whose feedback is looked for (read from the log after a start)."""
+        if self._open is None:
+            self._open = {}
+            after = (until - self.feedback_span, _LAST_ID)
+            cursor = self.facts.cursors().decision
+            if cursor is not None:
+                while records := self.decisions.decisions_between(after, cursor[0], _BATCH):
+                    for r in records:
+                        self._open[r.decision_id] = (r.at, -1)
+                    after = (records[-1].at, records[-1].decision_id)
+        return self._open
+
+    def _refresh_feedback(self, opened: dict[str, tuple[datetime, int]]) -> int:
+        """Mark the exposures of open decisions whose feedback changed; how many."""
+        ids = list(opened)
+        changed = 0
+        for chunk in range(0, len(ids), _BATCH):
+            part = ids[chunk : chunk + _BATCH]
+            by_decision = defaultdict(list)
+            for f in self.decisions.feedback_for(part):
+                by_decision[f.decision_id].append(f)
+            marks = []
+            for decision_id, records in by_decision.items():
+                at, seen = opened[decision_id]
+                if len(records) != seen:
+                    opened[decision_id] = (at, len(records))
+                    marks.extend(feedback_marks(records))
+                    changed += 1
+            self.facts.mark(marks)
+        return changed
+
+    # -- the steps, shared with recompute --------------------------------------------------
+
+    def _fold_decisions(self, records: Sequence[DecisionRecord]) -> dict[str, int]:
+        """Store decision facts with the marks of the feedback they have so far (folding
+        a decision again thus keeps its feedback); the feedback records per decision."""
+        self.facts.add_decisions([decision_fact(r, self.sources) for r in records])
+        feedback = self.decisions.feedback_for([r.decision_id for r in records])
+        self.facts.mark(feedback_marks(feedback))
+        counts: dict[str, int] = defaultdict(int)
+        for f in feedback:
+            counts[f.decision_id] += 1
+        return counts
+
+    def _apply(
+        self,
+        pending: EventFacts,
+        until: datetime,
+        *,
+        orders_in: Callable[[datetime], bool] = lambda at: True,
+    ) -> int:
+        """Write what events gave: marks, then new orders and the refunded or redeemed
+        ones, attributed. ``orders_in`` says which new orders to take (by time)."""
+        self.facts.mark(pending.marks)
+        placed = {k: o for k, o in pending.orders.items() if orders_in(o.at)}
+        touched = set(pending.orders) | {r.order_id for r in pending.refunds}
+        touched |= {m.order_id for m in pending.marks if m.order_id}
+        known = self._stored_orders(touched - set(placed))
+        todo = {order_id: self._fresh(order) for order_id, order in placed.items()}
+        for order_id, stored in known.items():
+            todo.setdefault(order_id, stored)
+        for refund in pending.refunds:
+            refunded = todo.get(refund.order_id)
+            if refunded is None:
+                continue  # a refund of an order not (or not yet) known: nothing to reverse
+            for line in refunded.lines:
+                if refund.items is None or line.item_id in refund.items:
+                    line.refunded = True
+        self._write(list(todo.values()), until)
+        return len(todo)
+
+    def _fresh(self, order: OrderPlaced) -> OrderToAttribute:
+        unit_cost = self.sources.unit_cost
+        lines = [
+            LineFact(order_id=order.order_id, line=index, item_id=item, at=order.at,
+                     quantity=quantity, price=price, unit_cost=unit_cost(item),
+                     revenue=quantity * price, margin=0.0)
+            for index, (item, quantity, price) in enumerate(order.lines)
+        ]  # fmt: skip
+        return OrderToAttribute(order.order_id, order.at, order.customer_id,
+                                order.anonymous_id, lines)  # fmt: skip
+
+    def _stored_orders(self, order_ids: Iterable[str]) -> dict[str, OrderToAttribute]:
+        """Orders held as facts, ready to attribute again."""
+        wanted = sorted(order_ids)
+        if not wanted:
+            return {}
+        lines: dict[str, list[LineFact]] = defaultdict(list)
+        for line in self.facts.lines_of(wanted):
+            lines[line.order_id].append(line)
+        found: dict[str, OrderToAttribute] = {}
+        for order_id in wanted:
+            order = self.facts.order(order_id)
+            if order is not None and lines.get(order_id):
+                found[order_id] = OrderToAttribute(
+                    order_id, order.at, order.customer_id, order.anonymous_id, lines[order_id]
+                )
+        return found
+
+    def _reattribute(self, order_ids: Sequence[str], until: datetime) -> None:
+        self._write(list(self._stored_orders(order_ids).values()), until)
+
+    def _write(self, orders: list[OrderToAttribute], until: datetime) -> None:
+        orders.sort(key=lambda o: (o.at, o.order_id))
+        for chunk in range(0, len(orders), 500):
+            facts, lines = attribute_orders(
+                orders[chunk : chunk + 500], self.facts, self.sources, settled_until=until
+            )
+            self.facts.put_orders(facts, lines)
+
+    # -- recompute ---------------------------------------------------------------------------
+
+    def recompute(
+        self, start: datetime, end: datetime, progress: Progress | None = None
+    ) -> RunSummary:
+        """Delete the facts of ``[start, end)`` and fold the logs of that range again
+        (decisions, their feedback, then the events from ``start`` on: orders placed in
+        the range, refunds and marks whenever they came). ``progress(fraction, step)`` is
+        told how far it got."""
+        report = progress or (lambda fraction, step: None)
+        with self._lock:
+            started = time.perf_counter()
+            until = self.clock() - self.settle
+            last = min(end - timedelta(microseconds=1), until)
+            self.facts.delete_between(start, end)
+            report(0.0, "decisions")
+            after: tuple[datetime, str] | None = (start - timedelta(microseconds=1), _LAST_ID)
+            folded = marked = 0
+            span = max((end - start).total_seconds(), 1.0)
+            while records := self.decisions.decisions_between(after, last, _BATCH):
+                marked += sum(self._fold_decisions(records).values())
+                folded += len(records)
+                after = (records[-1].at, records[-1].decision_id)
+                report(0.5 * min(1.0, (after[0] - start).total_seconds() / span), "decisions")
+            self._open = None  # feedback seen is counted again on the next run
+            report(0.5, "orders")
+            seen = orders = 0
+            for batch in self.events.scan(start=start, types=_EVENT_TYPES):
+                pending = EventFacts()
+                events = table_to_events(batch)
+                fold_events(events, pending)
+                orders += self._apply(pending, until, orders_in=lambda at: start <= at < end)
+                seen += len(events)
+                if events:
+                    reached = max(e.timestamp for e in events)
+                    report(0.5 + 0.5 * min(1.0, (reached - start).total_seconds() / span), "orders")
+            report(1.0, "done")
+            return RunSummary(folded, marked, seen, orders, time.perf_counter() - started)
