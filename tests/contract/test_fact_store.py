@@ -153,6 +153,38 @@ def test_decisions_of_a_person_in_a_window(storage: Storage) -> None:
     assert facts.decisions_of([], T0, T0 + timedelta(days=1)) == []
 
 
+def test_experiment_activity_lists_clicked_or_redeemed_decisions_of_one_experiment(
+    storage: Storage,
+) -> None:
+    facts = facts_of(storage)
+    facts.add_decisions(
+        [
+            decision(1, experiment_id="e1", variant="a"),
+            decision(2, experiment_id="e1", variant="b", customer=None, anonymous_id="v2"),
+            decision(3, experiment_id="e1", variant="b"),  # never clicked: left out
+            decision(4, experiment_id="e2", variant="a"),  # another experiment
+            decision(5),
+        ]
+    )
+    late = T0 + timedelta(hours=1)
+    facts.mark(
+        [
+            ExposureMark(decision_id="d1", kind="clicked", at=late, item_id="i1"),
+            ExposureMark(decision_id="d1", kind="clicked", at=late, item_id="i2"),
+            ExposureMark(decision_id="d2", kind="redeemed", at=late, offer_id="o1"),
+            ExposureMark(decision_id="d4", kind="clicked", at=late, item_id="i1"),
+            ExposureMark(decision_id="d5", kind="clicked", at=late, item_id="i1"),
+        ]
+    )
+    found = facts.experiment_activity("e1", T0, T0 + timedelta(hours=1))
+    assert [(a.at, a.customer, a.anonymous_id, a.clicks, a.redemptions) for a in found] == [
+        (T0 + timedelta(minutes=1), "c1", None, 2, 0),
+        (T0 + timedelta(minutes=2), None, "v2", 1, 1),  # a redemption also marks a click
+    ]
+    assert facts.experiment_activity("e1", T0 + timedelta(minutes=2), late)[0].anonymous_id == "v2"
+    assert facts.experiment_activity("nope", T0, late) == []
+
+
 def test_delete_between_removes_the_range_only(storage: Storage) -> None:
     facts = facts_of(storage)
     facts.add_decisions([decision(1), decision(90)])

@@ -120,7 +120,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _time(text: str, name: str, *, end: bool) -> datetime:
+def parse_when(text: str, name: str, *, end: bool) -> datetime:
     """A date (a ``to`` date means the end of that day) or an ISO 8601 time (UTC when
     naive)."""
     try:
@@ -158,9 +158,11 @@ def parse_request(params: Mapping[str, Any], now: datetime | None = None) -> Rep
         if name in params and not _values(params, name):
             raise ReportError(f"{name} is empty: give a value or leave it out")
     to_text, from_text = (_values(params, n) for n in ("to", "from"))
-    end = _time(to_text[-1], "to", end=True) if to_text else now
+    end = parse_when(to_text[-1], "to", end=True) if to_text else now
     start = (
-        _time(from_text[-1], "from", end=False) if from_text else end - timedelta(days=DEFAULT_DAYS)
+        parse_when(from_text[-1], "from", end=False)
+        if from_text
+        else end - timedelta(days=DEFAULT_DAYS)
     )
     if start >= end:
         raise ReportError(f"from ({start.isoformat()}) must be before to ({end.isoformat()})")
@@ -238,15 +240,19 @@ class Reports:
         self._caught_up = float("-inf")
         self._lock = threading.Lock()
 
-    def report(self, request: ReportRequest) -> Report:
-        """The report, from facts brought up to date first where this process can."""
+    def refresh(self) -> datetime | None:
+        """Bring the facts up to date where this process can (embedded, when the last run
+        is older than ``fresh_seconds``); when they were last brought up to date."""
         if self._catch_up and self.updater is not None:
             with self._lock:
                 if self._clock() - self._caught_up > self._fresh:
                     self.updater.run_once()
                     self._caught_up = self._clock()
-        as_of = self.updater.last_run if self.updater is not None else None
-        return build_report(self.facts, request, as_of)
+        return self.updater.last_run if self.updater is not None else None
+
+    def report(self, request: ReportRequest) -> Report:
+        """The report, from facts brought up to date first where this process can."""
+        return build_report(self.facts, request, self.refresh())
 
     def recompute(self, request: ReportRequest, progress: Progress | None = None) -> RunSummary:
         """Rebuild the facts of the request's range from the logs (``ReportError`` when

@@ -13,6 +13,7 @@ from retailor.api.problems import ProblemError, unavailable
 from retailor.decision.service import DecisionService
 from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
+from retailor.experiments.reading import ExperimentResults
 from retailor.ingest.validation import EventValidator
 from retailor.ingest.writer import GroupCommitWriter, WriterClosedError
 from retailor.models.jobs import TrainingJobs
@@ -50,6 +51,8 @@ class AppContext:
     background: Callable[[], bool] = lambda: False  # whether this process holds the lease
     #: reports over the fact tables (None: the stores keep none)
     reports: Reports | None = None
+    #: experiment results over the exposures and the report facts (None: no facts)
+    experiment_results: ExperimentResults | None = None
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
         """Make events durable (and rejections kept) before answering; 503 when it cannot."""

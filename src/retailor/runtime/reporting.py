@@ -14,6 +14,7 @@ from retailor.analytics.reports import Reports
 from retailor.analytics.updater import FactUpdater
 from retailor.decision.service import DecisionService
 from retailor.domain.customers import IdentifierKind
+from retailor.experiments.reading import ExperimentResults
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.storage.factory import Storage
@@ -109,3 +110,25 @@ def reports_of(services: Services) -> Reports | None:
     if facts is None:
         return None
     return Reports(facts, services.facts, catch_up=not services.storage.shared)
+
+
+def experiment_results_of(services: Services, reports: Reports | None) -> ExperimentResults | None:
+    """Experiment results over the exposure store and the report facts, with who is who
+    from this process's profiles (None when the stores keep no facts)."""
+    facts = services.storage.facts
+    if facts is None:
+        return None
+    profiles = services.profiles
+
+    def canonical(identifier: str) -> str:
+        if identifier.startswith("a:"):
+            return profiles.resolve_anonymous(identifier[2:]) or identifier
+        return profiles.resolve(identifier) or identifier
+
+    return ExperimentResults(
+        services.storage.exposures,
+        facts,
+        canonical,
+        refresh=reports.refresh if reports is not None else None,
+        wait_exposures=services.decisions.exposures.wait_idle,
+    )

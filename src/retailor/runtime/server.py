@@ -16,7 +16,7 @@ from retailor.api.context import AppContext
 from retailor.api.metrics import Metrics
 from retailor.api.serve import serve_app, tune_process
 from retailor.ingest.validation import EventValidator
-from retailor.runtime.reporting import reports_of
+from retailor.runtime.reporting import experiment_results_of, reports_of
 from retailor.runtime.services import build_services, open_data, open_shared
 from retailor.runtime.worker import start_worker
 from retailor.settings import Settings
@@ -57,6 +57,7 @@ def build_server(
         metrics.watch_redis(state.round_trips)
     if background:
         start_worker(services)
+    reports = reports_of(services)
     ctx = AppContext(
         settings=settings,
         storage=stores,
@@ -71,7 +72,8 @@ def build_server(
         decisions=services.decisions,
         catch_up=services.feed.catch_up_async if services.feed is not None else _nothing,
         background=lambda: services.jobs.held,
-        reports=reports_of(services),
+        reports=reports,
+        experiment_results=experiment_results_of(services, reports),
     )
     closed = False
 

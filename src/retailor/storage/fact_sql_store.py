@@ -29,6 +29,7 @@ from retailor.storage.fact_sql import (
 from retailor.storage.facts import (
     Aggregate,
     DecisionFact,
+    ExperimentActivity,
     ExposureFact,
     ExposureMark,
     FactCursors,
@@ -142,6 +143,22 @@ class SqlFactStore(FactStore):
             f"SELECT * FROM fact_exposures WHERE {where} ORDER BY decision_id, position", params
         )
         return [to_struct(ExposureFact, r) for r in rows]
+
+    def experiment_activity(
+        self, experiment_id: str, start: datetime, end: datetime
+    ) -> list[ExperimentActivity]:
+        rows = self._tuples(
+            'SELECT "at", customer, anonymous_id, clicks, redemptions FROM fact_decisions '
+            'WHERE experiment_id = ? AND "at" >= ? AND "at" < ? '
+            "AND (clicks > 0 OR redemptions > 0) "
+            'ORDER BY "at", decision_id',
+            [experiment_id, start, end],
+        )
+        return [
+            ExperimentActivity(at=utc(at), customer=customer, anonymous_id=anonymous,
+                               clicks=int(clicks), redemptions=int(redemptions))
+            for at, customer, anonymous, clicks, redemptions in rows
+        ]  # fmt: skip
 
     def orders_between(self, start: datetime, end: datetime) -> list[OrderFact]:
         rows = self._rows(

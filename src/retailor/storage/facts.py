@@ -137,6 +137,17 @@ class OrderFact(msgspec.Struct, kw_only=True):
     settled: bool = True
 
 
+class ExperimentActivity(msgspec.Struct, frozen=True, kw_only=True):
+    """A decision of an experiment that was clicked or had an offer redeemed: when, for
+    whom (the raw identifiers) and how many of its slots were clicked and redeemed."""
+
+    at: datetime
+    customer: str | None
+    anonymous_id: str | None
+    clicks: int
+    redemptions: int
+
+
 @dataclass(frozen=True)
 class FactCursors:
     """How far the updater has folded the logs: the decision log's ``(at, decision_id)``
@@ -213,6 +224,9 @@ class FactStore(ABC):
       ``customer_id``, ``anonymous_id`` and the ``person``); ``lines_of(order_ids)`` their
       lines by order and line; ``unsettled_orders(upto)`` the ids of the orders not
       settled with ``at`` at or before ``upto``.
+    - ``experiment_activity(experiment_id, start, end)``: the decisions made in that
+      experiment with ``at`` in ``[start, end)`` that have a click or a redemption, as
+      :class:`ExperimentActivity`, in ``(at, decision_id)`` order.
     - ``delete_between(start, end)`` removes the decisions (with their exposures) and the
       orders (with their lines) whose ``at`` is in ``[start, end)``.
     - ``cursors``/``save_cursors`` keep the updater's :class:`FactCursors`, durable.
@@ -252,6 +266,12 @@ class FactStore(ABC):
     @abstractmethod
     def exposures_of(self, decision_ids: Sequence[str]) -> list[ExposureFact]:
         """The exposures of some decisions."""
+
+    @abstractmethod
+    def experiment_activity(
+        self, experiment_id: str, start: datetime, end: datetime
+    ) -> list[ExperimentActivity]:
+        """The clicked or redeemed decisions of one experiment in ``[start, end)``."""
 
     @abstractmethod
     def orders_between(self, start: datetime, end: datetime) -> list[OrderFact]:

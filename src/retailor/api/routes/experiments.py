@@ -3,6 +3,8 @@ earns, effective for the very next decision on every worker."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -10,8 +12,9 @@ from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 
+from retailor.analytics.reports import ReportError, parse_when
 from retailor.api.context import AppContext
-from retailor.api.endpoints import endpoint
+from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response, read_definition
 from retailor.api.problems import ProblemError
 from retailor.api.routes.placements import definition_problem
@@ -21,6 +24,8 @@ from retailor.domain.access import Scope
 from retailor.domain.experiments import HOLDOUT_ID, Experiment, Holdout
 from retailor.domain.ids import InvalidIdError
 from retailor.domain.placements import DefinitionError
+from retailor.experiments.reading import MAX_PRE_DAYS, Design, ResultsError
+from retailor.experiments.results import DEFAULT_PRE_DAYS
 
 
 class ExperimentOut(msgspec.Struct):
@@ -210,3 +215,159 @@ async def delete_holdout(request: Request, ctx: AppContext) -> Response:
     if not ctx.decisions.experiments.delete_holdout():
         raise ProblemError(404, "no global holdout")
     return Response(status_code=204)
+
+
+class EffectOut(msgspec.Struct, kw_only=True):
+    """An effect with its 95 % interval, its p-value and (Holm) the p-value adjusted
+    across the variant's metrics."""
+
+    effect: float
+    ci95: list[float]
+    p_value: float
+    p_value_holm: float | None = None
+
+
+class SequentialOut(msgspec.Struct, kw_only=True):
+    """The always-valid interval and p-value of the relative effect (safe to peek at)."""
+
+    ci95: list[float]
+    p_value: float
+
+
+class CupedOut(msgspec.Struct, kw_only=True):
+    """The same comparison with the pre-exposure covariate (CUPED), coefficient ``theta``."""
+
+    theta: float
+    absolute: EffectOut
+    relative: EffectOut
+    sequential: SequentialOut
+    chance_to_win: float
+
+
+class ComparisonOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One variant against the control on one metric."""
+
+    variant: str
+    metric: str
+    control_mean: float
+    variant_mean: float
+    absolute: EffectOut
+    relative: EffectOut
+    sequential: SequentialOut
+    chance_to_win: float
+    warnings: list[str]
+    cuped: CupedOut | None = None
+
+
+class MetricOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A metric's summary statistics over a variant's units (a ratio metric also its
+    denominator's sums and the cross product)."""
+
+    n: int
+    sum: float
+    sum_squares: float
+    mean: float
+    denominator_sum: float | None = None
+    denominator_sum_squares: float | None = None
+    denominator_cross_sum: float | None = None
+
+
+class VariantResultsOut(msgspec.Struct, kw_only=True):
+    id: str
+    weight: float
+    units: int
+    metrics: dict[str, MetricOut]
+
+
+class WindowOut(msgspec.Struct, kw_only=True):
+    from_: datetime | None = msgspec.field(name="from")
+    to: datetime
+
+
+class ResultsOut(msgspec.Struct, kw_only=True):
+    """An experiment's results: see docs/measurement.md."""
+
+    experiment: str
+    phase: int
+    status: str
+    window: WindowOut
+    pre_days: int
+    cuped: bool
+    as_of: datetime | None
+    control: str
+    variants: list[VariantResultsOut]
+    comparisons: list[ComparisonOut]
+    srm_p_value: float
+    warnings: list[str]
+
+
+def _design(ctx: AppContext, experiment_id: str) -> Design:
+    if experiment_id == HOLDOUT_ID:
+        holdout = ctx.decisions.experiments.holdout
+        if holdout is None:
+            raise ProblemError(404, "no global holdout; set one with PUT /v1/holdout")
+        return Design.of_holdout(holdout)
+    return Design.of_experiment(_experiment_out(ctx, experiment_id).experiment)
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ProblemError(400, f"{name} must be a whole number, not {raw!r}") from None
+
+
+@endpoint(
+    "GET",
+    "/v1/experiments/{experiment_id}/results",
+    summary="An experiment's results: units, summary statistics, effects and checks",
+    tag="experiments",
+    scope=Scope.ADMIN,
+    response=ResultsOut,
+    query=(
+        QueryParam("phase", "the phase to analyse (default: the current one)",
+                   {"type": "integer", "minimum": 1}),
+        QueryParam("to", "the end of the analysis window (default: now)",
+                   {"type": "string", "format": "date-time"}),
+        QueryParam("pre_days", f"days before each unit's first exposure that feed CUPED "
+                   f"(default {DEFAULT_PRE_DAYS}; 0: none)",
+                   {"type": "integer", "minimum": 0, "maximum": MAX_PRE_DAYS}),
+    ),
+    errors=(400, 404, 503),
+)  # fmt: skip
+async def experiment_results(request: Request, ctx: AppContext) -> Response:
+    """For each variant its exposed ``units`` and the summary statistics (``n``, ``sum``,
+    ``sum_squares``, ``mean``) of ``conversion``, ``revenue``, ``clicks``,
+    ``redemptions`` and ``aov`` (a ratio metric) per unit, from the unit's first exposure
+    to the end of the window, zeros included; ``comparisons`` of every other variant
+    with the control (Welch t-test, delta method for relative effects and ratios, an
+    always-valid sequential interval, Bayesian chance to win, Holm-adjusted p-values,
+    CUPED figures when there is a pre-exposure period); ``srm_p_value`` against the
+    configured weights and ``warnings``. ``holdout`` reads the global holdout."""
+    reader = ctx.experiment_results
+    if reader is None:
+        raise ProblemError(503, "this server keeps no report facts, so no experiment results")
+    design = _design(ctx, request.path_params["experiment_id"])
+    phase = _int_param(request, "phase")
+    pre_days = _int_param(request, "pre_days")
+    end: datetime | None = None
+    if (raw := request.query_params.get("to")) is not None:
+        try:
+            end = parse_when(raw, "to", end=True)
+        except ReportError as exc:
+            raise ProblemError(400, str(exc)) from None
+    await ctx.catch_up()
+    try:
+        document = await asyncio.to_thread(
+            reader.results,
+            design,
+            phase=phase,
+            end=end,
+            pre_days=DEFAULT_PRE_DAYS if pre_days is None else pre_days,
+        )
+    except ResultsError as exc:
+        raise ProblemError(400, str(exc)) from None
+    return json_response(msgspec.convert(document, ResultsOut))
