@@ -6,7 +6,11 @@ answers are not personalized."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -20,6 +24,13 @@ from tests.conftest import start_server, stop_server
 
 SHOPPERS = 120
 ITEMS = [f"sku{i}" for i in range(12)]
+
+
+def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "retailor", *args, "--data", str(data)],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
 
 
 def _event(
@@ -95,8 +106,20 @@ def test_results_equal_the_truth_the_shoppers_were_given(tmp_path: Path) -> None
             truth[variant].append((1.0 if orders else 0.0, revenue, float(clicks), float(orders)))
         time.sleep(1.5)  # past the reports' settle time (1 s here), so the last feedback folds
         results = client.experiment_results("home-test")
+        through = _cli(server.data_dir, "experiments", "results", "home-test", "--json")
+        assert through.returncode == 0, through.stderr
+        table = _cli(server.data_dir, "experiments", "results", "home-test")
+        assert "Against the control" in table.stdout and "sample ratio check" in table.stdout
     finally:
         stop_server(server)
+    # the same figures straight from the stores, with no server running
+    direct = _cli(server.data_dir, "experiments", "results", "home-test", "--json")
+    assert direct.returncode == 0, direct.stderr
+    for answer in (json.loads(through.stdout), json.loads(direct.stdout)):
+        assert answer["variants"] == results["variants"]
+    missing = _cli(server.data_dir, "experiments", "results", "nope")
+    assert missing.returncode != 0 and "no experiment" in missing.stderr
+    assert "Traceback" not in missing.stderr
 
     assert results["experiment"] == "home-test" and results["control"] == "off"
     assert results["window"]["from"] >= start.isoformat()[:19]

@@ -142,3 +142,44 @@ def delete(experiment_id: str, data_dir: Path | None) -> None:
             if not removed:
                 raise click.ClickException(f"no experiment {experiment_id!r}")
     click.echo(f"experiment {experiment_id} removed")
+
+
+@experiments.command("results")
+@click.argument("experiment_id")
+@click.option(
+    "--phase", type=click.IntRange(min=1), help="The phase to analyse (default: the current one)."
+)
+@click.option(
+    "--to",
+    "end",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="End of the analysis window, UTC (default: now).",
+)
+@click.option(
+    "--pre-days",
+    type=click.IntRange(0, 90),
+    help="Days before each unit's first exposure that feed CUPED (default 14; 0: none).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results document as JSON.")
+@data_option
+@friendly_errors
+def results(
+    experiment_id: str, phase: int | None, end: Any, pre_days: int | None, as_json: bool,
+    data_dir: Path | None,
+) -> None:  # fmt: skip
+    """EXPERIMENT_ID's results: units per variant, conversion, revenue, clicks, redemptions
+    and order value per unit, each variant against the control (Welch, always-valid
+    sequential interval, chance to win, Holm, CUPED) and the sample ratio check.
+    ``holdout`` reads the global holdout.
+
+    \b
+    Examples:
+      retailor experiments results home-ranking
+      retailor experiments results home-ranking --phase 1 --to 2026-03-31 --json
+    """
+    from datetime import UTC
+
+    from retailor.cli.experiment_results import results_command
+
+    when = end.replace(tzinfo=UTC) if end is not None else None
+    results_command(experiment_id, phase, when, pre_days, as_json, data_dir)
