@@ -392,7 +392,8 @@ class Simulator:
             if answer is not None:
                 record.offer_arm = self._exposed(p, answer.variant, clock[0], OFFER_EXPERIMENT)
                 offer_decision = answer.decision_id
-                if record.offer_arm == "oracle":
+                if record.offer_arm == "oracle":  # the shop's own pick: no feedback to send
+                    offer_decision = None
                     chosen = max(eligible, key=lambda o: response[o]) if eligible else None
                 else:
                     chosen = self._offer_index(answer.offer_id) if answer.offer_id else None
