@@ -406,8 +406,8 @@ class Simulator:
             await self._order(
                 record, cart, chosen if redeemed else None, session, emit, decision_id
             )
-            if live and record.ordered:
-                self.outcome.orders.append((p, clock[0], round(record.revenue, 2)))
+            if live and record.ordered:  # the lines' value, as Retailor counts revenue
+                self.outcome.orders.append((p, clock[0], round(record.basket, 2)))
         await send()
         if record.redeemed and offer_decision and record.offer_id:
             try:
@@ -449,6 +449,7 @@ class Simulator:
             i = index[line["item_id"]]
             record.margin += float(cat.price[i] - cat.cost[i]) * line["quantity"]
         basket = float(sum(line["price"] * line["quantity"] for line in lines))
+        record.basket = basket
         props: dict[str, Any] = {"order_id": f"O-{session}", "lines": lines, "currency": "EUR"}
         revenue = basket
         if offer is not None:

@@ -21,7 +21,8 @@ class Visit:
     views: int = 0
     carted: bool = False
     ordered: bool = False
-    revenue: float = 0.0
+    revenue: float = 0.0  # what the shopper paid (net of an offer's discount)
+    basket: float = 0.0  # the order lines' value (quantity x price), before any discount
     margin: float = 0.0
     offer_id: str | None = None
     redeemed: bool = False

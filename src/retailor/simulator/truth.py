@@ -2,7 +2,8 @@
 
 The shop knows every shopper's variant (from Retailor's answers), when each was first
 exposed, and every order they placed afterwards — online and in store, whether Retailor
-could tell who placed it or not. From that it computes, per variant, the true conversion
+could tell who placed it or not — valued as Retailor values revenue: the order lines'
+quantity times price, before an offer's discount. From that it computes, per variant, the true conversion
 and revenue per exposed shopper, and checks that each true effect against the control lies
 within Retailor's 95 % interval of the absolute effect.
 """
