@@ -125,3 +125,35 @@ def reach_data(settings: Settings) -> Iterator[Target]:
         yield Target(storage=storage)
     finally:
         storage.close()
+
+
+#: The largest definition file a command reads (a definition needs a few kilobytes).
+MAX_DEFINITION_FILE_BYTES = 1 << 20
+
+
+def read_definition_file(
+    file: Path, what: str, max_bytes: int = MAX_DEFINITION_FILE_BYTES
+) -> dict[str, Any]:
+    """The mapping a JSON or YAML definition ``file`` of at most ``max_bytes`` holds
+    (``what`` names the kind, for the messages); a ``ClickException`` saying what is
+    wrong otherwise."""
+    import msgspec
+    import yaml
+
+    size = file.stat().st_size
+    if size > max_bytes:
+        raise click.ClickException(
+            f"{file} has {size:,} bytes; a definition has at most {max_bytes:,}"
+        )
+    text = file.read_text()
+    try:
+        definition = (
+            yaml.safe_load(text)
+            if file.suffix.lower() in (".yaml", ".yml")
+            else msgspec.json.decode(text)
+        )
+    except (yaml.YAMLError, msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file} does not parse: {exc}") from None
+    if not isinstance(definition, dict):
+        raise click.ClickException(f"{file} must hold one mapping (a {what} definition)")
+    return definition

@@ -10,16 +10,19 @@ from typing import Any
 
 import click
 import msgspec
-import yaml
 
-from retailor.cli.common import data_option, friendly_errors, out, reach_data, settings_from
+from retailor.cli.common import (
+    data_option,
+    friendly_errors,
+    out,
+    reach_data,
+    read_definition_file,
+    settings_from,
+)
 from retailor.client import Client
 from retailor.domain.ids import InvalidIdError
 from retailor.domain.placements import DefinitionError
 from retailor.storage.factory import Storage
-
-#: The largest definition file read (a definition needs a few kilobytes).
-MAX_FILE_BYTES = 1 << 20
 
 
 class _Direct:
@@ -99,21 +102,7 @@ def show(experiment_id: str, data_dir: Path | None) -> None:
 @friendly_errors
 def put(experiment_id: str, file: Path, data_dir: Path | None) -> None:
     """Create or replace EXPERIMENT_ID from a JSON or YAML FILE (see docs/measurement.md)."""
-    if file.stat().st_size > MAX_FILE_BYTES:
-        raise click.ClickException(
-            f"{file} is larger than a definition can be ({MAX_FILE_BYTES:,} bytes)"
-        )
-    text = file.read_text()
-    try:
-        definition = (
-            yaml.safe_load(text)
-            if file.suffix.lower() in (".yaml", ".yml")
-            else msgspec.json.decode(text)
-        )
-    except (yaml.YAMLError, msgspec.DecodeError) as exc:
-        raise click.ClickException(f"{file} does not parse: {exc}") from None
-    if not isinstance(definition, dict):
-        raise click.ClickException(f"{file} must hold one mapping (an experiment definition)")
+    definition = read_definition_file(file, "experiment")
     with _reached(data_dir) as reached:
         if isinstance(reached, Client):
             stored = reached.put_experiment(experiment_id, definition)

@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 import msgspec
-import yaml
 
 from retailor.api.runfile import read_run_file
 from retailor.cli.common import (
@@ -20,6 +19,7 @@ from retailor.cli.common import (
     friendly_errors,
     out,
     reach_data,
+    read_definition_file,
     settings_from,
 )
 from retailor.client import Client
@@ -60,18 +60,8 @@ def put(segment_id: str, file: Path, data_dir: Path | None) -> None:
     """Create or replace SEGMENT_ID from a JSON or YAML FILE (see docs/profiles.md). When a
     server runs on the data directory the definition goes through it (it keeps definitions
     in memory and builds their event counts)."""
-    if file.stat().st_size > MAX_DEFINITION_BYTES:
-        raise click.ClickException(
-            f"{file} has {file.stat().st_size:,} bytes; a definition has at most "
-            f"{MAX_DEFINITION_BYTES:,}"
-        )
-    text = file.read_text()
+    definition = read_definition_file(file, "segment", MAX_DEFINITION_BYTES)
     try:
-        definition = (
-            yaml.safe_load(text)
-            if file.suffix.lower() in (".yaml", ".yml")
-            else msgspec.json.decode(text)
-        )
         parse(definition)
         server = read_run_file(settings_from(data_dir).data_dir)
         if server is None:
@@ -80,8 +70,6 @@ def put(segment_id: str, file: Path, data_dir: Path | None) -> None:
         else:
             with Client(server.url, server.token) as client:
                 client.put_segment(segment_id, definition)
-    except (yaml.YAMLError, msgspec.DecodeError) as exc:
-        raise click.ClickException(f"{file} does not parse: {exc}") from None
     except (SegmentError, InvalidIdError) as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     click.echo(
