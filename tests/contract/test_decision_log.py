@@ -119,3 +119,30 @@ def test_feedback_for_some_decisions(storage: Storage) -> None:
     log.add_feedback([fb("d2", 3), fb("d1", 2), fb("d3", 1), fb("d1", 1)])
     assert log.feedback_for(["d1", "d2", "d9"]) == [fb("d1", 1), fb("d1", 2), fb("d2", 3)]
     assert log.feedback_for([]) == []
+
+
+def test_logged_between_reads_in_the_order_of_writing(storage: Storage) -> None:
+    """A decision made "in the past" (a replay) but appended later comes after those
+    appended before it, whatever its ``at``: a reader that follows the logged cursor
+    misses nothing."""
+    log = storage.decisions
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    log.append([record(5), record(4)])
+    first = log.logged_between(None, datetime.now(UTC) + timedelta(seconds=1), 10)
+    assert [d.record.decision_id for d in first] == ["d4", "d5"]
+    assert first[0].record == record(4)
+    assert all(before <= d.logged_at <= datetime.now(UTC) for d in first)
+    cursor = (first[-1].logged_at, first[-1].record.decision_id)
+    # appended afterwards with an older time: still after the cursor
+    log.append([record(1), record(2)])
+    until = datetime.now(UTC) + timedelta(seconds=1)
+    rest = log.logged_between(cursor, until, 10)
+    assert [d.record.decision_id for d in rest] == ["d1", "d2"]
+    assert rest[0].logged_at >= first[-1].logged_at
+    # the limit, then the next page from the last one read
+    page = log.logged_between(None, until, 3)
+    assert [d.record.decision_id for d in page] == ["d4", "d5", "d1"]
+    after = (page[-1].logged_at, page[-1].record.decision_id)
+    assert [d.record.decision_id for d in log.logged_between(after, until, 3)] == ["d2"]
+    # nothing logged after ``until``
+    assert log.logged_between(None, before, 10) == []

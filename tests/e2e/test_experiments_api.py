@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from retailor.domain.experiments import HELD_OUT, HOLDOUT_ID
 from retailor.experiments.assignment import assign, held_out
 from tests.conftest import AppHarness
@@ -222,3 +224,33 @@ def test_the_global_holdout(app: AppHarness) -> None:
     answer = decide(app, placement="home", anonymous_id=f"h{kept_out[0]}")
     assert answer["personalized"] is True
     assert "holdout" not in record(app, answer["decision_id"])
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("to=9999-12-31", "to must be between 1900-01-01 and 9000-01-01"),
+        ("to=0001-01-01", "to must be between 1900-01-01 and 9000-01-01"),
+        ("phase=1&colour=red", "unknown parameter 'colour'"),
+        ("pre-days=3", "unknown parameter 'pre-days'"),
+    ],
+)
+def test_bad_results_parameters_are_400_problems(app: AppHarness, query: str, says: str) -> None:
+    running(app, "hero", [{"id": "a", "weight": 0.5}, {"id": "b", "weight": 0.5}])
+    got = app.client.get(f"/v1/experiments/hero/results?{query}", headers=app.admin())
+    assert got.status_code == 400, got.text
+    assert got.headers["content-type"] == "application/problem+json"
+    assert says in got.json()["detail"]
+
+
+def test_results_without_units_claim_no_cuped(app: AppHarness) -> None:
+    """An order before anyone was exposed is no pre-exposure period of anyone."""
+    running(app, "hero", [{"id": "a", "weight": 0.5}, {"id": "b", "weight": 0.5}])
+    send(app, {"event_id": "o1", "type": "order_completed", "customer_id": "c9",
+               "properties": {"order_id": "o1", "lines": [{"item_id": "x", "quantity": 1,
+                                                           "price": 5}]}})  # fmt: skip
+    got = app.client.get("/v1/experiments/hero/results", headers=app.admin())
+    assert got.status_code == 200, got.text
+    document = got.json()
+    assert [v["units"] for v in document["variants"]] == [0, 0]
+    assert document["cuped"] is False and document["window"]["from"] is None

@@ -56,3 +56,21 @@ def test_experiments_from_the_command_line(tmp_path: Path) -> None:
     assert retailor(data, "experiments", "delete", "hero").returncode == 0
     gone = retailor(data, "experiments", "show", "hero")
     assert gone.returncode != 0 and "no experiment" in gone.stderr
+
+
+def test_results_to_a_date_takes_that_whole_day_as_the_api_does(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    good = tmp_path / "hero.yaml"
+    good.write_text(
+        "placements: [home]\ncontrol: a\nvariants:\n"
+        "  - {id: a, weight: 0.5}\n  - {id: b, weight: 0.5}\n"
+    )
+    assert retailor(data, "experiments", "put", "hero", good).returncode == 0
+    shown = retailor(data, "experiments", "results", "hero", "--to", "2026-03-31", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["window"]["to"] == "2026-04-01T00:00:00Z"
+    timed = retailor(data, "experiments", "results", "hero", "--to", "2026-03-31T12:00:00+02:00",
+                     "--json")  # fmt: skip
+    assert json.loads(timed.stdout)["window"]["to"] == "2026-03-31T10:00:00Z"
+    bad = retailor(data, "experiments", "results", "hero", "--to", "2026-13-01")
+    assert bad.returncode == 2 and "--to" in bad.stderr and "Traceback" not in bad.stderr

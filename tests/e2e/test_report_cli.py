@@ -91,6 +91,10 @@ def test_bad_options_say_what_is_wrong(tmp_path: Path) -> None:
     _seed(data)
     bad = retailor(data, "report", "--by", "colour")
     assert bad.returncode == 2 and "unknown dimension 'colour'" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1  # one line, however narrow the terminal
+    far = retailor(data, "report", "--to", "9999-12-31")
+    assert far.returncode == 2 and "to must be between" in far.stderr
+    assert "Traceback" not in far.stderr
     backwards = retailor(data, "report", "--from", "2025-06-05", "--to", "2025-06-01")
     assert backwards.returncode == 2 and "must be before" in backwards.stderr
     both = retailor(data, "report", "--json", "--csv")

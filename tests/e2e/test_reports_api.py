@@ -109,7 +109,10 @@ def test_a_click_and_an_order_show_in_the_report(reporting: AppHarness) -> None:
         ({"from": "yesterday"}, "from must be a date"),
         ({"format": "xml"}, "format must be json or csv"),
         ({"groupby": "placement"}, "unknown parameter 'groupby'"),
-        ({"by": "offer,offer"}, "names a dimension twice"),
+        ({"by": "offer,offer"}, "by names 'offer' more than once"),
+        ({"to": "9999-12-31"}, "to must be between 1900-01-01 and 9000-01-01"),
+        ({"to": "0001-01-05"}, "to must be between 1900-01-01 and 9000-01-01"),
+        ({"from": "2026-03-01T12:00:00+25:00"}, "from must be a date"),
     ],
 )
 def test_bad_parameters_are_400_problems(
@@ -123,3 +126,17 @@ def test_bad_parameters_are_400_problems(
 
 def test_reports_need_an_admin_key(reporting: AppHarness) -> None:
     assert reporting.client.get("/v1/reports", headers=reporting.ingest()).status_code == 403
+
+
+def test_an_offset_whose_plus_was_not_url_encoded_still_reads(reporting: AppHarness) -> None:
+    """``+02:00`` typed into a URL arrives as `` 02:00``: read as the offset, not a 400."""
+    h = reporting.admin()
+    raw = reporting.client.get(
+        "/v1/reports?from=2026-03-01T12:00:00+02:00&to=2026-03-02", headers=h
+    )
+    assert raw.status_code == 200, raw.text
+    assert raw.json()["from"] == "2026-03-01T10:00:00Z"
+    encoded = reporting.client.get(
+        "/v1/reports", params={"from": "2026-03-01T12:00:00+02:00", "to": "2026-03-02"}, headers=h
+    )
+    assert encoded.json()["from"] == raw.json()["from"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -120,21 +121,41 @@ def _cell(value: Any) -> Any:
     return value
 
 
+#: The times a report or a results window may name: anything outside is a typo.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+#: A time whose UTC offset lost its ``+`` (an unencoded ``+`` in a query string is a space).
+_SPACED_OFFSET = re.compile(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
 def parse_when(text: str, name: str, *, end: bool) -> datetime:
     """A date (a ``to`` date means the end of that day) or an ISO 8601 time (UTC when
-    naive)."""
+    naive), between 1900 and 9000. A UTC offset whose ``+`` arrived as a space (a query
+    string that was not URL-encoded) is read as ``+``.
+
+    >>> parse_when("2026-03-01T12:00:00 02:00", "from", end=False).isoformat()
+    '2026-03-01T10:00:00+00:00'
+    """
+    text = text.strip()
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
             at = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return at + timedelta(days=1) if end else at
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        else:
+            spaced = _SPACED_OFFSET.match(text)
+            fixed = f"{spaced[1]}+{spaced[2]}" if spaced else text
+            parsed = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
+            at = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError:
         raise ReportError(
             f"{name} must be a date (2026-03-01) or an ISO 8601 time "
-            f"(2026-03-01T12:00:00Z), not {text!r}"
+            f"(2026-03-01T12:00:00Z; in a URL, write + as %2B), not {text!r}"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if not EARLIEST <= at < LATEST:
+        raise ReportError(
+            f"{name} must be between {EARLIEST.date()} and {LATEST.date()}, not {text!r}"
+        )
+    return at + timedelta(days=1) if end and len(text) == 10 else at
 
 
 def _values(params: Mapping[str, Any], name: str) -> list[str]:
@@ -178,8 +199,9 @@ def parse_request(params: Mapping[str, Any], now: datetime | None = None) -> Rep
     for name in by:
         if name not in DIMENSIONS:
             raise ReportError(f"unknown dimension {name!r} in by: one of {', '.join(DIMENSIONS)}")
-    if len(set(by)) != len(by):
-        raise ReportError("by names a dimension twice")
+    twice = sorted({name for name in by if by.count(name) > 1})
+    if twice:
+        raise ReportError(f"by names {', '.join(map(repr, twice))} more than once: name each once")
     return ReportRequest(start, end, interval, tuple(by))
 
 

@@ -3,22 +3,28 @@ time range of them with the same code.
 
 A run (:meth:`FactUpdater.run_once`) folds only what is new:
 
-1. **decisions** after the decision-log cursor, up to ``settle_seconds`` ago (a decision
-   reaches the log a moment after it is made), become decision facts with their
-   exposures, marked with the feedback they have so far;
+1. **decisions** logged after the decision-log cursor, up to ``settle_seconds`` ago (a
+   decision's write reaches the log a moment after it is stamped), become decision facts
+   with their exposures, marked with the feedback they have so far. The log is read in
+   the order it was written (``DecisionLog.logged_between``), not by the decisions'
+   times: a decision made "in the past" (a replay with a ``timestamp``) is folded all
+   the same, and the orders it may claim that have settled already (placed before the
+   previous run's horizon) are attributed again;
 2. **feedback** (from the API, and from events naming a decision, as the decision log
-   keeps it) on the decisions of the last ``feedback_hours`` marks their exposures:
+   keeps it) on the decisions logged in the last ``feedback_hours`` marks their exposures:
    the updater re-reads the feedback of those decisions and writes the marks of those
    whose feedback changed;
 3. **events** after the event-log cursor: orders, refunds, add-to-carts and redemptions
    naming a decision (``analytics.folding``); orders are attributed
    (``analytics.ordering``), again when a refund or a redemption for them arrives; the
-   marks of events newer than the decisions folded are applied again in later runs (marks
-   are idempotent), so a decision folded after its add-to-cart still gets it;
+   marks of events are applied again in the runs of the next two settle times (marks are
+   idempotent), so a decision folded after its add-to-cart still gets it;
 4. orders placed in the last ``settle_seconds`` are attributed again until they settle,
    so that decisions and feedback on their way to the logs count.
 
-Cursors are saved in the fact store after each run. :meth:`FactUpdater.recompute` deletes
+Cursors are saved in the fact store after each run: the decision cursor is the run's
+horizon (every decision logged up to it is folded), which is also how far orders may
+have settled. :meth:`FactUpdater.recompute` deletes
 the facts of a time range and folds the logs of that range through the same steps.
 """
 
@@ -40,7 +46,7 @@ from retailor.analytics.folding import (
     feedback_marks,
     fold_events,
 )
-from retailor.analytics.ordering import OrderToAttribute, attribute_orders
+from retailor.analytics.ordering import OrderToAttribute, attribute_orders, longest_window
 from retailor.domain.decisions import DecisionRecord
 from retailor.storage.base import DecisionLog, EventLog
 from retailor.storage.facts import ExposureMark, FactCursors, FactStore, LineFact
@@ -92,8 +98,8 @@ class FactUpdater:
         self._lock = threading.Lock()
         #: decisions whose feedback is still looked for: id -> (time, feedback seen)
         self._open: dict[str, tuple[datetime, int]] | None = None
-        #: marks from events that may name decisions not folded yet
-        self._waiting: list[ExposureMark] = []
+        #: marks from events that may name decisions not folded yet, with when read
+        self._waiting: list[tuple[datetime, ExposureMark]] = []
         self.last_run: datetime | None = None
 
     # -- the incremental run ---------------------------------------------------------------
@@ -106,15 +112,27 @@ class FactUpdater:
             until = now - self.settle
             cursors = self.facts.cursors()
             opened = self._opened(until)
+            # orders up to here may have settled in earlier runs: a decision made before
+            # it but folded only now (a replay, or one that reached the log late) makes
+            # them be attributed again
+            settled_before = cursors.decision[0] if cursors.decision is not None else None
             cursor, folded = cursors.decision, 0
-            while records := self.decisions.decisions_between(cursor, until, _BATCH):
+            late: list[DecisionRecord] = []
+            while logged := self.decisions.logged_between(cursor, until, _BATCH):
+                records = [d.record for d in logged]
                 counts = self._fold_decisions(records)
-                for r in records:
-                    opened[r.decision_id] = (r.at, counts.get(r.decision_id, 0))
-                cursor = (records[-1].at, records[-1].decision_id)
+                for d in logged:
+                    opened[d.record.decision_id] = (
+                        d.logged_at,
+                        counts.get(d.record.decision_id, 0),
+                    )
+                late += [r for r in records if settled_before is None or r.at <= settled_before]
+                cursor = (logged[-1].logged_at, logged[-1].record.decision_id)
                 folded += len(records)
-            for decision_id, (at, _) in list(opened.items()):
-                if at < until - self.feedback_span:
+            # every decision logged up to ``until`` is folded: the next run reads after it
+            cursor = (until, _LAST_ID) if folded or cursor is not None else None
+            for decision_id, (logged_at, _) in list(opened.items()):
+                if logged_at < until - self.feedback_span:
                     del opened[decision_id]
             marked = self._refresh_feedback(opened)
             upto = self.events.position()
@@ -126,31 +144,64 @@ class FactUpdater:
                     fold_events(events, pending)
                     seen += len(events)
                 self._apply(pending, until)
-                self._waiting.extend(pending.marks)
+                self._waiting.extend((now, m) for m in pending.marks)
                 position = upto
-            # marks of decisions that may not be folded yet are applied again (marks are
-            # idempotent) until the decisions' cursor has passed them
-            passed = cursor[0] - self.settle if cursor is not None else None
-            self._waiting = [m for m in self._waiting if passed is None or m.at > passed]
-            self.facts.mark(self._waiting)
+            # marks read from events may name decisions not folded yet: they are applied
+            # again (marks are idempotent) until every decision logged up to a settle time
+            # after they were read is folded
+            self._waiting = [(read, m) for read, m in self._waiting if read + self.settle > until]
+            self.facts.mark([m for _, m in self._waiting])
             settled = self.facts.unsettled_orders(until)
-            self._reattribute(settled, until)
+            touched = sorted(set(settled) | set(self._claimable(late, settled_before)))
+            self._reattribute(touched, until)
             self.facts.save_cursors(FactCursors(cursor, position))
             self.last_run = until
-            return RunSummary(folded, marked, seen, len(settled),
+            return RunSummary(folded, marked, seen, len(touched),
                               time.perf_counter() - started)  # fmt: skip
 
+    def _claimable(
+        self, decisions: Sequence[DecisionRecord], settled_before: datetime | None
+    ) -> list[str]:
+        """The stored orders that ``decisions`` (folded late) may claim: placed by the same
+        person after one of them, within the longest attribution window, and no later than
+        ``settled_before`` (later ones are attributed again anyway until they settle)."""
+        if not decisions:
+            return []
+        span = longest_window(self.sources.windows())
+        people: dict[str, list[datetime]] = defaultdict(list)
+        for r in decisions:
+            person = self.sources.person(r.customer, r.anonymous_id)
+            ids = {i for i in (r.customer, r.anonymous_id, person) if i}
+            if person is not None:
+                ids |= set(self.sources.identifiers(person))
+            for identifier in ids:
+                people[identifier].append(r.at)
+        start = min(r.at for r in decisions)
+        end = max(r.at for r in decisions) + span
+        if settled_before is not None:
+            end = min(end, settled_before)
+        if end <= start:
+            return []
+        found = []
+        for order in self.facts.orders_between(start, end + timedelta(microseconds=1)):
+            buyer = (order.customer_id, order.anonymous_id, order.person)
+            made = [at for i in buyer if i for at in people.get(i, ())]
+            if any(at < order.at <= at + span for at in made):
+                found.append(order.order_id)
+        return found
+
     def _opened(self, until: datetime) -> dict[str, tuple[datetime, int]]:
-        """The decisions whose feedback is looked for (read from the log after a start)."""
+        """The decisions whose feedback is looked for, by when they were logged (read
+        from the log after a start)."""
         if self._open is None:
             self._open = {}
             after = (until - self.feedback_span, _LAST_ID)
             cursor = self.facts.cursors().decision
             if cursor is not None:
-                while records := self.decisions.decisions_between(after, cursor[0], _BATCH):
-                    for r in records:
-                        self._open[r.decision_id] = (r.at, -1)
-                    after = (records[-1].at, records[-1].decision_id)
+                while logged := self.decisions.logged_between(after, cursor[0], _BATCH):
+                    for d in logged:
+                        self._open[d.record.decision_id] = (d.logged_at, -1)
+                    after = (logged[-1].logged_at, logged[-1].record.decision_id)
         return self._open
 
     def _refresh_feedback(self, opened: dict[str, tuple[datetime, int]]) -> int:

@@ -72,17 +72,18 @@ def friendly_errors(func: F) -> F:
             UnknownBackendError,
             StorageUnavailableError,
         ) as exc:
-            console.print(f"[bold red]error:[/] {exc}")
+            console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
             sys.exit(2)
         except RetailorError as exc:
-            console.print(f"[bold red]error from the server:[/] {exc}")
+            console.print(f"[bold red]error from the server:[/] {exc}", soft_wrap=True)
             sys.exit(1)
         except OSError as exc:
             if exc.filename is None:
                 raise  # not about a path the user gave: keep the traceback for a bug report
             console.print(
                 f"[bold red]error:[/] cannot use {exc.filename}: {exc.strerror or exc}. "
-                "Check the path (--data) and its permissions."
+                "Check the path (--data) and its permissions.",
+                soft_wrap=True,
             )
             sys.exit(2)
 

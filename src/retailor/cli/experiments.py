@@ -141,8 +141,9 @@ def delete(experiment_id: str, data_dir: Path | None) -> None:
 @click.option(
     "--to",
     "end",
-    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-    help="End of the analysis window, UTC (default: now).",
+    metavar="WHEN",
+    help="End of the analysis window: a date (its end: the window takes that whole day, "
+    "as the API's to= does) or an ISO time (UTC unless it names an offset). Default: now.",
 )
 @click.option(
     "--pre-days",
@@ -153,7 +154,7 @@ def delete(experiment_id: str, data_dir: Path | None) -> None:
 @data_option
 @friendly_errors
 def results(
-    experiment_id: str, phase: int | None, end: Any, pre_days: int | None, as_json: bool,
+    experiment_id: str, phase: int | None, end: str | None, pre_days: int | None, as_json: bool,
     data_dir: Path | None,
 ) -> None:  # fmt: skip
     """EXPERIMENT_ID's results: units per variant, conversion, revenue, clicks, redemptions
@@ -166,9 +167,11 @@ def results(
       retailor experiments results home-ranking
       retailor experiments results home-ranking --phase 1 --to 2026-03-31 --json
     """
-    from datetime import UTC
-
+    from retailor.analytics.reports import ReportError, parse_when
     from retailor.cli.experiment_results import results_command
 
-    when = end.replace(tzinfo=UTC) if end is not None else None
+    try:
+        when = parse_when(end, "--to", end=True) if end is not None else None
+    except ReportError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from None
     results_command(experiment_id, phase, when, pre_days, as_json, data_dir)

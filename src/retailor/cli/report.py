@@ -41,7 +41,7 @@ def _params(
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     sys.exit(2)
 
 

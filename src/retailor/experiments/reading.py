@@ -119,7 +119,7 @@ class ExperimentResults:
         first = min((e.first_exposure_at for e in exposed), default=end)
         pre_start = first - timedelta(days=pre_days)
         orders = list(self._orders(pre_start, end))
-        with_pre = pre_days > 0 and any(o.at < first for o in orders)
+        with_pre = bool(exposed) and pre_days > 0 and any(o.at < first for o in orders)
         table = unit_table(
             exposed,
             orders,

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
@@ -277,6 +277,13 @@ class KeyStore(ABC):
         """Mark the key revoked; False when no key has that id."""
 
 
+class LoggedDecision(NamedTuple):
+    """A decision record and when the log stored it."""
+
+    logged_at: datetime
+    record: DecisionRecord
+
+
 class DecisionLog(ABC):
     """Every decision Retailor made and the feedback on it, for attribution, learning and
     offline evaluation of policies.
@@ -292,6 +299,15 @@ class DecisionLog(ABC):
     pair, None: from the first) and with ``at`` at or before ``until``; the last one's
     ``(at, decision_id)`` is the cursor of the next call. ``feedback_for(ids)`` returns
     the feedback of those decisions, oldest first.
+
+    Reading the log in the order it was written (what the report facts do, so that a
+    decision made "in the past" — a replay with a ``timestamp`` — is read all the same):
+    ``append`` stamps its records with the time it stores them (``logged_at``, by the
+    clock of the process that appends); ``logged_between(after, until, limit)`` returns, in ``(logged_at,
+    decision_id)`` order, at most ``limit`` :class:`LoggedDecision` strictly after the
+    cursor ``after`` (a ``(logged_at, decision_id)`` pair, None: from the first) and
+    logged at or before ``until``. Records stored before stamps existed count as logged
+    at their ``at``.
     """
 
     @abstractmethod
@@ -327,6 +343,13 @@ class DecisionLog(ABC):
     @abstractmethod
     def feedback_for(self, decision_ids: Sequence[str]) -> list[FeedbackRecord]:
         """The feedback of some decisions, oldest first."""
+
+    @abstractmethod
+    def logged_between(
+        self, after: tuple[datetime, str] | None, until: datetime, limit: int
+    ) -> list[LoggedDecision]:
+        """Decisions in the order they were logged, after a cursor, up to a time (see the
+        class contract)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

@@ -150,8 +150,11 @@ class ExperimentActivity(msgspec.Struct, frozen=True, kw_only=True):
 
 @dataclass(frozen=True)
 class FactCursors:
-    """How far the updater has folded the logs: the decision log's ``(at, decision_id)``
-    cursor and the event log's position (None: nothing yet)."""
+    """How far the updater has folded the logs: the decision log's ``(logged_at,
+    decision_id)`` cursor (``DecisionLog.logged_between``; a cursor saved by an older
+    version holds a decision's ``(at, decision_id)``, which reads the same: decisions
+    logged before the stamps existed count as logged at their ``at``) and the event log's
+    position (None: nothing yet)."""
 
     decision: tuple[datetime, str] | None = None
     event_position: int | None = None

@@ -350,6 +350,9 @@ async def experiment_results(request: Request, ctx: AppContext) -> Response:
     reader = ctx.experiment_results
     if reader is None:
         raise ProblemError(503, "this server keeps no report facts, so no experiment results")
+    unknown = sorted(set(request.query_params) - {"phase", "to", "pre_days"})
+    if unknown:
+        raise ProblemError(400, f"unknown parameter {unknown[0]!r}: use phase, to, pre_days")
     design = _design(ctx, request.path_params["experiment_id"])
     phase = _int_param(request, "phase")
     pre_days = _int_param(request, "pre_days")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import pyarrow as pa
 
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
-from retailor.storage.base import DecisionLog
+from retailor.storage.base import DecisionLog, LoggedDecision
 from retailor.storage.decision_rows import DECISION_COLUMNS, decision_row
 from retailor.storage.duckdb.database import DuckDBDatabase
 from retailor.storage.schema import TIMESTAMP
@@ -24,8 +24,12 @@ _NOT_TEXT = {
     "holdout": pa.bool_(),
     "latency_ms": pa.float64(),
 }
-_DECISIONS = pa.schema([(c, _NOT_TEXT.get(c, pa.string())) for c in DECISION_COLUMNS])
-_QUOTED = ", ".join(f'"{c}"' for c in DECISION_COLUMNS)
+#: the decision's columns, then when it was logged
+_LOGGED_COLUMNS = (*DECISION_COLUMNS, "logged_at")
+_DECISIONS = pa.schema(
+    [(c, _NOT_TEXT.get(c, pa.string())) for c in DECISION_COLUMNS] + [("logged_at", TIMESTAMP)]
+)
+_QUOTED = ", ".join(f'"{c}"' for c in _LOGGED_COLUMNS)
 _INSERT_DECISIONS = f"INSERT INTO decisions ({_QUOTED}) SELECT {_QUOTED} FROM _decided"
 _FEEDBACK = pa.schema(
     [
@@ -62,7 +66,8 @@ class DuckDBDecisionLog(DecisionLog):
     def append(self, records: Sequence[DecisionRecord]) -> None:
         if not records:
             return
-        columns = zip(*(decision_row(r) for r in records), strict=True)
+        logged_at = datetime.now(UTC)
+        columns = zip(*((*decision_row(r), logged_at) for r in records), strict=True)
         rows = pa.table(list(columns), schema=_DECISIONS)
         self._insert("_decided", rows, _INSERT_DECISIONS)
 
@@ -129,3 +134,21 @@ class DuckDBDecisionLog(DecisionLog):
             [list(decision_ids)],
         )
         return [msgspec.convert(row, FeedbackRecord) for row in table.to_pylist()]
+
+    def logged_between(
+        self, after: tuple[datetime, str] | None, until: datetime, limit: int
+    ) -> list[LoggedDecision]:
+        where, params = "logged_at <= ?", list[Any]([until])
+        if after is not None:
+            where += " AND (logged_at > ? OR (logged_at = ? AND decision_id > ?))"
+            params += [after[0], after[0], after[1]]
+        rows = (
+            self._db.cursor()
+            .execute(
+                f"SELECT logged_at, record FROM decisions WHERE {where} "
+                "ORDER BY logged_at, decision_id LIMIT ?",
+                [*params, limit],
+            )
+            .fetchall()
+        )
+        return [LoggedDecision(logged, _decode.decode(record)) for logged, record in rows]

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
-from retailor.storage.base import DecisionLog
+from retailor.storage.base import DecisionLog, LoggedDecision
 
 
 class MemoryDecisionLog(DecisionLog):
-    """Decisions and feedback in lists (see ``DecisionLog`` for the contract)."""
+    """Decisions and feedback in lists (see ``DecisionLog`` for the contract); ``clock``
+    stamps what is appended (tests give theirs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._decisions: dict[str, DecisionRecord] = {}
+        self._logged: dict[str, datetime] = {}
         self._feedback: list[FeedbackRecord] = []
+        self._clock = clock
         self._lock = threading.Lock()
 
     def append(self, records: Sequence[DecisionRecord]) -> None:
         with self._lock:
+            stamp = self._clock()
             for record in records:
                 self._decisions[record.decision_id] = record
+                self._logged[record.decision_id] = stamp
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         return self._decisions.get(decision_id)
@@ -60,3 +65,16 @@ class MemoryDecisionLog(DecisionLog):
         with self._lock:
             found = [f for f in self._feedback if f.decision_id in wanted]
         return sorted(found, key=lambda f: f.at)
+
+    def logged_between(
+        self, after: tuple[datetime, str] | None, until: datetime, limit: int
+    ) -> list[LoggedDecision]:
+        with self._lock:
+            found = [
+                LoggedDecision(self._logged[r.decision_id], r)
+                for r in self._decisions.values()
+                if self._logged[r.decision_id] <= until
+                and (after is None or (self._logged[r.decision_id], r.decision_id) > after)
+            ]
+        found.sort(key=lambda d: (d.logged_at, d.record.decision_id))
+        return found[:limit]

@@ -10,21 +10,21 @@ primary key: a look-up by id is an index scan, and appending a record twice stor
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
-from retailor.storage.base import DecisionLog
+from retailor.storage.base import DecisionLog, LoggedDecision
 from retailor.storage.decision_rows import DECISION_COLUMNS, decision_row
 from retailor.storage.postgres.database import PostgresDatabase
 
-_QUOTED = ", ".join(f'"{c}"' for c in DECISION_COLUMNS)
+_QUOTED = ", ".join(f'"{c}"' for c in (*DECISION_COLUMNS, "logged_at"))
 _INSERT_DECISION = (
     f"INSERT INTO decisions ({_QUOTED}) VALUES "
     "(%s, %s, %s, %s, %s, %s, %s, %s::text[], %s::text[], %s::json, %s, %s, %s, %s, %s, "
-    "%s, %s::json) "
+    "%s, %s::json, %s) "
     "ON CONFLICT (decision_id) DO NOTHING"
 )
 _FEEDBACK_COLUMNS = '"decision_id", "at", "type", "item_id", "offer_id", "value", "source"'
@@ -49,7 +49,8 @@ class PostgresDecisionLog(DecisionLog):
     def append(self, records: Sequence[DecisionRecord]) -> None:
         if not records:
             return
-        rows = [decision_row(r) for r in records]
+        logged_at = datetime.now(UTC)
+        rows = [(*decision_row(r), logged_at) for r in records]
         with self._db.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.executemany(_INSERT_DECISION, rows)
 
@@ -124,3 +125,18 @@ class PostgresDecisionLog(DecisionLog):
                 [list(decision_ids)],
             ).fetchall()
         return [_feedback(row) for row in rows]
+
+    def logged_between(
+        self, after: tuple[datetime, str] | None, until: datetime, limit: int
+    ) -> list[LoggedDecision]:
+        where, params = "logged_at <= %s", list[Any]([until])
+        if after is not None:
+            where += " AND (logged_at, decision_id) > (%s, %s)"
+            params += [after[0], after[1]]
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT logged_at, record::text FROM decisions WHERE {where} "
+                "ORDER BY logged_at, decision_id LIMIT %s",
+                [*params, limit],
+            ).fetchall()
+        return [LoggedDecision(logged_at, _decode(record)) for logged_at, record in rows]
