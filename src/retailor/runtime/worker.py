@@ -68,8 +68,8 @@ def run_worker(
     settings: Settings, on_ready: Callable[[Callable[[], None]], None] | None = None
 ) -> None:
     """Run the background role alone until SIGINT or SIGTERM (or ``stop()``): build the
-    services over the shared stores, compete for the background lease and run the leased
-    jobs while holding it. ``on_ready(stop)`` is called once it competes.
+    services over the shared stores, follow the shared log, definitions and catalog,
+    compete for the background lease and run the leased jobs while holding it. ``on_ready(stop)`` is called once it competes.
 
     ``NotSharedError`` when the storage is not shared (the embedded DuckDB file has one
     process, which does the background work itself).
@@ -86,6 +86,11 @@ def run_worker(
         services = build_services(settings, storage, background=False, shared=shared)
         if services.feed is not None:
             services.feed.start()  # retraining and snapshots see every worker's events
+        # the leased jobs read the present definitions and catalog (the report facts:
+        # campaign labels, offer and catalog costs, attribution windows, segments; the
+        # policy learner: offers): take up what other processes store while this runs
+        services.definition_follower.start()
+        services.catalog_follower.start()
         stop = threading.Event()
         try:
             add_leased_jobs(services)

@@ -1,5 +1,6 @@
 """Experiments and the global holdout: what marketers define to measure what Retailor
-earns, effective for the very next decision on every worker."""
+earns, effective for the very next decision on the server that stores them and within a
+second on every other worker sharing the storage (``runtime/following.py``)."""
 
 from __future__ import annotations
 
