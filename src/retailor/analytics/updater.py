@@ -89,8 +89,15 @@ class FactUpdater:
         settle_seconds: float = SETTLE_SECONDS,
         feedback_hours: float = FEEDBACK_HOURS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        horizon: Callable[[], int] | None = None,
     ) -> None:
+        """``horizon`` brings who-is-who (the identity graph ``sources`` reads) up to the
+        event log and answers the position it reached: a run folds the events up to there
+        and no further, so no order is attributed before the login that came ahead of it
+        in the log is known. None: the log's own newest position (a process whose
+        projections fold every append before it is acknowledged)."""
         self.decisions, self.events, self.facts = decisions, events, facts
+        self._horizon = horizon or events.position
         self.sources = sources or FactSources()
         self.settle = timedelta(seconds=settle_seconds)
         self.feedback_span = timedelta(hours=feedback_hours)
@@ -135,7 +142,7 @@ class FactUpdater:
                 if logged_at < until - self.feedback_span:
                     del opened[decision_id]
             marked = self._refresh_feedback(opened)
-            upto = self.events.position()
+            upto = self._horizon()
             position, seen = cursors.event_position, 0
             if upto != (position or 0):
                 pending = EventFacts()

@@ -10,11 +10,12 @@ hash at once, and its first exposure is written by a background thread.
 Writing behind the request loses no stickiness: the variant of a new unit is a pure
 function of (experiment, phase, unit), so any worker that has not seen the write yet
 computes the same variant for the same unit, and the store keeps the first exposure of
-each unit whoever writes it. What a write still in flight can change is a unit that logs
-in within those milliseconds on another worker: that worker records the customer as a
-unit of its own (its variant from the hash of the customer id). When the store answers a
-write with a different first exposure (another worker's, earlier), the cache takes the
-stored one.
+each unit whoever writes it. The one exception is a visitor who logs in: another worker
+then looks for the visitor's exposure under the customer's cluster, so where workers share
+the store (``visitors_at_once``) a visitor's first exposure is written before the answer
+(one insert per new visitor and experiment); a customer's is always written behind. When
+the store answers a write with a different first exposure (another worker's, earlier),
+the cache takes the stored one.
 """
 
 from __future__ import annotations
@@ -55,9 +56,17 @@ class ExposureTracker:
     module docstring). ``background=False`` writes each first exposure before answering."""
 
     def __init__(
-        self, store: ExposureStore, *, background: bool = True, cache_size: int = CACHE_SIZE
+        self,
+        store: ExposureStore,
+        *,
+        background: bool = True,
+        cache_size: int = CACHE_SIZE,
+        visitors_at_once: bool = False,
     ) -> None:
+        """``visitors_at_once``: write a visitor's first exposure before answering (many
+        workers share the store: a login on another worker right after must find it)."""
         self.store = store
+        self._visitors_at_once = visitors_at_once
         self._cache: dict[tuple[str, int, str], Assignment] = {}
         self._cache_size = cache_size
         self._pending: list[Assignment] = []
@@ -99,9 +108,17 @@ class ExposureTracker:
             first_exposure_at=at or datetime.now(UTC),
         )
         self._remember(first)
-        if self._thread is None:
-            self._remember(self.store.record(first))
-        else:
+        if self._thread is None or (self._visitors_at_once and unit.startswith("a:")):
+            try:
+                kept = self.store.record(first)
+            except Exception:  # the store out of reach: written behind, like the others
+                if self._thread is None:
+                    raise
+                log.warning("first exposure of %s written behind: the store failed", unit)
+            else:
+                self._remember(kept)
+                return kept
+        if self._thread is not None:
             with self._cond:
                 self._pending.append(first)
                 self._queued += 1

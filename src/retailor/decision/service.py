@@ -69,9 +69,10 @@ class DecisionService:
         background: bool = True,
         shared: HotCache | None = None,
         exposures: ExposureStore | None = None,
+        exposures_shared: bool = False,
     ) -> None:
         """``exposures`` keeps first exposures to experiments (None: in this process's
-        memory only)."""
+        memory only); ``exposures_shared``: other workers use the same store."""
         self.catalog = CatalogIndex(items)
         self.features = OnlineFeatures(self._item_info)
         self.sources = CandidateSources(
@@ -86,7 +87,9 @@ class DecisionService:
         self.experiments = ExperimentBook(
             definitions, self.placements, self.sources.known, exposures
         )
-        self.exposures = ExposureTracker(exposures, background=background)
+        self.exposures = ExposureTracker(
+            exposures, background=background, visitors_at_once=exposures_shared
+        )
         self.ledger = ledger
         self.policy_name, self.seed = policy, seed
         self.tracker = RewardTracker(

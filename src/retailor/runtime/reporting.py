@@ -5,7 +5,7 @@ the background lease runs every :data:`FOLD_SECONDS` (embedded: the one server).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from retailor.analytics.attribution import DEFAULT_CLICKED_SECONDS, DEFAULT_SHOWN_SECONDS, Windows
@@ -89,8 +89,11 @@ def build_fact_updater(
     decisions: DecisionService,
     *,
     settle_seconds: float = 10.0,
+    horizon: Callable[[], int] | None = None,
 ) -> FactUpdater | None:
-    """The updater of ``storage``'s fact tables (None when it has none)."""
+    """The updater of ``storage``'s fact tables (None when it has none). ``horizon``: on
+    a shared log, the follower's catch-up with the log, so that the profiles the updater
+    asks who is who have folded every event it folds."""
     if storage.facts is None:
         return None
     return FactUpdater(
@@ -99,6 +102,7 @@ def build_fact_updater(
         storage.facts,
         fact_sources(profiles, segments, decisions),
         settle_seconds=settle_seconds,
+        horizon=horizon,
     )
 
 

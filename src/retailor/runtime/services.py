@@ -272,6 +272,7 @@ def build_services(
         background=background,
         shared=shared.cache if shared is not None else None,
         exposures=storage.exposures,
+        exposures_shared=storage.shared,
     )
     if restored is not None:
         decisions.features.import_state(restored[1]["features"])  # type: ignore[arg-type]
@@ -353,7 +354,12 @@ def build_services(
         feed=feed,
         policy_learner=build_policy_learner(settings, storage, decisions, hot),
         facts=build_fact_updater(
-            storage, profiles, segments, decisions, settle_seconds=settings.report_settle_seconds
+            storage,
+            profiles,
+            segments,
+            decisions,
+            settle_seconds=settings.report_settle_seconds,
+            horizon=feed.catch_up_with_log if feed is not None else None,
         ),
     )
 
