@@ -270,7 +270,11 @@ class Reports:
                 if self._clock() - self._caught_up > self._fresh:
                     self.updater.run_once()
                     self._caught_up = self._clock()
-        return self.updater.last_run if self.updater is not None else None
+        if self.updater is not None and self.updater.last_run is not None:
+            return self.updater.last_run
+        # another process folds (the background worker): how far its last run reached
+        cursor = self.facts.cursors().decision
+        return cursor[0] if cursor is not None else None
 
     def report(self, request: ReportRequest) -> Report:
         """The report, from facts brought up to date first where this process can."""
