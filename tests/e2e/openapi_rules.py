@@ -176,3 +176,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         rule(case.body)
     if operation in _REPORTS and isinstance(case.query, dict):
         _report_query(case.query)
+    if operation == ("GET", "/v1/experiments/{experiment_id}/results") and isinstance(
+        case.query, dict
+    ):
+        _report_query(case.query)  # its ``to`` within the range times may take

@@ -171,7 +171,7 @@ def test_results_of_an_unknown_experiment_and_bad_parameters(tmp_path: Path) -> 
         assert empty["window"]["from"] is None
         for path, status in (
             ("/v1/experiments/nope/results", 404),
-            ("/v1/experiments/e1/results?phase=2", 400),
+            ("/v1/experiments/e1/results?phase=2", 404),
             ("/v1/experiments/e1/results?phase=x", 400),
             ("/v1/experiments/e1/results?pre_days=400", 400),
             ("/v1/experiments/e1/results?to=yesterday", 400),

@@ -35,7 +35,11 @@ MAX_PRE_DAYS = 90
 
 
 class ResultsError(ValueError):
-    """A results request that cannot be answered as asked (an unknown phase, say)."""
+    """A results request that cannot be answered as asked."""
+
+
+class UnknownPhaseError(ResultsError, LookupError):
+    """The experiment never had the phase asked for."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ class ExperimentResults:
         phase is not one it had)."""
         phase = design.phase if phase is None else phase
         if not 1 <= phase <= design.phase:
-            raise ResultsError(
+            raise UnknownPhaseError(
                 f"phase must be between 1 and {design.phase} (the current phase), not {phase}"
             )
         if not 0 <= pre_days <= MAX_PRE_DAYS:

@@ -25,7 +25,7 @@ from retailor.domain.access import Scope
 from retailor.domain.experiments import HOLDOUT_ID, Experiment, Holdout
 from retailor.domain.ids import InvalidIdError
 from retailor.domain.placements import DefinitionError
-from retailor.experiments.reading import MAX_PRE_DAYS, Design, ResultsError
+from retailor.experiments.reading import MAX_PRE_DAYS, Design, ResultsError, UnknownPhaseError
 from retailor.experiments.results import DEFAULT_PRE_DAYS
 
 
@@ -331,7 +331,8 @@ def _int_param(request: Request, name: str) -> int | None:
     query=(
         QueryParam("phase", "the phase to analyse (default: the current one)",
                    {"type": "integer", "minimum": 1}),
-        QueryParam("to", "the end of the analysis window (default: now)",
+        QueryParam("to", "the end of the analysis window (default: now; a date means the end "
+                   "of that day; between 1900-01-01 and 9000-01-01)",
                    {"type": "string", "format": "date-time"}),
         QueryParam("pre_days", f"days before each unit's first exposure that feed CUPED "
                    f"(default {DEFAULT_PRE_DAYS}; 0: none)",
@@ -372,6 +373,8 @@ async def experiment_results(request: Request, ctx: AppContext) -> Response:
             end=end,
             pre_days=DEFAULT_PRE_DAYS if pre_days is None else pre_days,
         )
+    except UnknownPhaseError as exc:
+        raise ProblemError(404, str(exc)) from None
     except ResultsError as exc:
         raise ProblemError(400, str(exc)) from None
     return json_response(msgspec.convert(document, ResultsOut))
