@@ -28,8 +28,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from retailor.analytics.reports import ReportError, ReportRequest
+from retailor.domain.events import Event
 from retailor.storage.base import EventLog
 from retailor.storage.facts import FactStore
+from retailor.storage.schema import table_to_events
 
 #: The figures of an activity row, in order.
 ACTIVITY_METRICS = (
@@ -103,13 +105,6 @@ def periods(start: datetime, end: datetime, interval: str) -> Iterator[datetime]
         at += step
 
 
-def _truncate(at: datetime, interval: str | None) -> datetime | None:
-    if interval is None:
-        return None
-    at = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return at.replace(hour=0) if interval == "day" else at
-
-
 def _share(part: float, whole: float) -> float | None:
     return round(part / whole, 6) if whole else None
 
@@ -156,12 +151,14 @@ def build_activity(
             sums[period].people.add(who)
             everyone.add(who)
     total = _Sums()
-    for order in facts.orders_between(request.start, request.end):
-        for bucket in (sums[_truncate(order.at, interval)], total):
-            bucket.orders += 1
-            bucket.revenue += order.revenue
-            bucket.attributed += order.attributed_revenue
-            bucket.engaged += order.revenue if order.engaged else 0.0
+    for period, orders, revenue, attributed, engaged in facts.order_sums(
+        request.start, request.end, interval
+    ):
+        for bucket in (sums[period], total):
+            bucket.orders += orders
+            bucket.revenue += revenue
+            bucket.attributed += attributed
+            bucket.engaged += engaged
     total.people = everyone
     rows = [({"period": key} if interval else {}) | sums[key].figures() for key in keys]
     return ActivityReport(request, rows, total.figures(), as_of)
@@ -178,6 +175,19 @@ def build_arrivals(events: EventLog, now: datetime, minutes: int = 60) -> Arriva
     counted = dict(events.arrivals(start, end))
     every = [start + timedelta(minutes=i) for i in range(minutes)]
     return Arrivals(start, end, [(m, counted.get(m, 0)) for m in every])
+
+
+def latest_events(events: EventLog, limit: int = 10, appends: int = 5) -> list[Event]:
+    """The newest events received, newest first: the last ``limit`` of the last
+    ``appends`` appends to the log (a look at the live stream, not a query by time)."""
+    position = events.position()
+    if position <= 0 or limit <= 0:
+        return []
+    rows: list[Event] = []
+    for batch in events.read_after(max(position - appends, 0), position):
+        tail = batch.slice(max(0, batch.num_rows - limit))
+        rows = (rows + table_to_events(tail))[-limit:]
+    return rows[::-1]
 
 
 class Activity:
@@ -204,3 +214,7 @@ class Activity:
     def arrivals(self, minutes: int = 60) -> Arrivals:
         """Events received per minute over the last ``minutes`` minutes."""
         return build_arrivals(self._events, self._clock(), minutes)
+
+    def latest(self, limit: int = 10) -> list[Event]:
+        """The newest events received, newest first (see :func:`latest_events`)."""
+        return latest_events(self._events, limit)

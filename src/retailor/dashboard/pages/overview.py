@@ -24,7 +24,12 @@ from retailor.dashboard.periods import CHOICES, Period, read_period
 from retailor.dashboard.registry import page
 from retailor.dashboard.rendering import chart, render, when
 from retailor.dashboard.sessions import Session
+from retailor.domain.events import Event
 
+#: How many of the newest events the page lists.
+LATEST_EVENTS = 10
+#: The property an event's line shows, by the first that the event has.
+DETAIL_PROPERTIES = ("item_id", "query", "order_id", "offer_id", "category", "url", "name")
 #: The groups of the ``holdout`` dimension, as the page names them.
 GROUPS = {False: "Personalized", True: "Held out", None: "Nobody named"}
 
@@ -39,6 +44,8 @@ class Overview:
     arrivals: Arrivals
     #: the decision figures by holdout group (None: no holdout configured)
     holdout: Report | None
+    #: the newest events received, newest first
+    latest: list[Event]
 
 
 def read_overview(ctx: DashboardContext, period: Period) -> Overview | None:
@@ -53,6 +60,7 @@ def read_overview(ctx: DashboardContext, period: Period) -> Overview | None:
         decisions,
         ctx.activity.arrivals(60),
         holdout,
+        ctx.activity.latest(LATEST_EVENTS),
     )
 
 
@@ -105,6 +113,16 @@ def holdout_groups(view: Overview) -> list[dict[str, Any]]:
     return [{"group": GROUPS[r["holdout"]], **r} for r in rows]
 
 
+def event_detail(event: Event) -> str:
+    """What a line of the newest events says about one: its item, search query, order…
+    (text, escaped by the template like everything else)."""
+    for name in DETAIL_PROPERTIES:
+        value = event.properties.get(name)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return f"{name}: {value}"
+    return ""
+
+
 def period_rows(view: Overview) -> list[dict[str, Any]]:
     """One row per period: the shop's figures and the decisions made in it."""
     report = {row["period"]: row for row in view.decisions.rows}
@@ -136,4 +154,5 @@ async def overview(request: Request, ctx: DashboardContext, session: Session) ->
         charts=charts(view) if view is not None else {},
         groups=holdout_groups(view) if view is not None else [],
         rows=period_rows(view) if view is not None else [],
+        detail=event_detail,
     )

@@ -165,7 +165,7 @@ class DuckDBEventLog(EventLog):
 
     def arrivals(self, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
         rows = self._rows(
-            "SELECT date_trunc('minute', received_at) AS minute, count(*) FROM events "
+            "SELECT date_trunc('minute', received_at::TIMESTAMP) AS minute, count(*) FROM events "
             "WHERE received_at >= ? AND received_at < ? GROUP BY minute ORDER BY minute",
             [start, end],
         )
@@ -174,14 +174,20 @@ class DuckDBEventLog(EventLog):
     def visitors(
         self, start: datetime, end: datetime, interval: str | None = None
     ) -> list[tuple[datetime | None, str | None, str | None]]:
-        period = f"date_trunc('{_unit(interval)}', timestamp)" if interval else "NULL"
+        # truncated as plain UTC times (the session is in UTC): twice as fast as on
+        # TIMESTAMPTZ, which goes through the time zone library
+        period = f"date_trunc('{_unit(interval)}', timestamp::TIMESTAMP)" if interval else "NULL"
         rows = self._rows(
             f"SELECT DISTINCT {period} AS period, customer_id, anonymous_id FROM events "
             "WHERE timestamp >= ? AND timestamp < ? "
             "ORDER BY period, customer_id NULLS FIRST, anonymous_id NULLS FIRST",
             [start, end],
         )
-        return [(None if p is None else _utc(p), c, a) for p, c, a in rows]
+        periods: dict[datetime, datetime] = {}  # a few distinct periods: convert each once
+        return [
+            (None if p is None else periods.get(p) or periods.setdefault(p, _utc(p)), c, a)
+            for p, c, a in rows
+        ]
 
     def _rows(self, query: str, params: list[Any]) -> list[tuple[Any, ...]]:
         cur = self._db.cursor().cursor()
