@@ -34,6 +34,7 @@ format: setup
 
 test: setup lint
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-browser.sh
 	$(VENV)/bin/pytest -q
 
 clean:

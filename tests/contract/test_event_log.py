@@ -181,3 +181,48 @@ def test_positions_have_no_gap_when_appends_race(storage: Storage) -> None:
         positions = sorted(p for p in pool.map(put, range(40)) if p is not None)
     assert positions == list(range(1, 41))
     assert sorted(_ids(storage.events.read_after(None, 40))).count("shared") == 1
+
+
+def test_arrivals_count_events_by_the_minute_they_were_received(storage: Storage) -> None:
+    received = T0 + timedelta(hours=1)
+    append(
+        storage,
+        make("e1", received_at=received + timedelta(seconds=5)),
+        make("e2", minutes=-600, received_at=received + timedelta(seconds=59)),  # late event
+        make("e3", received_at=received + timedelta(minutes=2, seconds=1)),
+        make("e4", received_at=received + timedelta(minutes=9)),  # past the end
+    )
+    got = storage.events.arrivals(received, received + timedelta(minutes=9))
+    assert got == [(received, 2), (received + timedelta(minutes=2), 1)]
+    assert all(minute.tzinfo is not None for minute, _ in got)
+    assert storage.events.arrivals(T0, received) == []
+
+
+def test_visitors_are_the_distinct_people_of_each_period(storage: Storage) -> None:
+    append(
+        storage,
+        make("e1", minutes=5, customer="c1"),
+        make("e2", minutes=6, customer="c1"),  # same hour, same person: once
+        make("e3", minutes=7, customer=None, anonymous_id="a1"),
+        make("e4", minutes=8, customer="c1", anonymous_id="a1"),
+        make("e5", minutes=65, customer="c2"),
+        make("e6", minutes=60 * 24 + 1, customer="c3"),  # the next day
+        make("e7", minutes=60 * 48, customer="c9"),  # past the end
+    )
+    end = T0 + timedelta(days=2)
+    hour = timedelta(hours=1)
+    assert storage.events.visitors(T0, end, "hour") == [
+        (T0, None, "a1"),
+        (T0, "c1", None),
+        (T0, "c1", "a1"),
+        (T0 + hour, "c2", None),
+        (T0 + 24 * hour, "c3", None),
+    ]
+    assert storage.events.visitors(T0, end, "day") == [
+        (T0, None, "a1"),
+        (T0, "c1", None),
+        (T0, "c1", "a1"),
+        (T0, "c2", None),
+        (T0 + 24 * hour, "c3", None),
+    ]
+    assert storage.events.visitors(T0 + hour, end) == [(None, "c2", None), (None, "c3", None)]

@@ -287,3 +287,27 @@ def test_bulk_load_read_and_export(storage: Storage, tmp_path: Path) -> None:
     assert sorted(back.to_table().column("decision_id").to_pylist()) == ["d1", "d1441"]
     with pytest.raises(ValueError, match="unknown fact table"):
         facts.count("nope")
+
+
+def test_order_sums_count_and_sum_orders_per_period(storage: Storage) -> None:
+    facts = facts_of(storage)
+    hour = timedelta(hours=1)
+    facts.put_orders(
+        [
+            OrderFact(order_id="x1", at=T0 + timedelta(minutes=5), revenue=30.0, engaged=True,
+                      attributed_revenue=10.0),
+            OrderFact(order_id="x2", at=T0 + timedelta(minutes=50), revenue=0.0),  # refunded
+            OrderFact(order_id="x3", at=T0 + 2 * hour, revenue=5.5),
+            OrderFact(order_id="x4", at=T0 + 30 * hour, revenue=100.0),  # past the end
+        ],
+        [],
+    )  # fmt: skip
+    end = T0 + 3 * hour
+    assert facts.order_sums(T0, end, "hour") == [
+        (T0, 2, 30.0, 10.0, 30.0),
+        (T0 + 2 * hour, 1, 5.5, 0.0, 0.0),
+    ]
+    midnight = T0.replace(hour=0)
+    assert facts.order_sums(T0, end, "day") == [(midnight, 3, 35.5, 10.0, 30.0)]
+    assert facts.order_sums(T0, end) == [(None, 3, 35.5, 10.0, 30.0)]
+    assert facts.order_sums(end + 2 * hour, end + 3 * hour) == []

@@ -154,7 +154,7 @@ _BY_OPERATION: dict[tuple[str, str], Callable[[Any], None]] = {
 
 
 _REPORTS = {("GET", "/v1/reports"), ("POST", "/v1/reports/recompute"),
-            ("POST", "/v1/reports/export")}  # fmt: skip
+            ("POST", "/v1/reports/export"), ("GET", "/v1/reports/activity")}  # fmt: skip
 
 
 def _report_query(query: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ def test_demo_simulates_compares_and_explains(tmp_path: Path) -> None:
     assert "The demo is loaded" in out and "retailor serve --data" in out  # --exit: it stops
     assert "within an hour" in out  # the window of the server started again
     assert "curl -s -X POST" in out and "C000001" in out
+    assert "/dashboard" in out and "view key: rk_view_" in out  # the demo ends with these
     for line in ("Segment-compatible endpoint:", "bad input: 3", "simulation.png"):
         assert line in result.stderr, result.stderr
     report = json.loads((data / "simulation.json").read_text())

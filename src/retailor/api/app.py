@@ -8,12 +8,13 @@ them over in an ``AppContext``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 
 from retailor.api import routes  # noqa: F401 - registers the endpoints
 from retailor.api.context import AppContext
@@ -32,9 +33,12 @@ from retailor.api.slashes import EncodedSlashMiddleware
 from retailor.storage.errors import StorageUnavailableError
 
 
-def build_app(ctx: AppContext, shutdown: Callable[[], None]) -> Starlette:
+def build_app(
+    ctx: AppContext, shutdown: Callable[[], None], mounts: Sequence[BaseRoute] = ()
+) -> Starlette:
     """The Retailor HTTP app answering from ``ctx``. ``shutdown`` runs when the app's
-    lifespan ends; it is also ``app.state.shutdown`` for servers that run no lifespan."""
+    lifespan ends; it is also ``app.state.shutdown`` for servers that run no lifespan.
+    ``mounts`` are routes added after the API's own (the server role mounts the dashboard)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -45,7 +49,7 @@ def build_app(ctx: AppContext, shutdown: Callable[[], None]) -> Starlette:
 
     settings = ctx.settings
     app = Starlette(
-        routes=build_routes(ENDPOINTS),
+        routes=[*build_routes(ENDPOINTS), *mounts],
         middleware=[
             Middleware(EncodedSlashMiddleware),
             Middleware(

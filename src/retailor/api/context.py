@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from retailor.analytics.activity import Activity
 from retailor.analytics.reports import Reports
 from retailor.api.auth import Authenticator
 from retailor.api.metrics import Metrics
@@ -53,6 +54,9 @@ class AppContext:
     reports: Reports | None = None
     #: experiment results over the exposures and the report facts (None: no facts)
     experiment_results: ExperimentResults | None = None
+    #: visitors, orders and revenue by their own time, and the live event rate (None: no
+    #: facts)
+    activity: Activity | None = None
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
         """Make events durable (and rejections kept) before answering; 503 when it cannot."""

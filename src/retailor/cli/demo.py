@@ -89,6 +89,7 @@ def demo(data_dir: Path, port: int, scale: str, history: bool, exit_after: bool)
     keys = FileKeyStore(settings.data_dir / "keys.json")
     _, admin_key = create_key(keys, Scope.ADMIN, "demo admin")
     _, ingest_key = create_key(keys, Scope.INGEST, "demo web site")
+    _, view_key = create_key(keys, Scope.VIEW, "demo dashboard")
     failed: list[BaseException] = []
 
     def ready(url: str, stop: Callable[[], None]) -> None:
@@ -104,6 +105,7 @@ def demo(data_dir: Path, port: int, scale: str, history: bool, exit_after: bool)
                 else:
                     figures = run_simulation_demo(url, admin_key, ingest_key, scale, data_dir, say)
                 _explain(url, admin_key, ingest_key, figures, data_dir, not history, exit_after)
+                _show_dashboard(url, view_key)
             except BaseException as exc:  # shown, then the server stops
                 failed.append(exc)
                 console.print(f"[bold red]the demo failed to load:[/] {exc}")
@@ -165,6 +167,17 @@ def run_simulation_demo(
             f"bad input: {figures['rejected']} events rejected with a reason, kept in the quarantine"
         )
     return figures
+
+
+def _show_dashboard(url: str, view_key: str) -> None:
+    """The last lines of the demo: where the dashboard is and a key to open it with."""
+    out.print(
+        f"""[bold]Dashboard:[/] {url}/dashboard
+  log in with this read-only view key: {view_key}
+  (create more with: .venv/bin/retailor keys create --scope view --data DIR)""",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _explain(

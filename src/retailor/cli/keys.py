@@ -32,8 +32,9 @@ def _store(data_dir: Path | None) -> Iterator[KeyStore]:
 def keys() -> None:
     """API keys. An ingest key may only send events (safe in a web page); a serve key asks
     for decisions, recommendations and re-ranking and sends feedback (for your web and app
-    back ends); an admin key may do everything. Keys take effect in a running server
-    within a second."""
+    back ends); a view key is read-only, for people (the dashboard at /dashboard, reports,
+    experiment results); an admin key may do everything. Keys take effect in a running
+    server within a second."""
 
 
 @keys.command("create")
@@ -43,7 +44,7 @@ def keys() -> None:
     type=click.Choice([s.value for s in Scope]),
     required=True,
     help="ingest: send events only; serve: decisions, recommendations, re-ranking and "
-    "feedback; admin: everything.",
+    "feedback; view: read-only, the dashboard and reports; admin: everything.",
 )
 @click.option("--name", default="", help="A label to recognise the key by.")
 @friendly_errors

@@ -11,14 +11,24 @@ from msgspec import Struct
 class Scope(enum.StrEnum):
     """What a key may do. ``ingest`` keys are safe to embed in a web page; ``serve`` keys
     are for the channel back ends that ask for decisions and recommendations and send
-    feedback (they read personalization, so keep them server-side)."""
+    feedback (they read personalization, so keep them server-side); ``view`` keys are
+    read-only, for people: the dashboard and the reports (they change nothing, but they
+    read customers' data, so give them to people who may see it)."""
 
     INGEST = "ingest"
     SERVE = "serve"
+    VIEW = "view"
     ADMIN = "admin"
 
     def allows(self, required: Scope) -> bool:
-        """An admin key may do everything; the others only what needs their own scope."""
+        """An admin key may do everything; the others only what needs their own scope
+        (so a ``view`` key calls no write API: every write needs another scope).
+
+        >>> Scope.ADMIN.allows(Scope.VIEW), Scope.VIEW.allows(Scope.VIEW)
+        (True, True)
+        >>> Scope.VIEW.allows(Scope.ADMIN), Scope.VIEW.allows(Scope.INGEST)
+        (False, False)
+        """
         return self is Scope.ADMIN or self is required
 
 

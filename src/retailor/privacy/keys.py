@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 from retailor.domain.access import ApiKey, Scope
 from retailor.storage.base import KeyStore
 
-_PREFIX = {Scope.INGEST: "rk_ingest_", Scope.SERVE: "rk_serve_", Scope.ADMIN: "rk_admin_"}
+_PREFIX = {
+    Scope.INGEST: "rk_ingest_",
+    Scope.SERVE: "rk_serve_",
+    Scope.VIEW: "rk_view_",
+    Scope.ADMIN: "rk_admin_",
+}
 
 
 def hash_secret(secret: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from retailor.analytics.activity import Activity, Person
 from retailor.analytics.attribution import DEFAULT_CLICKED_SECONDS, DEFAULT_SHOWN_SECONDS, Windows
 from retailor.analytics.folding import FactSources
 from retailor.analytics.reports import Reports
@@ -28,10 +29,9 @@ FOLD_SECONDS = 15.0
 _KINDS = (IdentifierKind.CUSTOMER_ID, IdentifierKind.ANONYMOUS_ID)
 
 
-def fact_sources(
-    profiles: ProfileService, segments: SegmentService, decisions: DecisionService
-) -> FactSources:
-    """The updater's view of the running system (see ``analytics.folding.FactSources``)."""
+def person_of(profiles: ProfileService) -> Person:
+    """Who a customer id or visitor id is: its identity cluster's canonical id (the id
+    itself when the profiles know it not; None for neither)."""
 
     def person(customer: str | None, anonymous_id: str | None) -> str | None:
         if customer:
@@ -39,6 +39,15 @@ def fact_sources(
         if anonymous_id:
             return profiles.resolve_anonymous(anonymous_id) or anonymous_id
         return None
+
+    return person
+
+
+def fact_sources(
+    profiles: ProfileService, segments: SegmentService, decisions: DecisionService
+) -> FactSources:
+    """The updater's view of the running system (see ``analytics.folding.FactSources``)."""
+    person = person_of(profiles)
 
     def identifiers(key: str) -> list[str]:
         return [ref.value for ref in profiles.graph.members(key) if ref.kind in _KINDS]
@@ -135,4 +144,19 @@ def experiment_results_of(services: Services, reports: Reports | None) -> Experi
         canonical,
         refresh=reports.refresh if reports is not None else None,
         wait_exposures=services.decisions.exposures.wait_idle,
+    )
+
+
+def activity_of(services: Services, reports: Reports | None) -> Activity | None:
+    """Visitors, orders and revenue by their own time and the live event rate, over the
+    event log and the report facts (brought up to date as reports are; None when the
+    stores keep no facts)."""
+    facts = services.storage.facts
+    if facts is None:
+        return None
+    return Activity(
+        services.storage.events,
+        facts,
+        person_of(services.profiles),
+        refresh=reports.refresh if reports is not None else None,
     )

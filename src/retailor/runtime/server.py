@@ -15,8 +15,10 @@ from retailor.api.auth import Authenticator
 from retailor.api.context import AppContext
 from retailor.api.metrics import Metrics
 from retailor.api.serve import serve_app, tune_process
+from retailor.dashboard.app import dashboard_routes
+from retailor.dashboard.context import DashboardContext
 from retailor.ingest.validation import EventValidator
-from retailor.runtime.reporting import experiment_results_of, reports_of
+from retailor.runtime.reporting import activity_of, experiment_results_of, reports_of
 from retailor.runtime.services import build_services, open_data, open_shared
 from retailor.runtime.worker import start_worker
 from retailor.settings import Settings
@@ -58,6 +60,8 @@ def build_server(
     if background:
         start_worker(services)
     reports = reports_of(services)
+    activity = activity_of(services, reports)
+    experiment_results = experiment_results_of(services, reports)
     ctx = AppContext(
         settings=settings,
         storage=stores,
@@ -73,7 +77,20 @@ def build_server(
         catch_up=services.feed.catch_up_async if services.feed is not None else _nothing,
         background=lambda: services.jobs.held,
         reports=reports,
-        experiment_results=experiment_results_of(services, reports),
+        experiment_results=experiment_results,
+        activity=activity,
+    )
+    dashboard = DashboardContext(
+        settings=settings,
+        storage=stores,
+        session_secret=dashboard_secret(stores),
+        profiles=services.profiles,
+        segments=services.segments,
+        models=services.models,
+        decisions=services.decisions,
+        reports=reports,
+        activity=activity,
+        experiment_results=experiment_results,
     )
     closed = False
 
@@ -88,9 +105,20 @@ def build_server(
         if owned:
             stores.close()
 
-    app = build_app(ctx, shutdown)
+    app = build_app(ctx, shutdown, dashboard_routes(dashboard))
     app.state.services = services
     return app
+
+
+#: The name of the dashboard's session secret in the installation store.
+DASHBOARD_SECRET = "dashboard.session"
+
+
+def dashboard_secret(stores: Storage) -> bytes:
+    """The secret that signs dashboard sessions, made once per installation and kept in
+    its installation store (shared by every worker of shared storage), so a session made
+    by one worker is good on all of them."""
+    return bytes.fromhex(stores.installation.get_or_create(DASHBOARD_SECRET, secrets.token_hex(32)))
 
 
 async def _nothing() -> int:

@@ -102,6 +102,21 @@ class EventLog(ABC):
         """How many events the log holds."""
 
     @abstractmethod
+    def arrivals(self, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+        """How many stored events were received (``received_at``, the server's clock) in
+        each UTC minute of ``[start, end)``: ``(minute, count)`` for the minutes with any,
+        oldest first, each minute an aware UTC datetime at its first second."""
+
+    @abstractmethod
+    def visitors(
+        self, start: datetime, end: datetime, interval: str | None = None
+    ) -> list[tuple[datetime | None, str | None, str | None]]:
+        """The distinct ``(period, customer_id, anonymous_id)`` of the events whose
+        ``timestamp`` is in ``[start, end)``: ``period`` is the start of the event's UTC
+        hour or day (``interval`` ``"hour"`` or ``"day"``), None without an interval.
+        Sorted by period, then customer id, then anonymous id (None first)."""
+
+    @abstractmethod
     def erase(self, identifier: str) -> int:
         """Remove every event whose ``customer_id`` or ``anonymous_id`` is ``identifier``;
         return how many were removed. Their ids may then be stored again."""

@@ -167,6 +167,24 @@ class SqlFactStore(FactStore):
         )
         return [to_struct(OrderFact, r) for r in rows]
 
+    def order_sums(
+        self, start: datetime, end: datetime, interval: str | None = None
+    ) -> list[tuple[datetime | None, int, float, float, float]]:
+        if interval not in (None, "hour", "day"):
+            raise ValueError(f"unknown interval {interval!r}: hour, day or none")
+        period = f"""date_trunc('{interval}', "at")""" if interval else "NULL"
+        rows = self._tuples(
+            f"SELECT {period} AS period, count(*), sum(revenue), sum(attributed_revenue), "
+            "sum(CASE WHEN engaged THEN revenue ELSE 0 END) FROM fact_orders "
+            'WHERE "at" >= ? AND "at" < ? GROUP BY period ORDER BY period',
+            [start, end],
+        )
+        return [
+            (None if p is None else utc(p), int(n), float(revenue or 0.0),
+             float(attributed or 0.0), float(engaged or 0.0))
+            for p, n, revenue, attributed, engaged in rows
+        ]  # fmt: skip
+
     def order(self, order_id: str) -> OrderFact | None:
         rows = self._rows("SELECT * FROM fact_orders WHERE order_id = ?", [order_id])
         return to_struct(OrderFact, rows[0]) if rows else None

@@ -222,6 +222,8 @@ class FactStore(ABC):
       ``anonymous_id`` is one of ``identifiers``, with ``at`` in ``[start, end)``, in
       ``(at, decision_id)`` order; ``exposures_of(ids)``: the exposures of those
       decisions, by decision then position.
+    - ``order_sums(start, end, interval)``: the orders of ``[start, end)`` counted and
+      summed per hour or day (see the method).
     - ``orders_between(start, end)``: the orders with ``at`` in ``[start, end)`` in
       ``(at, order_id)`` order (what per-person order reads use: each carries the raw
       ``customer_id``, ``anonymous_id`` and the ``person``); ``lines_of(order_ids)`` their
@@ -279,6 +281,15 @@ class FactStore(ABC):
     @abstractmethod
     def orders_between(self, start: datetime, end: datetime) -> list[OrderFact]:
         """The orders placed in ``[start, end)``."""
+
+    @abstractmethod
+    def order_sums(
+        self, start: datetime, end: datetime, interval: str | None = None
+    ) -> list[tuple[datetime | None, int, float, float, float]]:
+        """The orders with ``at`` in ``[start, end)`` summed per UTC hour or day
+        (``interval`` ``"hour"`` or ``"day"``; None: the whole range, period None):
+        ``(period, orders, revenue, attributed_revenue, engaged_revenue)``, the last the
+        revenue of the engaged orders; only periods with orders, in order."""
 
     @abstractmethod
     def order(self, order_id: str) -> OrderFact | None:

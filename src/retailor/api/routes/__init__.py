@@ -1,6 +1,7 @@
 """Route modules, one per resource. Importing them registers their endpoints."""
 
 from retailor.api.routes import (
+    activity,
     catalog,
     customers,
     decisions,
@@ -17,6 +18,7 @@ from retailor.api.routes import (
 )
 
 __all__ = [
+    "activity",
     "catalog",
     "customers",
     "decisions",

@@ -326,7 +326,7 @@ def _int_param(request: Request, name: str) -> int | None:
     "/v1/experiments/{experiment_id}/results",
     summary="An experiment's results: units, summary statistics, effects and checks",
     tag="experiments",
-    scope=Scope.ADMIN,
+    scope=Scope.VIEW,
     response=ResultsOut,
     query=(
         QueryParam("phase", "the phase to analyse (default: the current one)",

@@ -51,7 +51,7 @@ class ReportOut(msgspec.Struct, kw_only=True):
     "/v1/reports",
     summary="Figures of decisions by time and dimension (JSON or CSV)",
     tag="reports",
-    scope=Scope.ADMIN,
+    scope=Scope.VIEW,
     response=ReportOut,
     alternatives=("text/csv",),
     query=(

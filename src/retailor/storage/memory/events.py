@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -97,6 +98,26 @@ class MemoryEventLog(EventLog):
         with self._lock:
             return len(self._rows)
 
+    def arrivals(self, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+        with self._lock:
+            minutes = Counter(
+                r["received_at"].replace(second=0, microsecond=0)
+                for r in self._rows
+                if start <= r["received_at"] < end
+            )
+        return sorted(minutes.items())
+
+    def visitors(
+        self, start: datetime, end: datetime, interval: str | None = None
+    ) -> list[tuple[datetime | None, str | None, str | None]]:
+        with self._lock:
+            found = {
+                (_period(r["timestamp"], interval), r["customer_id"], r["anonymous_id"])
+                for r in self._rows
+                if start <= r["timestamp"] < end
+            }
+        return sorted(found, key=_visitor_order)
+
     def erase(self, identifier: str) -> int:
         with self._lock:
             kept = [
@@ -110,3 +131,20 @@ class MemoryEventLog(EventLog):
             keep = self._rows
             self._ids = {r["event_id"] for r in keep}
         return removed
+
+
+def _period(at: datetime, interval: str | None) -> datetime | None:
+    """The start of ``at``'s UTC hour or day (None without an interval)."""
+    if interval == "hour":
+        return at.replace(minute=0, second=0, microsecond=0)
+    if interval == "day":
+        return at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return None
+
+
+def _visitor_order(
+    row: tuple[datetime | None, str | None, str | None],
+) -> tuple[datetime, str, str, str, str]:
+    period, customer, anonymous = row
+    return (period or datetime.min, "" if customer is None else "~", customer or "",
+            "" if anonymous is None else "~", anonymous or "")  # fmt: skip

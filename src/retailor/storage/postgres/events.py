@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -213,6 +213,35 @@ class PostgresEventLog(EventLog):
         with self._db.connection() as conn:
             row = conn.execute("SELECT count(*) FROM events").fetchone()
         return int(row[0]) if row else 0
+
+    def arrivals(self, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT date_trunc('minute', received_at AT TIME ZONE 'UTC') AS minute, "
+                "count(*) FROM events WHERE received_at >= %s AND received_at < %s "
+                "GROUP BY minute ORDER BY minute",
+                [start, end],
+            ).fetchall()
+        return [(minute.replace(tzinfo=UTC), int(n)) for minute, n in rows]
+
+    def visitors(
+        self, start: datetime, end: datetime, interval: str | None = None
+    ) -> list[tuple[datetime | None, str | None, str | None]]:
+        if interval not in (None, "hour", "day"):
+            raise ValueError(f"interval must be hour or day, not {interval!r}")
+        period = (
+            f"""date_trunc('{interval}', "timestamp" AT TIME ZONE 'UTC')"""
+            if interval
+            else "NULL::timestamp"
+        )
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT DISTINCT {period} AS period, customer_id, anonymous_id FROM events "
+                'WHERE "timestamp" >= %s AND "timestamp" < %s '
+                "ORDER BY period, customer_id NULLS FIRST, anonymous_id NULLS FIRST",
+                [start, end],
+            ).fetchall()
+        return [(None if p is None else p.replace(tzinfo=UTC), c, a) for p, c, a in rows]
 
     def erase(self, identifier: str) -> int:
         with self._db.connection() as conn:

@@ -1,0 +1,6 @@
+"""The dashboard's pages, one module each. Importing them registers them
+(``dashboard.registry.page``); add a new page's module here."""
+
+from retailor.dashboard.pages import overview
+
+__all__ = ["overview"]
