@@ -38,6 +38,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from retailor.analytics.folding import (
     EventFacts,
     FactSources,
@@ -59,7 +62,11 @@ SETTLE_SECONDS = 10.0
 #: How long after a decision its feedback is looked for in each run.
 FEEDBACK_HOURS = 25.0
 _EVENT_TYPES = ("order_completed", "order_refunded", "product_added", "offer_redeemed")
+_TYPES_OF_INTEREST = pa.array(_EVENT_TYPES)
 _BATCH = 5_000
+#: Log positions folded per chunk, and the pause between two chunks of one run.
+_EVENT_CHUNK = 5_000
+_CHUNK_PAUSE_SECONDS = 0.02
 _LAST_ID = "\U0010ffff"
 Progress = Callable[[float, str], None]
 
@@ -73,6 +80,12 @@ class RunSummary:
     events: int = 0
     orders: int = 0
     seconds: float = 0.0
+
+
+def _of_interest(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The events the facts take (orders, refunds, add-to-carts, redemptions), picked in
+    Arrow: the others are never turned into Python objects."""
+    return batch.filter(pc.is_in(batch.column("type"), value_set=_TYPES_OF_INTEREST))
 
 
 class FactUpdater:
@@ -144,15 +157,20 @@ class FactUpdater:
             marked = self._refresh_feedback(opened)
             upto = self._horizon()
             position, seen = cursors.event_position, 0
-            if upto != (position or 0):
+            # a long stretch of the log (the first run over a history) is folded a chunk
+            # at a time, with a pause between chunks: requests sharing the database and
+            # the interpreter are never held up for long
+            while (position or 0) < upto:
+                end = min((position or 0) + _EVENT_CHUNK, upto)
                 pending = EventFacts()
-                for batch in self.events.read_after(position, upto):
-                    events = table_to_events(batch)
-                    fold_events(events, pending)
-                    seen += len(events)
+                for batch in self.events.read_after(position, end):
+                    seen += batch.num_rows
+                    fold_events(table_to_events(_of_interest(batch)), pending)
                 self._apply(pending, until)
                 self._waiting.extend((now, m) for m in pending.marks)
-                position = upto
+                position = end
+                if position < upto:
+                    time.sleep(_CHUNK_PAUSE_SECONDS)
             # marks read from events may name decisions not folded yet: they are applied
             # again (marks are idempotent) until every decision logged up to a settle time
             # after they were read is folded
