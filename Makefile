@@ -6,7 +6,7 @@ STAMP := $(VENV)/.setup-stamp
 DEMO_DATA ?= demo-data
 DEMO_PORT ?= 8642
 
-.PHONY: setup demo test lint format serve clean
+.PHONY: setup demo test lint format serve clean screenshots
 
 # gbstats (GrowthBook's stats engine) is the reference the experiment statistics are tested
 # against; installed --no-deps since its metadata pins an old NumPy and pandas (what it
@@ -36,6 +36,11 @@ test: setup lint
 	bash scripts/ensure-services.sh
 	bash scripts/ensure-browser.sh
 	$(VENV)/bin/pytest -q
+
+# Refresh the screenshots docs/dashboard.md shows (the browser tests take them).
+screenshots: setup
+	bash scripts/ensure-browser.sh
+	RETAILOR_SCREENSHOTS=$(CURDIR)/docs/screenshots $(VENV)/bin/pytest -q tests/browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -26,7 +26,10 @@ from retailor.storage.factory import key_store
 from tests.conftest import LiveServer, start_server, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: Where screenshots go: ``build/screenshots`` (untracked) unless ``RETAILOR_SCREENSHOTS``
+#: says otherwise; ``make screenshots`` refreshes the ones ``docs/dashboard.md`` shows.
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("RETAILOR_SCREENSHOTS") or ROOT / "build" / "screenshots")
 
 
 def _require_browser() -> None:

@@ -1,7 +1,7 @@
 """The dashboard in a real browser (Debian's Chromium, headless): login, sessions,
 logout, the overview's figures against the API's, markup sent by shoppers staying text,
 keyboard navigation, and nothing loaded from outside 127.0.0.1 (every test: see the
-``page`` fixture). Each page's screenshot goes to ``docs/screenshots/``."""
+``page`` fixture). Each page's screenshot goes to ``build/screenshots/`` (``make screenshots``: to ``docs/screenshots/``)."""
 
 from __future__ import annotations
 
