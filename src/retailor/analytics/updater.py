@@ -64,9 +64,8 @@ FEEDBACK_HOURS = 25.0
 _EVENT_TYPES = ("order_completed", "order_refunded", "product_added", "offer_redeemed")
 _TYPES_OF_INTEREST = pa.array(_EVENT_TYPES)
 _BATCH = 5_000
-#: Log positions folded per chunk, and the pause between two chunks of one run.
+#: Events folded per batch of a run (a run rests between batches as long as one took).
 _EVENT_CHUNK = 5_000
-_CHUNK_PAUSE_SECONDS = 0.02
 _LAST_ID = "\U0010ffff"
 Progress = Callable[[float, str], None]
 
@@ -157,20 +156,21 @@ class FactUpdater:
             marked = self._refresh_feedback(opened)
             upto = self._horizon()
             position, seen = cursors.event_position, 0
-            # a long stretch of the log (the first run over a history) is folded a chunk
-            # at a time, with a pause between chunks: requests sharing the database and
-            # the interpreter are never held up for long
-            while (position or 0) < upto:
-                end = min((position or 0) + _EVENT_CHUNK, upto)
-                pending = EventFacts()
-                for batch in self.events.read_after(position, end):
+            # a long stretch of the log (the first run over a history) is folded a batch
+            # at a time, resting between batches as long as the last one took: requests
+            # sharing the interpreter and the database get at least half of it meanwhile
+            if upto != (position or 0):
+                rest = 0.0
+                for batch in self.events.read_after(position, upto, batch_size=_EVENT_CHUNK):
+                    time.sleep(rest)
+                    began = time.perf_counter()
                     seen += batch.num_rows
+                    pending = EventFacts()
                     fold_events(table_to_events(_of_interest(batch)), pending)
-                self._apply(pending, until)
-                self._waiting.extend((now, m) for m in pending.marks)
-                position = end
-                if position < upto:
-                    time.sleep(_CHUNK_PAUSE_SECONDS)
+                    self._apply(pending, until)
+                    self._waiting.extend((now, m) for m in pending.marks)
+                    rest = time.perf_counter() - began
+                position = upto
             # marks read from events may name decisions not folded yet: they are applied
             # again (marks are idempotent) until every decision logged up to a settle time
             # after they were read is folded
