@@ -352,3 +352,32 @@ def test_an_unknown_experiment_is_a_404(logged_in: Watched, scenario: dict[str, 
     answer = page.goto("/dashboard/experiments/" + "%3Cb%3Ex%3C%2Fb%3E")
     assert answer.status == 404
     assert page.page.locator("main b").count() == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/dashboard/placements?period=7d", "/dashboard/experiments",
+     "/dashboard/experiments/personal"],
+)  # fmt: skip
+def test_each_page_is_light_keyboard_reachable_and_fits_a_tablet(
+    logged_in: Watched, scenario: dict[str, Any], path: str
+) -> None:
+    page = logged_in
+    sizes: list[int] = []
+    page.page.on("response", lambda r: sizes.append(len(r.body())) if r.ok else None)
+    page.page.set_viewport_size({"width": 768, "height": 1024})
+    page.goto(path)
+    assert 0 < sum(sizes) <= 2 * 1024 * 1024
+    overflow = page.page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, "the page scrolls sideways on a tablet"
+    unreachable = page.page.eval_on_selector_all(
+        "a[href], button, select, input:not([type=hidden])",
+        "els => els.filter(e => e.tabIndex < 0 || e.disabled).length",
+    )
+    assert unreachable == 0
+    # a sort button works from the keyboard
+    page.page.locator("button.sort").first.focus()
+    page.page.keyboard.press("Enter")
+    assert page.page.locator("th[aria-sort]").count() == 1

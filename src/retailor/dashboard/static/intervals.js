@@ -88,7 +88,7 @@
           percent(r.seq_high);
       }},
       xAxis: {type: "value", min: bound(rows, Math.min), max: bound(rows, Math.max),
-              axisLabel: {formatter: percent}},
+              axisLabel: {formatter: percent, showMinLabel: false, showMaxLabel: false}},
       yAxis: {type: "category", data: labels, inverse: true},
       series: [
         {name: "effect and 95 % interval", type: "custom", color: COLORS.ci,
