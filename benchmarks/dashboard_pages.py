@@ -22,6 +22,12 @@ import httpx
 CEILING_SECONDS = 0.3
 #: The pages to time, as paths under the server (each with every period of the picker).
 PAGES = ["/dashboard"]
+PAGES += [
+    "/dashboard/placements",
+    "/dashboard/experiments",
+    "/dashboard/experiments/sim-recommendations",
+    "/dashboard/experiments/sim-offers",
+]
 PERIODS = ["24h", "7d", "30d"]
 
 

@@ -2,7 +2,7 @@
  * tables sortable. No inline script anywhere: the Content Security Policy forbids it.
  *
  * A chart is <div class="chart-canvas" data-chart="ID"> beside
- * <script type="application/json" id="ID">{"kind", "title", "unit", "labels", "series"}</script>
+ * <script type="application/json" id="ID">{"kind", "title", "unit", "labels", "series", "stacked"?}</script>
  * (see dashboard/rendering.py: chart()). A sortable table is <table class="sortable">
  * whose header cells hold <button class="sort"> and carry data-sort="text" or "number";
  * a cell's data-value, when present, is what it sorts by.
@@ -46,7 +46,7 @@
       yAxis: {type: "value", axisLabel: {formatter: function (v) { return format(data.unit, v); }}},
       series: data.series.map(function (s) {
         return {name: s.name, type: data.kind, data: s.values, showSymbol: s.values.length < 60,
-                barMaxWidth: 24};
+                barMaxWidth: 24, stack: data.stacked ? "total" : undefined};
       })
     });
     window.addEventListener("resize", function () { chart.resize(); });
