@@ -3,7 +3,8 @@ by the server role (``retailor.runtime.server``) beside the API's own context.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from retailor.analytics.activity import Activity
 from retailor.analytics.reports import Reports
@@ -14,6 +15,10 @@ from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.settings import Settings
 from retailor.storage.factory import Storage
+
+
+async def _nothing() -> None:
+    return None
 
 
 @dataclass
@@ -38,6 +43,9 @@ class DashboardContext:
     activity: Activity | None = None
     #: experiment results (None: no facts)
     experiment_results: ExperimentResults | None = None
+    #: folds what other workers appended to the shared log before a read that must see
+    #: every acknowledged event (who is who, a customer's profile); a no-op embedded
+    catch_up: Callable[[], Awaitable[object]] = field(default=lambda: _nothing())
 
     @property
     def has_holdout(self) -> bool:

@@ -119,7 +119,7 @@ async def put_experiment(request: Request, ctx: AppContext) -> Response:
     "/v1/experiments/{experiment_id}",
     summary="An experiment's definition, phase and status",
     tag="experiments",
-    scope=Scope.ADMIN,
+    scope=Scope.VIEW,
     response=ExperimentOut,
     errors=(404,),
 )
@@ -155,7 +155,7 @@ async def delete_experiment(request: Request, ctx: AppContext) -> Response:
     "/v1/experiments",
     summary="Every experiment",
     tag="experiments",
-    scope=Scope.ADMIN,
+    scope=Scope.VIEW,
     response=ExperimentsOut,
 )
 async def list_experiments(request: Request, ctx: AppContext) -> Response:
@@ -191,7 +191,7 @@ async def put_holdout(request: Request, ctx: AppContext) -> Response:
     "/v1/holdout",
     summary="The global holdout",
     tag="experiments",
-    scope=Scope.ADMIN,
+    scope=Scope.VIEW,
     response=HoldoutOut,
     errors=(404,),
 )

@@ -248,7 +248,7 @@ async def delete_offer(request: Request, ctx: AppContext) -> Response:
     "/v1/offers",
     summary="Every offer with its redemptions and spend",
     tag="decisions",
-    scope=Scope.ADMIN,
+    scope=Scope.VIEW,
     response=OffersOut,
 )
 async def list_offers(request: Request, ctx: AppContext) -> Response:

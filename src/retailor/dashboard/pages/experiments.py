@@ -126,6 +126,7 @@ async def experiment(request: Request, ctx: DashboardContext, session: Session) 
         raise HTTPException(503, "This server keeps no report facts, so no experiment results.")
     phase = _phase(request)
     try:
+        await ctx.catch_up()  # who is who as of every acknowledged event, as the API does
         document = await asyncio.to_thread(ctx.experiment_results.results, design, phase=phase)
     except UnknownPhaseError as exc:
         raise HTTPException(404, str(exc)) from None
