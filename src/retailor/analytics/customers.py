@@ -3,6 +3,7 @@
 
 - :func:`customer_view`: identifiers (emails, phones and payment tokens only as salted
   hashes), computed traits, segments and consent per purpose with when it was given;
+- :func:`customer_merges`: how the identifiers were linked (and the links refused);
 - :func:`customer_events`: the newest events of every identifier of the cluster;
 - :func:`customer_decisions`: the decisions made for the person, from the report facts;
 - :func:`preview_placements`: what a decision would answer now on each placement, made
@@ -25,6 +26,7 @@ from retailor.decision.engine import DecisionEngine, UnknownPlacementError
 from retailor.domain.customers import CustomerRef, IdentifierKind
 from retailor.domain.decisions import DecisionPreview, DecisionRequest
 from retailor.domain.events import Event
+from retailor.identity.graph import MergeRecord
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.storage.base import EventLog
@@ -72,6 +74,13 @@ def customer_view(
         consent_at=view.consent_at,
         recent=view.recent,
     )
+
+
+def customer_merges(profiles: ProfileService, key: str) -> list[MergeRecord]:
+    """Every merge that made customer ``key`` and every link the guard rails refused (with
+    the reason), in order."""
+    with profiles.lock:
+        return profiles.graph.explain(key)
 
 
 def customer_events(

@@ -3,7 +3,8 @@ by the server role (``retailor.runtime.server``) beside the API's own context.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from retailor.analytics.activity import Activity
 from retailor.analytics.reports import Reports
@@ -14,6 +15,10 @@ from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.settings import Settings
 from retailor.storage.factory import Storage
+
+
+async def _caught_up() -> object:
+    return 0
 
 
 @dataclass
@@ -38,6 +43,9 @@ class DashboardContext:
     activity: Activity | None = None
     #: experiment results (None: no facts)
     experiment_results: ExperimentResults | None = None
+    #: take up what other workers acknowledged before reading profiles (scaled out; the
+    #: API's own ``catch_up``)
+    catch_up: Callable[[], Awaitable[object]] = field(default=_caught_up)
 
     @property
     def has_holdout(self) -> bool:

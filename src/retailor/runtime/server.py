@@ -91,6 +91,7 @@ def build_server(
         reports=reports,
         activity=activity,
         experiment_results=experiment_results,
+        catch_up=ctx.catch_up,
     )
     closed = False
 

@@ -121,7 +121,7 @@ async def customer_identity(request: Request, ctx: AppContext) -> Response:
     """Every merge that made this customer (which identifier linked what, in which event)
     and every link the guard rails refused, with the reason."""
     key = await known_customer(ctx, request.path_params["customer_id"])
-    records = ctx.profiles.graph.explain(key)
+    records = customer_360.customer_merges(ctx.profiles, key)
     return json_response(
         IdentityOut(
             customer_id=key,

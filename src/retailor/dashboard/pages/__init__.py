@@ -1,6 +1,6 @@
 """The dashboard's pages, one module each. Importing them registers them
 (``dashboard.registry.page``); add a new page's module here."""
 
-from retailor.dashboard.pages import overview
+from retailor.dashboard.pages import customers, overview
 
-__all__ = ["overview"]
+__all__ = ["customers", "overview"]
