@@ -56,7 +56,8 @@ class CustomerPreview(msgspec.Struct):
     query=(
         QueryParam(
             "from",
-            "start (inclusive): a date or an ISO 8601 time; default 30 days before to",
+            "start (inclusive): a date or an ISO 8601 time; default 30 days before to; "
+            "before to, at most 3660 days before it",
             _WHEN,
         ),
         QueryParam("to", "end (exclusive; a date means the end of that day); default now", _WHEN),
