@@ -1,5 +1,5 @@
 """A customer's decisions: those made for them (from the report facts) and what a decision
-would answer them now on each placement, without deciding (``analytics.customers``, which
+would answer them now on each placement, without deciding (``decision.customers``, which
 the dashboard's customer page reads too). Reads for people: a view key may call them."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from retailor.analytics.customers import customer_decisions, preview_placements
 from retailor.analytics.reports import ReportError, parse_request
 from retailor.api.context import AppContext
 from retailor.api.endpoints import QueryParam, endpoint
@@ -18,6 +17,7 @@ from retailor.api.http import json_response, query_int
 from retailor.api.problems import ProblemError
 from retailor.api.routes.customers import known_customer
 from retailor.api.routes.placements import unknown_placement
+from retailor.decision.customers import customer_decisions, preview_placements
 from retailor.decision.engine import UnknownPlacementError
 from retailor.domain.access import Scope
 from retailor.domain.decisions import DecisionPreview
@@ -86,9 +86,13 @@ async def get_customer_decisions(request: Request, ctx: AppContext) -> Response:
         span = parse_request(params)
     except ReportError as exc:
         raise ProblemError(400, str(exc)) from None
-    found = await asyncio.to_thread(
-        customer_decisions, ctx.reports, ctx.profiles, key, span.start, span.end, limit
-    )
+    reports = ctx.reports
+
+    def read() -> list[DecisionFact]:
+        reports.refresh()  # embedded: fold what is new in the logs first
+        return customer_decisions(reports.facts, ctx.profiles, key, span.start, span.end, limit)
+
+    found = await asyncio.to_thread(read)
     return json_response(CustomerDecisions(customer_id=key, decisions=found))
 
 

@@ -1,5 +1,5 @@
 """Customers: the single customer view, a customer's events and how their identifiers
-were linked (``analytics.customers``, which the dashboard's customer pages read too).
+were linked (``decision.customers``, which the dashboard's customer pages read too).
 Reads for people: a view key may call them."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from retailor.analytics import customers as customer_360
 from retailor.api.context import AppContext
 from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response, query_int
 from retailor.api.problems import ProblemError
 from retailor.api.schemas import CustomerOut, IdentifierOut, Timeline
+from retailor.decision import customers as customer_360
 from retailor.domain.access import Scope
 
 LIMIT = QueryParam(

@@ -1,7 +1,7 @@
 """The customer pages: ``/dashboard/customers``, a lookup by any identifier with the
 customers of the newest events, and ``/dashboard/customers/{id}``, one customer's 360.
 
-Everything comes from the functions the API answers with (``analytics.customers``):
+Everything comes from the functions the API answers with (``decision.customers``):
 ``customer_view`` (``GET /v1/customers/{id}``), ``customer_merges``
 (``/v1/customers/{id}/identity``), ``customer_events`` (``/v1/customers/{id}/events``),
 ``customer_decisions`` (``/v1/customers/{id}/decisions``) and ``preview_placements``
@@ -23,11 +23,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from retailor.analytics import customers as customer_360
 from retailor.dashboard.context import DashboardContext
 from retailor.dashboard.registry import page
 from retailor.dashboard.rendering import render
 from retailor.dashboard.sessions import PREFIX, Session
+from retailor.decision import customers as customer_360
 from retailor.domain.decisions import DecisionPreview
 from retailor.domain.events import Event
 from retailor.domain.ids import MAX_ID_LENGTH
@@ -128,13 +128,12 @@ def read_customer(ctx: DashboardContext, key: str) -> Customer360 | None:
         return None
     now = datetime.now(UTC)
     start = now - timedelta(days=DECISION_DAYS)
-    decisions = (
-        customer_360.customer_decisions(
-            ctx.reports, ctx.profiles, key, start, now, TIMELINE_DECISIONS
+    decisions = None
+    if ctx.reports is not None:
+        ctx.reports.refresh()  # as the API: fold what is new in the logs first
+        decisions = customer_360.customer_decisions(
+            ctx.reports.facts, ctx.profiles, key, start, now, TIMELINE_DECISIONS
         )
-        if ctx.reports is not None
-        else None
-    )
     return Customer360(
         view=view,
         merges=customer_360.customer_merges(ctx.profiles, key),

@@ -1,5 +1,7 @@
 """One customer's 360, read the same way by the API (``GET /v1/customers/{id}`` and its
-``/events``, ``/decisions`` and ``/preview``) and by the dashboard's customer pages:
+``/identity``, ``/events``, ``/decisions`` and ``/preview``) and by the dashboard's customer
+pages. It sits above the profiles and the decision engine (and reads the report facts
+through their port), so it lives here:
 
 - :func:`customer_view`: identifiers (emails, phones and payment tokens only as salted
   hashes), computed traits, segments and consent per purpose with when it was given;
@@ -20,8 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from retailor.analytics.activity import latest_events
-from retailor.analytics.reports import Reports
 from retailor.decision.engine import DecisionEngine, UnknownPlacementError
 from retailor.domain.customers import CustomerRef, IdentifierKind
 from retailor.domain.decisions import DecisionPreview, DecisionRequest
@@ -30,7 +30,8 @@ from retailor.identity.graph import MergeRecord
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.storage.base import EventLog
-from retailor.storage.facts import DecisionFact
+from retailor.storage.facts import DecisionFact, FactStore
+from retailor.storage.schema import table_to_events
 
 #: How many of the newest appends to the event log :func:`recently_active` reads.
 RECENT_APPENDS = 20
@@ -95,7 +96,7 @@ def customer_events(
 
 
 def customer_decisions(
-    reports: Reports,
+    facts: FactStore,
     profiles: ProfileService,
     key: str,
     start: datetime,
@@ -103,11 +104,10 @@ def customer_decisions(
     limit: int,
 ) -> list[DecisionFact]:
     """The newest ``limit`` decisions made in ``[start, end)`` for customer ``key`` under
-    any of its customer or visitor ids, newest first, from the report facts (brought up
-    to date first where this process can: see ``Reports.refresh``)."""
-    reports.refresh()
+    any of its customer or visitor ids, newest first, from the report facts (bring them
+    up to date first where the process can: ``Reports.refresh``)."""
     wanted = sorted({key, *profiles.identifiers_of(key)})
-    found = reports.facts.decisions_of(wanted, start, end)
+    found = facts.decisions_of(wanted, start, end)
     return found[::-1][:limit]
 
 
@@ -140,12 +140,25 @@ def preview_placements(
     return previews
 
 
+def _latest(events: EventLog, limit: int) -> list[Event]:
+    """The newest ``limit`` events of the last :data:`RECENT_APPENDS` appends, newest
+    first (the overview's ``latest_events``: a look at the live stream)."""
+    position = events.position()
+    rows: list[Event] = []
+    if position <= 0:
+        return rows
+    for batch in events.read_after(max(position - RECENT_APPENDS, 0), position):
+        tail = batch.slice(max(0, batch.num_rows - limit))
+        rows = (rows + table_to_events(tail))[-limit:]
+    return rows[::-1]
+
+
 def recently_active(profiles: ProfileService, events: EventLog, limit: int) -> list[RecentCustomer]:
     """Up to ``limit`` customers of the newest events received (the last appends to the
     log), newest first, each once with their newest event; events of no known customer
     are skipped."""
     seen: dict[str, Event] = {}
-    for event in latest_events(events, limit * 10, RECENT_APPENDS):
+    for event in _latest(events, limit * 10):
         ref = profiles.primary_ref(event)
         key = profiles.customer_of(event, ref) if ref is not None else None
         if key is not None and key not in seen:
