@@ -44,6 +44,7 @@ def people(dash_server: DashServer) -> Iterator[dict[str, Any]]:
                  for i in range(10)]  # fmt: skip
         items[3]["name"] = SCRIPT
         _check(api.put("/v1/catalog/items", json={"items": items}))
+        _check(api.put("/v1/offers/ten", json={"kind": "amount_off", "value": 10, "name": IMG}))
         _check(api.put("/v1/segments/buyers", json={
             "all": [{"trait": "order_count", "op": "gte", "value": 1}]}))  # fmt: skip
         events = [
@@ -165,6 +166,7 @@ def test_the_customer_360_equals_the_api(
     }
     assert previews == {p["placement"]: [i["item_id"] for i in p["items"]] for p in preview}
     home = next(p for p in preview if p["placement"] == "home")
+    assert home["eligible_offers"] == ["ten"]
     assert home["items"] and names == [people["names"][i["item_id"]] for i in home["items"]]
     shown_events = [i for kind, i in timeline if kind == "event"]
     shown_decisions = [i for kind, i in timeline if kind == "decision"]
@@ -190,6 +192,8 @@ def test_markup_sent_by_shoppers_stays_text(logged_in: Watched, people: dict[str
     assert not any("example.com" in i.lower() for i in identifiers)
     details = " ".join(page.page.locator("#timeline .detail-cell").all_inner_texts())
     assert SCRIPT in details and IMG in details  # a query, custom properties and their names
+    offers = page.page.locator("article.preview[data-placement=home] .offer-names").inner_text()
+    assert offers == IMG  # an offer's name, as text
     assert page.page.locator("main img, main script").count() == 0
     assert page.page.locator("img[src=x]").count() == 0
     # a customer whose id is markup (with a slash in it) has a page too

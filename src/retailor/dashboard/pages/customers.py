@@ -204,9 +204,12 @@ async def customer(request: Request, ctx: DashboardContext, session: Session) ->
         facts = catalog.get(item_id)
         return facts.label() if facts is not None else item_id
 
-    def offer_name(offer_id: str) -> str:
-        offer = offers.get(offer_id)
-        return (offer.name or offer_id) if offer is not None else offer_id
+    def offer_names(offer_ids: list[str]) -> str:
+        named = [offers.get(offer_id) for offer_id in offer_ids]
+        return ", ".join(
+            (o.name or o.offer_id) if o is not None else i
+            for i, o in zip(offer_ids, named, strict=True)
+        )
 
     return render(
         request,
@@ -216,6 +219,6 @@ async def customer(request: Request, ctx: DashboardContext, session: Session) ->
         traits=found.view.traits,
         timeline=timeline(found, item_name),
         item_name=item_name,
-        offer_name=offer_name,
+        offer_names=offer_names,
         as_text=lambda value: msgspec.json.encode(value).decode(),
     )
