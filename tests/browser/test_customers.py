@@ -234,3 +234,16 @@ def test_keyboard_alone_looks_up_and_reaches_the_360(
         if page.evaluate("document.activeElement.closest('#timeline') !== null"):
             break
     assert page.evaluate("document.activeElement.closest('#timeline') !== null")
+
+
+def test_the_customer_page_reads_well_on_a_tablet(
+    logged_in: Watched, people: dict[str, Any]
+) -> None:
+    page = logged_in
+    page.page.set_viewport_size({"width": 768, "height": 1024})
+    for path in ("/dashboard/customers", f"/dashboard/customers/{ADA}"):
+        page.goto(path)
+        overflow = page.page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{path} scrolls sideways on a tablet"
