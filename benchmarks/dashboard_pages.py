@@ -28,6 +28,8 @@ PAGES += [
     "/dashboard/experiments/sim-recommendations",
     "/dashboard/experiments/sim-offers",
 ]
+#: ``{customer}`` stands for the first customer the lookup page lists (recently active).
+PAGES += ["/dashboard/customers", "/dashboard/customers/{customer}"]
 PERIODS = ["24h", "7d", "30d"]
 
 
@@ -42,16 +44,31 @@ def login(client: httpx.Client, key: str) -> None:
         raise SystemExit(f"login refused ({done.status_code}): is it an admin or view key?")
 
 
+def first_customer(client: httpx.Client) -> str:
+    """The id (as in its URL) of the first recently active customer the lookup lists."""
+    found = re.search(
+        r'href="/dashboard/customers/([^"?]+)"', client.get("/dashboard/customers").text
+    )
+    if found is None:
+        raise SystemExit("/dashboard/customers lists no customer: is there any event?")
+    return found.group(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8642")
     parser.add_argument("--key", required=True, help="an admin or view key")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument(
+        "--customer", help="the customer page's id (default: the first recently active)"
+    )
     args = parser.parse_args()
     with httpx.Client(base_url=args.url, timeout=30, follow_redirects=False) as client:
         login(client, args.key)
         print(f"{'page':<34} {'median ms':>10} {'worst ms':>9} {'KB':>6} {'of 300 ms':>10}")
         for path in PAGES:
+            if "{customer}" in path:
+                path = path.replace("{customer}", args.customer or first_customer(client))
             for period in PERIODS:
                 url = f"{path}?period={period}"
                 first = client.get(url)

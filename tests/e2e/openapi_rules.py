@@ -13,7 +13,7 @@ Each rule is in the document's words (descriptions) and in the server's checks:
 - an experiment's placements exist, each once; its variants have distinct ids and weights
   summing to 1; its control is one of them.
 - a report's ``from`` is before its ``to`` (and at most 3660 days before), its ``by``
-  names each dimension once.
+  names each dimension once (a customer's decisions take the same range).
 
 Only values the schema allows are changed, and only into other values it allows, so a
 request that breaks the schema elsewhere still does.
@@ -155,6 +155,7 @@ _BY_OPERATION: dict[tuple[str, str], Callable[[Any], None]] = {
 
 _REPORTS = {("GET", "/v1/reports"), ("POST", "/v1/reports/recompute"),
             ("POST", "/v1/reports/export"), ("GET", "/v1/reports/activity")}  # fmt: skip
+_REPORTS.add(("GET", "/v1/customers/{customer_id}/decisions"))  # the same range
 
 
 def _report_query(query: dict[str, Any]) -> None:

@@ -73,6 +73,8 @@ class CustomerOut(msgspec.Struct):
     segments: list[str]
     consent: dict[str, bool]
     recent_events: list[Event]  # served from memory as encoded events (msgspec.Raw)
+    #: when each purpose's consent was last given or withdrawn
+    consent_at: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 #: Catalog items (``PUT /v1/catalog/items``) or quarantine records (``POST /v1/quarantine``)

@@ -17,8 +17,8 @@ from retailor.settings import Settings
 from retailor.storage.factory import Storage
 
 
-async def _nothing() -> None:
-    return None
+async def _caught_up() -> object:
+    return 0
 
 
 @dataclass
@@ -43,9 +43,9 @@ class DashboardContext:
     activity: Activity | None = None
     #: experiment results (None: no facts)
     experiment_results: ExperimentResults | None = None
-    #: folds what other workers appended to the shared log before a read that must see
-    #: every acknowledged event (who is who, a customer's profile); a no-op embedded
-    catch_up: Callable[[], Awaitable[object]] = field(default=lambda: _nothing())
+    #: take up what other workers acknowledged before reading profiles (scaled out; the
+    #: API's own ``catch_up``)
+    catch_up: Callable[[], Awaitable[object]] = field(default=_caught_up)
 
     @property
     def has_holdout(self) -> bool:

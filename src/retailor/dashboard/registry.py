@@ -41,6 +41,7 @@ NAV: list[NavItem] = [
     NavItem("Overview", ""),
     NavItem("Placements", "/placements"),
     NavItem("Experiments", "/experiments"),
+    NavItem("Customers", "/customers"),
 ]
 
 

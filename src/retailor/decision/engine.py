@@ -6,6 +6,9 @@ placements, offers), so a decision costs well under a millisecond of CPU on the 
 thread; the decision log is written behind it. A source that fails, or a decision that
 runs past its time budget, falls back to the placement's fallback sources: a decision
 request always gets an answer.
+
+:meth:`DecisionEngine.preview` runs the same path without its side effects (no decision
+logged, no experiment exposure recorded, no offer drawn): what a decision would answer now.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from retailor.decision.choosing import OfferChooser, context_features
 from retailor.decision.exposure import NO_TREATMENT, ExperimentGate, Treatment
 from retailor.decision.offers import Audience, consented
 from retailor.decision.placements import PlacementBook
+from retailor.decision.pool import Pool
 from retailor.decision.recorder import DecisionRecorder
 from retailor.decision.rules import (
     Candidate,
@@ -40,6 +44,7 @@ from retailor.domain.decisions import (
     DecidedOffer,
     Decision,
     DecisionContext,
+    DecisionPreview,
     DecisionRecord,
     DecisionRequest,
     LoggedOffer,
@@ -49,8 +54,6 @@ from retailor.domain.placements import Placement, as_utc
 from retailor.features.online import EMPTY, OnlineFeatures, Snapshot
 
 log = logging.getLogger("retailor.decisions")
-#: Rank damping of the blend: a source's item at rank r contributes weight / (r + RANK_DAMPING).
-RANK_DAMPING = 5.0
 #: How much a search result's personal affinity (0..~2) multiplies its search-rank prior.
 AFFINITY_WEIGHT = 3.0
 MAX_REASONS = 2
@@ -72,64 +75,6 @@ class EngineSettings:
     consent_required: bool = False
     timeout_seconds: float = 0.05
     candidates_per_source: int = 20
-
-
-class _Pool:
-    """Blended scores of every candidate, the source that contributes most to each (it
-    names the item and gives the first reason), and each source's own order."""
-
-    __slots__ = ("best", "first", "reasons", "score", "sources")
-
-    def __init__(self) -> None:
-        self.score: dict[str, float] = {}
-        self.best: dict[str, float] = {}
-        self.first: dict[str, str] = {}
-        self.reasons: dict[str, list[str]] = {}
-        self.sources: dict[str, list[str]] = {}
-
-    def add(self, source: str, weight: float, answer: Sequence[tuple[str, float, str]]) -> None:
-        if not self.score and self._first(source, weight, answer):
-            return
-        order: list[str] = []
-        score, best, first, reasons = self.score, self.best, self.first, self.reasons
-        for rank, (item, _, reason) in enumerate(answer):
-            contribution = weight / (rank + RANK_DAMPING)
-            order.append(item)
-            old = score.get(item)
-            if old is None:
-                score[item] = best[item] = contribution
-                first[item] = source
-                reasons[item] = [reason]
-                continue
-            score[item] = old + contribution
-            said = reasons[item]
-            if contribution > best[item]:
-                best[item] = contribution
-                first[item] = source
-                if reason in said:
-                    said.remove(reason)
-                said.insert(0, reason)
-            elif reason not in said:
-                said.append(reason)
-        self.sources[source] = order
-
-    def _first(self, source: str, weight: float, answer: Sequence[tuple[str, float, str]]) -> bool:
-        """The first source into an empty pool, built with comprehensions (most of a
-        decision's candidates come from it); False when its answer repeats an item."""
-        items = [a[0] for a in answer]
-        score = dict(
-            zip(items, [weight / (r + RANK_DAMPING) for r in range(len(items))], strict=True)
-        )
-        if len(score) != len(items):
-            return False
-        self.score, self.best = score, dict(score)
-        self.first = dict.fromkeys(items, source)
-        self.reasons = {a[0]: [a[2]] for a in answer}
-        self.sources[source] = items
-        return True
-
-    def candidate(self, item: str) -> Candidate:
-        return Candidate(item, self.score[item], self.first[item], self.reasons[item])
 
 
 @dataclass(frozen=True)
@@ -199,16 +144,18 @@ class DecisionEngine:
         ctx: DecisionContext,
         need_segments: Callable[[Placement], bool],
         when: datetime | None = None,
+        expose: bool = True,
     ) -> _Situation:
         """Who asks, their holdout group and experiment variant (which may change the
         placement), whether they may be personalized, their live features, and the
         placement's rules bound to this request. Segments cost a profile read: only when
         ``need_segments(placement)`` (offer targeting or the policy) or the placement's rules
-        need them. ``when``: the time the decision is made as of (default: now)."""
+        need them. ``when``: the time the decision is made as of (default: now);
+        ``expose=False`` (a preview) records no experiment exposure."""
         now = as_utc(when) or datetime.now(UTC)
         who = self.audience.who(customer_id, anonymous_id)
         treatment = (
-            self.experiments.treat(placement.placement_id, who, now)
+            self.experiments.treat(placement.placement_id, who, now, expose=expose)
             if self.experiments is not None
             else NO_TREATMENT
         )
@@ -265,9 +212,7 @@ class DecisionEngine:
         placement, treatment = at.placement, at.treatment
         wanted = placement.offers if request.offers is None else request.offers
         who, personalized, snapshot, rules = at.who, at.personalized, at.snapshot, at.rules
-        ctx, channel, store_id, now, segments = (
-            request.context, at.channel, at.store_id, at.now, at.segments,
-        )  # fmt: skip
+        ctx, channel, store_id, now = request.context, at.channel, at.store_id, at.now
         k = request.k or placement.k
         exclude = frozenset(request.exclude) | ({ctx.item_id} if ctx.item_id else frozenset())
         items, fallback = self._items(
@@ -276,18 +221,7 @@ class DecisionEngine:
         decision_id = next_decision_id()
         offers: list[tuple[DecidedOffer, LoggedOffer]] = []
         if wanted:
-            audience = Audience(
-                who=who.named or (f"a:{request.anonymous_id}" if request.anonymous_id else None),
-                channel=channel,
-                store_id=store_id,
-                segments=segments,
-                loyalty_tier=who.loyalty_tier if personalized else None,
-                returning=who.returning and personalized,
-                consent=who.consent,
-                consent_required=self.settings.consent_required,
-                basket=self._basket(ctx),
-                now=now,
-            )
+            audience = self._audience(at, request)
             favourite = (
                 max(snapshot.categories.items(), key=lambda kv: kv[1])[0]
                 if snapshot.categories
@@ -375,6 +309,72 @@ class DecisionEngine:
         )
         return decision
 
+    def _audience(self, at: _Situation, request: DecisionRequest) -> Audience:
+        """Who the offers of a decision are for, as offer eligibility and the policy see it."""
+        who, personalized = at.who, at.personalized
+        return Audience(
+            who=who.named or (f"a:{request.anonymous_id}" if request.anonymous_id else None),
+            channel=at.channel,
+            store_id=at.store_id,
+            segments=at.segments,
+            loyalty_tier=who.loyalty_tier if personalized else None,
+            returning=who.returning and personalized,
+            consent=who.consent,
+            consent_required=self.settings.consent_required,
+            basket=self._basket(request.context),
+            now=at.now,
+        )
+
+    # --- previews ------------------------------------------------------------------
+
+    def preview(self, request: DecisionRequest) -> DecisionPreview:
+        """What :meth:`decide` would answer for ``request`` now, without deciding: the
+        same situation, sources, rules, quotas, pins and fallbacks, but no decision id, no
+        record in the decision log, no experiment exposure recorded, and no offer drawn
+        (a draw counts an impression against caps and budgets and waits for a reward):
+        the offers eligible now are listed instead. Raises :class:`UnknownPlacementError`."""
+        with self.sources.models.pinned():
+            started = time.perf_counter()
+            wanted_offers = request.offers
+            at = self._situation(
+                self._placement(request.placement),
+                request.customer_id,
+                request.anonymous_id,
+                request.context,
+                lambda p: (
+                    bool(p.offers if wanted_offers is None else wanted_offers)
+                    and self.audience.any_segments()
+                ),
+                request.timestamp,
+                expose=False,
+            )
+            placement, ctx = at.placement, request.context
+            wanted = placement.offers if request.offers is None else request.offers
+            exclude = frozenset(request.exclude) | ({ctx.item_id} if ctx.item_id else frozenset())
+            items, fallback = self._items(
+                placement, at.who, at.personalized, at.snapshot, ctx, at.rules,
+                request.k or placement.k, exclude, started,
+            )  # fmt: skip
+            eligible: list[str] = []
+            if wanted:
+                try:
+                    audience = self._audience(at, request)
+                    eligible = [o.offer_id for o in self.chooser.eligible(audience)]
+                except Exception:  # a shared ledger out of reach: the items still answer
+                    log.exception("a preview without offers: the offer ledger failed")
+            return DecisionPreview(
+                placement=placement.placement_id,
+                customer=at.who.named,
+                items=_decided(items),
+                offers=wanted,
+                eligible_offers=eligible,
+                model_versions=self.sources.versions(),
+                personalized=at.personalized,
+                fallback=fallback,
+                holdout=at.treatment.holdout,
+                experiment=at.treatment.answered(),
+            )
+
     @staticmethod
     def _rules_need_segments(placement: Placement) -> bool:
         return any(
@@ -410,7 +410,7 @@ class DecisionEngine:
             context=ctx,
             n=n,
         )
-        pool = _Pool()
+        pool = Pool()
         fallback: str | None = None
         for spec in placement.sources:
             if not personalized and spec.source not in NON_PERSONAL | CONTEXTUAL:
@@ -456,7 +456,7 @@ class DecisionEngine:
     def _with_quotas(
         self,
         placement: Placement,
-        pool: _Pool,
+        pool: Pool,
         ranked: Iterator[Candidate],
         rules: RuleSet,
         k: int,

@@ -125,6 +125,33 @@ class ExposureTracker:
                 self._cond.notify_all()
         return first
 
+    def peek(
+        self,
+        experiment_id: str,
+        phase: int,
+        unit: str,
+        identifiers: Sequence[str],
+        choose: Callable[[str], str],
+        at: datetime | None = None,
+    ) -> Assignment:
+        """The assignment :meth:`assignment` would answer, without remembering or writing
+        anything: the earliest recorded one, else the one ``unit`` would be given (a
+        preview; the person is not exposed)."""
+        cache = self._cache
+        hits = [a for i in identifiers if (a := cache.get((experiment_id, phase, i)))]
+        if hits:
+            return hits[0] if len(hits) == 1 else earliest(hits)  # type: ignore[return-value]
+        found = self.store.find(experiment_id, phase, identifiers)
+        if found is not None:
+            return found
+        return Assignment(
+            experiment_id=experiment_id,
+            phase=phase,
+            unit=unit,
+            variant=choose(unit),
+            first_exposure_at=at or datetime.now(UTC),
+        )
+
     def _remember(self, assignment: Assignment) -> None:
         cache = self._cache
         cache[(assignment.experiment_id, assignment.phase, assignment.unit)] = assignment
@@ -231,9 +258,13 @@ class ExperimentGate:
     def __init__(self, book: ExperimentBook, tracker: ExposureTracker) -> None:
         self.book, self.tracker = book, tracker
 
-    def treat(self, placement_id: str, who: Who, at: datetime | None = None) -> Treatment:
-        """The treatment of a request for ``placement_id`` by ``who``, made ``at``."""
+    def treat(
+        self, placement_id: str, who: Who, at: datetime | None = None, *, expose: bool = True
+    ) -> Treatment:
+        """The treatment of a request for ``placement_id`` by ``who``, made ``at``;
+        ``expose=False`` (a preview) finds the same groups but records no exposure."""
         book = self.book
+        find = self.tracker.assignment if expose else self.tracker.peek
         holdout, experiment = book.holdout, book.running_on(placement_id)
         unit = who.unit
         if unit is None or (holdout is None and experiment is None):
@@ -242,7 +273,7 @@ class ExperimentGate:
         held: bool | None = None
         if holdout is not None:
             share, phase = holdout.share, holdout.phase
-            group = self.tracker.assignment(
+            group = find(
                 HOLDOUT_ID,
                 phase,
                 unit,
@@ -257,8 +288,6 @@ class ExperimentGate:
             return Treatment(holdout=held)
         split = experiment.split()
         eid, phase = experiment.experiment_id, experiment.phase
-        assigned = self.tracker.assignment(
-            eid, phase, unit, identifiers, lambda u: assign(eid, phase, split, u), at
-        )
+        assigned = find(eid, phase, unit, identifiers, lambda u: assign(eid, phase, split, u), at)
         variant = experiment.variant(assigned.variant) or experiment.variant(experiment.control)
         return Treatment(holdout=held, experiment=experiment, variant=variant, assignment=assigned)

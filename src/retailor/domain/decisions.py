@@ -87,6 +87,25 @@ class Decision(Struct, kw_only=True):
     experiment: DecidedExperiment | msgspec.UnsetType = msgspec.UNSET
 
 
+class DecisionPreview(Struct, kw_only=True):
+    """What a decision would answer now, made without deciding: the same items (scores,
+    reasons, sources), without a decision id, logging nothing and exposing the person to
+    no experiment (``experiment``: the variant they are in, or would be given). Offers are
+    not drawn (a draw counts an impression against caps and budgets): ``offers`` is how
+    many the placement draws and ``eligible_offers`` those a draw would choose among."""
+
+    placement: str
+    customer: str | None
+    items: list[DecidedItem]
+    offers: int
+    eligible_offers: list[str]
+    model_versions: dict[str, int | None]
+    personalized: bool
+    fallback: str | None = None
+    holdout: bool | None = None
+    experiment: DecidedExperiment | msgspec.UnsetType = msgspec.UNSET
+
+
 class LoggedOffer(Struct, kw_only=True):
     """One offer slot of a logged decision: what was eligible, what was chosen and with
     which probability, and the features the policy saw."""

@@ -64,6 +64,8 @@ class ProfileView:
     traits: dict[str, Any]
     consent: dict[str, bool]
     recent: list[bytes]
+    #: when each purpose's consent was last given or withdrawn (ISO 8601, UTC)
+    consent_at: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class ProfileService:
@@ -303,6 +305,9 @@ class ProfileService:
                 traits=traits,
                 consent={purpose: bool(s.value) for purpose, s in sorted(state.consent.items())},
                 recent=state.newest_events(),
+                consent_at={
+                    purpose: s.at.isoformat() for purpose, s in sorted(state.consent.items())
+                },
             )
 
     def train_lifetime(self) -> tuple[LifetimeModel, dict[str, Any]]:

@@ -3,6 +3,7 @@
 from retailor.api.routes import (
     activity,
     catalog,
+    customer_decisions,
     customers,
     decisions,
     events,
@@ -20,6 +21,7 @@ from retailor.api.routes import (
 __all__ = [
     "activity",
     "catalog",
+    "customer_decisions",
     "customers",
     "decisions",
     "events",

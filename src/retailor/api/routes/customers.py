@@ -1,4 +1,6 @@
-"""Customers: the single customer view and a customer's events."""
+"""Customers: the single customer view, a customer's events and how their identifiers
+were linked (``decision.customers``, which the dashboard's customer pages read too).
+Reads for people: a view key may call them."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from retailor.api.endpoints import QueryParam, endpoint
 from retailor.api.http import json_response, query_int
 from retailor.api.problems import ProblemError
 from retailor.api.schemas import CustomerOut, IdentifierOut, Timeline
+from retailor.decision import customers as customer_360
 from retailor.domain.access import Scope
 
 LIMIT = QueryParam(
@@ -22,7 +25,9 @@ LIMIT = QueryParam(
 )
 
 
-async def _known(ctx: AppContext, identifier: str) -> str:
+async def known_customer(ctx: AppContext, identifier: str) -> str:
+    """The canonical customer of ``identifier`` after catching up (a 404 problem when no
+    one is known by it)."""
     await ctx.catch_up()  # a profile shows every event acknowledged by any worker
     key = ctx.profiles.resolve(identifier)
     if key is None:
@@ -39,7 +44,7 @@ async def _known(ctx: AppContext, identifier: str) -> str:
     "/v1/customers/{customer_id}",
     summary="The single customer view",
     tag="customers",
-    scope=Scope.ADMIN,
+    scope=Scope.VIEW,
     response=CustomerOut,
     errors=(404,),
 )
@@ -47,19 +52,19 @@ async def get_customer(request: Request, ctx: AppContext) -> Response:
     """One customer by any linked identifier: the canonical customer id, every identifier
     (emails, phones and payment tokens only as salted hashes), computed traits, segments,
     consent per purpose and the most recent events of every linked identifier."""
-    key = await _known(ctx, request.path_params["customer_id"])
-    view = ctx.profiles.view(key)
+    key = await known_customer(ctx, request.path_params["customer_id"])
+    view = customer_360.customer_view(ctx.profiles, ctx.segments, key)  # memory only
     if view is None:
         raise ProblemError(404, f"no profile for {key!r}")
-    segments = ctx.segments.segments_of(key, view.traits, view.consent)  # memory only
     return json_response(
         CustomerOut(
             customer_id=view.key,
             identifiers=[IdentifierOut(kind=r.kind.value, value=r.value) for r in view.identifiers],
             traits=view.traits,
-            segments=segments,
+            segments=view.segments,
             consent=view.consent,
             recent_events=[msgspec.Raw(encoded) for encoded in view.recent],  # type: ignore[misc]
+            consent_at=view.consent_at,
         )
     )
 
@@ -69,7 +74,7 @@ async def get_customer(request: Request, ctx: AppContext) -> Response:
     "/v1/customers/{customer_id}/events",
     summary="A customer's events, newest first",
     tag="customers",
-    scope=Scope.ADMIN,
+    scope=Scope.VIEW,
     response=Timeline,
     query=(LIMIT,),
     errors=(404, 422),
@@ -80,9 +85,9 @@ async def customer_events(request: Request, ctx: AppContext) -> Response:
     identifier = request.path_params["customer_id"]
     limit = query_int(request, "limit", 100, 1, ctx.settings.timeline_max)
     await ctx.catch_up()
-    key = ctx.profiles.resolve(identifier)
-    wanted = ctx.profiles.identifiers_of(key) if key is not None else [identifier]
-    events = await asyncio.to_thread(ctx.storage.events.timeline, wanted, limit)
+    events = await asyncio.to_thread(
+        customer_360.customer_events, ctx.profiles, ctx.storage.events, identifier, limit
+    )
     if not events:
         raise ProblemError(404, f"no events for customer {identifier!r}")
     return json_response(Timeline(events=events))
@@ -108,15 +113,15 @@ class IdentityOut(msgspec.Struct):
     "/v1/customers/{customer_id}/identity",
     summary="How a customer's identifiers were linked",
     tag="customers",
-    scope=Scope.ADMIN,
+    scope=Scope.VIEW,
     response=IdentityOut,
     errors=(404,),
 )
 async def customer_identity(request: Request, ctx: AppContext) -> Response:
     """Every merge that made this customer (which identifier linked what, in which event)
     and every link the guard rails refused, with the reason."""
-    key = await _known(ctx, request.path_params["customer_id"])
-    records = ctx.profiles.graph.explain(key)
+    key = await known_customer(ctx, request.path_params["customer_id"])
+    records = customer_360.customer_merges(ctx.profiles, key)
     return json_response(
         IdentityOut(
             customer_id=key,

@@ -1,7 +1,6 @@
 """The dashboard's pages, one module each. Importing them registers them
 (``dashboard.registry.page``); add a new page's module here."""
 
-from retailor.dashboard.pages import experiments, overview, placements
+from retailor.dashboard.pages import customers, experiments, overview, placements
 
-__all__ = ["overview"]
-__all__ += ["experiments", "placements"]
+__all__ = ["customers", "experiments", "overview", "placements"]
