@@ -6,10 +6,18 @@ the customer endpoints; bad parameters are problems."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
 
 from retailor.domain.access import Scope
 from retailor.privacy.keys import create_key
+from retailor.runtime.server import build_server
+from retailor.settings import Settings
+from retailor.storage.factory import open_storage
 from tests.conftest import AppHarness
 from tests.e2e.test_decisions_api import decide, seed, view
 from tests.e2e.test_experiments_api import HALF, running
@@ -32,7 +40,22 @@ def _logged(app: AppHarness) -> int:
     return app.storage.decisions.count()
 
 
-def test_the_preview_equals_the_next_decision_and_changes_nothing(app: AppHarness) -> None:
+@pytest.fixture
+def patient(tmp_path: Path) -> Iterator[AppHarness]:
+    """The app with a decision time budget no busy machine reaches: a decision that ran
+    out of time would fall back, and no longer equal its preview."""
+    settings = Settings(data_dir=tmp_path / "data", decision_timeout_ms=10_000.0)
+    settings.data_dir.mkdir()
+    storage = open_storage(settings.storage_dsn, settings.data_dir)
+    _, admin = create_key(storage.keys, Scope.ADMIN)
+    _, ingest = create_key(storage.keys, Scope.INGEST)
+    with TestClient(build_server(settings, storage), raise_server_exceptions=False) as client:
+        yield AppHarness(client, storage, admin, ingest, settings)
+    storage.close()
+
+
+def test_the_preview_equals_the_next_decision_and_changes_nothing(patient: AppHarness) -> None:
+    app = patient
     seed(app)
     login = {"event_id": "id-1", "type": "identify", "customer_id": "ada",
              "anonymous_id": "dev-1", "properties": {"traits": {"email": "ada@example.com"}}}  # fmt: skip
