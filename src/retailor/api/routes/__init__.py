@@ -13,6 +13,7 @@ from retailor.api.routes import (
     recommendations,
     reports,
     segment,
+    segment_sizes,
     segments,
     system,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "recommendations",
     "reports",
     "segment",
+    "segment_sizes",
     "segments",
     "system",
 ]

@@ -53,14 +53,14 @@ class DuckDBSegmentSizeStore(SegmentSizeStore):
                 'ORDER BY "at" DESC LIMIT 1',
                 [segment_id],
             )
-            .fetchone()
+            .fetchall()
         )
-        return None if row is None else _sample(row)
+        return _sample(row[0]) if row else None
 
     def delete(self, segment_id: str) -> int:
         cur = self._db.cursor()
-        row = cur.execute(
+        rows = cur.execute(
             "SELECT count(*) FROM segment_sizes WHERE segment_id = ?", [segment_id]
-        ).fetchone()
+        ).fetchall()
         cur.execute("DELETE FROM segment_sizes WHERE segment_id = ?", [segment_id])
-        return int(row[0]) if row else 0
+        return int(rows[0][0])
