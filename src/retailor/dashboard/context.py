@@ -3,6 +3,7 @@ by the server role (``retailor.runtime.server``) beside the API's own context.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from retailor.analytics.activity import Activity
@@ -38,6 +39,9 @@ class DashboardContext:
     activity: Activity | None = None
     #: experiment results (None: no facts)
     experiment_results: ExperimentResults | None = None
+    #: events this server process counted since it started, by outcome (accepted,
+    #: duplicate, rejected): duplicates are counted nowhere durable (None: not counted)
+    ingest_counts: Callable[[], dict[str, int]] | None = None
 
     @property
     def has_holdout(self) -> bool:

@@ -39,6 +39,9 @@ class NavItem:
 #: The navigation bar, in order: one entry per top-level page. Add yours here.
 NAV: list[NavItem] = [
     NavItem("Overview", ""),
+    NavItem("Segments", "/segments"),
+    NavItem("Models", "/models"),
+    NavItem("Quality", "/quality"),
 ]
 
 

@@ -91,6 +91,7 @@ def build_server(
         reports=reports,
         activity=activity,
         experiment_results=experiment_results,
+        ingest_counts=metrics.event_totals,
     )
     closed = False
 

@@ -4,6 +4,7 @@ holds one suite per port that every adapter must pass.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -211,7 +212,7 @@ class QuarantineStore(ABC):
         """How many rejections are kept (from ``source``, with ``reason`` when given)."""
 
     @abstractmethod
-    def tally(self, start: datetime, end: datetime) -> list[tuple[datetime, str, int]]:
+    def tally(self, start: datetime, end: datetime) -> builtins.list[tuple[datetime, str, int]]:
         """Rejections received in ``[start, end)`` by UTC hour and reason (see the class
         contract)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +49,8 @@ class DuckDBQuarantineStore(QuarantineStore):
 
     @staticmethod
     def _where(source: str | None, reason: str | None) -> tuple[str, list[Any]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if source is not None:
             clauses.append("source = ?")
             params.append(source)
@@ -78,7 +80,7 @@ class DuckDBQuarantineStore(QuarantineStore):
         rows = self._db.cursor().execute(f"SELECT count(*) FROM quarantine {where}", params)
         return int(rows.fetchall()[0][0])
 
-    def tally(self, start: datetime, end: datetime) -> list[tuple[datetime, str, int]]:
+    def tally(self, start: datetime, end: datetime) -> builtins.list[tuple[datetime, str, int]]:
         cur = self._db.cursor().cursor()
         try:
             cur.execute("SET TimeZone = 'UTC'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -54,7 +55,7 @@ class MemoryQuarantineStore(QuarantineStore):
                 if (source is None or r.source == source) and (reason is None or r.reason == reason)
             )
 
-    def tally(self, start: datetime, end: datetime) -> list[tuple[datetime, str, int]]:
+    def tally(self, start: datetime, end: datetime) -> builtins.list[tuple[datetime, str, int]]:
         with self._lock:
             counted = Counter(
                 (_utc(r.received_at).replace(minute=0, second=0, microsecond=0), r.reason)

@@ -7,6 +7,7 @@ reason and the event id (text, for people to read and query) a NUL becomes U+FFF
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -63,7 +64,8 @@ class PostgresQuarantineStore(QuarantineStore):
 
     @staticmethod
     def _where(source: str | None, reason: str | None) -> tuple[str, list[Any]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if source is not None:
             clauses.append("source = %s")
             params.append(source)
@@ -95,7 +97,7 @@ class PostgresQuarantineStore(QuarantineStore):
             row = conn.execute(f"SELECT count(*) FROM quarantine {where}", params).fetchone()
         return int(row[0]) if row else 0
 
-    def tally(self, start: datetime, end: datetime) -> list[tuple[datetime, str, int]]:
+    def tally(self, start: datetime, end: datetime) -> builtins.list[tuple[datetime, str, int]]:
         with self._db.connection() as conn:
             rows = conn.execute(
                 "SELECT date_trunc('hour', received_at AT TIME ZONE 'UTC') AS hour, reason, "
