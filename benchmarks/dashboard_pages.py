@@ -22,6 +22,7 @@ import httpx
 CEILING_SECONDS = 0.3
 #: The pages to time, as paths under the server (each with every period of the picker).
 PAGES = ["/dashboard"]
+PAGES += ["/dashboard/segments", "/dashboard/models", "/dashboard/quality"]
 PERIODS = ["24h", "7d", "30d"]
 
 
