@@ -125,8 +125,9 @@ class SummaryOut(msgspec.Struct, kw_only=True):
     scope=Scope.VIEW,
     response=SummaryOut,
     query=(
-        QueryParam("from", "start (inclusive): a date or an ISO 8601 time; default 7 days "
-                   "before to", _WHEN),
+        QueryParam("from", "start (inclusive): a date or an ISO 8601 time (1900 to 9000); "
+                   "default 7 days before to; before to, at most 3660 days before it (93 "
+                   "by hour)", _WHEN),
         QueryParam("to", "end (exclusive; a date means the end of that day); default now",
                    _WHEN),
         QueryParam("interval", "a row per hour (default) or per day",
@@ -147,9 +148,10 @@ async def quarantine_summary(request: Request, ctx: AppContext) -> Response:
     interval = params.pop("interval", ["hour"])[-1]
     if interval not in STEPS:
         raise ProblemError(400, f"interval must be hour or day, not {interval!r}")
-    if "from" not in params and "to" not in params:
-        params["from"] = [(datetime.now(UTC) - timedelta(days=7)).isoformat()]
     try:
+        if "from" not in params:  # 7 days before to (parse_request's default is 30)
+            end = parse_request({"to": params["to"]}).end if "to" in params else datetime.now(UTC)
+            params["from"] = [(end - timedelta(days=7)).isoformat()]
         wanted = parse_request(params)
     except ReportError as exc:
         raise ProblemError(400, str(exc)) from None

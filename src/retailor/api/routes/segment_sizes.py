@@ -75,9 +75,10 @@ def _when(request: Request, name: str, *, end: bool) -> datetime | None:
     scope=Scope.VIEW,
     response=SizesOut,
     query=(
-        QueryParam("from", "start (inclusive): a date or an ISO 8601 time; default: the first "
-                   "sample", _WHEN),
-        QueryParam("to", "end (exclusive; a date means the end of that day); default: now",
+        QueryParam("from", "start (inclusive): a date or an ISO 8601 time (1900 to 9000); "
+                   "default: the first sample; before to", _WHEN),
+        QueryParam("to", "end (exclusive; a date means the end of that day; 1900 to 9000); "
+                   "default: none",
                    _WHEN),
     ),
     errors=(400, 404, 422),
