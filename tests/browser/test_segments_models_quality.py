@@ -154,13 +154,20 @@ def test_the_segments_page_equals_the_api_and_exports_the_cli_csv(
     # the CSV link streams what `retailor segments export` writes
     href = page.page.get_attribute('tr[data-segment="buyers"] a.csv-link', "href")
     assert href == "/dashboard/segments/buyers/members.csv"
-    csv = page.page.request.get(dash_server.url + href)
-    assert csv.status == 200 and csv.headers["content-type"].startswith("text/csv")
     written = tmp_path / "buyers.csv"
-    exported = retailor("segments", "export", "buyers", "--data", dash_server.server.data_dir,
-                        "--output", written)  # fmt: skip
-    assert exported.returncode == 0, exported.stderr
-    assert csv.body() == written.read_bytes()
+
+    def same_csv() -> Any:
+        """The dashboard's CSV when the CLI's export, read next, is the same bytes (the
+        RFM quintiles a row carries are refreshed a few seconds after new events, so two
+        reads may straddle a refresh: read both again until they agree)."""
+        csv = page.page.request.get(dash_server.url + href)
+        assert csv.status == 200 and csv.headers["content-type"].startswith("text/csv")
+        exported = retailor("segments", "export", "buyers", "--data", dash_server.server.data_dir,
+                            "--output", written)  # fmt: skip
+        assert exported.returncode == 0, exported.stderr
+        return csv if csv.body() == written.read_bytes() else None
+
+    csv = _until(same_csv, "the dashboard's CSV equal to the CLI's export")
     assert csv.text().count("\r\n") == 31 and SCRIPT in csv.text()
     missing = page.page.request.get(dash_server.url + "/dashboard/segments/nope/members.csv")
     assert missing.status == 404
