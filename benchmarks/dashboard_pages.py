@@ -30,6 +30,7 @@ PAGES += [
 ]
 #: ``{customer}`` stands for the first customer the lookup page lists (recently active).
 PAGES += ["/dashboard/customers", "/dashboard/customers/{customer}"]
+PAGES += ["/dashboard/segments", "/dashboard/models", "/dashboard/quality"]
 PERIODS = ["24h", "7d", "30d"]
 
 

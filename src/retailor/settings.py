@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: how far behind now the report facts fold decisions (a decision reaches the log a
     #: moment after it is made)
     report_settle_seconds: Annotated[float, msgspec.Meta(ge=0)] = 10.0
+    #: how often the background role looks at every segment's size (a sample is kept a
+    #: day, and whenever the size changed)
+    segment_size_seconds: Seconds = 60.0
 
     @property
     def storage_dsn(self) -> str:

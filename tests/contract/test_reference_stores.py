@@ -139,3 +139,25 @@ def test_quarantine_keeps_a_payload_with_any_character(storage: Storage) -> None
     assert found.payload == payload
     assert found.event_id is not None and found.event_id.startswith("a")
     assert storage.quarantine.count() == 1
+
+
+def test_quarantine_reads_one_reason_and_tallies_hours(storage: Storage) -> None:
+    def at(n: int, minutes: int, reason: str) -> Rejection:
+        return msgspec.structs.replace(
+            rejection(n), received_at=NOW + timedelta(minutes=minutes), reason=reason
+        )
+
+    kept = [at(1, 5, "bad type"), at(2, 50, "bad type"), at(3, 61, "no id"),
+            at(4, 62, "bad type"), at(5, 200, "no id"), at(6, -1, "no id")]  # fmt: skip
+    storage.quarantine.add(kept)
+    assert [r.quarantine_id for r in storage.quarantine.list(reason="bad type")] == [
+        "q0004", "q0002", "q0001"]  # fmt: skip
+    assert [r.quarantine_id for r in storage.quarantine.list(reason="no id", limit=1)] == ["q0005"]
+    assert storage.quarantine.count(reason="bad type") == 3
+    assert storage.quarantine.count(reason="bad type", source="elsewhere") == 0
+    assert storage.quarantine.list(reason="never") == []
+    hour = timedelta(hours=1)
+    tally = storage.quarantine.tally(NOW, NOW + 3 * hour)
+    assert tally == [(NOW, "bad type", 2), (NOW + hour, "bad type", 1), (NOW + hour, "no id", 1)]
+    assert all(h.utcoffset() == timedelta(0) for h, _, _ in tally)
+    assert storage.quarantine.tally(NOW + 4 * hour, NOW + 5 * hour) == []

@@ -156,6 +156,7 @@ _BY_OPERATION: dict[tuple[str, str], Callable[[Any], None]] = {
 _REPORTS = {("GET", "/v1/reports"), ("POST", "/v1/reports/recompute"),
             ("POST", "/v1/reports/export"), ("GET", "/v1/reports/activity")}  # fmt: skip
 _REPORTS.add(("GET", "/v1/customers/{customer_id}/decisions"))  # the same range
+_REPORTS |= {("GET", "/v1/quarantine/summary"), ("GET", "/v1/segments/{segment_id}/sizes")}
 
 
 def _report_query(query: dict[str, Any]) -> None:

@@ -70,6 +70,16 @@ class Metrics:
             if n:
                 self.events.labels(source, outcome).inc(n)
 
+    def event_totals(self) -> dict[str, int]:
+        """Events this process counted since it started, by outcome (every source)."""
+        totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
+        for family in self.events.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    outcome = sample.labels["outcome"]
+                    totals[outcome] = totals.get(outcome, 0) + int(sample.value)
+        return totals
+
     def observe_commit(self, rows: int, seconds: float) -> None:
         self.commit_rows.observe(rows)
         self.commit_seconds.observe(seconds)

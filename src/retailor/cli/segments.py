@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,19 +23,10 @@ from retailor.cli.common import (
 )
 from retailor.client import Client
 from retailor.domain.ids import InvalidIdError
+from retailor.profiles.segment_export import csv_chunks, export_row
 from retailor.profiles.segments import MAX_DEFINITION_BYTES, SegmentError, parse
 from retailor.storage.base import DefinitionStore
 from retailor.storage.factory import definition_store
-
-COLUMNS = (
-    "customer_id",
-    "email",
-    "order_count",
-    "revenue",
-    "rfm_segment",
-    "predicted_value_12m",
-    "churn_risk",
-)
 
 
 @contextmanager
@@ -114,7 +104,7 @@ def export(segment_id: str, data_dir: Path | None, output: str) -> None:
             offset: int | None = 0
             while offset is not None:
                 page = target.client.segment_customers(segment_id, offset)
-                rows += [_row(c["customer_id"], c["traits"]) for c in page["customers"]]
+                rows += [export_row(c["customer_id"], c["traits"]) for c in page["customers"]]
                 offset = page["next_offset"]
         else:
             assert target.storage is not None
@@ -127,23 +117,8 @@ def export(segment_id: str, data_dir: Path | None, output: str) -> None:
                 for key in membership.members:
                     view = services.profiles.view(key)
                     if view is not None:
-                        rows.append(_row(key, view.traits))
+                        rows.append(export_row(key, view.traits))
     with _opened(output) as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        for chunk in csv_chunks(rows):
+            handle.write(chunk)
     console.print(f"{len(rows):,} customers of {segment_id} written to {output}")
-
-
-def _row(key: str, traits: dict[str, Any]) -> dict[str, Any]:
-    rfm = traits.get("rfm") or {}
-    clv = traits.get("clv") or {}
-    return {
-        "customer_id": key,
-        "email": (traits.get("attributes") or {}).get("email", ""),
-        "order_count": traits.get("order_count"),
-        "revenue": traits.get("revenue"),
-        "rfm_segment": rfm.get("segment", ""),
-        "predicted_value_12m": clv.get("predicted_value_12m", ""),
-        "churn_risk": clv.get("churn_risk", ""),
-    }

@@ -46,6 +46,9 @@ class DashboardContext:
     #: take up what other workers acknowledged before reading profiles (scaled out; the
     #: API's own ``catch_up``)
     catch_up: Callable[[], Awaitable[object]] = field(default=_caught_up)
+    #: events this server process counted since it started, by outcome (accepted,
+    #: duplicate, rejected): duplicates are counted nowhere durable (None: not counted)
+    ingest_counts: Callable[[], dict[str, int]] | None = None
 
     @property
     def has_holdout(self) -> bool:

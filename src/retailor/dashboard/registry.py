@@ -42,6 +42,9 @@ NAV: list[NavItem] = [
     NavItem("Placements", "/placements"),
     NavItem("Experiments", "/experiments"),
     NavItem("Customers", "/customers"),
+    NavItem("Segments", "/segments"),
+    NavItem("Models", "/models"),
+    NavItem("Quality", "/quality"),
 ]
 
 

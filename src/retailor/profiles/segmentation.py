@@ -155,6 +155,10 @@ class SegmentService:
         """Whether any segment is defined."""
         return bool(self._ordered)
 
+    def ids(self) -> list[str]:
+        """The ids of the defined segments, in order."""
+        return [d.segment_id for d in self._ordered]
+
     def ready(self, segment_id: str) -> bool:
         """Whether a defined segment's event counts are built."""
         defined = self._defined.get(segment_id)

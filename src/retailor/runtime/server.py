@@ -92,6 +92,7 @@ def build_server(
         activity=activity,
         experiment_results=experiment_results,
         catch_up=ctx.catch_up,
+        ingest_counts=metrics.event_totals,
     )
     closed = False
 

@@ -29,6 +29,7 @@ from retailor.ingest.writer import CommitObserver, GroupCommitWriter, StoredObse
 from retailor.models.jobs import TrainingJobs
 from retailor.models.serving import ModelService
 from retailor.profiles.lifetime import LifetimeModel
+from retailor.profiles.segment_sizes import SegmentSizeSampler
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.runtime.background import BackgroundJobs
@@ -152,6 +153,8 @@ class Services:
     policy_learner: PolicyLearner | None = None
     #: keeps the fact tables of reports (``storage.facts``) up to date, a leased job
     facts: FactUpdater | None = None
+    #: keeps segment sizes over time (``storage.segment_sizes``), a leased job
+    segment_sizes: SegmentSizeSampler | None = None
     _closed: bool = field(default=False, init=False, repr=False)
     _snapshot_position: int | None = field(default=None, init=False, repr=False)
 
@@ -361,6 +364,7 @@ def build_services(
             settle_seconds=settings.report_settle_seconds,
             horizon=feed.catch_up_with_log if feed is not None else None,
         ),
+        segment_sizes=SegmentSizeSampler(segments, storage.segment_sizes),
     )
 
 

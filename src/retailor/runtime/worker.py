@@ -36,7 +36,8 @@ LEARN_SECONDS = 1.0
 def add_leased_jobs(services: Services) -> None:
     """Register the jobs that run only in the lease holder: scheduled retraining, on a
     shared log snapshots of the projections (for workers started later), with shared
-    hot state the offer policy's learning, and the facts of reports."""
+    hot state the offer policy's learning, the facts of reports and segment sizes over
+    time."""
     models = services.models
     services.jobs.add("retraining", models.retrain_every, models.retrain_scheduled)
     if services.feed is not None:
@@ -45,6 +46,10 @@ def add_leased_jobs(services: Services) -> None:
         services.jobs.add("policy learning", LEARN_SECONDS, services.policy_learner.run_once)
     if services.facts is not None:
         services.jobs.add("report facts", FOLD_SECONDS, services.facts.run_once)
+    if services.segment_sizes is not None:
+        services.jobs.add(
+            "segment sizes", services.settings.segment_size_seconds, services.segment_sizes.run_once
+        )
 
 
 def start_worker(services: Services) -> None:

@@ -4,6 +4,7 @@ holds one suite per port that every adapter must pass.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -181,7 +182,13 @@ class CatalogStore(ABC):
 class QuarantineStore(ABC):
     """Rejected input with its reason and raw payload, kept for people to inspect.
 
-    Contract: nothing added is ever dropped silently; ``list`` returns the newest first.
+    Contract: nothing added is ever dropped silently; ``list`` returns the newest first
+    (``received_at``, then ``quarantine_id``, both descending), only those from
+    ``source`` and with exactly ``reason`` when given; ``count`` counts the same;
+    ``tally(start, end)`` counts the rejections received in ``[start, end)`` by UTC hour
+    and reason: ``(hour, reason, count)`` for the pairs with any, by hour then reason,
+    each hour an aware UTC datetime at its first second. (PostgreSQL keeps a NUL of a
+    reason as U+FFFD: a NUL in ``reason`` finds it.)
     """
 
     @abstractmethod
@@ -190,13 +197,24 @@ class QuarantineStore(ABC):
 
     @abstractmethod
     def list(
-        self, *, limit: int = 100, offset: int = 0, source: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        source: str | None = None,
+        reason: str | None = None,
     ) -> list[Rejection]:
-        """The newest rejections first, optionally only those from ``source``."""
+        """The newest rejections first, optionally only those from ``source`` and with
+        ``reason``."""
 
     @abstractmethod
-    def count(self, *, source: str | None = None) -> int:
-        """How many rejections are kept (from ``source`` when given)."""
+    def count(self, *, source: str | None = None, reason: str | None = None) -> int:
+        """How many rejections are kept (from ``source``, with ``reason`` when given)."""
+
+    @abstractmethod
+    def tally(self, start: datetime, end: datetime) -> builtins.list[tuple[datetime, str, int]]:
+        """Rejections received in ``[start, end)`` by UTC hour and reason (see the class
+        contract)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""

@@ -26,8 +26,10 @@ from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore
 from retailor.storage.memory.exposures import MemoryExposureStore
+from retailor.storage.memory.segment_sizes import MemorySegmentSizeStore
 from retailor.storage.memory.snapshots import MemorySnapshotStore
 from retailor.storage.migrations import Migration
+from retailor.storage.segment_sizes import SegmentSizeStore
 
 #: DSN schemes of the PostgreSQL adapters.
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -67,6 +69,8 @@ class Storage:
     exposures: ExposureStore = field(default_factory=MemoryExposureStore)
     #: the fact tables of reports (None only for stores assembled by hand, in tests)
     facts: FactStore | None = None
+    #: segment sizes over time (in memory for ``memory://``; a table in DuckDB, PostgreSQL)
+    segment_sizes: SegmentSizeStore = field(default_factory=MemorySegmentSizeStore)
     probes: list[HealthProbe] = field(default_factory=list, repr=False)
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -273,6 +277,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.duckdb.exposures import DuckDBExposureStore
         from retailor.storage.duckdb.facts import DuckDBFactStore
         from retailor.storage.duckdb.quarantine import DuckDBQuarantineStore
+        from retailor.storage.duckdb.segment_sizes import DuckDBSegmentSizeStore
         from retailor.storage.files.definitions import FileDefinitionStore
         from retailor.storage.files.keys import FileKeyStore
         from retailor.storage.memory.leases import MemoryLeaseStore
@@ -291,6 +296,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             dsn=dsn,
             exposures=DuckDBExposureStore(db),
             facts=DuckDBFactStore(db),
+            segment_sizes=DuckDBSegmentSizeStore(db),
             _closers=[db],
         )
     if scheme in POSTGRES_SCHEMES:
@@ -306,6 +312,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.leases import PostgresLeaseStore
         from retailor.storage.postgres.models import PostgresModelRegistry
         from retailor.storage.postgres.quarantine import PostgresQuarantineStore
+        from retailor.storage.postgres.segment_sizes import PostgresSegmentSizeStore
         from retailor.storage.postgres.snapshots import PostgresSnapshotStore
 
         database = PostgresDatabase(dsn)
@@ -323,6 +330,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             snapshots=PostgresSnapshotStore(database),
             exposures=PostgresExposureStore(database),
             facts=PostgresFactStore(database),
+            segment_sizes=PostgresSegmentSizeStore(database),
             probes=[database.unavailable],
             _closers=[database],
         )

@@ -14,6 +14,7 @@ from retailor.api.routes import (
     recommendations,
     reports,
     segment,
+    segment_sizes,
     segments,
     system,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "recommendations",
     "reports",
     "segment",
+    "segment_sizes",
     "segments",
     "system",
 ]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,6 +16,7 @@ from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
 from retailor.models.families import DEFAULT_MODELS, known_models
 from retailor.models.jobs import CLV, TrainingBusyError, TrainingJob
+from retailor.models.summaries import ModelSummary, summarize
 from retailor.storage.base import ModelRecord
 
 KNOWN = (CLV, *known_models())
@@ -134,3 +139,27 @@ async def get_model(request: Request, ctx: AppContext) -> Response:
             404, f"model {name!r} has not been trained yet: retailor train --models {name}"
         )
     return json_response(record)
+
+
+class ModelsOut(msgspec.Struct):
+    as_of: datetime
+    models: list[ModelSummary]
+
+
+@endpoint(
+    "GET",
+    "/v1/models",
+    summary="Every model: its versions, their holdout metrics, the active one's freshness",
+    tag="models",
+    scope=Scope.VIEW,
+    response=ModelsOut,
+)
+async def list_models(request: Request, ctx: AppContext) -> Response:
+    """Every model that has a version, by name: its versions oldest first (``active``
+    marks the one in use) with the holdout metrics recorded when each was trained (@10,
+    on the newest ``holdout_days`` of the history) and every other metric recorded; and
+    the active version's freshness: ``trained_at``, ``age_seconds`` at ``as_of``, and
+    ``events_since``, the events received since it was trained."""
+    now = datetime.now(UTC)
+    summaries = await asyncio.to_thread(summarize, ctx.storage.models, ctx.storage.events, now)
+    return json_response(ModelsOut(as_of=now, models=summaries))

@@ -126,7 +126,8 @@ async def _membership(ctx: AppContext, segment_id: str) -> Membership:
     return membership
 
 
-async def _segment_out(ctx: AppContext, segment_id: str) -> SegmentOut:
+async def segment_out(ctx: AppContext, segment_id: str) -> SegmentOut:
+    """A segment as ``GET /v1/segments/{id}`` answers it (404 unknown, 503 building too long)."""
     _known(ctx, segment_id)
     defined = ctx.segments.get(segment_id)
     assert defined is not None
@@ -178,7 +179,7 @@ async def put_segment(request: Request, ctx: AppContext) -> Response:
     except InvalidIdError as exc:
         raise ProblemError(422, str(exc)) from None
     await _built(ctx, segment_id, PUT_WAIT_SECONDS)
-    return json_response(await _segment_out(ctx, segment_id))
+    return json_response(await segment_out(ctx, segment_id))
 
 
 @endpoint(
@@ -193,7 +194,7 @@ async def put_segment(request: Request, ctx: AppContext) -> Response:
 async def get_segment(request: Request, ctx: AppContext) -> Response:
     """The definition, whether it is ready or still ``building`` its event counts from the
     log, and how many customers are in the segment now (null while building)."""
-    return json_response(await _segment_out(ctx, request.path_params["segment_id"]))
+    return json_response(await segment_out(ctx, request.path_params["segment_id"]))
 
 
 @endpoint(

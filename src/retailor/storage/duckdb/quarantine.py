@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -45,14 +47,27 @@ class DuckDBQuarantineStore(QuarantineStore):
         finally:
             cur.unregister("_rejected")
 
-    def list(
-        self, *, limit: int = 100, offset: int = 0, source: str | None = None
-    ) -> list[Rejection]:
+    @staticmethod
+    def _where(source: str | None, reason: str | None) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
         params: list[Any] = []
-        where = ""
         if source is not None:
-            where = "WHERE source = ?"
+            clauses.append("source = ?")
             params.append(source)
+        if reason is not None:
+            clauses.append("reason = ?")
+            params.append(reason)
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def list(
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        source: str | None = None,
+        reason: str | None = None,
+    ) -> list[Rejection]:
+        where, params = self._where(source, reason)
         table = self._db.arrow(
             f"SELECT {_COLUMNS} FROM quarantine {where} "
             "ORDER BY received_at DESC, quarantine_id DESC LIMIT ? OFFSET ?",
@@ -60,13 +75,21 @@ class DuckDBQuarantineStore(QuarantineStore):
         )
         return [msgspec.convert(row, Rejection) for row in table.to_pylist()]
 
-    def count(self, *, source: str | None = None) -> int:
-        if source is None:
-            row = self._db.cursor().execute("SELECT count(*) FROM quarantine").fetchall()[0]
-        else:
-            row = (
-                self._db.cursor()
-                .execute("SELECT count(*) FROM quarantine WHERE source = ?", [source])
-                .fetchall()[0]
-            )
-        return int(row[0]) if row else 0
+    def count(self, *, source: str | None = None, reason: str | None = None) -> int:
+        where, params = self._where(source, reason)
+        rows = self._db.cursor().execute(f"SELECT count(*) FROM quarantine {where}", params)
+        return int(rows.fetchall()[0][0])
+
+    def tally(self, start: datetime, end: datetime) -> builtins.list[tuple[datetime, str, int]]:
+        cur = self._db.cursor().cursor()
+        try:
+            cur.execute("SET TimeZone = 'UTC'")
+            rows = cur.execute(
+                "SELECT date_trunc('hour', received_at::TIMESTAMP) AS hour, reason, count(*) "
+                "FROM quarantine WHERE received_at >= ? AND received_at < ? "
+                "GROUP BY hour, reason ORDER BY hour, reason",
+                [start, end],
+            ).fetchall()
+        finally:
+            cur.close()
+        return [(hour.replace(tzinfo=UTC), reason, int(n)) for hour, reason, n in rows]

@@ -7,7 +7,9 @@ reason and the event id (text, for people to read and query) a NUL becomes U+FFF
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from retailor.domain.quarantine import Rejection
@@ -60,10 +62,27 @@ class PostgresQuarantineStore(QuarantineStore):
         with self._db.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.executemany(_INSERT, rows)
 
+    @staticmethod
+    def _where(source: str | None, reason: str | None) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if source is not None:
+            clauses.append("source = %s")
+            params.append(source)
+        if reason is not None:
+            clauses.append("reason = %s")
+            params.append(_to_text(reason))
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
     def list(
-        self, *, limit: int = 100, offset: int = 0, source: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        source: str | None = None,
+        reason: str | None = None,
     ) -> list[Rejection]:
-        where, params = ("WHERE source = %s", [source]) if source is not None else ("", [])
+        where, params = self._where(source, reason)
         with self._db.connection() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM quarantine {where} "
@@ -72,8 +91,18 @@ class PostgresQuarantineStore(QuarantineStore):
             ).fetchall()
         return [_to_rejection(row) for row in rows]
 
-    def count(self, *, source: str | None = None) -> int:
-        where, params = ("WHERE source = %s", [source]) if source is not None else ("", [])
+    def count(self, *, source: str | None = None, reason: str | None = None) -> int:
+        where, params = self._where(source, reason)
         with self._db.connection() as conn:
             row = conn.execute(f"SELECT count(*) FROM quarantine {where}", params).fetchone()
         return int(row[0]) if row else 0
+
+    def tally(self, start: datetime, end: datetime) -> builtins.list[tuple[datetime, str, int]]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT date_trunc('hour', received_at AT TIME ZONE 'UTC') AS hour, reason, "
+                "count(*) FROM quarantine WHERE received_at >= %s AND received_at < %s "
+                'GROUP BY hour, reason ORDER BY hour, reason COLLATE "C"',
+                [start, end],
+            ).fetchall()
+        return [(hour.replace(tzinfo=UTC), reason, int(n)) for hour, reason, n in rows]
