@@ -67,6 +67,10 @@ def shop(dash_server: DashServer) -> Iterator[dict[str, Any]]:
             assert time.monotonic() < deadline, "the reports never counted every decision"
             time.sleep(0.5)
         _check(api.post("/v1/events", json={"events": orders}))
+        # and until they count every order (a report folds when its last fold is 2 s old)
+        while _check(api.get("/v1/reports/activity"))["totals"].get("orders", 0) < len(orders):
+            assert time.monotonic() < deadline, "the reports never counted every order"
+            time.sleep(0.5)
         hostile = [
             {"event_id": "search-1", "type": "products_searched", "anonymous_id": SCRIPT,
              "properties": {"query": SCRIPT}},

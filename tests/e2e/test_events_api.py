@@ -214,7 +214,7 @@ def test_keys_and_scopes(app: AppHarness) -> None:
     )
     assert r.status_code == 401
     r = app.client.get("/v1/customers/c1/events", headers=app.ingest())
-    assert r.status_code == 403 and "admin" in r.json()["detail"]
+    assert r.status_code == 403 and "view" in r.json()["detail"]
     r = app.client.post("/v1/events", json=event("e"), headers=app.admin())
     assert r.status_code == 200  # admin may do everything
     r = app.client.post("/v1/events", json=event("e2"), auth=(app.ingest_key, ""))

@@ -361,7 +361,24 @@ def test_reports_and_results_equal_the_truth_on_both_workers_folded_once(
         results[:] = [c.experiment_results("home-test") for c in (a, b)]
         return all(_variants_equal_the_truth(r, truth) for r in results)
 
-    assert eventually(results_are_true), results
+    assert eventually(results_are_true), [
+        {
+            "units": {v["id"]: v["units"] for v in r["variants"]},
+            "sums": {
+                v["id"]: {m: v["metrics"][m]["sum"] for m in v["metrics"]} for v in r["variants"]
+            },
+            "warnings": r["warnings"],
+        }
+        for r in results
+    ] + [
+        {
+            "truth_units": {k: len(rows) for k, rows in truth.units.items()},
+            "truth_sums": {
+                k: [math.fsum(row[i] for row in rows) for i in range(4)]
+                for k, rows in truth.units.items()
+            },
+        }
+    ]
     on_a, on_b = results
     assert on_a["variants"] == on_b["variants"]
     assert on_a["comparisons"] == on_b["comparisons"]
