@@ -68,11 +68,11 @@ class DecisionService:
         seed: int = 0,
         background: bool = True,
         shared: HotCache | None = None,
-        exposures: ExposureStore | None = None,
+        exposures: ExposureStore,
         exposures_shared: bool = False,
     ) -> None:
-        """``exposures`` keeps first exposures to experiments (None: in this process's
-        memory only); ``exposures_shared``: other workers use the same store."""
+        """``exposures`` keeps first exposures to experiments (the runtime picks its
+        adapter); ``exposures_shared``: other workers use the same store."""
         self.catalog = CatalogIndex(items)
         self.features = OnlineFeatures(self._item_info)
         self.sources = CandidateSources(
@@ -80,10 +80,6 @@ class DecisionService:
         )
         self.placements = PlacementBook(definitions, self.sources.known)
         self.offers = OfferBook(definitions)
-        if exposures is None:
-            from retailor.storage.memory.exposures import MemoryExposureStore
-
-            exposures = MemoryExposureStore()
         self.experiments = ExperimentBook(
             definitions, self.placements, self.sources.known, exposures
         )
