@@ -238,7 +238,7 @@ def main() -> None:
         db = DuckDBDatabase(Path(tmp) / "bench.duckdb")
         store = DuckDBFactStore(db)
         loaded = load(store, chunks)
-        db.cursor().execute("CHECKPOINT")
+        db.rows("CHECKPOINT")
         show("DuckDB file (embedded)", loaded, measure(store, start, args.repeat))
         db.close()
     if args.postgres != "none":

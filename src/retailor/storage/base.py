@@ -17,6 +17,7 @@ from retailor.domain.access import ApiKey
 from retailor.domain.catalog import CatalogItem, CatalogPatch
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
 from retailor.domain.events import Event
+from retailor.domain.privacy import Subject
 from retailor.domain.quarantine import Rejection
 
 if TYPE_CHECKING:  # Arrow appears in signatures only: importing the ports stays light
@@ -118,9 +119,16 @@ class EventLog(ABC):
         Sorted by period, then customer id, then anonymous id (None first)."""
 
     @abstractmethod
-    def erase(self, identifier: str) -> int:
-        """Remove every event whose ``customer_id`` or ``anonymous_id`` is ``identifier``;
-        return how many were removed. Their ids may then be stored again."""
+    def erase(self, subject: Subject) -> int:
+        """Remove every event of ``subject``: whose ``customer_id`` or ``anonymous_id`` is
+        one of its ids, or whose ``properties`` or ``context`` (as JSON text) holds one of
+        its ``needles()``; return how many were removed. Their ids may then be stored
+        again. Positions of the events left do not change (readers keep their place)."""
+
+    @abstractmethod
+    def expire(self, event_type: str, before: datetime) -> int:
+        """Remove the events of ``event_type`` whose ``timestamp`` is before ``before``
+        (retention); return how many were removed."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
@@ -216,6 +224,15 @@ class QuarantineStore(ABC):
         """Rejections received in ``[start, end)`` by UTC hour and reason (see the class
         contract)."""
 
+    @abstractmethod
+    def naming(self, subject: Subject) -> builtins.list[Rejection]:
+        """The rejections whose payload or event id holds one of ``subject.needles()``,
+        newest first."""
+
+    @abstractmethod
+    def erase(self, subject: Subject) -> int:
+        """Remove the rejections ``naming(subject)`` returns; return how many."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
 
@@ -277,6 +294,12 @@ class ModelRegistry(ABC):
         """The active version number of every model that has one, by name: what servers
         poll (about twice a second) to learn that another process activated a version,
         so it is cheap."""
+
+    @abstractmethod
+    def delete(self, name: str, version: int) -> bool:
+        """Remove a version that is not active, with its artifact (False when there is
+        no such version); ValueError for the active one. Later versions keep their
+        numbers and a new one is never given a removed number."""
 
 
 class KeyStore(ABC):
@@ -383,6 +406,16 @@ class DecisionLog(ABC):
     ) -> list[LoggedDecision]:
         """Decisions in the order they were logged, after a cursor, up to a time (see the
         class contract)."""
+
+    @abstractmethod
+    def naming(self, subject: Subject) -> list[DecisionRecord]:
+        """The decisions made for ``subject`` (``customer`` or ``anonymous_id`` one of its
+        ids), oldest first."""
+
+    @abstractmethod
+    def erase(self, subject: Subject) -> int:
+        """Remove the decisions ``naming(subject)`` returns and their feedback; return
+        how many rows went (decisions plus feedback)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
@@ -511,6 +544,11 @@ class SnapshotStore(ABC):
     @abstractmethod
     def latest(self, kind: str) -> tuple[int, bytes] | None:
         """``(position, data)`` of the newest snapshot of ``kind``, or None."""
+
+    @abstractmethod
+    def clear(self) -> int:
+        """Remove every snapshot (they hold what was derived from erased events); return
+        how many went."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""

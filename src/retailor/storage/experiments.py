@@ -48,6 +48,15 @@ class ExposureStore(ABC):
     def delete(self, experiment_id: str) -> int:
         """Remove the experiment's assignments; how many."""
 
+    @abstractmethod
+    def naming(self, units: Sequence[str]) -> list[Assignment]:
+        """Every assignment, of any experiment, whose unit is one of ``units``, oldest
+        first (what one person was assigned to)."""
+
+    @abstractmethod
+    def erase(self, units: Sequence[str]) -> int:
+        """Remove the assignments ``naming(units)`` returns; how many."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
 

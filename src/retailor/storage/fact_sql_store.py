@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from retailor.domain.privacy import Subject
 from retailor.storage.fact_sql import (
     COLUMNS,
     SCHEMAS,
@@ -220,6 +221,38 @@ class SqlFactStore(FactStore):
             ],
             {},
         )
+
+    def erase(self, subject: Subject) -> int:
+        ids = list(subject.ids)
+        if not ids:
+            return 0
+        marks = ", ".join("?" for _ in ids)
+        decisions = (
+            f"SELECT decision_id FROM fact_decisions WHERE customer IN ({marks}) "
+            f"OR anonymous_id IN ({marks}) OR person IN ({marks})"
+        )
+        orders = (
+            f"SELECT order_id FROM fact_orders WHERE customer_id IN ({marks}) "
+            f"OR anonymous_id IN ({marks}) OR person IN ({marks})"
+        )
+        three = [*ids, *ids, *ids]
+        counts = self._tuples(
+            f"SELECT (SELECT count(*) FROM fact_exposures WHERE decision_id IN ({decisions})), "
+            f"(SELECT count(*) FROM ({decisions}) AS d), "
+            f"(SELECT count(*) FROM fact_lines WHERE order_id IN ({orders})), "
+            f"(SELECT count(*) FROM ({orders}) AS o)",
+            [*three, *three, *three, *three],
+        )
+        self._run(
+            [
+                (f"DELETE FROM fact_exposures WHERE decision_id IN ({decisions})", three),
+                (f"DELETE FROM fact_lines WHERE order_id IN ({orders})", three),
+                (f"DELETE FROM fact_decisions WHERE decision_id IN ({decisions})", three),
+                (f"DELETE FROM fact_orders WHERE order_id IN ({orders})", three),
+            ],
+            {},
+        )
+        return sum(int(n) for n in counts[0])
 
     def cursors(self) -> FactCursors:
         rows = self._tuples(

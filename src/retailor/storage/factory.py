@@ -26,9 +26,11 @@ from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore
 from retailor.storage.memory.exposures import MemoryExposureStore
+from retailor.storage.memory.privacy import MemoryPrivacyStore
 from retailor.storage.memory.segment_sizes import MemorySegmentSizeStore
 from retailor.storage.memory.snapshots import MemorySnapshotStore
 from retailor.storage.migrations import Migration
+from retailor.storage.privacy import NothingToReclaim, PrivacyStore, SpaceReclaimer
 from retailor.storage.segment_sizes import SegmentSizeStore
 
 #: DSN schemes of the PostgreSQL adapters.
@@ -71,6 +73,10 @@ class Storage:
     facts: FactStore | None = None
     #: segment sizes over time (in memory for ``memory://``; a table in DuckDB, PostgreSQL)
     segment_sizes: SegmentSizeStore = field(default_factory=MemorySegmentSizeStore)
+    #: erasure requests and the suppression list (a table in DuckDB, PostgreSQL)
+    privacy: PrivacyStore = field(default_factory=MemoryPrivacyStore)
+    #: rewrites what holds deleted rows, so that no byte of them remains
+    reclaimer: SpaceReclaimer = field(default_factory=NothingToReclaim)
     probes: list[HealthProbe] = field(default_factory=list, repr=False)
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -276,6 +282,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.duckdb.events import DuckDBEventLog
         from retailor.storage.duckdb.exposures import DuckDBExposureStore
         from retailor.storage.duckdb.facts import DuckDBFactStore
+        from retailor.storage.duckdb.privacy import DuckDBPrivacyStore, DuckDBReclaimer
         from retailor.storage.duckdb.quarantine import DuckDBQuarantineStore
         from retailor.storage.duckdb.segment_sizes import DuckDBSegmentSizeStore
         from retailor.storage.files.definitions import FileDefinitionStore
@@ -297,6 +304,8 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             exposures=DuckDBExposureStore(db),
             facts=DuckDBFactStore(db),
             segment_sizes=DuckDBSegmentSizeStore(db),
+            privacy=DuckDBPrivacyStore(db),
+            reclaimer=DuckDBReclaimer(db),
             _closers=[db],
         )
     if scheme in POSTGRES_SCHEMES:

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from retailor.domain.privacy import Subject
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -302,6 +304,13 @@ class FactStore(ABC):
     @abstractmethod
     def unsettled_orders(self, upto: datetime) -> list[str]:
         """The ids of orders not settled yet, placed at or before ``upto``."""
+
+    @abstractmethod
+    def erase(self, subject: Subject) -> int:
+        """Remove the decisions (with their exposures) whose ``customer``,
+        ``anonymous_id`` or ``person`` is one of ``subject.ids``, and the orders (with their lines)
+        whose ``customer_id``, ``anonymous_id`` or ``person`` is; return how many rows
+        went in all."""
 
     @abstractmethod
     def delete_between(self, start: datetime, end: datetime) -> None:

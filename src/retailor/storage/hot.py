@@ -40,6 +40,11 @@ class EventFeed(ABC):
         return await asyncio.to_thread(self.head)
 
     @abstractmethod
+    def clear(self) -> int:
+        """Drop every payload held (an erasure: they are events as stored); the head stays.
+        Followers then read those positions from the log. Return how many went."""
+
+    @abstractmethod
     def payloads(self, after: int, upto: int) -> dict[int, bytes]:
         """The payloads held for positions in ``(after, upto]``, by position."""
 
@@ -72,6 +77,11 @@ class HotCache(ABC):
     @abstractmethod
     def get_many(self, kind: str, keys: Sequence[str]) -> list[bytes | None]:
         """The values held for ``keys``, in their order."""
+
+    @abstractmethod
+    def clear(self) -> int:
+        """Drop every value held, of every kind (an erasure: values may name the person,
+        in their keys or their bytes); return how many went."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the default holds none."""
@@ -121,6 +131,11 @@ class OfferLedger(ABC):
     @abstractmethod
     def redeem(self, offer: Offer, decision_id: str) -> str:
         """``"counted"``, ``"duplicate"`` or ``"exhausted"`` (see the class contract)."""
+
+    @abstractmethod
+    def forget(self, who: Sequence[str]) -> int:
+        """Drop every impression counted for these customers (an erasure); return how
+        many went. Redemptions and spend stay: they name decisions, not people."""
 
     @abstractmethod
     def usage(self, offer_id: str) -> tuple[int, float]:

@@ -60,38 +60,38 @@ class DuckDBCatalogStore(CatalogStore):
 
     def upsert(self, patches: Sequence[CatalogPatch], now: datetime) -> UpsertResult:
         created = updated = 0
-        cur = self._db.cursor()
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            top = cur.execute("SELECT coalesce(max(revision), 0) + 1 FROM catalog").fetchall()
-            revision = int(top[0][0])
-            for start in range(0, len(patches), _CHUNK):
-                chunk = patches[start : start + _CHUNK]
-                current = self.get_many([p.item_id for p in chunk])
-                for patch in chunk:
-                    if patch.item_id in current:
-                        updated += 1
-                    else:
-                        created += 1
-                    current[patch.item_id] = apply_patch(current.get(patch.item_id), patch, now)
-                rows = [
-                    {
-                        **msgspec.structs.asdict(item),
-                        "attributes": to_json_text(item.attributes),
-                        "revision": revision,
-                    }
-                    for item in current.values()
-                ]
-                cur.register("_items", pa.Table.from_pylist(rows, schema=_ARROW))
-                cur.execute(
-                    f"INSERT OR REPLACE INTO catalog ({_COLUMNS}, revision) "
-                    f"SELECT {_COLUMNS}, revision FROM _items"
-                )
-                cur.unregister("_items")
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
+        with self._db.use() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                top = cur.execute("SELECT coalesce(max(revision), 0) + 1 FROM catalog").fetchall()
+                revision = int(top[0][0])
+                for start in range(0, len(patches), _CHUNK):
+                    chunk = patches[start : start + _CHUNK]
+                    current = self.get_many([p.item_id for p in chunk])
+                    for patch in chunk:
+                        if patch.item_id in current:
+                            updated += 1
+                        else:
+                            created += 1
+                        current[patch.item_id] = apply_patch(current.get(patch.item_id), patch, now)
+                    rows = [
+                        {
+                            **msgspec.structs.asdict(item),
+                            "attributes": to_json_text(item.attributes),
+                            "revision": revision,
+                        }
+                        for item in current.values()
+                    ]
+                    cur.register("_items", pa.Table.from_pylist(rows, schema=_ARROW))
+                    cur.execute(
+                        f"INSERT OR REPLACE INTO catalog ({_COLUMNS}, revision) "
+                        f"SELECT {_COLUMNS}, revision FROM _items"
+                    )
+                    cur.unregister("_items")
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
         return UpsertResult(created=created, updated=updated)
 
     def get(self, item_id: str) -> CatalogItem | None:
@@ -112,13 +112,11 @@ class DuckDBCatalogStore(CatalogStore):
             yield _to_item(row)
 
     def count(self) -> int:
-        row = self._db.cursor().execute("SELECT count(*) FROM catalog").fetchall()[0]
+        row = self._db.rows("SELECT count(*) FROM catalog")[0]
         return int(row[0]) if row else 0
 
     def revision(self) -> int:
-        rows = (
-            self._db.cursor().execute("SELECT coalesce(max(revision), 0) FROM catalog").fetchall()
-        )
+        rows = self._db.rows("SELECT coalesce(max(revision), 0) FROM catalog")
         return int(rows[0][0])
 
     def changed_since(self, revision: int) -> CatalogChanges:

@@ -10,6 +10,7 @@ import msgspec
 import pyarrow as pa
 
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
+from retailor.domain.privacy import Subject
 from retailor.storage.base import DecisionLog, LoggedDecision
 from retailor.storage.decision_rows import DECISION_COLUMNS, decision_row
 from retailor.storage.duckdb.database import DuckDBDatabase
@@ -56,12 +57,12 @@ class DuckDBDecisionLog(DecisionLog):
         self._db = db
 
     def _insert(self, table: str, rows: pa.Table, sql: str) -> None:
-        cur = self._db.cursor()
-        cur.register(table, rows)
-        try:
-            cur.execute(sql)
-        finally:
-            cur.unregister(table)
+        with self._db.use() as cur:
+            cur.register(table, rows)
+            try:
+                cur.execute(sql)
+            finally:
+                cur.unregister(table)
 
     def append(self, records: Sequence[DecisionRecord]) -> None:
         if not records:
@@ -72,11 +73,7 @@ class DuckDBDecisionLog(DecisionLog):
         self._insert("_decided", rows, _INSERT_DECISIONS)
 
     def get(self, decision_id: str) -> DecisionRecord | None:
-        rows = (
-            self._db.cursor()
-            .execute("SELECT record FROM decisions WHERE decision_id = ?", [decision_id])
-            .fetchall()
-        )
+        rows = self._db.rows("SELECT record FROM decisions WHERE decision_id = ?", [decision_id])
         return _decode.decode(rows[0][0]) if rows else None
 
     def scan(self, *, start: datetime | None = None) -> Iterator[DecisionRecord]:
@@ -84,15 +81,14 @@ class DuckDBDecisionLog(DecisionLog):
         where = ""
         if start is not None:
             where, params = 'WHERE "at" >= ?', [start]
-        cur = self._db.cursor().execute(
-            f'SELECT record FROM decisions {where} ORDER BY "at", decision_id', params
-        )
-        while True:
-            rows = cur.fetchmany(10_000)
-            if not rows:
-                return
-            for (record,) in rows:
-                yield _decode.decode(record)
+        with self._db.own() as cur:
+            cur.execute(f'SELECT record FROM decisions {where} ORDER BY "at", decision_id', params)
+            while True:
+                rows = cur.fetchmany(10_000)
+                if not rows:
+                    return
+                for (record,) in rows:
+                    yield _decode.decode(record)
 
     def add_feedback(self, records: Sequence[FeedbackRecord]) -> None:
         if not records:
@@ -106,7 +102,7 @@ class DuckDBDecisionLog(DecisionLog):
         return [msgspec.convert(row, FeedbackRecord) for row in table.to_pylist()]
 
     def count(self) -> int:
-        rows = self._db.cursor().execute("SELECT count(*) FROM decisions").fetchall()
+        rows = self._db.rows("SELECT count(*) FROM decisions")
         return int(rows[0][0]) if rows else 0
 
     def decisions_between(
@@ -116,13 +112,9 @@ class DuckDBDecisionLog(DecisionLog):
         if after is not None:
             where += ' AND ("at" > ? OR ("at" = ? AND decision_id > ?))'
             params += [after[0], after[0], after[1]]
-        rows = (
-            self._db.cursor()
-            .execute(
-                f'SELECT record FROM decisions WHERE {where} ORDER BY "at", decision_id LIMIT ?',
-                [*params, limit],
-            )
-            .fetchall()
+        rows = self._db.rows(
+            f'SELECT record FROM decisions WHERE {where} ORDER BY "at", decision_id LIMIT ?',
+            [*params, limit],
         )
         return [_decode.decode(record) for (record,) in rows]
 
@@ -142,13 +134,35 @@ class DuckDBDecisionLog(DecisionLog):
         if after is not None:
             where += " AND (logged_at > ? OR (logged_at = ? AND decision_id > ?))"
             params += [after[0], after[0], after[1]]
-        rows = (
-            self._db.cursor()
-            .execute(
-                f"SELECT logged_at, record FROM decisions WHERE {where} "
-                "ORDER BY logged_at, decision_id LIMIT ?",
-                [*params, limit],
-            )
-            .fetchall()
+        rows = self._db.rows(
+            f"SELECT logged_at, record FROM decisions WHERE {where} "
+            "ORDER BY logged_at, decision_id LIMIT ?",
+            [*params, limit],
         )
         return [LoggedDecision(logged, _decode.decode(record)) for logged, record in rows]
+
+    def naming(self, subject: Subject) -> list[DecisionRecord]:
+        rows = self._db.rows(
+            f'SELECT record FROM decisions WHERE {_NAMING} ORDER BY "at", decision_id',
+            [list(subject.ids), list(subject.ids)],
+        )
+        return [_decode.decode(record) for (record,) in rows]
+
+    def erase(self, subject: Subject) -> int:
+        ids = [list(subject.ids), list(subject.ids)]
+        chosen = f"SELECT decision_id FROM decisions WHERE {_NAMING}"
+        with self._db.use() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                fed = cur.execute(
+                    f"DELETE FROM decision_feedback WHERE decision_id IN ({chosen})", ids
+                ).fetchall()
+                made = cur.execute(f"DELETE FROM decisions WHERE {_NAMING}", ids).fetchall()
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return int(fed[0][0]) + int(made[0][0])
+
+
+_NAMING = "customer IN (SELECT UNNEST(?)) OR anonymous_id IN (SELECT UNNEST(?))"

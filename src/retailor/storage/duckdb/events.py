@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from retailor.domain.events import Event
+from retailor.domain.privacy import Subject
 from retailor.storage.base import AppendResult, EventLog
 from retailor.storage.dedupe import first_occurrences
 from retailor.storage.duckdb.database import DuckDBDatabase
@@ -27,7 +28,7 @@ class DuckDBEventLog(EventLog):
     def __init__(self, db: DuckDBDatabase) -> None:
         self._db = db
         # one writer process: the next position is counted here, from the newest stored
-        row = db.cursor().execute("SELECT coalesce(max(position), 0) FROM events").fetchall()
+        row = db.rows("SELECT coalesce(max(position), 0) FROM events")
         self._position = int(row[0][0])
         self._append_lock = threading.Lock()  # appends take positions one at a time
 
@@ -39,28 +40,28 @@ class DuckDBEventLog(EventLog):
             return self._append(table, repeated)
 
     def _append(self, table: pa.Table, repeated: list[str]) -> AppendResult:
-        cur = self._db.cursor()
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            existing = self._existing(table)
-            if existing:
-                ids = table.column("event_id")
-                table = table.filter(pc.invert(pc.is_in(ids, value_set=pa.array(existing))))
-            position = self._position + 1
-            if table.num_rows:
-                cur.register("_incoming", table)
-                try:
-                    cur.execute(
-                        f"INSERT INTO events ({_COLUMNS}, position) "
-                        f"SELECT {_COLUMNS}, ? FROM _incoming",
-                        [position],
-                    )
-                finally:
-                    cur.unregister("_incoming")
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
+        with self._db.use() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                existing = self._existing(table)
+                if existing:
+                    ids = table.column("event_id")
+                    table = table.filter(pc.invert(pc.is_in(ids, value_set=pa.array(existing))))
+                position = self._position + 1
+                if table.num_rows:
+                    cur.register("_incoming", table)
+                    try:
+                        cur.execute(
+                            f"INSERT INTO events ({_COLUMNS}, position) "
+                            f"SELECT {_COLUMNS}, ? FROM _incoming",
+                            [position],
+                        )
+                    finally:
+                        cur.unregister("_incoming")
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
         if not table.num_rows:
             return AppendResult(accepted=0, duplicates=existing + repeated)
         self._position = position
@@ -85,34 +86,31 @@ class DuckDBEventLog(EventLog):
 
     def _read(self, query: str, params: list[Any], batch_size: int) -> Iterator[pa.RecordBatch]:
         """Stream the rows of ``query`` as batches of ``EVENT_SCHEMA``."""
-        cur = self._db.cursor().cursor()  # own cursor: the caller may interleave other calls
-        try:
-            cur.execute("SET TimeZone = 'UTC'")
+        with self._db.own() as cur:  # own cursor: the caller may interleave other calls
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 reader = cur.execute(query, params).to_arrow_reader(batch_size)
             assert reader is not None
             for batch in reader:
                 yield batch.cast(EVENT_SCHEMA)
-        finally:
-            cur.close()
 
     def _existing(self, table: pa.Table) -> list[str]:
         """The ids of ``table`` the log already holds (an index lookup for small batches)."""
-        cur = self._db.cursor()
-        if table.num_rows <= _LOOKUP_LIMIT:
-            ids = table.column("event_id").to_pylist()
-            rows = cur.execute(
-                f"SELECT event_id FROM events WHERE event_id IN ({', '.join('?' * len(ids))})", ids
-            ).fetchall()
-        else:
-            cur.register("_probe", table.select(["event_id"]))
-            try:
+        with self._db.use() as cur:
+            if table.num_rows <= _LOOKUP_LIMIT:
+                ids = table.column("event_id").to_pylist()
                 rows = cur.execute(
-                    "SELECT event_id FROM events WHERE event_id IN (SELECT event_id FROM _probe)"
+                    f"SELECT event_id FROM events WHERE event_id IN ({', '.join('?' * len(ids))})",
+                    ids,
                 ).fetchall()
-            finally:
-                cur.unregister("_probe")
+            else:
+                cur.register("_probe", table.select(["event_id"]))
+                try:
+                    rows = cur.execute(
+                        "SELECT event_id FROM events WHERE event_id IN (SELECT event_id FROM _probe)"
+                    ).fetchall()
+                finally:
+                    cur.unregister("_probe")
         if not rows:
             return []
         found = {r[0] for r in rows}
@@ -160,7 +158,7 @@ class DuckDBEventLog(EventLog):
         return [row_to_event(row) for row in table.to_pylist()]
 
     def count(self) -> int:
-        row = self._db.cursor().execute("SELECT count(*) FROM events").fetchall()[0]
+        row = self._db.rows("SELECT count(*) FROM events")[0]
         return int(row[0]) if row else 0
 
     def arrivals(self, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
@@ -190,23 +188,33 @@ class DuckDBEventLog(EventLog):
         ]
 
     def _rows(self, query: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        cur = self._db.cursor().cursor()
-        try:
-            cur.execute("SET TimeZone = 'UTC'")
+        with self._db.own() as cur:
             return cur.execute(query, params).fetchall()
-        finally:
-            cur.close()
 
-    def erase(self, identifier: str) -> int:
-        row = (
-            self._db.cursor()
-            .execute(
-                "DELETE FROM events WHERE customer_id = $1 OR anonymous_id = $1",
-                [identifier],
-            )
-            .fetchall()[0]
+    def erase(self, subject: Subject) -> int:
+        where, params = _naming(subject)
+        return self._delete(f"DELETE FROM events WHERE {where}", params)
+
+    def expire(self, event_type: str, before: datetime) -> int:
+        return self._delete(
+            "DELETE FROM events WHERE type = ? AND timestamp < ?", [event_type, before]
         )
-        return int(row[0]) if row else 0
+
+    def _delete(self, sql: str, params: list[Any]) -> int:
+        with self._append_lock:  # not under an append: it counts on what it looked up
+            row = self._db.rows(sql, params)
+        return int(row[0][0]) if row else 0
+
+
+def _naming(subject: Subject) -> tuple[str, list[Any]]:
+    """The condition on ``events`` rows of ``subject``'s events (see ``EventLog.erase``)."""
+    clauses = ["customer_id IN (SELECT UNNEST(?)) OR anonymous_id IN (SELECT UNNEST(?))"]
+    params: list[Any] = [list(subject.ids), list(subject.ids)]
+    for needle in subject.needles():
+        clauses.append("strpos(CAST(properties AS VARCHAR), ?) > 0")
+        clauses.append("strpos(CAST(context AS VARCHAR), ?) > 0")
+        params += [needle, needle]
+    return " OR ".join(clauses), params
 
 
 def _unit(interval: str) -> str:

@@ -22,7 +22,7 @@ class DuckDBExposureStore(ExposureStore):
     def __init__(self, db: DuckDBDatabase) -> None:
         self._db = db
         self._lock = threading.Lock()
-        rows = db.cursor().execute(f"SELECT {_COLUMNS} FROM exposures").fetchall()
+        rows = db.rows(f"SELECT {_COLUMNS} FROM exposures")
         self._index = MemoryExposureStore(
             Assignment(
                 experiment_id=r[0], phase=int(r[1]), unit=r[2], variant=r[3], first_exposure_at=r[4]
@@ -36,7 +36,7 @@ class DuckDBExposureStore(ExposureStore):
             if held is not None:
                 return held
             kept = self._index.record(first)
-            self._db.cursor().execute(
+            self._db.rows(
                 f"INSERT OR IGNORE INTO exposures ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
                 [kept.experiment_id, kept.phase, kept.unit, kept.variant, kept.first_exposure_at],
             )
@@ -50,7 +50,13 @@ class DuckDBExposureStore(ExposureStore):
 
     def delete(self, experiment_id: str) -> int:
         with self._lock:
-            self._db.cursor().execute(
-                "DELETE FROM exposures WHERE experiment_id = ?", [experiment_id]
-            )
+            self._db.rows("DELETE FROM exposures WHERE experiment_id = ?", [experiment_id])
             return self._index.delete(experiment_id)
+
+    def naming(self, units: Sequence[str]) -> list[Assignment]:
+        return self._index.naming(units)
+
+    def erase(self, units: Sequence[str]) -> int:
+        with self._lock:
+            self._db.rows("DELETE FROM exposures WHERE unit IN (SELECT UNNEST(?))", [list(units)])
+            return self._index.erase(units)

@@ -27,27 +27,27 @@ class DuckDBFactStore(SqlFactStore):
         self._db = db
 
     def _run(self, statements: Sequence[Statement], tables: dict[str, pa.Table]) -> None:
-        cur = self._db.cursor()
-        for name, table in tables.items():
-            cur.register(name, table)
-        try:
-            cur.execute("BEGIN TRANSACTION")
+        with self._db.use() as cur:
+            for name, table in tables.items():
+                cur.register(name, table)
             try:
-                for sql, params in statements:
-                    cur.execute(sql, params or None)
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-        finally:
-            for name in tables:
-                cur.unregister(name)
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    for sql, params in statements:
+                        cur.execute(sql, params or None)
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+            finally:
+                for name in tables:
+                    cur.unregister(name)
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         return self._db.arrow(sql, params).to_pylist()  # type: ignore[no-any-return]
 
     def _tuples(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        return self._db.cursor().execute(sql, params or None).fetchall()
+        return self._db.rows(sql, params or None)
 
     def read(self, table: str, start: datetime, end: datetime) -> Iterator[pa.RecordBatch]:
         result = self._db.arrow(self._read_sql(table), [start, end])
@@ -61,7 +61,7 @@ class DuckDBFactStore(SqlFactStore):
             sql = sql.replace("?", _timestamp(start), 1).replace("?", _timestamp(end), 1)
             written[table] = int(self._tuples(f"SELECT count(*) FROM ({sql}) AS s", [])[0][0])
             if written[table]:
-                self._db.cursor().execute(
+                self._db.rows(
                     f"COPY ({sql}) TO '{_path(directory / table)}' (FORMAT PARQUET, "
                     f"PARTITION_BY ({FACT_PARTITION}), OVERWRITE_OR_IGNORE, "
                     "FILENAME_PATTERN 'part-{i}')"

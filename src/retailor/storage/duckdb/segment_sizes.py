@@ -22,7 +22,7 @@ class DuckDBSegmentSizeStore(SegmentSizeStore):
         self._db = db
 
     def record(self, sample: SegmentSize) -> None:
-        self._db.cursor().execute(
+        self._db.rows(
             'INSERT OR REPLACE INTO segment_sizes (segment_id, "at", size) VALUES (?, ?, ?)',
             [sample.segment_id, sample.at, sample.size],
         )
@@ -37,30 +37,22 @@ class DuckDBSegmentSizeStore(SegmentSizeStore):
         if end is not None:
             where += ' AND "at" < ?'
             params.append(end)  # type: ignore[arg-type]
-        rows = (
-            self._db.cursor()
-            .execute(f'SELECT segment_id, "at", size FROM segment_sizes WHERE {where} ORDER BY "at"',
-                     params)
-            .fetchall()
-        )  # fmt: skip
+        rows = self._db.rows(f'SELECT segment_id, "at", size FROM segment_sizes WHERE {where} ORDER BY "at"',
+                     params)  # fmt: skip
         return [_sample(r) for r in rows]
 
     def latest(self, segment_id: str) -> SegmentSize | None:
-        row = (
-            self._db.cursor()
-            .execute(
-                'SELECT segment_id, "at", size FROM segment_sizes WHERE segment_id = ? '
-                'ORDER BY "at" DESC LIMIT 1',
-                [segment_id],
-            )
-            .fetchall()
+        row = self._db.rows(
+            'SELECT segment_id, "at", size FROM segment_sizes WHERE segment_id = ? '
+            'ORDER BY "at" DESC LIMIT 1',
+            [segment_id],
         )
         return _sample(row[0]) if row else None
 
     def delete(self, segment_id: str) -> int:
-        cur = self._db.cursor()
-        rows = cur.execute(
-            "SELECT count(*) FROM segment_sizes WHERE segment_id = ?", [segment_id]
-        ).fetchall()
-        cur.execute("DELETE FROM segment_sizes WHERE segment_id = ?", [segment_id])
+        with self._db.use() as cur:
+            rows = cur.execute(
+                "SELECT count(*) FROM segment_sizes WHERE segment_id = ?", [segment_id]
+            ).fetchall()
+            cur.execute("DELETE FROM segment_sizes WHERE segment_id = ?", [segment_id])
         return int(rows[0][0])

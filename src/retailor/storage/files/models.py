@@ -1,5 +1,6 @@
 """``ModelRegistry`` as files: ``<dir>/<name>/v<N>.json`` (record), ``v<N>.bin`` (the
-fitted model's bytes) and ``<dir>/<name>/active``."""
+fitted model's bytes) and ``<dir>/<name>/active``, and
+``last``: the highest version ever given, so that a removed number is not given again."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class FileModelRegistry(ModelRegistry):
         make_private_dir(folder)
         with open(folder / ".lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            version = max((r.version for r in self.versions(name)), default=0) + 1
+            version = max(_last(folder), *(r.version for r in self.versions(name))) + 1
             record = ModelRecord(
                 name=name,
                 version=version,
@@ -52,7 +53,24 @@ class FileModelRegistry(ModelRegistry):
             _atomic_write(folder / f"v{version}.json", msgspec.json.encode(record))
             if activate:
                 _atomic_write(folder / "active", str(version).encode())
+            _atomic_write(folder / "last", str(version).encode())
         return record
+
+    def delete(self, name: str, version: int) -> bool:
+        folder = self._dir(name)
+        with open(folder / ".lock", "a") if folder.exists() else open(os.devnull) as lock:
+            if folder.exists():
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / f"v{version}.json").exists():
+                return False
+            if _last(folder) < version:
+                _atomic_write(folder / "last", str(version).encode())
+            active = self.active(name)
+            if active is not None and active.version == version:
+                raise ValueError(f"version {version} of {name!r} is active")
+            (folder / f"v{version}.bin").unlink(missing_ok=True)
+            (folder / f"v{version}.json").unlink()
+        return True
 
     def active(self, name: str) -> ModelRecord | None:
         folder = self._dir(name)
@@ -105,6 +123,14 @@ class FileModelRegistry(ModelRegistry):
             except (FileNotFoundError, NotADirectoryError, ValueError):
                 continue
         return found
+
+
+def _last(folder: Path) -> int:
+    """The highest version ever given in ``folder`` (0 when none)."""
+    try:
+        return int((folder / "last").read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return 0
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -37,3 +37,9 @@ class MemoryHotCache(HotCache):
         with self._lock:
             found = [self._held.get((kind, key)) for key in keys]
         return [entry[1] if entry is not None and entry[0] >= now else None for entry in found]
+
+    def clear(self) -> int:
+        with self._lock:
+            removed = len(self._held)
+            self._held.clear()
+        return removed

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
+from retailor.domain.privacy import Subject
 from retailor.storage.base import DecisionLog, LoggedDecision
 
 
@@ -78,3 +79,25 @@ class MemoryDecisionLog(DecisionLog):
             ]
         found.sort(key=lambda d: (d.logged_at, d.record.decision_id))
         return found[:limit]
+
+    def naming(self, subject: Subject) -> list[DecisionRecord]:
+        with self._lock:
+            found = [
+                r for r in self._decisions.values() if subject.names(r.customer, r.anonymous_id)
+            ]
+        return sorted(found, key=lambda r: (r.at, r.decision_id))
+
+    def erase(self, subject: Subject) -> int:
+        with self._lock:
+            gone = {
+                r.decision_id
+                for r in self._decisions.values()
+                if subject.names(r.customer, r.anonymous_id)
+            }
+            for decision_id in gone:
+                del self._decisions[decision_id]
+                self._logged.pop(decision_id, None)
+            kept = [f for f in self._feedback if f.decision_id not in gone]
+            removed = len(gone) + len(self._feedback) - len(kept)
+            self._feedback = kept
+        return removed

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from retailor.domain.events import Event
+from retailor.domain.privacy import Subject
 from retailor.storage.base import AppendResult, EventLog
 from retailor.storage.schema import EVENT_SCHEMA, row_to_event
 
@@ -118,19 +119,30 @@ class MemoryEventLog(EventLog):
             }
         return sorted(found, key=_visitor_order)
 
-    def erase(self, identifier: str) -> int:
+    def erase(self, subject: Subject) -> int:
+        return self._drop(lambda r: _names(subject, r))
+
+    def expire(self, event_type: str, before: datetime) -> int:
+        return self._drop(lambda r: r["type"] == event_type and r["timestamp"] < before)
+
+    def _drop(self, gone: Callable[[dict[str, Any]], bool]) -> int:
         with self._lock:
             kept = [
-                (r, at)
-                for r, at in zip(self._rows, self._positions, strict=True)
-                if identifier not in (r["customer_id"], r["anonymous_id"])
+                (r, at) for r, at in zip(self._rows, self._positions, strict=True) if not gone(r)
             ]
             removed = len(self._rows) - len(kept)
             self._rows = [r for r, _ in kept]
             self._positions = [at for _, at in kept]
-            keep = self._rows
-            self._ids = {r["event_id"] for r in keep}
+            self._ids = {r["event_id"] for r in self._rows}
         return removed
+
+
+def _names(subject: Subject, row: dict[str, Any]) -> bool:
+    """Whether a stored row is one of ``subject``'s events (see ``EventLog.erase``)."""
+    if subject.names(row["customer_id"], row["anonymous_id"]):
+        return True
+    text = f"{row['properties']}\x1f{row['context']}"
+    return subject.mentioned_in(text)
 
 
 def _period(at: datetime, interval: str | None) -> datetime | None:

@@ -51,6 +51,20 @@ class MemoryExposureStore(ExposureStore):
                 del self._held[k]
         return len(gone)
 
+    def naming(self, units: Sequence[str]) -> list[Assignment]:
+        wanted = set(units)
+        with self._lock:
+            found = [a for (_, _, unit), a in self._held.items() if unit in wanted]
+        return sorted(found, key=lambda a: (a.first_exposure_at, a.unit))
+
+    def erase(self, units: Sequence[str]) -> int:
+        wanted = set(units)
+        with self._lock:
+            gone = [k for k in self._held if k[2] in wanted]
+            for k in gone:
+                del self._held[k]
+        return len(gone)
+
 
 def _key(a: Assignment) -> Key:
     return (a.experiment_id, a.phase, a.unit)

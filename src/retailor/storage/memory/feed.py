@@ -39,3 +39,9 @@ class MemoryEventFeed(EventFeed):
                 for p, (until, payload) in self._held.items()
                 if after < p <= upto and until >= now
             }
+
+    def clear(self) -> int:
+        with self._lock:
+            removed = len(self._held)
+            self._held.clear()
+        return removed

@@ -84,6 +84,13 @@ class MemoryOfferLedger(OfferLedger):
             self._count(offer.offer_id, decision_id, offer.redemption_cost())
             return "counted"
 
+    def forget(self, who: Sequence[str]) -> int:
+        wanted = set(who)
+        with self._lock:
+            gone = [k for k in self._shown if k[1] in wanted]
+            removed = sum(len(self._shown.pop(k)) for k in gone)
+        return removed
+
     def usage(self, offer_id: str) -> tuple[int, float]:
         with self._lock:
             return self._redemptions.get(offer_id, 0), self._spent.get(offer_id, 0.0)

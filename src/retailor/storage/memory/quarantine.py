@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from retailor.domain.privacy import Subject
 from retailor.domain.quarantine import Rejection
 from retailor.storage.base import QuarantineStore
 
@@ -63,3 +64,19 @@ class MemoryQuarantineStore(QuarantineStore):
                 if start <= _utc(r.received_at) < end
             )
         return [(hour, reason, n) for (hour, reason), n in sorted(counted.items())]
+
+    def naming(self, subject: Subject) -> builtins.list[Rejection]:
+        with self._lock:
+            found = [r for r in self._rows if _names(subject, r)]
+        return sorted(found, key=lambda r: (r.received_at, r.quarantine_id), reverse=True)
+
+    def erase(self, subject: Subject) -> int:
+        with self._lock:
+            kept = [r for r in self._rows if not _names(subject, r)]
+            removed = len(self._rows) - len(kept)
+            self._rows = kept
+        return removed
+
+
+def _names(subject: Subject, rejection: Rejection) -> bool:
+    return subject.mentioned_in(rejection.payload) or subject.names(rejection.event_id)

@@ -24,3 +24,9 @@ class MemorySnapshotStore(SnapshotStore):
         with self._lock:
             kept = self._kept.get(kind)
             return kept[-1] if kept else None
+
+    def clear(self) -> int:
+        with self._lock:
+            removed = sum(len(kept) for kept in self._kept.values())
+            self._kept.clear()
+        return removed
