@@ -60,6 +60,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: how often the background role looks at every segment's size (a sample is kept a
     #: day, and whenever the size changed)
     segment_size_seconds: Seconds = 60.0
+    #: days each event type is kept (``[retention_days]`` in retailor.toml, e.g.
+    #: ``page_viewed = 90``); a type not named is kept for ever. Applied once a day by the
+    #: background role.
+    retention_days: dict[str, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(
+        default_factory=dict
+    )
 
     @property
     def storage_dsn(self) -> str:

@@ -19,6 +19,8 @@ from retailor.ingest.validation import EventValidator
 from retailor.ingest.writer import GroupCommitWriter, WriterClosedError
 from retailor.models.jobs import TrainingJobs
 from retailor.models.serving import ModelService
+from retailor.privacy.erasure import Eraser
+from retailor.privacy.suppression import Suppression
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.settings import Settings
@@ -57,9 +59,19 @@ class AppContext:
     #: visitors, orders and revenue by their own time, and the live event rate (None: no
     #: facts)
     activity: Activity | None = None
+    #: erasure requests (None: this app was built without them)
+    eraser: Eraser | None = None
+    #: the suppression list ingest refuses (None: nothing is refused)
+    suppression: Suppression | None = None
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
-        """Make events durable (and rejections kept) before answering; 503 when it cannot."""
+        """Make events durable (and rejections kept) before answering; 503 when it cannot.
+        Events naming a suppressed (erased) person are dropped first: neither stored nor
+        quarantined, only counted."""
+        if self.suppression is not None:
+            events, refused = self.suppression.keep(list(events))
+            if refused:
+                self.metrics.count_events("suppressed", 0, 0, refused)
         try:
             return await self.writer.submit_async(events, rejections)
         except WriterClosedError:

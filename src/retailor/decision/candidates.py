@@ -116,6 +116,11 @@ class AnswerCache:
         self._entries: OrderedDict[Hashable, tuple[float, int, object]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def forget(self) -> None:
+        """Drop every answer held (an erasure)."""
+        with self._lock:
+            self._entries.clear()
+
     def get(self, key: Hashable, ttl: float, compute: Callable[[], object]) -> object:
         now = time.monotonic()
         generation = self._generation()  # read before computing: a swap meanwhile shows

@@ -195,6 +195,11 @@ class ExposureTracker:
             target = self._queued
             return self._cond.wait_for(lambda: self._written >= target, timeout)
 
+    def forget(self) -> None:
+        """Drop the cached assignments (an erasure: the store is asked again)."""
+        with self._cond:
+            self._cache.clear()
+
     def close(self) -> None:
         """Write what is queued, then stop the writer."""
         with self._cond:

@@ -155,6 +155,12 @@ class PersonalLists:
                     continue
                 time.sleep(0)  # let requests run between two lists
 
+    def forget(self) -> None:
+        """Drop every list held and queued (an erasure: they are computed again)."""
+        with self._lock:
+            self._entries.clear()
+            self._pending.clear()
+
     def close(self) -> None:
         self._stop.set()
         self._wake.set()

@@ -159,6 +159,13 @@ class DecisionService:
     def catalog_changed(self, items: Iterable[CatalogItem]) -> None:
         self.catalog.update(items)
 
+    def forget(self) -> None:
+        """Drop what this process holds of people beside the projections: personal
+        lists, model answers, cached assignments (an erasure; all are computed again)."""
+        self.sources.personal.forget()
+        self.sources.cache.forget()
+        self.exposures.forget()
+
     def replay_log(self) -> int:
         """Rebuild offer caps, budgets and the policy from the decision log (one pass):
         the ledger unless it was seeded before (a shared, persistent ledger), the policy

@@ -283,7 +283,11 @@ class ModelService:
         return interactions_from_batches(self._scan(), self._resolve, self._all_items())
 
     def train(
-        self, names: Sequence[str] = DEFAULT_MODELS, progress: Progress | None = None
+        self,
+        names: Sequence[str] = DEFAULT_MODELS,
+        progress: Progress | None = None,
+        *,
+        force: bool = False,
     ) -> list[TrainOutcome]:
         """A full training run now (one at a time), then swap in what became active."""
         report = progress or (lambda *_: None)
@@ -293,7 +297,9 @@ class ModelService:
         try:
             report("reading the event log", 0, len(names))
             data = self.training_data()
-            outcomes = train_models(data, self.registry, names, seed=self.seed, progress=report)
+            outcomes = train_models(
+                data, self.registry, names, seed=self.seed, progress=report, force=force
+            )
             self.reload()
             return outcomes
         finally:

@@ -75,10 +75,12 @@ def train_models(
     holdout_days: float = 30.0,
     tolerance: float = 0.02,
     progress: Progress = lambda *_: None,
+    force: bool = False,
 ) -> list[TrainOutcome]:
     """Train ``names`` (the blend last: it reuses the fits made before it). The default
     holdout equals the blend's validation window, so the holdout candidates are the
-    sources the blend's newest window needs anyway."""
+    sources the blend's newest window needs anyway. ``force`` activates every new version
+    whatever the holdout says (an erasure: the versions before hold the erased person)."""
     names = sorted(check_names(names), key=lambda n: n == "blend")
     try:
         split: CustomerSplit | None = customer_split(data, holdout_days)
@@ -100,6 +102,11 @@ def train_models(
         model = fits.model(name)
         metrics["fit_seconds"] = round(time.perf_counter() - started, 3)
         activate, reason = _gate(name, registry, active, metrics, split, tolerance)
+        if force and not activate:
+            activate, reason = (
+                True,
+                f"{reason}; activated all the same (retrained after an erasure)",
+            )
         metrics["gate"] = reason
         params = {"seed": seed, "config": model.params, "trained_until": data.now}
         record = registry.save(name, params, metrics, activate=activate, artifact=model.save())

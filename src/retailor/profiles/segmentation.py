@@ -92,6 +92,11 @@ class SegmentService:
                 self.builder.start(self.counts.acquire(defined.counts, fresh=fresh))
             self._ordered = tuple(sorted(self._defined.values(), key=lambda d: d.segment_id))
 
+    def forget(self) -> None:
+        """Drop the memberships held (an erasure: they are computed again)."""
+        with self._lock:
+            self._cache.clear()
+
     # -- definitions --------------------------------------------------------------------
 
     def put(self, segment_id: str, definition: Any, wait: float | None = None) -> StoredDefinition:

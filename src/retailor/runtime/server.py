@@ -79,6 +79,8 @@ def build_server(
         reports=reports,
         experiment_results=experiment_results,
         activity=activity,
+        eraser=services.eraser,
+        suppression=services.suppression,
     )
     dashboard = DashboardContext(
         settings=settings,

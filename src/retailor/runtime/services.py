@@ -28,6 +28,9 @@ from retailor.identity.salt import SALT_NAME, load_or_create_salt
 from retailor.ingest.writer import CommitObserver, GroupCommitWriter, StoredObserver
 from retailor.models.jobs import TrainingJobs
 from retailor.models.serving import ModelService
+from retailor.privacy.erasure import Eraser
+from retailor.privacy.retention import Retention
+from retailor.privacy.suppression import Suppression
 from retailor.profiles.lifetime import LifetimeModel
 from retailor.profiles.segment_sizes import SegmentSizeSampler
 from retailor.profiles.segmentation import SegmentService
@@ -35,6 +38,12 @@ from retailor.profiles.service import ProfileService
 from retailor.runtime.background import BackgroundJobs
 from retailor.runtime.feeding import FeedFollower, Project
 from retailor.runtime.following import CatalogFollower, DefinitionFollower, ModelFollower
+from retailor.runtime.privacy import (
+    PrivacyFollower,
+    build_eraser,
+    build_retention,
+    build_suppression,
+)
 from retailor.runtime.reporting import build_fact_updater
 from retailor.runtime.snapshots import load_snapshot, take_snapshot
 from retailor.settings import Settings, SettingsError
@@ -155,6 +164,14 @@ class Services:
     facts: FactUpdater | None = None
     #: keeps segment sizes over time (``storage.segment_sizes``), a leased job
     segment_sizes: SegmentSizeSampler | None = None
+    #: the hot state shared with the other workers (None: embedded)
+    shared: SharedState | None = None
+    #: erasure requests and their runs; the suppression list at ingest; retention; on
+    #: shared stores, forgetting what another process erased (set by ``build_services``)
+    eraser: Eraser = field(init=False, repr=False)
+    suppression: Suppression = field(init=False, repr=False)
+    retention: Retention = field(init=False, repr=False)
+    privacy_follower: PrivacyFollower | None = field(default=None, init=False, repr=False)
     _closed: bool = field(default=False, init=False, repr=False)
     _snapshot_position: int | None = field(default=None, init=False, repr=False)
 
@@ -198,6 +215,8 @@ class Services:
             return
         self._closed = True
         self.jobs.close()
+        if self.privacy_follower is not None:
+            self.privacy_follower.close()
         if self.feed is not None:
             self.feed.close()
         self.model_follower.close()
@@ -340,7 +359,7 @@ def build_services(
         definition_follower.start()
         if storage.shared:
             catalog_follower.start()
-    return Services(
+    services = Services(
         settings=settings,
         storage=storage,
         profiles=profiles,
@@ -364,8 +383,15 @@ def build_services(
             settle_seconds=settings.report_settle_seconds,
             horizon=feed.catch_up_with_log if feed is not None else None,
         ),
+        shared=shared,
         segment_sizes=SegmentSizeSampler(segments, storage.segment_sizes),
     )
+    services.eraser = build_eraser(services, shared)
+    services.suppression = build_suppression(services)
+    services.retention = build_retention(services)
+    if storage.shared:
+        services.privacy_follower = PrivacyFollower(services)
+    return services
 
 
 def _follow_shared_log(

@@ -24,6 +24,7 @@ import signal
 import threading
 from collections.abc import Callable
 
+from retailor.runtime.privacy import add_privacy_jobs
 from retailor.runtime.reporting import FOLD_SECONDS
 from retailor.runtime.services import Services, build_services, open_data, open_shared
 from retailor.settings import Settings
@@ -46,6 +47,7 @@ def add_leased_jobs(services: Services) -> None:
         services.jobs.add("policy learning", LEARN_SECONDS, services.policy_learner.run_once)
     if services.facts is not None:
         services.jobs.add("report facts", FOLD_SECONDS, services.facts.run_once)
+    add_privacy_jobs(services)
     if services.segment_sizes is not None:
         services.jobs.add(
             "segment sizes", services.settings.segment_size_seconds, services.segment_sizes.run_once
@@ -62,6 +64,8 @@ def start_worker(services: Services) -> None:
         services.model_follower.start()
     add_leased_jobs(services)
     services.jobs.start()
+    if services.privacy_follower is not None:
+        services.privacy_follower.start()
     gc.freeze()  # the models fitted at start live until replaced: keep them out of collections
 
 

@@ -1,0 +1,148 @@
+"""Wiring privacy: the eraser over this process's stores and services, what it derives
+again after an erasure (``rederive``), the leased job that runs waiting erasures and
+the daily retention, and, on shared stores, each process forgetting what it holds in
+memory when another process erased someone (``PrivacyFollower``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+from retailor.models.families import DEFAULT_MODELS
+from retailor.privacy.erasure import Eraser, ErasureStores
+from retailor.privacy.retention import Retention
+from retailor.privacy.suppression import Suppression
+from retailor.storage.factory import SharedState
+
+if TYPE_CHECKING:  # the services import this module to build their privacy parts
+    from retailor.runtime.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def build_suppression(services: Services) -> Suppression:
+    """The suppression list as ingest reads it."""
+    return Suppression(services.storage.privacy, services.profiles.salt)
+
+
+def build_eraser(services: Services, shared: SharedState | None) -> Eraser:
+    """The eraser over every store of ``services`` (and the shared hot state)."""
+    storage = services.storage
+    ledger = shared.ledger if shared is not None and shared.ledger is not None else None
+    stores = ErasureStores(
+        events=storage.events,
+        quarantine=storage.quarantine,
+        decisions=storage.decisions,
+        exposures=storage.exposures,
+        privacy=storage.privacy,
+        reclaimer=storage.reclaimer,
+        snapshots=storage.snapshots,
+        facts=storage.facts,
+        cache=shared.cache if shared is not None else None,
+        feed=shared.feed if shared is not None else None,
+        ledger=ledger or services.decisions.ledger,
+    )
+    return Eraser(stores, services.profiles, lambda: rederive(services))
+
+
+def forget_locally(services: Services) -> None:
+    """Rebuild this process's projections from the stores as they are now and drop what
+    it holds of people beside them (between two folds: nothing is folded twice)."""
+    profiles, features = services.profiles, services.decisions.features
+    feed = services.feed
+
+    def rebuild() -> None:
+        features.import_state({"subjects": {}, "items": {}, "newest": 0.0, "pruned_at": 0.0})
+        if feed is None:
+            batches = services.storage.events.scan()
+        else:
+            batches = services.storage.events.read_after(None, feed.position)
+        profiles.rebuild(batches, also=features.apply)
+
+    settle: Callable[[Callable[[], None]], Future[None]] = (
+        feed.settle if feed is not None else services.writer.after_stored
+    )
+    settle(rebuild).result()
+    services.segments.forget()
+    services.decisions.forget()
+
+
+def rederive(services: Services) -> dict[str, int]:
+    """After people were deleted from the stores: projections rebuilt, every trained model
+    trained again and activated, and every other version of it removed (they were trained
+    on the erased people's events). Returns model versions removed."""
+    forget_locally(services)
+    registry = services.storage.models
+    trained = [n for n in registry.names() if n in DEFAULT_MODELS]
+    if trained:
+        services.models.train(trained, force=True)
+    removed = 0
+    for name in registry.names():
+        active = registry.active(name)
+        for record in registry.versions(name):
+            if active is None or record.version != active.version:
+                removed += registry.delete(name, record.version)
+    services.snapshot()  # a fresh snapshot in place of those the erasure removed
+    return {"model_versions_removed": removed}
+
+
+def build_retention(services: Services) -> Retention:
+    """Retention as the settings ask, with the erasure's machinery."""
+    storage = services.storage
+    return Retention(
+        storage.events,
+        services.settings.retention_days,
+        lambda: rederive(services),
+        storage.reclaimer,
+    )
+
+
+def add_privacy_jobs(services: Services) -> None:
+    """The leased jobs: waiting erasures every second, retention once a day (when any
+    retention is set)."""
+    services.jobs.add("erasures", 1.0, services.eraser.run_pending)
+    if services.settings.retention_days:
+        services.jobs.add("retention", 24 * 3600.0, services.retention.apply)
+
+
+class PrivacyFollower:
+    """On shared stores: when the suppression list changes (another process erased or
+    lifted someone), forget what this process holds and rebuild it from the stores."""
+
+    def __init__(self, services: Services, poll_seconds: float = 1.0) -> None:
+        self._services = services
+        self._poll = poll_seconds
+        self._revision = services.storage.privacy.revision()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def seen(self, revision: int) -> None:
+        """This process made the change itself (and forgot already)."""
+        self._revision = max(self._revision, revision)
+
+    def check(self) -> bool:
+        revision = self._services.storage.privacy.revision()
+        if revision == self._revision:
+            return False
+        self._revision = revision
+        forget_locally(self._services)
+        return True
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="retailor-privacy", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll):
+            try:
+                self.check()
+            except Exception:
+                log.exception("following erasures failed; retrying")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
