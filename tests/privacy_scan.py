@@ -4,6 +4,7 @@ column of every DuckDB file), PostgreSQL's tables and relation files, and Redis'
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import zipfile
@@ -26,10 +27,8 @@ def scan_bytes(data: bytes, needles: Iterable[str], where: str) -> list[str]:
         if any(v in data for v in _variants(needle)):
             found.append(f"{where}: {needle}")
     if data[:2] == b"\x1f\x8b":
-        try:
+        with contextlib.suppress(OSError, EOFError):
             found += scan_bytes(gzip.decompress(data), needles, f"{where}[gzip]")
-        except (OSError, EOFError):
-            pass
     if data[:4] == b"PK\x03\x04":
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -72,7 +72,7 @@ def wait_job(server: LiveServer, job: dict[str, object]) -> None:
     for _ in range(600):
         state = get(server, f"/v1/jobs/{job['job_id']}").json()
         if state["status"] not in ("queued", "running"):
-            assert state["status"] == "succeeded", state
+            assert state["status"] == "succeeded", state.get("error")
             return
         time.sleep(0.2)
     raise AssertionError("training did not end")
@@ -115,14 +115,17 @@ def test_an_erased_person_leaves_no_byte_in_the_data_directory(tmp_path: Path) -
     server = start_server(data)
     try:
         fill(server)
-        export = get(server, f"/v1/privacy/subjects/{quote('email:' + EMAIL)}/export")
-        assert export.status_code == 200
-        with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
-            lines = {n: archive.read(n).decode().splitlines() for n in archive.namelist()}
+        for _ in range(100):  # the decision log and its feedback are written behind
+            export = get(server, f"/v1/privacy/subjects/{quote('email:' + EMAIL)}/export")
+            assert export.status_code == 200
+            with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+                lines = {n: archive.read(n).decode().splitlines() for n in archive.namelist()}
+            if lines["feedback.jsonl"]:
+                break
+            time.sleep(0.1)
         assert len(lines["events.jsonl"]) == 8  # identify, 6 views (device), the order
         assert len(lines["decisions.jsonl"]) == 1 and len(lines["feedback.jsonl"]) == 1
         assert len(lines["quarantine.jsonl"]) == 1 and lines["profile.jsonl"]
-        baseline = post(server, "/v1/decisions", {"placement": "home", "customer_id": "nobody-x"})
     finally:
         stop_server(server)
     before = scan_data_dir(data, IDENTIFIERS)
@@ -146,16 +149,15 @@ def test_an_erased_person_leaves_no_byte_in_the_data_directory(tmp_path: Path) -
         assert resent.status_code == 200
         assert get(server, f"/v1/customers/{CUSTOMER}").status_code == 404
         cold = post(server, "/v1/decisions", {"placement": "home", "customer_id": CUSTOMER})
-        assert cold.json()["personalized"] is False
+        baseline = post(server, "/v1/decisions", {"placement": "home", "customer_id": "nobody-x"})
+        assert cold.json()["personalized"] == baseline.json()["personalized"]
         assert [i["item_id"] for i in cold.json()["items"]] == [
             i["item_id"] for i in baseline.json()["items"]
         ]
-        cold_ids = [cold.json()["decision_id"]]
     finally:
         stop_server(server)
     after = scan_data_dir(data, IDENTIFIERS)
-    # the decision made for them after the erasure names the customer id they sent
-    assert [f for f in after if CUSTOMER not in f or "decision" not in f] == [], (after, cold_ids)
+    assert after == []  # the decision asked for them after it was logged without their ids
 
 
 def test_a_suppression_is_lifted(tmp_path: Path) -> None:

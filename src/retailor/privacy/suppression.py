@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
+from retailor.domain.customers import CustomerRef, IdentifierKind
 from retailor.domain.events import Event
 from retailor.identity.identifiers import event_identifiers
 from retailor.privacy.subjects import graph_ref, suppression_hash
@@ -54,6 +55,23 @@ class Suppression:
             suppression_hash(ref, self._salt) in hashes
             for ref in event_identifiers(event, self._salt)
         )
+
+    def names(self, *identifiers: str | None) -> bool:
+        """Whether one of ``identifiers`` (customer or visitor ids, or ``email:…`` and the
+        other prefixed forms) is suppressed."""
+        hashes = self.current()
+        if not hashes:
+            return False
+        for identifier in identifiers:
+            if identifier is None:
+                continue
+            refs = (
+                graph_ref(identifier, self._salt),
+                CustomerRef(IdentifierKind.ANONYMOUS_ID, identifier),
+            )
+            if any(suppression_hash(ref, self._salt) in hashes for ref in refs):
+                return True
+        return False
 
     def keep(self, events: list[Event]) -> tuple[list[Event], int]:
         """The events that name nobody suppressed, and how many were refused."""

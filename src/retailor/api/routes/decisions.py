@@ -50,6 +50,19 @@ class DecisionDetail(msgspec.Struct):
     feedback: list[FeedbackRecord]
 
 
+Asked = TypeVar("Asked", DecisionRequest, RerankRequest)
+
+
+def unnamed(ctx: AppContext, wanted: Asked) -> Asked:
+    """A request for an erased (suppressed) person is answered as for a stranger, and
+    logged without their ids."""
+    if ctx.suppression is not None and ctx.suppression.names(
+        wanted.customer_id, wanted.anonymous_id
+    ):
+        return msgspec.structs.replace(wanted, customer_id=None, anonymous_id=None)
+    return wanted
+
+
 def _decode(decoder: msgspec.json.Decoder[T], body: bytes, kind: type[T]) -> T:
     try:
         return numbers.decode(decoder, body, kind)
@@ -75,7 +88,7 @@ async def decide(request: Request, ctx: AppContext) -> Response:
     trending) and before any model is trained (fallbacks); never returns an item a rule
     excludes. Send feedback and later events with the ``decision_id``."""
     body = await read_body(request, MAX_REQUEST_BYTES)
-    wanted = _decode(_decision_request, body, DecisionRequest)
+    wanted = unnamed(ctx, _decode(_decision_request, body, DecisionRequest))
     await ctx.catch_up()  # every event another worker acknowledged shapes this decision
     try:
         decision = ctx.decisions.engine.decide(wanted)
@@ -98,7 +111,7 @@ async def rerank(request: Request, ctx: AppContext) -> Response:
     """The items you send (best first, as your search engine ranked them) come back
     re-ordered by this customer's affinity, with the search placement's rules applied."""
     body = await read_body(request, MAX_REQUEST_BYTES)
-    wanted = _decode(_rerank_request, body, RerankRequest)
+    wanted = unnamed(ctx, _decode(_rerank_request, body, RerankRequest))
     await ctx.catch_up()
     try:
         decision = ctx.decisions.engine.rerank(wanted)

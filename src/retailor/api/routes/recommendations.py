@@ -78,6 +78,8 @@ async def recommendations(request: Request, ctx: AppContext) -> Response:
     k = query_int(request, "k", 10, 1, 200)
     customer_id = request.query_params.get("customer_id") or None
     anonymous_id = request.query_params.get("anonymous_id") or None
+    if ctx.suppression is not None and ctx.suppression.names(customer_id, anonymous_id):
+        customer_id = anonymous_id = None  # an erased person is served as a stranger
     await ctx.catch_up()
     # who asks, as decisions see it: an anonymous id is only ever a visitor id
     asking = ctx.decisions.engine.audience.who(customer_id, anonymous_id)
