@@ -180,6 +180,32 @@ class Client:
                 return job
             time.sleep(poll_seconds)
 
+    def request_erasure(self, identifier: str) -> dict[str, Any]:
+        """Ask for a person's erasure; the answer has ``erasure_id`` and ``status``."""
+        body = msgspec.json.encode({"identifier": identifier})
+        return self._call("POST", "/v1/privacy/erasures", body=body)  # type: ignore[no-any-return]
+
+    def erasure(self, erasure_id: str) -> dict[str, Any]:
+        """An erasure's ``status`` and, once ``done``, its ``receipt``."""
+        path = f"/v1/privacy/erasures/{quote(erasure_id, safe='')}"
+        return self._call("GET", path)  # type: ignore[no-any-return]
+
+    def lift_suppression(self, identifier: str) -> dict[str, Any]:
+        """Accept a suppressed identifier's events again."""
+        path = f"/v1/privacy/suppressions/{quote(identifier, safe='')}"
+        return self._call("DELETE", path)  # type: ignore[no-any-return]
+
+    def export_subject(self, identifier: str) -> bytes:
+        """The zip of everything about the person ``identifier`` names."""
+        path = f"/v1/privacy/subjects/{quote(identifier, safe='')}/export"
+        try:
+            response = self._http.get(path)
+        except httpx.HTTPError as exc:
+            raise RetailorError(0, {"detail": f"cannot reach the server: {exc}"}) from None
+        if response.status_code >= 400:
+            _answer(response, False)
+        return response.content
+
     def train_models(self, names: Sequence[str] = ()) -> dict[str, Any]:
         """Train on the server (default: every default recommender) and wait until done;
         returns ``{"models": [...]}``, the versions made and whether each was activated.

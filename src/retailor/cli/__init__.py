@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "experiments:experiments",
         "Experiments: their definitions, variants, phases and status.",
     ),
+    "privacy": (
+        "privacy:privacy",
+        "Access and erasure requests: export a person's data, erase them, lift suppression.",
+    ),
     "report": (
         "report:report",
         "Decisions and what they earned, by time and dimension (see docs/measurement.md).",
