@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from retailor.domain.events import Channel, Event, EventType
+from retailor.domain.privacy import Subject
 from retailor.storage.factory import Storage
 from retailor.storage.schema import EVENT_SCHEMA, events_to_table, table_to_events
 
@@ -113,7 +114,7 @@ def test_erase_removes_a_customer_and_frees_the_ids(storage: Storage) -> None:
     append(
         storage, make("a"), make("b", customer=None, anonymous_id="c1"), make("k", customer="c2")
     )
-    assert storage.events.erase("c1") == 2
+    assert storage.events.erase(Subject(ids=("c1",))) == 2
     assert storage.events.count() == 1
     assert append(storage, make("a")) == (1, [])
 

@@ -40,7 +40,7 @@ class FileModelRegistry(ModelRegistry):
         make_private_dir(folder)
         with open(folder / ".lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            version = max(_last(folder), *(r.version for r in self.versions(name))) + 1
+            version = max([_last(folder), *(r.version for r in self.versions(name))]) + 1
             record = ModelRecord(
                 name=name,
                 version=version,
