@@ -1,4 +1,6 @@
-"""DuckDB ``EventLog``: the ``events`` table, deduplicated by its primary key."""
+"""DuckDB ``EventLog``: the ``events`` table, deduplicated by its primary key. Removing
+events (erasure, retention) records the last position given in ``event_position``, so
+that after a restart the next append does not take a removed event's position."""
 
 from __future__ import annotations
 

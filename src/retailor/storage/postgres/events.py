@@ -20,6 +20,10 @@ batch (an array parameter), and the new rows go in with ``COPY`` as CSV that Arr
 writes in C++. A month's partition is created when its first event arrives, as a
 table of its own then attached: attaching takes a lock that neither reads nor inserts
 wait for, so a long scan (a training run) never holds up ingestion.
+
+Erasure and retention delete rows in one statement that also frees their ids in
+``event_ids``; nothing is renumbered and ``event_position`` stays, so the events left
+keep their positions and a removed position is never given again.
 """
 
 from __future__ import annotations
