@@ -10,6 +10,7 @@ from retailor.domain.decisions import (
     FeedbackRecord,
     LoggedOffer,
 )
+from retailor.domain.privacy import Subject
 from retailor.storage.factory import Storage
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -146,3 +147,27 @@ def test_logged_between_reads_in_the_order_of_writing(storage: Storage) -> None:
     assert [d.record.decision_id for d in log.logged_between(after, until, 3)] == ["d2"]
     # nothing logged after ``until``
     assert log.logged_between(None, before, 10) == []
+
+
+def test_a_subjects_decisions_are_named_and_erased_with_their_feedback(storage: Storage) -> None:
+    log = storage.decisions
+
+    def fb(decision_id: str) -> FeedbackRecord:
+        return FeedbackRecord(decision_id=decision_id, at=T0, type="clicked", item_id="x",
+                              offer_id=None, value=None, source="api")  # fmt: skip
+
+    # record(n) is for customer c{n % 3}: c1 gets d1 and d4; d2 is c2's
+    visitor = record(6, customer=None, anonymous_id="v-ann")
+    log.append([record(4), record(1), record(2), visitor])
+    log.add_feedback([fb("d1"), fb("d1"), fb("d2"), fb("d6"), fb("d4")])
+    ann = Subject(ids=("c1", "v-ann"), texts=("ann@example.com",))
+    assert [r.decision_id for r in log.naming(ann)] == ["d1", "d4", "d6"]
+    assert log.naming(ann)[0] == record(1)
+    assert log.naming(Subject(texts=("ann@example.com",))) == []
+    assert log.erase(ann) == 3 + 4
+    assert log.erase(ann) == 0
+    assert log.naming(ann) == []
+    assert [r.decision_id for r in log.scan()] == ["d2"] and log.count() == 1
+    assert log.get("d1") is None
+    assert log.feedback() == [fb("d2")]
+    assert log.feedback_for(["d1", "d4", "d6"]) == []

@@ -56,3 +56,48 @@ def test_racing_announcements_leave_the_highest_head(open_feed: OpenFeed) -> Non
         list(pool.map(lambda n: feeds[n % 4].announce(n, b"x"), range(1, 201)))
     assert feeds[0].head() == 200
     assert len(feeds[1].payloads(0, 200)) == 200
+
+
+def test_clear_drops_the_payloads_and_keeps_the_head(open_feed: OpenFeed) -> None:
+    writer, reader = open_feed(), open_feed()
+    for position in range(1, 8):
+        writer.announce(position, None if position == 4 else f"event {position}".encode())
+    assert reader.clear() == 6
+    assert reader.head() == 7
+    assert writer.payloads(0, 7) == {}
+    assert reader.clear() == 0
+    writer.announce(8, b"eight")  # the feed goes on from its head
+    assert reader.head() == 8 and reader.payloads(7, 8) == {8: b"eight"}
+
+
+def _dumps(redis_dsn: str) -> list[bytes]:
+    """Every key of the test's namespace, and its value as DUMP serializes it."""
+    from retailor.storage.redis.connection import open_state
+
+    state = open_state(redis_dsn)
+    try:
+        keys = list(state.client.scan_iter(match=f"{state.namespace}:*"))
+        found: list[bytes] = []
+        for key in keys:
+            dumped = state.client.dump(key)
+            found += [key, dumped if isinstance(dumped, bytes) else b""]
+        return found
+    finally:
+        state.close()
+
+
+def test_a_redis_clear_leaves_no_byte_of_a_payload(redis_dsn: str) -> None:
+    from retailor.storage.redis.connection import open_state
+    from retailor.storage.redis.feed import RedisEventFeed
+
+    state = open_state(redis_dsn)
+    try:
+        feed = RedisEventFeed(state)
+        feed.announce(1, b'{"email": "ann@example.com"}')
+        feed.announce(2, b'{"email": "bob@example.com"}')
+        assert any(b"ann@example.com" in d for d in _dumps(redis_dsn))
+        assert feed.clear() == 2
+        assert not any(b"@example.com" in d for d in _dumps(redis_dsn))
+        assert feed.head() == 2
+    finally:
+        state.close()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from retailor.domain.events import Channel, Event, EventType
+from retailor.domain.privacy import Subject
 from retailor.storage.factory import Storage
 from retailor.storage.schema import EVENT_SCHEMA, events_to_table, table_to_events
 
@@ -113,7 +114,7 @@ def test_erase_removes_a_customer_and_frees_the_ids(storage: Storage) -> None:
     append(
         storage, make("a"), make("b", customer=None, anonymous_id="c1"), make("k", customer="c2")
     )
-    assert storage.events.erase("c1") == 2
+    assert storage.events.erase(Subject(ids=("c1",))) == 2
     assert storage.events.count() == 1
     assert append(storage, make("a")) == (1, [])
 
@@ -226,3 +227,87 @@ def test_visitors_are_the_distinct_people_of_each_period(storage: Storage) -> No
         (T0 + 24 * hour, "c3", None),
     ]
     assert storage.events.visitors(T0 + hour, end) == [(None, "c2", None), (None, "c3", None)]
+
+
+def _one_per_append(storage: Storage, *events: Event) -> dict[str, int]:
+    """Append each event on its own; the position each got, by id."""
+    at: dict[str, int] = {}
+    for e in events:
+        result = storage.events.append(events_to_table([e]))
+        assert result.position is not None
+        at[e.event_id] = result.position
+    return at
+
+
+def _at(storage: Storage, position: int) -> list[str]:
+    return _ids(storage.events.read_after(position - 1, position))
+
+
+ANN = Subject(ids=("c1", "a-c1"), texts=("ann@example.com", 'Zoë "Z" Smith'))
+
+
+def test_erase_finds_a_subject_by_id_and_inside_properties_or_context(storage: Storage) -> None:
+    identify = EventType.IDENTIFY
+    at = _one_per_append(
+        storage,
+        make("by-customer"),
+        make("by-visitor", customer=None, anonymous_id="a-c1"),
+        make("traits", type=identify, customer="c7", properties={"traits": {"email": "ann@example.com"}}),
+        make("context", customer="c8", context={"page": {"url": "/?mail=ann@example.com"}}),
+        make("escaped", customer="c9", type=identify, properties={"traits": {"name": 'Zoë "Z" Smith'}}),
+        make("quoted-id", customer="c2", properties={"item_id": "sku-1", "ref": "c1"}),
+        make("longer-id", customer="c12", properties={"item_id": "c12", "ref": "xc1"}),
+        make("other", customer="c3", context={"mail": "bob@example.com"}),
+    )  # fmt: skip
+    head = storage.events.position()
+    gone = ["by-customer", "by-visitor", "traits", "context", "escaped", "quoted-id"]
+    assert storage.events.erase(ANN) == len(gone)
+    assert storage.events.count() == 2
+    assert sorted(_ids(storage.events.scan())) == ["longer-id", "other"]
+    # the events left keep their positions, and the log's head stays where it was
+    assert storage.events.position() == head
+    for event_id, position in at.items():
+        assert _at(storage, position) == ([] if event_id in gone else [event_id])
+    assert storage.events.erase(ANN) == 0
+    # their ids may be stored again, at the next position
+    assert storage.events.append(events_to_table([make("by-customer")])).position == head + 1
+    assert storage.events.count() == 3
+
+
+def test_erase_of_the_newest_events_gives_their_positions_to_no_one(storage: Storage) -> None:
+    _one_per_append(storage, make("kept", customer="c2"), make("mine-1"), make("mine-2"))
+    assert storage.events.erase(Subject(ids=("c1",))) == 2
+    assert storage.events.position() == 3
+    assert storage.events.append(events_to_table([make("next", customer="c2")])).position == 4
+    assert _ids(storage.events.read_after(1, 4)) == ["next"]
+
+
+def test_erase_by_text_alone_and_of_nobody(storage: Storage) -> None:
+    _one_per_append(
+        storage,
+        make("mail", customer="c5", context={"traits": {"email": "ann@example.com"}}),
+        make("kept", customer="c6"),
+    )
+    assert storage.events.erase(Subject()) == 0
+    assert storage.events.erase(Subject(ids=("nobody",))) == 0
+    assert storage.events.erase(Subject(texts=("ann@example.com",))) == 1
+    assert _ids(storage.events.scan()) == ["kept"]
+
+
+def test_expire_removes_one_type_before_a_time(storage: Storage) -> None:
+    page = EventType.PAGE_VIEWED
+    at = _one_per_append(
+        storage,
+        make("old-page", minutes=-60 * 24 * 40, type=page, properties={}),
+        make("old-view", minutes=-60 * 24 * 40),
+        make("edge-page", minutes=0, type=page, properties={}),
+        make("new-page", minutes=10, type=page, properties={}),
+    )
+    assert storage.events.expire("page_viewed", T0) == 1
+    assert storage.events.expire("page_viewed", T0) == 0
+    assert sorted(_ids(storage.events.scan())) == ["edge-page", "new-page", "old-view"]
+    assert _at(storage, at["new-page"]) == ["new-page"]
+    assert storage.events.expire("page_viewed", T0 + timedelta(hours=1)) == 2
+    assert storage.events.expire("cart_viewed", T0 + timedelta(days=1)) == 0
+    assert _ids(storage.events.scan()) == ["old-view"]
+    assert append(storage, make("old-page")) == (1, [])

@@ -151,3 +151,29 @@ def test_racing_first_exposures_agree(
         t.join()
     assert len({a.variant for a in got}) == 1
     assert views[-1].units("exp") == [got[0]]
+
+
+def test_a_persons_assignments_are_named_and_erased(open_exposures: OpenExposures) -> None:
+    store = open_exposures()
+    store.record(first("c1", seconds=5))
+    store.record(first("c1", "b", seconds=1, experiment="hero"))
+    store.record(first("v1", seconds=3, phase=2))
+    store.record(first("c2", seconds=2))
+    store.record(first("c12", seconds=4, experiment="hero"))
+    store = open_exposures()
+    named = store.naming(["c1", "v1"])
+    assert [(a.experiment_id, a.phase, a.unit) for a in named] == [
+        ("hero", 1, "c1"),
+        ("exp", 2, "v1"),
+        ("exp", 1, "c1"),
+    ]
+    assert named[0] == first("c1", "b", seconds=1, experiment="hero")
+    assert store.naming([]) == [] and store.naming(["nobody"]) == []
+    assert store.erase(["c1", "v1"]) == 3
+    assert store.erase(["c1", "v1"]) == 0
+    assert store.erase([]) == 0
+    store = open_exposures()
+    assert store.naming(["c1", "v1"]) == []
+    assert store.find("exp", 1, ["c1"]) is None
+    assert [a.unit for a in store.units("exp")] == ["c2"]
+    assert [a.unit for a in store.units("hero")] == ["c12"]

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
+from retailor.domain.privacy import Subject
 from retailor.storage.fact_sql import SCHEMAS, decision_rows
 from retailor.storage.factory import Storage
 from retailor.storage.facts import (
@@ -311,3 +312,36 @@ def test_order_sums_count_and_sum_orders_per_period(storage: Storage) -> None:
     assert facts.order_sums(T0, end, "day") == [(midnight, 3, 35.5, 10.0, 30.0)]
     assert facts.order_sums(T0, end) == [(None, 3, 35.5, 10.0, 30.0)]
     assert facts.order_sums(end + 2 * hour, end + 3 * hour) == []
+
+
+def test_erase_removes_a_persons_decisions_and_orders_with_what_hangs_on_them(
+    storage: Storage,
+) -> None:
+    facts = facts_of(storage)
+    # decision(n) is for c{n % 3}, 3 exposures each: d1 and d4 are c1's
+    facts.add_decisions(
+        [decision(1), decision(2), decision(4),
+         decision(5, customer=None, anonymous_id="v-ann", person="p-ann"),
+         decision(7, customer="c7", person="c1")]  # folded into c1's cluster
+    )  # fmt: skip
+    mine = OrderFact(order_id="x1", at=T0 + timedelta(minutes=30), customer_id="c1", revenue=3.0)
+    visit = OrderFact(order_id="x2", at=T0 + timedelta(minutes=31), anonymous_id="v-ann")
+    theirs = OrderFact(order_id="x3", at=T0 + timedelta(minutes=32), customer_id="c2",
+                       person="c2", revenue=5.0)  # fmt: skip
+    facts.put_orders(
+        [mine, visit, theirs],
+        [line("x1", 0, "i1", 1.0), line("x1", 1, "i2", 2.0), line("x2", 0, "i1", 1.0),
+         line("x3", 0, "i1", 5.0, decision_id="d1")],
+    )  # fmt: skip
+    ann = Subject(ids=("c1", "v-ann"), texts=("ann@example.com",))
+    # decisions d1, d4, d5, d7 with 3 exposures each; orders x1, x2 with 3 lines
+    assert facts.erase(ann) == 4 + 12 + 2 + 3
+    assert facts.erase(ann) == 0
+    assert facts.erase(Subject(texts=("ann@example.com",))) == 0
+    assert [facts.decision(f"d{n}") is None for n in (1, 2, 4, 5, 7)] == [
+        True, False, True, True, True,
+    ]  # fmt: skip
+    assert facts.count("decisions") == 1 and facts.count("exposures") == 3
+    assert facts.order("x1") is None and facts.order("x2") is None
+    assert facts.order("x3") == theirs
+    assert facts.lines_of(["x1", "x2", "x3"]) == [line("x3", 0, "i1", 5.0, decision_id="d1")]

@@ -55,3 +55,35 @@ def test_put_many_holds_each_value(open_cache: OpenCache) -> None:
     writer.put_many("decision", [("d1", b"one"), ("d2", b"two")], 60)
     writer.put_many("decision", [], 60)
     assert reader.get_many("decision", ["d2", "d1", "d3"]) == [b"two", b"one", None]
+
+
+def test_clear_drops_every_value_of_every_kind(open_cache: OpenCache) -> None:
+    writer, reader = open_cache(), open_cache()
+    writer.put_many("decision", [(f"d{n}", b"x") for n in range(1_200)], 60)
+    writer.put("list", "ann@example.com", b"[1, 2]", 60)
+    writer.put("list", "odd*[key]?", b"y", 60)
+    assert reader.clear() == 1_202
+    assert writer.get_many("decision", ["d0", "d1199"]) == [None, None]
+    assert writer.get("list", "ann@example.com") is None
+    assert reader.clear() == 0
+    writer.put("list", "c1", b"again", 60)  # the cache keeps working
+    assert reader.get("list", "c1") == b"again"
+
+
+def test_a_redis_clear_leaves_other_namespaces(redis_dsn: str) -> None:
+    from retailor.storage.redis.cache import RedisHotCache
+    from retailor.storage.redis.connection import open_state
+
+    mine = open_state(redis_dsn)
+    # a namespace the first one's prefix would match as a pattern, were it not escaped
+    theirs = open_state(redis_dsn, namespace=f"{mine.namespace}*")
+    try:
+        cache, other = RedisHotCache(mine), RedisHotCache(theirs)
+        cache.put("list", "c1", b"mine", 60)
+        other.put("list", "c1", b"theirs", 60)
+        assert cache.clear() == 1
+        assert other.get("list", "c1") == b"theirs"
+        assert other.clear() == 1
+    finally:
+        mine.close()
+        theirs.close()

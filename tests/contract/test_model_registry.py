@@ -114,3 +114,36 @@ def test_active_versions_follow_saves_and_rollbacks(open_registry: OpenRegistry)
     registry.activate("popularity", 1)
     registry.activate("als", 1)
     assert other.active_versions() == {"als": 1, "popularity": 1}
+
+
+def test_delete_removes_a_version_and_its_number_is_never_given_again(
+    open_registry: OpenRegistry,
+) -> None:
+    registry = open_registry()
+    for n in range(3):
+        registry.save("als", {"n": n}, {}, activate=n == 0, artifact=f"fit {n}".encode())
+    assert registry.delete("als", 2) is True
+    assert registry.delete("als", 2) is False
+    assert registry.delete("als", 9) is False
+    assert registry.delete("nothing", 1) is False
+    assert [r.version for r in registry.versions("als")] == [1, 3]
+    assert registry.artifact("als", 2) is None
+    assert registry.delete("als", 3) is True  # the newest: its number stays taken
+    other = open_registry()
+    assert other.save("als", {"n": 3}, {}, activate=False).version == 4
+    assert [r.version for r in other.versions("als")] == [1, 4]
+    assert other.artifact("als", 1) == b"fit 0"
+
+
+def test_the_active_version_cannot_be_deleted(open_registry: OpenRegistry) -> None:
+    registry = open_registry()
+    registry.save("als", {}, {})
+    registry.save("als", {}, {}, activate=False)
+    with pytest.raises(ValueError, match="active"):
+        registry.delete("als", 1)
+    assert [r.version for r in registry.versions("als")] == [1, 2]
+    registry.activate("als", 2)
+    assert registry.delete("als", 1) is True
+    active = open_registry().active("als")
+    assert active is not None and active.version == 2
+    assert open_registry().active_versions() == {"als": 2}

@@ -182,3 +182,49 @@ def test_an_offer_without_limits_is_always_allowed_and_awarded(ledgers: Ledgers)
     assert ledger.award(capped, "c1", NOW, "d-a")
     assert ledger.allowed([capped, free, capped], "c1", NOW + 1) == [False, True, False]
     assert ledger.allowed([capped], None, NOW + 1) == [True]  # a cap needs someone to count
+
+
+def test_forget_drops_a_persons_impressions_and_keeps_the_rest(ledgers: Ledgers) -> None:
+    ledger, other = ledgers(), ledgers()
+    capped = offer("capped", frequency_cap={"per_day": 2}, max_redemptions=10, cost=1)
+    weekly = offer("weekly", frequency_cap={"per_week": 1})
+    assert ledger.award(capped, "c1", NOW, "d1") and ledger.award(capped, "c1", NOW + 1, "d2")
+    assert ledger.award(weekly, "c1", NOW + 2, "d3")
+    assert ledger.award(weekly, "v-ann", NOW + 3, "d4")
+    assert ledger.award(capped, "x:c1", NOW + 4, "d5")  # another person whose id ends alike
+    assert ledger.award(capped, "c12", NOW + 5, "d6")
+    assert ledger.redeem(capped, "d1") == "counted"
+    assert not ledger.available(capped, "c1", NOW + 10)
+    assert other.forget(["c1", "v-ann", "nobody"]) == 4
+    assert other.forget(["c1", "v-ann"]) == 0
+    assert other.forget([]) == 0
+    assert ledger.available(capped, "c1", NOW + 10) and ledger.available(weekly, "c1", NOW + 10)
+    assert ledger.available(weekly, "v-ann", NOW + 10)
+    # others' impressions stay, and so do redemptions and spend (they name decisions)
+    assert ledger.award(capped, "x:c1", NOW + 11, "d7")
+    assert not ledger.award(capped, "x:c1", NOW + 12, "d8")
+    assert ledger.award(capped, "c12", NOW + 13, "d9")
+    assert not ledger.award(capped, "c12", NOW + 14, "d10")
+    assert ledger.usage("capped") == (1, 1.0)
+    assert ledger.redeem(capped, "d1") == "duplicate"
+
+
+def test_after_a_redis_forget_no_key_names_the_person(redis_dsn: str) -> None:
+    from retailor.storage.redis.connection import open_state
+    from retailor.storage.redis.ledger import RedisOfferLedger
+
+    state = open_state(redis_dsn)
+    try:
+        ledger = RedisOfferLedger(state)
+        capped = offer("capped", frequency_cap={"per_day": 3})
+        for n, who in enumerate(["ann@example.com", "ann@example.com", "c2"]):
+            assert ledger.award(capped, who, NOW + n, f"d{n}")
+        assert ledger.redeem(capped, "d0") == "counted"
+        keys = [k.decode() for k in state.client.scan_iter(match=f"{state.namespace}:*")]
+        assert any("ann@example.com" in k for k in keys)
+        assert ledger.forget(["ann@example.com"]) == 2
+        keys = [k.decode() for k in state.client.scan_iter(match=f"{state.namespace}:*")]
+        assert not any("ann@example.com" in k for k in keys)
+        assert any(k.endswith(":c2") for k in keys)
+    finally:
+        state.close()

@@ -8,6 +8,7 @@ import msgspec
 
 from retailor.domain.access import Scope
 from retailor.domain.catalog import CatalogPatch
+from retailor.domain.privacy import Subject
 from retailor.domain.quarantine import Rejection
 from retailor.privacy.keys import create_key, hash_secret
 from retailor.storage.factory import Storage
@@ -93,16 +94,41 @@ def test_catalog_revisions_name_what_changed(storage: Storage) -> None:
     assert catalog.changed_since(second).revision == second
 
 
-def rejection(n: int, source: str = "http:/v1/events") -> Rejection:
+def rejection(
+    n: int, source: str = "http:/v1/events", payload: str = '{"bad": true}', event_id: str = ""
+) -> Rejection:
     return Rejection(
         quarantine_id=f"q{n:04d}",
         received_at=NOW + timedelta(seconds=n),
         source=source,
         reason=f"reason {n}",
-        payload='{"bad": true}',
-        event_id=f"e{n}",
+        payload=payload,
+        event_id=event_id or f"e{n}",
         index=n,
     )
+
+
+def test_quarantine_finds_and_erases_what_names_a_subject(storage: Storage) -> None:
+    ann = Subject(ids=("c1",), texts=("ann@example.com",))
+    storage.quarantine.add(
+        [
+            rejection(1, payload='{"traits": {"email": "ann@example.com"}, "bad": 1}'),
+            rejection(2, payload='{"customer_id": "c1", "type": 7}'),
+            rejection(3, payload="not json at all, from ann@example.com\x00 and more"),
+            rejection(4, payload="{}", event_id="c1"),  # an id sent where the event id goes
+            rejection(5, payload='{"customer_id": "c12", "mail": "bob@example.com"}'),
+            rejection(6, payload='{"customer_id": "xc1"}'),
+        ]
+    )
+    named = storage.quarantine.naming(ann)
+    assert [r.quarantine_id for r in named] == ["q0004", "q0003", "q0002", "q0001"]
+    assert named[1].payload == "not json at all, from ann@example.com\x00 and more"
+    assert storage.quarantine.naming(Subject()) == []
+    assert storage.quarantine.erase(ann) == 4
+    assert storage.quarantine.erase(ann) == 0
+    assert storage.quarantine.naming(ann) == []
+    assert [r.quarantine_id for r in storage.quarantine.list()] == ["q0006", "q0005"]
+    assert storage.quarantine.count() == 2
 
 
 def test_quarantine_keeps_everything_newest_first(storage: Storage) -> None:

@@ -55,3 +55,14 @@ def test_a_snapshot_of_many_parts_comes_back_whole(snapshots: SnapshotStore) -> 
     assert snapshots.latest("projections") == (3, data[:1000])
     snapshots.save("projections", 4, data, keep=3)
     assert snapshots.latest("projections") == (4, data)
+
+
+def test_clear_removes_every_snapshot_of_every_kind(snapshots: SnapshotStore) -> None:
+    snapshots.save("projections", 1, bytes(2500))
+    snapshots.save("projections", 2, b"two")
+    snapshots.save("other", 5, b"five")
+    assert snapshots.clear() == 3
+    assert snapshots.latest("projections") is None and snapshots.latest("other") is None
+    assert snapshots.clear() == 0
+    snapshots.save("projections", 3, b"after")
+    assert snapshots.latest("projections") == (3, b"after")

@@ -51,7 +51,7 @@ class ExposureStore(ABC):
     @abstractmethod
     def naming(self, units: Sequence[str]) -> list[Assignment]:
         """Every assignment, of any experiment, whose unit is one of ``units``, oldest
-        first (what one person was assigned to)."""
+        first, then by unit, experiment and phase (what one person was assigned to)."""
 
     @abstractmethod
     def erase(self, units: Sequence[str]) -> int:

@@ -320,6 +320,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
         from retailor.storage.postgres.keys import PostgresKeyStore
         from retailor.storage.postgres.leases import PostgresLeaseStore
         from retailor.storage.postgres.models import PostgresModelRegistry
+        from retailor.storage.postgres.privacy import PostgresPrivacyStore, PostgresReclaimer
         from retailor.storage.postgres.quarantine import PostgresQuarantineStore
         from retailor.storage.postgres.segment_sizes import PostgresSegmentSizeStore
         from retailor.storage.postgres.snapshots import PostgresSnapshotStore
@@ -340,6 +341,8 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             exposures=PostgresExposureStore(database),
             facts=PostgresFactStore(database),
             segment_sizes=PostgresSegmentSizeStore(database),
+            privacy=PostgresPrivacyStore(database),
+            reclaimer=PostgresReclaimer(database),
             probes=[database.unavailable],
             _closers=[database],
         )

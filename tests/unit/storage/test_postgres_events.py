@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from retailor.domain.events import Event, EventType
+from retailor.domain.privacy import Subject
 from retailor.storage.factory import Storage, open_storage
 from retailor.storage.schema import events_to_table
 
@@ -84,6 +85,6 @@ def test_each_month_gets_a_partition(postgres_dsn: str, workers: list[Storage]) 
 
 def test_erasing_frees_the_ids_for_every_worker(workers: list[Storage]) -> None:
     workers[0].events.append(events_to_table([view(0, 1), view(7, 2), view(1, 3)]))
-    assert workers[1].events.erase("c0") == 2
+    assert workers[1].events.erase(Subject(ids=("c0",))) == 2
     assert workers[0].events.append(events_to_table([view(0, 5), view(1, 5)])).accepted == 1
     assert workers[1].events.count() == 2

@@ -1,4 +1,6 @@
-"""DuckDB ``EventLog``: the ``events`` table, deduplicated by its primary key."""
+"""DuckDB ``EventLog``: the ``events`` table, deduplicated by its primary key. Removing
+events (erasure, retention) records the last position given in ``event_position``, so
+that after a restart the next append does not take a removed event's position."""
 
 from __future__ import annotations
 
@@ -28,7 +30,11 @@ class DuckDBEventLog(EventLog):
     def __init__(self, db: DuckDBDatabase) -> None:
         self._db = db
         # one writer process: the next position is counted here, from the newest stored
-        row = db.rows("SELECT coalesce(max(position), 0) FROM events")
+        # or the last given before events were removed, whichever is later
+        row = db.rows(
+            "SELECT greatest(coalesce((SELECT max(position) FROM events), 0), "
+            "coalesce((SELECT max(position) FROM event_position), 0))"
+        )
         self._position = int(row[0][0])
         self._append_lock = threading.Lock()  # appends take positions one at a time
 
@@ -201,8 +207,17 @@ class DuckDBEventLog(EventLog):
         )
 
     def _delete(self, sql: str, params: list[Any]) -> int:
-        with self._append_lock:  # not under an append: it counts on what it looked up
-            row = self._db.rows(sql, params)
+        with self._append_lock, self._db.use() as cur:  # not under an append
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                row = cur.execute(sql, params).fetchall()
+                cur.execute(
+                    "INSERT OR REPLACE INTO event_position VALUES (true, ?)", [self._position]
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
         return int(row[0][0]) if row else 0
 
 

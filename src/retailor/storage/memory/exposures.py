@@ -55,7 +55,7 @@ class MemoryExposureStore(ExposureStore):
         wanted = set(units)
         with self._lock:
             found = [a for (_, _, unit), a in self._held.items() if unit in wanted]
-        return sorted(found, key=lambda a: (a.first_exposure_at, a.unit))
+        return sorted(found, key=lambda a: (a.first_exposure_at, a.unit, *_key(a)))
 
     def erase(self, units: Sequence[str]) -> int:
         wanted = set(units)

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord
+from retailor.domain.privacy import Subject
 from retailor.storage.base import DecisionLog, LoggedDecision
 from retailor.storage.decision_rows import DECISION_COLUMNS, decision_row
 from retailor.storage.postgres.database import PostgresDatabase
@@ -32,6 +33,8 @@ _INSERT_FEEDBACK = (
     f"INSERT INTO decision_feedback ({_FEEDBACK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 _decode = msgspec.json.Decoder(DecisionRecord).decode
+#: The decisions made for a subject: its ids as customer or visitor.
+_NAMING = "customer = ANY(%(ids)s) OR anonymous_id = ANY(%(ids)s)"
 
 
 def _feedback(row: tuple[Any, ...]) -> FeedbackRecord:
@@ -140,3 +143,26 @@ class PostgresDecisionLog(DecisionLog):
                 [*params, limit],
             ).fetchall()
         return [LoggedDecision(logged_at, _decode(record)) for logged_at, record in rows]
+
+    def naming(self, subject: Subject) -> list[DecisionRecord]:
+        if not subject.ids:
+            return []
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f'SELECT record::text FROM decisions WHERE {_NAMING} ORDER BY "at", decision_id',
+                {"ids": list(subject.ids)},
+            ).fetchall()
+        return [_decode(record) for (record,) in rows]
+
+    def erase(self, subject: Subject) -> int:
+        if not subject.ids:
+            return 0
+        ids = {"ids": list(subject.ids)}
+        with self._db.connection() as conn, conn.transaction():
+            fed = conn.execute(
+                "DELETE FROM decision_feedback WHERE decision_id IN "
+                f"(SELECT decision_id FROM decisions WHERE {_NAMING})",
+                ids,
+            ).rowcount
+            made = conn.execute(f"DELETE FROM decisions WHERE {_NAMING}", ids).rowcount
+        return fed + made

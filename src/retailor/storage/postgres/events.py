@@ -20,6 +20,10 @@ batch (an array parameter), and the new rows go in with ``COPY`` as CSV that Arr
 writes in C++. A month's partition is created when its first event arrives, as a
 table of its own then attached: attaching takes a lock that neither reads nor inserts
 wait for, so a long scan (a training run) never holds up ingestion.
+
+Erasure and retention delete rows in one statement that also frees their ids in
+``event_ids``; nothing is renumbered and ``event_position`` stays, so the events left
+keep their positions and a removed position is never given again.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import pyarrow.csv as pa_csv
 from psycopg import sql
 
 from retailor.domain.events import Event
+from retailor.domain.privacy import Subject
 from retailor.storage.base import AppendResult, EventLog
 from retailor.storage.dedupe import first_occurrences
 from retailor.storage.postgres.database import PostgresDatabase
@@ -243,16 +248,36 @@ class PostgresEventLog(EventLog):
             ).fetchall()
         return [(None if p is None else p.replace(tzinfo=UTC), c, a) for p, c, a in rows]
 
-    def erase(self, identifier: str) -> int:
+    def erase(self, subject: Subject) -> int:
+        where, params = naming(subject)
+        return self._delete(where, params)
+
+    def expire(self, event_type: str, before: datetime) -> int:
+        return self._delete('type = %s AND "timestamp" < %s', [event_type, before])
+
+    def _delete(self, where: str, params: list[Any]) -> int:
+        """Delete the events matching ``where`` and free their ids, in one statement;
+        the rows left keep their positions (nothing is renumbered)."""
         with self._db.connection() as conn:
             row = conn.execute(
-                "WITH gone AS (DELETE FROM events WHERE customer_id = %(id)s "
-                "OR anonymous_id = %(id)s RETURNING event_id), "
+                f"WITH gone AS (DELETE FROM events WHERE {where} RETURNING event_id), "
                 "freed AS (DELETE FROM event_ids WHERE event_id IN (SELECT event_id FROM gone)) "
                 "SELECT count(*) FROM gone",
-                {"id": identifier},
+                params,
             ).fetchone()
         return int(row[0]) if row else 0
+
+
+def naming(subject: Subject) -> tuple[str, list[Any]]:
+    """The condition on ``events`` rows of ``subject``'s events (see ``EventLog.erase``):
+    an id in an id column, or a needle inside the properties or the context (JSON text,
+    searched with ``strpos``: no pattern characters to escape)."""
+    clauses = ["customer_id = ANY(%s) OR anonymous_id = ANY(%s)"]
+    params: list[Any] = [list(subject.ids), list(subject.ids)]
+    for needle in subject.needles():
+        clauses.append("strpos(properties, %s) > 0 OR strpos(context, %s) > 0")
+        params += [needle, needle]
+    return " OR ".join(clauses), params
 
 
 def _duplicates(table: pa.Table, held: set[str]) -> list[str]:

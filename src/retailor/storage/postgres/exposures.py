@@ -71,3 +71,22 @@ class PostgresExposureStore(ExposureStore):
         with self._db.connection() as conn:
             cur = conn.execute("DELETE FROM exposures WHERE experiment_id = %s", [experiment_id])
             return cur.rowcount
+
+    def naming(self, units: Sequence[str]) -> list[Assignment]:
+        if not units:
+            return []
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM exposures WHERE unit = ANY(%s) "
+                "ORDER BY first_exposure_at, unit, experiment_id, phase",
+                [list(units)],
+            ).fetchall()
+        return [_assignment(r) for r in rows]
+
+    def erase(self, units: Sequence[str]) -> int:
+        if not units:
+            return 0
+        with self._db.connection() as conn:
+            return conn.execute(
+                "DELETE FROM exposures WHERE unit = ANY(%s)", [list(units)]
+            ).rowcount

@@ -4,7 +4,9 @@ load the same versions.
 
 Saving a version takes an advisory lock on the model's name for its transaction: two
 workers saving one model get consecutive numbers (the primary key would refuse a number
-taken twice in any case, so no version is ever overwritten).
+taken twice in any case, so no version is ever overwritten). ``model_numbers`` keeps the
+highest number each model was given, so that a removed version's number is never given
+again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,14 @@ from retailor.storage.postgres.database import PostgresDatabase
 _COLUMNS = "name, version, created_at, params::text, metrics::text"
 _NAME_LOCK = (
     "SELECT pg_advisory_xact_lock(hashtext('retailor.models:' || current_schema()), hashtext(%s))"
+)
+_NEXT_VERSION = (
+    "SELECT greatest((SELECT max(version) FROM model_versions WHERE name = %(name)s), "
+    "(SELECT last FROM model_numbers WHERE name = %(name)s), 0) + 1"
+)
+_GIVEN = (
+    "INSERT INTO model_numbers (name, last) VALUES (%s, %s) "
+    "ON CONFLICT (name) DO UPDATE SET last = greatest(model_numbers.last, excluded.last)"
 )
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
 _encode = msgspec.json.Encoder().encode
@@ -56,9 +66,7 @@ class PostgresModelRegistry(ModelRegistry):
         created_at = datetime.now(UTC)
         with self._db.connection() as conn, conn.transaction():
             conn.execute(_NAME_LOCK, [name])
-            row = conn.execute(
-                "SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = %s", [name]
-            ).fetchone()
+            row = conn.execute(_NEXT_VERSION, {"name": name}).fetchone()
             version = int(row[0]) if row else 1
             conn.execute(
                 "INSERT INTO model_versions (name, version, created_at, params, metrics, artifact) "
@@ -66,6 +74,7 @@ class PostgresModelRegistry(ModelRegistry):
                 (name, version, created_at, _encode(params).decode(), _encode(metrics).decode(),
                  artifact),
             )  # fmt: skip
+            conn.execute(_GIVEN, [name, version])
             if activate:
                 _make_active(conn, name, version)
         return ModelRecord(
@@ -90,6 +99,25 @@ class PostgresModelRegistry(ModelRegistry):
                 raise KeyError(f"model {name!r} has no version {version}")
             _make_active(conn, name, version)
         return _to_record(row)
+
+    def delete(self, name: str, version: int) -> bool:
+        with self._db.connection() as conn, conn.transaction():
+            conn.execute(_NAME_LOCK, [name])
+            held = conn.execute(
+                "SELECT 1 FROM model_versions WHERE name = %s AND version = %s", [name, version]
+            ).fetchone()
+            if held is None:
+                return False
+            active = conn.execute(
+                "SELECT 1 FROM model_active WHERE name = %s AND version = %s", [name, version]
+            ).fetchone()
+            if active is not None:
+                raise ValueError(f"version {version} of {name!r} is active")
+            conn.execute(_GIVEN, [name, version])
+            conn.execute(
+                "DELETE FROM model_versions WHERE name = %s AND version = %s", [name, version]
+            )
+        return True
 
     def active(self, name: str) -> ModelRecord | None:
         with self._db.connection() as conn:

@@ -3,6 +3,8 @@
 Rejected input may hold any character, NUL among them, which a PostgreSQL text column
 refuses. The payload is therefore kept as UTF-8 bytes and comes back exactly; in the
 reason and the event id (text, for people to read and query) a NUL becomes U+FFFD.
+The rejections naming a person are found by their event id, or by a needle's UTF-8 bytes
+inside the payload's (``position`` over ``bytea``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from retailor.domain.privacy import Subject
 from retailor.domain.quarantine import Rejection
 from retailor.storage.base import QuarantineStore
 from retailor.storage.postgres.database import PostgresDatabase
@@ -106,3 +109,28 @@ class PostgresQuarantineStore(QuarantineStore):
                 [start, end],
             ).fetchall()
         return [(hour.replace(tzinfo=UTC), reason, int(n)) for hour, reason, n in rows]
+
+    def naming(self, subject: Subject) -> builtins.list[Rejection]:
+        where, params = _naming(subject)
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM quarantine WHERE {where} "
+                "ORDER BY received_at DESC, quarantine_id DESC",
+                params,
+            ).fetchall()
+        return [_to_rejection(row) for row in rows]
+
+    def erase(self, subject: Subject) -> int:
+        where, params = _naming(subject)
+        with self._db.connection() as conn:
+            return conn.execute(f"DELETE FROM quarantine WHERE {where}", params).rowcount
+
+
+def _naming(subject: Subject) -> tuple[str, builtins.list[Any]]:
+    """The condition on ``quarantine`` rows that name ``subject``."""
+    clauses = ["event_id = ANY(%s)"]
+    params: builtins.list[Any] = [[_to_text(i) for i in subject.ids]]
+    for needle in subject.needles():
+        clauses.append("position(%b IN payload) > 0")
+        params.append(_to_bytes(needle))
+    return " OR ".join(clauses), params

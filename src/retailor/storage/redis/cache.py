@@ -1,5 +1,6 @@
 """Redis ``HotCache``: one string key per value, ``<namespace>:cache:<kind>:<key>``, with
-its expiry set by the same SET (millisecond precision); ``get_many`` is one MGET."""
+its expiry set by the same SET (millisecond precision); ``get_many`` is one MGET;
+``clear`` removes the keys under ``<namespace>:cache:`` found with SCAN."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 
 from retailor.storage.hot import HotCache
 from retailor.storage.redis.connection import State, guarded
+from retailor.storage.redis.keys import delete_matching, literal
 
 
 class RedisHotCache(HotCache):
@@ -41,3 +43,6 @@ class RedisHotCache(HotCache):
     def _get_many(self, kind: str, keys: Sequence[str]) -> list[bytes | None]:
         values = self._client.mget([f"{self._prefix}{kind}:{key}" for key in keys])
         return [v if isinstance(v, bytes) else None for v in values]
+
+    def clear(self) -> int:
+        return delete_matching(self._state, literal(self._prefix) + "*", "RedisHotCache.clear")

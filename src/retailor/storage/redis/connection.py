@@ -128,7 +128,8 @@ def open_state(dsn: str, namespace: str | None = None) -> State:
             f"state {dsn!r} is not a Redis DSN: write redis://host:port/N"
         )
     query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
-    chosen = namespace or query.pop("namespace", None) or DEFAULT_NAMESPACE
+    asked = query.pop("namespace", None)  # Retailor's own: not for redis-py
+    chosen = namespace or asked or DEFAULT_NAMESPACE
     clean = parts._replace(query="&".join(f"{k}={v}" for k, v in query.items())).geturl()
     try:
         client = redis.Redis.from_url(

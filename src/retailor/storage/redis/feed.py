@@ -1,7 +1,9 @@
 """Redis ``EventFeed``: the head is one key, each announced append's payload a key of its
 own that expires after ``hold_seconds``. Announcing is one script (payload stored, head
 moved forward only), so it is one round trip and the head never goes back; reading the
-head is one GET, reading payloads one MGET.
+head is one GET, reading payloads one MGET. ``clear`` removes the payload keys, found
+with SCAN, and leaves the head: each payload is a plain string key, removed whole (no
+stream whose deleted entries would linger in its listpacks).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import redis.asyncio
 
 from retailor.storage.hot import EventFeed
 from retailor.storage.redis.connection import TIMEOUT_SECONDS, State, guarded
+from retailor.storage.redis.keys import delete_matching, literal
 
 #: KEYS: head, payload key; ARGV: position, payload ("" for none), seconds to hold it
 _ANNOUNCE = """
@@ -89,6 +92,9 @@ class RedisEventFeed(EventFeed):
             for conn in self._own:
                 conn.disconnect()  # type: ignore[no-untyped-call]
             self._own.clear()
+
+    def clear(self) -> int:
+        return delete_matching(self._state, literal(self._prefix) + "*", "RedisEventFeed.clear")
 
     def payloads(self, after: int, upto: int) -> dict[int, bytes]:
         wanted = list(range(after + 1, min(upto, after + MAX_PAYLOADS) + 1))

@@ -18,6 +18,10 @@ without asking Redis. A seed
 writes idempotently (impressions by decision id, redemptions through their keys), so
 workers that seed at the same time, or a seed interrupted and run again, count each
 impression and redemption once.
+
+``forget`` finds a person's impression sets with SCAN (``ledger:shown:*:<who>``; an offer
+id holds no ``:``, so the key's part after the offer's is the person, checked before the
+key goes) and removes them with their counts in one script per batch.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from retailor.domain.offers import Offer
 from retailor.storage.hot import OfferLedger
 from retailor.storage.redis.connection import State, guarded
+from retailor.storage.redis.keys import literal, scan
 
 DAY, WEEK = 86_400.0, 7 * 86_400.0
 #: How long a redemption's key is kept: a year and a month (feedback may be a year late).
@@ -113,6 +118,16 @@ end
 return 1
 """
 
+# KEYS: impression sets — removed; returns how many impressions they held
+_FORGET = """
+local n = 0
+for _, key in ipairs(KEYS) do
+  n = n + redis.call('ZCARD', key)
+  redis.call('DEL', key)
+end
+return n
+"""
+
 
 def _capped(offer: Offer) -> bool:
     """Whether the offer has a frequency cap (counted per customer or visitor)."""
@@ -146,6 +161,7 @@ class RedisOfferLedger(OfferLedger):
         self._allowed = self._client.register_script(_ALLOWED)
         self._redeem = self._client.register_script(_REDEEM)
         self._seed_redemption = self._client.register_script(_SEED_REDEMPTION)
+        self._forget = self._client.register_script(_FORGET)
 
     def _usage_key(self, offer_id: str) -> str:
         return self._state.key("ledger", "usage", offer_id)
@@ -211,6 +227,19 @@ class RedisOfferLedger(OfferLedger):
         answer = self._redeem(keys=keys, args=[*_budget_args(offer), str(REDEEMED_TTL)])
         return answer.decode() if isinstance(answer, bytes) else str(answer)
 
+    def forget(self, who: Sequence[str]) -> int:
+        prefix = self._state.key("ledger", "shown") + ":"
+        removed = 0
+        for person in dict.fromkeys(who):
+            pattern = f"{literal(prefix)}*:{literal(person)}"
+            for found in scan(self._state, pattern, "RedisOfferLedger.forget"):
+                keys = [k for k in found if _person_of(k, prefix) == person]
+                if keys:
+                    self._state.count_trip("RedisOfferLedger.forget")
+                    with self._state.guard():
+                        removed += int(self._forget(keys=keys))
+        return removed
+
     @guarded
     def usage(self, offer_id: str) -> tuple[int, float]:
         count, spent = self._client.hmget(self._usage_key(offer_id), ["count", "spent"])
@@ -248,3 +277,12 @@ class RedisOfferLedger(OfferLedger):
             flush()
         flush(force=True)
         self._client.set(self._state.key("ledger", "seeded"), "1")
+
+
+def _person_of(key: bytes, prefix: str) -> str | None:
+    """The customer or visitor of an impression set's key (``<prefix><offer>:<who>``)."""
+    text = key.decode("utf-8", errors="replace")
+    if not text.startswith(prefix):
+        return None
+    _, sep, person = text[len(prefix) :].partition(":")
+    return person if sep else None

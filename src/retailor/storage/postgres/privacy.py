@@ -1,0 +1,166 @@
+"""PostgreSQL ``PrivacyStore`` (the ``erasures``, ``suppressions`` and
+``suppression_revision`` tables) and ``SpaceReclaimer`` (``VACUUM FULL`` of every table of
+the schema).
+
+PostgreSQL keeps a deleted row's bytes in its table's pages, and an index entry's in the
+index's, until a vacuum reuses the space; even then the bytes may stay in a page until
+something overwrites them. ``VACUUM FULL`` writes each table anew into a fresh file, with
+its TOAST table and every index rebuilt, and gives the old files up. It cannot run in a
+transaction, so it goes over a connection in autocommit mode (the pool's connections
+are), one relation at a time: each holds its table's ``ACCESS EXCLUSIVE`` lock while it
+runs, so the readers and writers of that table wait for it.
+
+Beyond the relation files the reclaimer cannot reach: the write-ahead log keeps what was
+written until its segments are recycled after checkpoints, and backups keep what they
+copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from psycopg import sql
+
+from retailor.storage.postgres.database import PostgresDatabase
+from retailor.storage.privacy import ErasureRecord, PrivacyStore, SpaceReclaimer
+
+_COLUMNS = (
+    "erasure_id, status, target_hash, requested_at, finished_at, receipt::text, error, identifier"
+)
+_FIELDS = "erasure_id, status, target_hash, requested_at, finished_at, receipt, error, identifier"
+_VALUES = "%s, %s, %s, %s, %s, %s::json, %s, %s"
+_BUMP = "UPDATE suppression_revision SET revision = revision + 1"
+
+#: The relations of the schema that hold rows in files of their own: tables (partitions
+#: of the event log among them) and materialized views. Their indexes and TOAST tables
+#: are rewritten with them; a partitioned parent holds no rows itself.
+_RELATIONS = (
+    "SELECT current_schema(), c.relname FROM pg_class c "
+    "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'm') "
+    "ORDER BY c.relname"
+)
+#: Bytes on disk of those relations, their indexes and TOAST included.
+_SIZE = (
+    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+    "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'm')"
+)
+
+
+class PostgresPrivacyStore(PrivacyStore):
+    """Requests and suppressions in tables of a ``PostgresDatabase``, shared by every
+    worker."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+
+    def add_erasure(self, record: ErasureRecord) -> None:
+        with self._db.connection() as conn:
+            conn.execute(f"INSERT INTO erasures ({_FIELDS}) VALUES ({_VALUES})", _row(record))
+
+    def save_erasure(self, record: ErasureRecord) -> None:
+        with self._db.connection() as conn:
+            conn.execute(
+                f"INSERT INTO erasures ({_FIELDS}) VALUES ({_VALUES}) "
+                "ON CONFLICT (erasure_id) DO UPDATE SET status = excluded.status, "
+                "target_hash = excluded.target_hash, requested_at = excluded.requested_at, "
+                "finished_at = excluded.finished_at, receipt = excluded.receipt, "
+                "error = excluded.error, identifier = excluded.identifier",
+                _row(record),
+            )
+
+    def get_erasure(self, erasure_id: str) -> ErasureRecord | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM erasures WHERE erasure_id = %s", [erasure_id]
+            ).fetchone()
+        return None if row is None else _record(row)
+
+    def pending_erasures(self) -> list[ErasureRecord]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM erasures WHERE status IN ('pending', 'failed') "
+                "ORDER BY requested_at, erasure_id"
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def suppress(self, hashes: Sequence[str], at: datetime) -> int:
+        wanted = list(dict.fromkeys(hashes))
+        if not wanted:
+            return 0
+        with self._db.connection() as conn, conn.transaction():
+            new = conn.execute(
+                "INSERT INTO suppressions (hash, suppressed_at) SELECT unnest(%s::text[]), %s "
+                "ON CONFLICT (hash) DO NOTHING RETURNING hash",
+                [wanted, at],
+            ).fetchall()
+            if new:
+                conn.execute(_BUMP)
+        return len(new)
+
+    def lift(self, hash_: str) -> bool:
+        with self._db.connection() as conn, conn.transaction():
+            if not conn.execute("DELETE FROM suppressions WHERE hash = %s", [hash_]).rowcount:
+                return False
+            conn.execute(_BUMP)
+        return True
+
+    def suppressed(self) -> frozenset[str]:
+        with self._db.connection() as conn:
+            rows = conn.execute("SELECT hash FROM suppressions").fetchall()
+        return frozenset(r[0] for r in rows)
+
+    def revision(self) -> int:
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT revision FROM suppression_revision").fetchone()
+        return int(row[0]) if row else 0
+
+
+class PostgresReclaimer(SpaceReclaimer):
+    """``VACUUM FULL`` of every table of the schema the database's connections work in
+    (see the module docstring)."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+
+    def reclaim(self) -> tuple[int, int]:
+        # the pool's connections are in autocommit mode: VACUUM refuses a transaction block
+        with self._db.connection() as conn:
+            before = _bytes(conn)
+            tables = conn.execute(_RELATIONS).fetchall()
+            for schema, table in tables:
+                conn.execute(sql.SQL("VACUUM (FULL) {}").format(sql.Identifier(schema, table)))
+            return before, _bytes(conn)
+
+
+def _bytes(conn: Any) -> int:
+    row = conn.execute(_SIZE).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _row(record: ErasureRecord) -> list[Any]:
+    return [
+        record.erasure_id,
+        record.status,
+        record.target_hash,
+        record.requested_at,
+        record.finished_at,
+        msgspec.json.encode(record.receipt).decode(),
+        record.error,
+        record.identifier,
+    ]
+
+
+def _record(row: tuple[Any, ...]) -> ErasureRecord:
+    return ErasureRecord(
+        erasure_id=row[0],
+        status=row[1],
+        target_hash=row[2],
+        requested_at=row[3].astimezone(UTC),
+        finished_at=None if row[4] is None else row[4].astimezone(UTC),
+        receipt=msgspec.json.decode(row[5], type=dict[str, int]),
+        error=row[6],
+        identifier=row[7],
+    )
