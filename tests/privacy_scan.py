@@ -73,3 +73,98 @@ def scan_data_dir(data_dir: Path, needles: Iterable[str]) -> list[str]:
         if path.suffix == ".duckdb":
             found += scan_duckdb(path, wanted)
     return found
+
+
+def _schema_of(dsn: str) -> str:
+    """The schema a test DSN's connections work in (``search_path`` in its options)."""
+    import re
+    from urllib.parse import unquote
+
+    match = re.search(r"search_path=([A-Za-z0-9_]+)", unquote(dsn))
+    assert match, dsn
+    return match.group(1)
+
+
+_RELATIONS = """
+WITH mine AS (
+    SELECT c.oid, c.reltoastrelid FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'i', 'm', 't')
+), toast AS (
+    SELECT reltoastrelid AS oid FROM mine WHERE reltoastrelid <> 0
+), toast_indexes AS (
+    SELECT indexrelid AS oid FROM pg_index WHERE indrelid IN (SELECT oid FROM toast)
+)
+SELECT pg_relation_filepath(oid) FROM (
+    SELECT oid FROM mine UNION SELECT oid FROM toast UNION SELECT oid FROM toast_indexes
+) AS r WHERE pg_relation_filepath(oid) IS NOT NULL
+"""
+
+
+def scan_postgres(dsn: str, needles: Iterable[str]) -> list[str]:
+    """Every text column of every table of the DSN's schema, and the bytes of every file
+    of its tables, indexes and TOAST (after a checkpoint, so the pages are on disk)."""
+    import psycopg
+
+    wanted = list(needles)
+    schema = _schema_of(dsn)
+    found: list[str] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        columns = conn.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s AND data_type IN "
+            "('text', 'character varying', 'json', 'jsonb', 'bytea', 'ARRAY')",
+            [schema],
+        ).fetchall()
+        for table, column, data_type in columns:
+            text = (
+                f"encode(\"{column}\", 'escape')" if data_type == "bytea" else f'"{column}"::text'
+            )
+            for needle in wanted:
+                hit = conn.execute(
+                    f'SELECT count(*) FROM "{schema}"."{table}" WHERE strpos({text}, %s) > 0',
+                    [needle],
+                ).fetchall()[0][0]
+                if hit:
+                    found.append(f"pg:{table}.{column}: {needle}")
+        conn.execute("CHECKPOINT")
+        for (path,) in conn.execute(_RELATIONS, {"schema": schema}).fetchall():
+            data = conn.execute("SELECT pg_read_binary_file(%s::text)", [path]).fetchall()[0][0]
+            if data:
+                found += scan_bytes(bytes(data), wanted, f"pg-file:{path}")
+    return found
+
+
+def scan_redis(dsn: str, needles: Iterable[str]) -> list[str]:
+    """Every key of the DSN's namespace: its name, its value read by type, and its DUMP."""
+    import re
+
+    import redis
+
+    wanted = list(needles)
+    match = re.search(r"namespace=([A-Za-z0-9_]+)", dsn)
+    assert match, dsn
+    client = redis.Redis.from_url(dsn.split("?")[0])
+    found: list[str] = []
+    try:
+        for key in client.scan_iter(match=f"{match.group(1)}:*", count=1000):
+            kind = client.type(key).decode()
+            parts: list[bytes] = [key, client.dump(key) or b""]
+            if kind == "string":
+                parts.append(client.get(key) or b"")
+            elif kind == "hash":
+                parts += [b for kv in client.hgetall(key).items() for b in kv]
+            elif kind == "list":
+                parts += client.lrange(key, 0, -1)
+            elif kind == "set":
+                parts += list(client.smembers(key))
+            elif kind == "zset":
+                parts += client.zrange(key, 0, -1)
+            elif kind == "stream":
+                parts += [
+                    b for _, fields in client.xrange(key) for kv in fields.items() for b in kv
+                ]
+            found += scan_bytes(b"\x00".join(parts), wanted, f"redis:{key.decode()}")
+    finally:
+        client.close()
+    return found
