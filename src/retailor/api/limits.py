@@ -9,8 +9,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from retailor.api.problems import problem_response
 
-#: Bytes a path may have, as sent (percent-encoded).
-MAX_PATH_BYTES = 2048
+#: Bytes a path may have, as sent (percent-encoded: an id of 256 characters may take
+#: 12 bytes each, and a path may hold two).
+MAX_PATH_BYTES = 8192
 #: Bytes a query string may have, as sent.
 MAX_QUERY_BYTES = 8192
 
