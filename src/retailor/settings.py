@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from retailor.domain.access import RateLimit, RateLimitError, Scope
+
 #: A length of time that must be positive.
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
@@ -66,6 +68,28 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     retention_days: dict[str, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(
         default_factory=dict
     )
+    #: the rate limit of keys of each scope that have none of their own (``100/s``,
+    #: ``6000/min``, ``100/s burst 300``; empty: none)
+    rate_limit_ingest: str = ""
+    rate_limit_serve: str = ""
+    rate_limit_view: str = ""
+    rate_limit_admin: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            self.rate_limits()
+        except RateLimitError as exc:
+            raise ValueError(str(exc)) from None
+
+    def rate_limits(self) -> dict[Scope, RateLimit]:
+        """The default rate limit of each scope that has one."""
+        texts = {
+            Scope.INGEST: self.rate_limit_ingest,
+            Scope.SERVE: self.rate_limit_serve,
+            Scope.VIEW: self.rate_limit_view,
+            Scope.ADMIN: self.rate_limit_admin,
+        }
+        return {scope: RateLimit.parse(text) for scope, text in texts.items() if text.strip()}
 
     @property
     def storage_dsn(self) -> str:

@@ -1,5 +1,5 @@
-"""The KeyStore contract where keys are shared between processes: the key file of the
-embedded default, and PostgreSQL."""
+"""The KeyStore contract: in memory, and where keys are shared between processes (the key
+file of the embedded default, and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,26 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from retailor.domain.access import ApiKey, Scope
+from retailor.domain.access import ApiKey, RateLimit, Scope
 from retailor.privacy.keys import create_key, hash_secret
 from retailor.storage.base import KeyStore
 from retailor.storage.factory import open_storage
 from retailor.storage.files.keys import FileKeyStore
+from retailor.storage.memory.keys import MemoryKeyStore
 
 #: Opens one more view of the same keys, as another process would.
 OpenKeys = Callable[[], KeyStore]
 
 
-@pytest.fixture(params=["files", "postgres"])
+@pytest.fixture(params=["memory", "files", "postgres"])
 def open_keys(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenKeys]:
+    if request.param == "memory":
+        only = MemoryKeyStore()
+        yield lambda: only
+        return
     if request.param == "files":
         yield lambda: FileKeyStore(tmp_path / "keys.json")
         return
@@ -78,3 +84,54 @@ def test_what_a_store_tells_at_once_is_what_find_tells(open_keys: OpenKeys) -> N
     found = server.find(hash_secret(secret))
     assert server.find_at_once(hash_secret(secret)) == (True, found)
     assert found is not None and found.key_id == key.key_id
+
+
+def _rechecking(keys: KeyStore) -> KeyStore:
+    keys.recheck_seconds = 0.0  # type: ignore[attr-defined]
+    return keys
+
+
+def test_every_field_of_a_key_is_kept(open_keys: OpenKeys) -> None:
+    keys = open_keys()
+    at = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    key = ApiKey(
+        key_id="k-full", scope=Scope.INGEST, secret_hash="h-full", created_at=at, name="web",
+        expires_at=at + timedelta(days=90), rotated_from="k-old",
+        last_used_at=at + timedelta(minutes=5),
+        allowed_origins=("https://shop.example", "http://localhost:3000"),
+        rate_limit=RateLimit(per_second=2.5, burst=7),
+    )  # fmt: skip
+    keys.add(key)
+    assert open_keys().find("h-full") == key
+    assert [k for k in open_keys().all() if k.key_id == "k-full"] == [key]
+
+
+def test_expire_sets_the_time_unless_the_key_expires_sooner(open_keys: OpenKeys) -> None:
+    server, cli = _rechecking(open_keys()), open_keys()
+    key, secret = create_key(cli, Scope.SERVE)
+    assert server.find(hash_secret(secret)) is not None  # cached before the change
+    soon = datetime(2030, 1, 1, tzinfo=UTC)
+    assert cli.expire(key.key_id, soon)
+    found = server.find(hash_secret(secret))
+    assert found is not None and found.expires_at == soon
+    assert cli.expire(key.key_id, soon + timedelta(days=1))  # later: the sooner time stays
+    assert cli.expire(key.key_id, soon - timedelta(days=1))
+    found = server.find(hash_secret(secret))
+    assert found is not None and found.expires_at == soon - timedelta(days=1)
+    assert msgspec.structs.replace(found, expires_at=None) == key
+    assert not cli.expire("no-such-key", soon)
+
+
+def test_touch_keeps_the_latest_use_of_each_key(open_keys: OpenKeys) -> None:
+    keys = open_keys()
+    one, secret_one = create_key(keys, Scope.INGEST)
+    two, secret_two = create_key(keys, Scope.SERVE)
+    at = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    keys.touch({one.key_id: at, "no-such-key": at})
+    keys.touch({one.key_id: at - timedelta(minutes=1), two.key_id: at + timedelta(seconds=1)})
+    keys.touch({})
+    view = _rechecking(open_keys())
+    found_one, found_two = view.find(hash_secret(secret_one)), view.find(hash_secret(secret_two))
+    assert found_one is not None and found_one.last_used_at == at
+    assert found_two is not None and found_two.last_used_at == at + timedelta(seconds=1)
+    assert msgspec.structs.replace(found_one, last_used_at=None) == one

@@ -18,7 +18,9 @@ from starlette.routing import BaseRoute
 
 from retailor.api import routes  # noqa: F401 - registers the endpoints
 from retailor.api.context import AppContext
-from retailor.api.endpoints import ENDPOINTS, build_routes
+from retailor.api.cors import AllowedOrigins, CorsMiddleware
+from retailor.api.endpoints import ENDPOINTS, browser_paths, build_routes
+from retailor.api.limits import UrlLimitsMiddleware
 from retailor.api.metrics import RequestMetricsMiddleware
 from retailor.api.openapi import build_openapi
 from retailor.api.problems import (
@@ -51,6 +53,7 @@ def build_app(
     app = Starlette(
         routes=[*build_routes(ENDPOINTS), *mounts],
         middleware=[
+            Middleware(UrlLimitsMiddleware),
             Middleware(EncodedSlashMiddleware),
             Middleware(
                 RequestBodyMiddleware,
@@ -58,6 +61,11 @@ def build_app(
                 stall_seconds=settings.body_stall_timeout_seconds,
             ),
             Middleware(RequestMetricsMiddleware, metrics=ctx.metrics),
+            Middleware(
+                CorsMiddleware,
+                paths=browser_paths(ENDPOINTS),
+                origins=AllowedOrigins(ctx.storage.keys),
+            ),
         ],
         exception_handlers={
             ProblemError: handle_problem,

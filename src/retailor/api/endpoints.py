@@ -19,7 +19,13 @@ from retailor.api.context import AppContext
 from retailor.api.problems import ProblemError
 from retailor.api.slashes import restore_slashes
 from retailor.domain.access import Scope
-from retailor.domain.ids import DefinitionId, Identifier, definition_id_problem, id_problem
+from retailor.domain.ids import (
+    MAX_ID_LENGTH,
+    DefinitionId,
+    Identifier,
+    definition_id_problem,
+    id_problem,
+)
 
 Handler = Callable[[Request, AppContext], Awaitable[Response]]
 
@@ -59,7 +65,7 @@ def _definition_id(kind: str) -> PathParam:
 
 
 #: Every path parameter by name: one name is one kind of id wherever it appears. A name
-#: not listed is any non-empty text.
+#: not listed is any non-empty text of at most ``MAX_ID_LENGTH`` characters.
 PATH_PARAMS: dict[str, PathParam] = {
     "item_id": _client_id("item_id", "the catalog item id"),
     "customer_id": _client_id(
@@ -77,7 +83,12 @@ def check_path_params(params: dict[str, Any]) -> None:
     """A 422 for the first path parameter whose value no resource can have."""
     for name, value in params.items():
         param = PATH_PARAMS.get(name)
-        problem = param.problem(value) if param is not None else None
+        if param is not None:
+            problem = param.problem(value)
+        elif isinstance(value, str) and len(value) > MAX_ID_LENGTH:
+            problem = f"{name} has at most {MAX_ID_LENGTH} characters"
+        else:
+            problem = None
         if problem is not None:
             raise ProblemError(422, problem, title="Invalid path parameter")
 
@@ -165,6 +176,12 @@ def endpoint(
     return register
 
 
+def browser_paths(endpoints: list[Endpoint]) -> set[str]:
+    """The paths web pages may send to from other origins: those of the ingest endpoints
+    (see ``api/cors.py``)."""
+    return {ep.path for ep in endpoints if ep.scope is Scope.INGEST}
+
+
 def build_routes(endpoints: list[Endpoint]) -> list[Route]:
     """Starlette routes for ``endpoints``, grouped by path."""
     by_path: dict[str, dict[str, Endpoint]] = {}
@@ -182,7 +199,7 @@ def _dispatcher(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[R
         ctx: AppContext = request.app.state.ctx
         restore_slashes(request.path_params)
         if ep.scope is not None:
-            await ctx.auth.require(request, ep.scope)
+            await ctx.auth.require(request, ep.scope, browser=ep.scope is Scope.INGEST)
         check_path_params(request.path_params)
         return await ep.handler(request, ctx)
 

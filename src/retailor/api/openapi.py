@@ -12,7 +12,7 @@ import msgspec
 from retailor import __version__
 from retailor.api.endpoints import PATH_PARAMS, Endpoint, PartialAnswer
 from retailor.api.problems import problem_type
-from retailor.domain.ids import DefinitionId, Identifier
+from retailor.domain.ids import MAX_ID_LENGTH, DefinitionId, Identifier
 from retailor.ingest.segment_messages import SegmentIdText
 
 OPENAPI_PATH = "/openapi.json"
@@ -56,7 +56,7 @@ def _path_param(name: str) -> dict[str, Any]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "minLength": 1},
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH},
         }
     return {
         "name": name,
@@ -173,14 +173,14 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             op["responses"]["204"] = {"description": "Deleted"}
         else:
             op["responses"][str(ep.status)] = ok
-        errors = set(ep.errors)
+        errors = set(ep.errors) | {414}  # a path or query string past its length limit
         if ep.scope is not None:
             op["security"] = [{"bearer": []}, {"basic": []}]
-            errors |= {401, 403}
+            errors |= {401, 403, 429}  # no key, not its scope (or origin), its rate limit
         if ep.body is not None:
             errors |= {400, 408, 413, 415, 422}
-        if any(name in PATH_PARAMS for name in path_names):
-            errors.add(422)  # an id no resource can have
+        if path_names:
+            errors.add(422)  # an id no resource can have, or one too long
         for status in sorted(errors):
             problem: dict[str, Any] = PROBLEM_REF
             if status == 422 and ep.partial is not None:

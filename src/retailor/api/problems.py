@@ -22,8 +22,10 @@ _TITLES = {
     408: "Request timeout",
     409: "Conflict",
     413: "Content too large",
+    414: "URI too long",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
 }

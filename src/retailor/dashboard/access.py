@@ -1,5 +1,5 @@
-"""Who may hold a dashboard session: a key of scope ``admin`` or ``view`` that is not
-revoked. Logging in checks the key's secret; every page then checks that the key the
+"""Who may hold a dashboard session: a key of scope ``admin`` or ``view`` that is neither
+revoked nor expired. Logging in checks the key's secret; every page then checks that the key the
 session names is still good, from a list of good key ids read again at most every few
 seconds (at once for an id not seen yet), so revoking a key ends its sessions."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
 
@@ -42,6 +43,8 @@ class DashboardKeys:
             key = await run_in_threadpool(self._keys.find, secret_hash)
         if key is None or key.revoked:
             return None, "This key is unknown or revoked."
+        if key.expired(datetime.now(UTC)):
+            return None, f"This key expired. Rotate it: retailor keys rotate {key.key_id}"
         if key.scope not in DASHBOARD_SCOPES:
             return None, (
                 f"A key of scope '{key.scope.value}' cannot open the dashboard: use an admin "
@@ -51,15 +54,16 @@ class DashboardKeys:
         return key, None
 
     async def still_good(self, key_id: str, scope: str) -> bool:
-        """Whether the key of a session is still an unrevoked key of that scope."""
+        """Whether the key of a session is still a usable key of that scope."""
         async with self._lock:
             age = self._clock() - self._read_at
             if age > self._refresh or (key_id not in self._good and age > 1.0):
                 every = await run_in_threadpool(self._keys.all)
+                now = datetime.now(UTC)
                 self._good = {
                     k.key_id: k.scope
                     for k in every
-                    if not k.revoked and k.scope in DASHBOARD_SCOPES
+                    if k.usable(now) and k.scope in DASHBOARD_SCOPES
                 }
                 self._read_at = self._clock()
             return self._good.get(key_id) == scope

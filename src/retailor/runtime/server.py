@@ -18,11 +18,12 @@ from retailor.api.serve import serve_app, tune_process
 from retailor.dashboard.app import dashboard_routes
 from retailor.dashboard.context import DashboardContext
 from retailor.ingest.validation import EventValidator
+from retailor.privacy.usage import KeyUsage
 from retailor.runtime.reporting import activity_of, experiment_results_of, reports_of
 from retailor.runtime.services import build_services, open_data, open_shared
 from retailor.runtime.worker import start_worker
 from retailor.settings import Settings
-from retailor.storage.factory import SharedState, Storage
+from retailor.storage.factory import SharedState, Storage, rate_limiter
 
 
 def build_server(
@@ -62,12 +63,19 @@ def build_server(
     reports = reports_of(services)
     activity = activity_of(services, reports)
     experiment_results = experiment_results_of(services, reports)
+    usage = KeyUsage(stores.keys)
     ctx = AppContext(
         settings=settings,
         storage=stores,
         writer=services.writer,
         validator=EventValidator(max_future=timedelta(seconds=settings.max_future_seconds)),
-        auth=Authenticator(stores.keys, control_token),
+        auth=Authenticator(
+            stores.keys,
+            control_token,
+            limiter=rate_limiter(state),
+            default_limits=settings.rate_limits(),
+            usage=usage,
+        ),
         metrics=metrics,
         profiles=services.profiles,
         segments=services.segments,
@@ -103,6 +111,7 @@ def build_server(
         if closed:
             return
         closed = True
+        usage.flush()  # the last uses noted since the last write
         services.close()
         if owned_state and state is not None:
             state.close()

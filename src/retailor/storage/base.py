@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -305,8 +305,11 @@ class ModelRegistry(ABC):
 class KeyStore(ABC):
     """API keys, stored only as hashes of their secrets.
 
-    Contract: ``find`` returns the key whose ``secret_hash`` matches, revoked or not (the
-    caller decides); a key added by another process becomes visible without a restart.
+    Contract: ``find`` returns the key whose ``secret_hash`` matches, revoked or expired or
+    not (the caller decides); a key added by another process becomes visible without a
+    restart, a change made elsewhere (revocation, expiry) within a few seconds. Keys stored
+    before a field existed read with its default (no expiry, no origins, no rate limit).
+    ``expire`` and ``touch`` change one field of stored keys and leave every other as it is.
     """
 
     @abstractmethod
@@ -331,6 +334,17 @@ class KeyStore(ABC):
     @abstractmethod
     def revoke(self, key_id: str) -> bool:
         """Mark the key revoked; False when no key has that id."""
+
+    @abstractmethod
+    def expire(self, key_id: str, at: datetime) -> bool:
+        """Make the key stop working at ``at`` (a key that expires sooner already keeps its
+        time); False when no key has that id."""
+
+    @abstractmethod
+    def touch(self, used: Mapping[str, datetime]) -> None:
+        """Record when keys were last used, by key id: each keeps the later of its stored
+        ``last_used_at`` and the time given (processes that record at once never move it
+        back); ids of no key are skipped."""
 
 
 class LoggedDecision(NamedTuple):

@@ -24,7 +24,7 @@ from retailor.storage.experiments import ExposureStore
 from retailor.storage.facts import FactStore
 from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
-from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore
+from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore, RateLimiter
 from retailor.storage.memory.exposures import MemoryExposureStore
 from retailor.storage.memory.privacy import MemoryPrivacyStore
 from retailor.storage.memory.segment_sizes import MemorySegmentSizeStore
@@ -112,6 +112,9 @@ class SharedState:
     #: (Redis); None in this process's own state (each process keeps and learns its own)
     ledger: OfferLedger | None = None
     policy_states: PolicyStateStore | None = None
+    #: the rate limits of API keys (Redis: every worker counts against one limit; None in
+    #: this process's own state: see :func:`rate_limiter`)
+    limiter: RateLimiter | None = None
     _closers: list[object] = field(default_factory=list, repr=False)
 
     def close(self) -> None:
@@ -137,6 +140,7 @@ def open_shared_state(dsn: str, *, feed_hold_seconds: float = 60.0) -> SharedSta
     from retailor.storage.redis.feed import RedisEventFeed
     from retailor.storage.redis.ledger import RedisOfferLedger
     from retailor.storage.redis.policy_state import RedisPolicyStateStore
+    from retailor.storage.redis.rate_limits import RedisRateLimiter
 
     state = open_state(dsn)
     feed = RedisEventFeed(state, feed_hold_seconds)
@@ -148,8 +152,19 @@ def open_shared_state(dsn: str, *, feed_hold_seconds: float = 60.0) -> SharedSta
         round_trips=state.round_trips,
         ledger=RedisOfferLedger(state),
         policy_states=RedisPolicyStateStore(state),
+        limiter=RedisRateLimiter(state),
         _closers=[state, feed],
     )
+
+
+def rate_limiter(shared: SharedState | None) -> RateLimiter:
+    """The rate limits of API keys: those of the shared state when it keeps them (Redis),
+    else this process's own."""
+    if shared is not None and shared.limiter is not None:
+        return shared.limiter
+    from retailor.storage.memory.rate_limits import MemoryRateLimiter
+
+    return MemoryRateLimiter()
 
 
 def is_postgres(dsn: str) -> bool:

@@ -1,7 +1,7 @@
 """The ports of the hot state every worker of one Retailor shares (Redis when scaled out,
 process memory otherwise): the feed that announces the event log's appends, the cache of
-recent decisions and personal lists, the offer ledger and the offer policy's published
-state. Each abstract class's docstrings are its contract; ``tests/contract`` holds one
+recent decisions and personal lists, the offer ledger, the offer policy's published
+state and the rate limits of API keys. Each abstract class's docstrings are its contract; ``tests/contract`` holds one
 suite per port that every adapter must pass.
 """
 
@@ -185,3 +185,26 @@ class PolicyStateStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
+
+
+class RateLimiter(ABC):
+    """Counts requests against a limit per name (an API key's id): a bucket of ``burst``
+    requests refilled at ``per_second`` (GCRA, the token bucket kept as one time).
+
+    Contract (``tests/contract/test_rate_limiter.py``):
+
+    - ``take(name, per_second, burst)`` returns 0.0 when one more request is allowed now,
+      and counts it; else the seconds (> 0) until one would be, and counts nothing.
+    - Over any stretch of ``t`` seconds at most ``burst + per_second * t`` requests of one
+      name are allowed, however many instances share the state (check and count are one
+      atomic step); a name idle for ``burst / per_second`` seconds has its whole burst.
+    - Names are independent. A name's state is dropped once its bucket is full again.
+    - The limit is given with every call: a changed limit applies from the next one.
+    """
+
+    @abstractmethod
+    def take(self, name: str, per_second: float, burst: int) -> float:
+        """0.0 and count the request when allowed, else the seconds to wait."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; the default holds none."""

@@ -2,7 +2,8 @@
 
 Writers take an exclusive ``flock`` and replace the file atomically; readers reload it
 when its modification time or size changes, so ``retailor keys create`` takes effect in
-a running server at once.
+a running server at once. A file written before a key field existed reads with that
+field's default.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -79,11 +81,16 @@ class FileKeyStore(KeyStore):
                 self._stamp = stamp
             return self._cache
 
-    def _modify(self, change: Callable[[list[ApiKey]], bool]) -> bool:
+    def _modify(
+        self, change: Callable[[list[ApiKey]], bool], *, found_is_changed: bool = False
+    ) -> bool:
+        """Apply ``change`` to the keys under the lock; it says whether it changed any (or,
+        with ``found_is_changed``, whether it found its key: the file is then written)."""
         with self._exclusive():
             keys = self._read()
+            before = list(keys) if found_is_changed else None
             changed = change(keys)
-            if changed:
+            if changed and (before is None or before != keys):
                 self._write(keys)
                 self._checked = -1e9
         return changed
@@ -113,3 +120,27 @@ class FileKeyStore(KeyStore):
             return False
 
         return self._modify(change)
+
+    def expire(self, key_id: str, at: datetime) -> bool:
+        def change(keys: list[ApiKey]) -> bool:
+            for i, key in enumerate(keys):
+                if key.key_id == key_id:
+                    if key.expires_at is None or at < key.expires_at:
+                        keys[i] = msgspec.structs.replace(key, expires_at=at)
+                    return True
+            return False
+
+        return self._modify(change, found_is_changed=True)
+
+    def touch(self, used: Mapping[str, datetime]) -> None:
+        def change(keys: list[ApiKey]) -> bool:
+            changed = False
+            for i, key in enumerate(keys):
+                at = used.get(key.key_id)
+                if at is not None and (key.last_used_at is None or key.last_used_at < at):
+                    keys[i] = msgspec.structs.replace(key, last_used_at=at)
+                    changed = True
+            return changed
+
+        if used:
+            self._modify(change)

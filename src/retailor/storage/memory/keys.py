@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from datetime import datetime
 
 import msgspec
 
@@ -36,3 +38,19 @@ class MemoryKeyStore(KeyStore):
                     self._keys[hash_] = msgspec.structs.replace(key, revoked=True)
                     return True
         return False
+
+    def expire(self, key_id: str, at: datetime) -> bool:
+        with self._lock:
+            for hash_, key in self._keys.items():
+                if key.key_id == key_id:
+                    if key.expires_at is None or at < key.expires_at:
+                        self._keys[hash_] = msgspec.structs.replace(key, expires_at=at)
+                    return True
+        return False
+
+    def touch(self, used: Mapping[str, datetime]) -> None:
+        with self._lock:
+            for hash_, key in self._keys.items():
+                at = used.get(key.key_id)
+                if at is not None and (key.last_used_at is None or key.last_used_at < at):
+                    self._keys[hash_] = msgspec.structs.replace(key, last_used_at=at)

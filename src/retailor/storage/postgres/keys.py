@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from retailor.domain.access import ApiKey, Scope
+from retailor.domain.access import ApiKey, RateLimit, Scope
 from retailor.storage.base import KeyStore
 from retailor.storage.errors import StorageUnavailableError
 from retailor.storage.postgres.database import PostgresDatabase
 
-_COLUMNS = "key_id, scope, secret_hash, created_at, name, revoked"
+_COLUMNS = (
+    "key_id, scope, secret_hash, created_at, name, revoked, expires_at, rotated_from, "
+    "last_used_at, allowed_origins, rate_per_second, rate_burst"
+)
 
 
 def _to_key(row: tuple[Any, ...]) -> ApiKey:
-    key_id, scope, secret_hash, created_at, name, revoked = row
+    (key_id, scope, secret_hash, created_at, name, revoked, expires_at, rotated_from,
+     last_used_at, origins, per_second, burst) = row  # fmt: skip
     return ApiKey(
         key_id=key_id,
         scope=Scope(scope),
@@ -31,6 +37,11 @@ def _to_key(row: tuple[Any, ...]) -> ApiKey:
         created_at=created_at,
         name=name,
         revoked=revoked,
+        expires_at=expires_at,
+        rotated_from=rotated_from,
+        last_used_at=last_used_at,
+        allowed_origins=tuple(origins or ()),
+        rate_limit=None if per_second is None else RateLimit(per_second=per_second, burst=burst),
     )
 
 
@@ -47,10 +58,14 @@ class PostgresKeyStore(KeyStore):
 
     def add(self, key: ApiKey) -> None:
         with self._db.connection() as conn:
+            limit = key.rate_limit
             conn.execute(
-                f"INSERT INTO api_keys ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO api_keys ({_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (key.key_id, key.scope.value, key.secret_hash, key.created_at, key.name,
-                 key.revoked),
+                 key.revoked, key.expires_at, key.rotated_from, key.last_used_at,
+                 list(key.allowed_origins), None if limit is None else limit.per_second,
+                 None if limit is None else limit.burst),
             )  # fmt: skip
 
     def find_at_once(self, secret_hash: str) -> tuple[bool, ApiKey | None]:
@@ -103,3 +118,28 @@ class PostgresKeyStore(KeyStore):
         with self._lock:
             self._found.pop(row[0], None)
         return True
+
+    def expire(self, key_id: str, at: datetime) -> bool:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "UPDATE api_keys SET expires_at = LEAST(COALESCE(expires_at, %s), %s) "
+                "WHERE key_id = %s RETURNING secret_hash",
+                [at, at, key_id],
+            ).fetchone()
+        if row is None:
+            return False
+        with self._lock:
+            self._found.pop(row[0], None)
+        return True
+
+    def touch(self, used: Mapping[str, datetime]) -> None:
+        if not used:
+            return
+        ids, times = list(used), [used[key_id] for key_id in used]
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE api_keys k SET last_used_at = GREATEST(k.last_used_at, u.at) "
+                "FROM unnest(%s::text[], %s::timestamptz[]) AS u(key_id, at) "
+                "WHERE k.key_id = u.key_id",
+                [ids, times],
+            )
