@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from retailor.storage.audit import AuditLog
 from retailor.storage.base import (
     CatalogStore,
     DecisionLog,
@@ -25,6 +26,7 @@ from retailor.storage.facts import FactStore
 from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore
+from retailor.storage.memory.audit import MemoryAuditLog
 from retailor.storage.memory.exposures import MemoryExposureStore
 from retailor.storage.memory.segment_sizes import MemorySegmentSizeStore
 from retailor.storage.memory.snapshots import MemorySnapshotStore
@@ -71,6 +73,9 @@ class Storage:
     facts: FactStore | None = None
     #: segment sizes over time (in memory for ``memory://``; a table in DuckDB, PostgreSQL)
     segment_sizes: SegmentSizeStore = field(default_factory=MemorySegmentSizeStore)
+    #: who did which admin or privacy action (in memory for ``memory://``; a table in
+    #: DuckDB, PostgreSQL)
+    audit: AuditLog = field(default_factory=MemoryAuditLog)
     probes: list[HealthProbe] = field(default_factory=list, repr=False)
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -270,6 +275,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             _closers=[facts_db],
         )
     if scheme == "duckdb":
+        from retailor.storage.duckdb.audit import DuckDBAuditLog
         from retailor.storage.duckdb.catalog import DuckDBCatalogStore
         from retailor.storage.duckdb.database import DuckDBDatabase
         from retailor.storage.duckdb.decisions import DuckDBDecisionLog
@@ -297,9 +303,11 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             exposures=DuckDBExposureStore(db),
             facts=DuckDBFactStore(db),
             segment_sizes=DuckDBSegmentSizeStore(db),
+            audit=DuckDBAuditLog(db),
             _closers=[db],
         )
     if scheme in POSTGRES_SCHEMES:
+        from retailor.storage.postgres.audit import PostgresAuditLog
         from retailor.storage.postgres.catalog import PostgresCatalogStore
         from retailor.storage.postgres.database import PostgresDatabase
         from retailor.storage.postgres.decisions import PostgresDecisionLog
@@ -331,6 +339,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             exposures=PostgresExposureStore(database),
             facts=PostgresFactStore(database),
             segment_sizes=PostgresSegmentSizeStore(database),
+            audit=PostgresAuditLog(database),
             probes=[database.unavailable],
             _closers=[database],
         )
