@@ -29,11 +29,14 @@ class Authenticator:
         a worker thread, so a slow or unreachable database never holds the event loop."""
         secret = _secret_of(request)
         if self._is_control(secret):
+            request.state.key_id = "control"
             return self._grant(Scope.ADMIN, scope)
         secret_hash = hash_secret(secret)
         answered, key = self._keys.find_at_once(secret_hash)
         if not answered:
             key = await run_in_threadpool(self._keys.find, secret_hash)
+        if key is not None:
+            request.state.key_id = key.key_id
         return self._grant(None if key is None or key.revoked else key.scope, scope)
 
     def _is_control(self, secret: str) -> bool:

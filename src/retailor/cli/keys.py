@@ -1,4 +1,5 @@
-"""``retailor keys create|list|revoke``."""
+"""``retailor keys create|list|revoke``; creating and revoking are recorded in the audit
+log (``keys.create``, ``keys.revoke``, with the key id hashed)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import click
 import msgspec
 from rich.table import Table
 
+from retailor.cli.audit import record_action
 from retailor.cli.common import data_option, friendly_errors, out, settings_from
 from retailor.domain.access import Scope
 from retailor.privacy.keys import create_key, hash_secret
@@ -51,8 +53,9 @@ def keys() -> None:
 def create(data_dir: Path | None, scope: str, name: str) -> None:
     """Create a key and print it. It is shown only this once: store it safely."""
     with _store(data_dir) as store:
-        _, secret = create_key(store, Scope(scope), name)
+        key, secret = create_key(store, Scope(scope), name)
     click.echo(secret)
+    record_action(settings_from(data_dir), "keys.create", key.key_id)
 
 
 @keys.command("list")
@@ -94,6 +97,7 @@ def revoke(data_dir: Path | None, key_id: str) -> None:
         if whole is not None:
             key_id = whole.key_id
         revoked = store.revoke(key_id)
+    record_action(settings_from(data_dir), "keys.revoke", key_id, 200 if revoked else 404)
     if not revoked:
         raise click.ClickException(f"no key with id {key_id!r}; see: retailor keys list")
     click.echo(f"revoked {key_id}")

@@ -18,6 +18,7 @@ from retailor.api.serve import serve_app, tune_process
 from retailor.dashboard.app import dashboard_routes
 from retailor.dashboard.context import DashboardContext
 from retailor.ingest.validation import EventValidator
+from retailor.privacy.audit import AuditRecorder
 from retailor.runtime.reporting import activity_of, experiment_results_of, reports_of
 from retailor.runtime.services import build_services, open_data, open_shared
 from retailor.runtime.worker import start_worker
@@ -62,6 +63,7 @@ def build_server(
     reports = reports_of(services)
     activity = activity_of(services, reports)
     experiment_results = experiment_results_of(services, reports)
+    audit = AuditRecorder(stores.audit, services.profiles.salt)
     ctx = AppContext(
         settings=settings,
         storage=stores,
@@ -79,6 +81,7 @@ def build_server(
         reports=reports,
         experiment_results=experiment_results,
         activity=activity,
+        audit=audit,
     )
     dashboard = DashboardContext(
         settings=settings,
@@ -101,6 +104,7 @@ def build_server(
         if closed:
             return
         closed = True
+        audit.close()
         services.close()
         if owned_state and state is not None:
             state.close()

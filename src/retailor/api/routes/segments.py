@@ -206,6 +206,7 @@ async def get_segment(request: Request, ctx: AppContext) -> Response:
     response=MembersOut,
     query=PAGE,
     errors=(404, 422, 503),
+    audit=True,  # an export of customers
 )
 async def segment_members(request: Request, ctx: AppContext) -> Response:
     """Canonical customer ids in a stable order; follow ``next_offset`` for the next page.
@@ -231,6 +232,7 @@ async def segment_members(request: Request, ctx: AppContext) -> Response:
         *PAGE,
     ),
     errors=(404, 422, 503),
+    audit=True,  # an export of customers' data
 )
 async def list_customers(request: Request, ctx: AppContext) -> Response:
     """A page of the customers in ``segment`` with their computed traits (503 with
