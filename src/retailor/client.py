@@ -260,10 +260,13 @@ class Client:
         )
 
     def segment_customers(
-        self, segment_id: str, offset: int = 0, limit: int = 1000
+        self, segment_id: str, offset: int = 0, limit: int = 1000, purpose: str | None = None
     ) -> dict[str, Any]:
-        """A page of the customers in a segment, with their traits."""
-        params = {"segment": segment_id, "offset": offset, "limit": limit}
+        """A page of the customers in a segment who may be contacted for ``purpose``
+        (the server's default, ``marketing``, when not given), with their traits."""
+        params: dict[str, Any] = {"segment": segment_id, "offset": offset, "limit": limit}
+        if purpose is not None:
+            params["purpose"] = purpose
         return self._call("GET", "/v1/customers", params=params)  # type: ignore[no-any-return]
 
     def put_segment(self, segment_id: str, definition: dict[str, Any]) -> dict[str, Any]:

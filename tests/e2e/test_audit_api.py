@@ -37,19 +37,33 @@ def test_admin_changes_and_customer_reads_are_audited_with_hashed_targets(app: A
     view_id = key_id_of(app, view)
     events = [{"event_id": "e1", "type": "product_viewed", "customer_id": "ada@example.com",
                "properties": {"item_id": "sku-1"}}]  # fmt: skip
-    assert app.client.post("/v1/events", json={"events": events}, headers=app.ingest()).status_code == 200
+    assert (
+        app.client.post("/v1/events", json={"events": events}, headers=app.ingest()).status_code
+        == 200
+    )
     definition = {"all": [{"trait": "order_count", "op": "gte", "value": 1}]}
-    assert app.client.put("/v1/segments/buyers", json=definition, headers=app.admin()).status_code == 200
+    assert (
+        app.client.put("/v1/segments/buyers", json=definition, headers=app.admin()).status_code
+        == 200
+    )
     experiment = {"placements": ["home"], "control": "a",
                   "variants": [{"id": "a", "weight": 0.5}, {"id": "b", "weight": 0.5}]}  # fmt: skip
-    assert app.client.put("/v1/experiments/hero", json=experiment, headers=app.admin()).status_code == 200
+    assert (
+        app.client.put("/v1/experiments/hero", json=experiment, headers=app.admin()).status_code
+        == 200
+    )
     assert app.client.delete("/v1/experiments/hero", headers=app.admin()).status_code == 204
     viewer = {"Authorization": f"Bearer {view}"}
     assert app.client.get("/v1/customers/ada@example.com", headers=viewer).status_code == 200
     assert app.client.get("/v1/customers/nobody-known", headers=viewer).status_code == 404
     # serving traffic and plain reads are not audited
     asked = {"placement": "home", "customer_id": "ada@example.com"}
-    assert app.client.post("/v1/decisions", json=asked, headers={"Authorization": f"Bearer {serve}"}).status_code == 200
+    assert (
+        app.client.post(
+            "/v1/decisions", json=asked, headers={"Authorization": f"Bearer {serve}"}
+        ).status_code
+        == 200
+    )
     assert app.client.get("/v1/segments/buyers", headers=app.admin()).status_code == 200
 
     entries = audit(app)

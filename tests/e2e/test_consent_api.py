@@ -10,7 +10,9 @@ from retailor.privacy.keys import create_key
 from tests.conftest import AppHarness
 
 
-def put(app: AppHarness, who: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+def put(
+    app: AppHarness, who: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Any:
     return app.client.put(f"/v1/customers/{who}/consent", json=body, headers=headers or app.admin())
 
 
@@ -34,7 +36,9 @@ def test_put_then_get_history_newest_first(app: AppHarness) -> None:
                                           {"purpose": "analytics", "granted": True}],
                              "source": "preference_center", "timestamp": "2026-03-02T09:00:00Z"},
                 backend)  # fmt: skip
-    assert again.json()["duplicate"] is True and again.json()["event_id"] == later.json()["event_id"]
+    assert (
+        again.json()["duplicate"] is True and again.json()["event_id"] == later.json()["event_id"]
+    )
     got = app.client.get("/v1/customers/ada/consent", headers=app.admin())
     assert got.status_code == 200, got.text
     body = got.json()
@@ -78,8 +82,13 @@ def test_bad_updates_and_unknown_customers_are_problems(app: AppHarness) -> None
     raw = app.client.put("/v1/customers/ada/consent", content=b"{", headers=app.admin())
     assert raw.status_code == 400
     assert app.client.get("/v1/customers/nobody/consent", headers=app.admin()).status_code == 404
-    assert put(app, "email:nobody@example.com", {"purpose": "analytics", "granted": True}).status_code == 404
-    assert app.client.get("/v1/customers/ada", headers=app.admin()).status_code == 404  # nothing stored
+    assert (
+        put(app, "email:nobody@example.com", {"purpose": "analytics", "granted": True}).status_code
+        == 404
+    )
+    assert (
+        app.client.get("/v1/customers/ada", headers=app.admin()).status_code == 404
+    )  # nothing stored
 
 
 def test_put_equals_a_posted_consent_updated_event(app: AppHarness) -> None:
@@ -101,10 +110,13 @@ def test_put_equals_a_posted_consent_updated_event(app: AppHarness) -> None:
     bob = app.client.get("/v1/customers/bob", headers=app.admin()).json()
     assert amy["consent"] == bob["consent"] == {"marketing_sms": True, "personalization": False}
     assert amy["consent_at"] == bob["consent_at"]
+
     def consent_event(who: str) -> dict[str, Any]:
         events = app.client.get(f"/v1/customers/{who}/events", headers=app.admin()).json()["events"]
         (found,) = [e for e in events if e["type"] == "consent_updated"]
-        return {k: v for k, v in found.items() if k not in ("event_id", "customer_id", "received_at")}
+        return {
+            k: v for k, v in found.items() if k not in ("event_id", "customer_id", "received_at")
+        }
 
     assert consent_event("bob") == consent_event("amy")
     # decisions see it: no personalization for either

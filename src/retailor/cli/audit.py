@@ -94,14 +94,13 @@ def _read(settings: Settings, storage: Any, params: dict[str, Any]) -> list[dict
 
     found = storage.audit.list(
         params["limit"],
-        since=None if params["since"] is None else parse_when(params["since"], "--since", end=False),
+        since=None
+        if params["since"] is None
+        else parse_when(params["since"], "--since", end=False),
         action=params["action"],
         key_id=params["key_id"],
         target_hash=None
         if params["target"] is None
         else target_hash(params["target"], identity_salt(settings, storage)),
     )
-    return [
-        {**msgspec.to_builtins(e), "at": e.at.isoformat()}  # type: ignore[dict-item]
-        for e in found
-    ]
+    return [{**msgspec.to_builtins(e), "at": e.at.isoformat()} for e in found]

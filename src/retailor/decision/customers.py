@@ -28,8 +28,8 @@ from retailor.decision.engine import DecisionEngine, UnknownPlacementError
 from retailor.domain.customers import CustomerRef, IdentifierKind
 from retailor.domain.decisions import DecisionPreview, DecisionRequest
 from retailor.domain.events import Event, EventType
-from retailor.identity.identifiers import prefixed
 from retailor.identity.graph import MergeRecord
+from retailor.identity.identifiers import prefixed
 from retailor.privacy.consent import ConsentChange, consent_changes
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService

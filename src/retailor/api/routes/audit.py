@@ -110,7 +110,9 @@ async def list_audit(request: Request, ctx: AppContext) -> Response:
         target_hash=None if target is None else target_hash(target, recorder.salt),
     )
     return json_response(
-        AuditOut([AuditEntryOut(e.at, e.key_id, e.action, e.target_hash, e.status) for e in entries])
+        AuditOut(
+            [AuditEntryOut(e.at, e.key_id, e.action, e.target_hash, e.status) for e in entries]
+        )
     )
 
 

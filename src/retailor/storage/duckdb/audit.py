@@ -48,7 +48,8 @@ class DuckDBAuditLog(AuditLog):
         key_id: str | None = None,
         target_hash: str | None = None,
     ) -> list[AuditEntry]:
-        where, params = ["TRUE"], []  # type: ignore[var-annotated]
+        where: list[str] = ["TRUE"]
+        params: list[object] = []
         if since is not None:
             where.append('"at" >= ?')
             params.append(since)
