@@ -98,6 +98,12 @@ async def list_audit(request: Request, ctx: AppContext) -> Response:
             since = parse_when(text, "since", end=False)
         except ReportError as exc:
             raise ProblemError(400, str(exc)) from None
+    for name, shortest, longest in (("action", 0, 256), ("key_id", 0, 256), ("target", 1, 512)):
+        given = request.query_params.get(name)
+        if given is not None and not shortest <= len(given) <= longest:
+            raise ProblemError(
+                422, f"query parameter {name} must have {shortest} to {longest} characters"
+            )
     recorder = _recorder(ctx)
     target = request.query_params.get("target")
     await asyncio.to_thread(recorder.flush)  # the calls answered before this one

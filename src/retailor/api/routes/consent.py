@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -43,16 +44,17 @@ class ConsentChoice(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ConsentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """One purpose (``purpose`` and ``granted``) or several (``consents``), where it was
-    recorded (``source``) and when (``timestamp``; default: now). ``event_id`` makes a
-    retry safe (the event is stored once); without one, a request that gives a
-    ``timestamp`` gets an id derived from what it records, else a new id."""
+    """One purpose (``purpose`` and ``granted``) or several (``consents``; a purpose named
+    twice: the last one counts), where it was recorded (``source``) and when
+    (``timestamp``; default: now; at most a day ahead of the server's clock).
+    ``event_id`` makes a retry safe (the event is stored once); without one, a request
+    that gives a ``timestamp`` gets an id derived from what it records, else a new id."""
 
-    purpose: ConsentPurpose | None = None
-    granted: bool | None = None
-    consents: Annotated[list[ConsentChoice], msgspec.Meta(min_length=1, max_length=16)] | None = (
-        None
-    )
+    purpose: ConsentPurpose | UnsetType = UNSET
+    granted: bool | UnsetType = UNSET
+    consents: (
+        Annotated[list[ConsentChoice], msgspec.Meta(min_length=1, max_length=16)] | UnsetType
+    ) = UNSET
     source: Source | None = None
     timestamp: EventTime = None
     channel: Channel | None = None
@@ -60,21 +62,35 @@ class ConsentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def purposes(self) -> dict[str, bool]:
         """The choices, by purpose (a 422 problem when the body gives none or both forms)."""
-        single = self.purpose is not None or self.granted is not None
-        if single and self.consents is not None:
+        single = self.purpose is not UNSET or self.granted is not UNSET
+        if single and self.consents is not UNSET:
             raise ProblemError(422, "give either purpose and granted, or consents, not both")
-        if self.consents is not None:
-            chosen = {c.purpose.value: c.granted for c in self.consents}
-            if len(chosen) != len(self.consents):
-                raise ProblemError(422, "each purpose may appear once in consents")
-            return chosen
-        if self.purpose is None or self.granted is None:
+        if not isinstance(self.consents, UnsetType):
+            return {c.purpose.value: c.granted for c in self.consents}
+        if isinstance(self.purpose, UnsetType) or isinstance(self.granted, UnsetType):
             raise ProblemError(
                 422,
                 'give {"purpose": ..., "granted": true|false} or {"consents": [...]}; purposes: '
                 + ", ".join(p.value for p in ConsentPurpose),
             )
         return {self.purpose.value: self.granted}
+
+
+#: The body as the OpenAPI document shows it: one purpose, or several, never both.
+ConsentBody = Annotated[
+    ConsentIn,
+    msgspec.Meta(
+        extra_json_schema={
+            "oneOf": [
+                {"required": ["purpose", "granted"], "not": {"required": ["consents"]}},
+                {
+                    "required": ["consents"],
+                    "not": {"anyOf": [{"required": ["purpose"]}, {"required": ["granted"]}]},
+                },
+            ]
+        }
+    ),
+]
 
 
 class PurposeState(msgspec.Struct):
@@ -127,7 +143,7 @@ def _state(ctx: AppContext, key: str | None) -> dict[str, PurposeState]:
     summary="Record consent given or withdrawn (a consent_updated event)",
     tag="customers",
     scope=Scope.SERVE,
-    body=ConsentIn,
+    body=ConsentBody,
     response=ConsentRecorded,
     errors=(400, 404, 413, 422, 503),
 )
