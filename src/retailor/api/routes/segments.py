@@ -20,7 +20,7 @@ from retailor.api.problems import ProblemError
 from retailor.api.segment_grammar import SegmentDefinition
 from retailor.domain.access import Scope
 from retailor.domain.ids import DefinitionId, InvalidIdError, check_definition_id
-from retailor.privacy.consent import PURPOSES
+from retailor.privacy.consent import PURPOSES, UnknownPurposeError, check_purpose
 from retailor.profiles.segment_export import DEFAULT_PURPOSE, contactable
 from retailor.profiles.segmentation import Membership, SegmentBuildingError
 from retailor.profiles.segments import MAX_DEFINITION_BYTES, SegmentError
@@ -58,9 +58,10 @@ def purpose_param(default: str | None) -> QueryParam:
 
 def _purpose(request: Request, default: str | None) -> str | None:
     purpose = request.query_params.get("purpose", default)
-    if purpose is not None and purpose not in PURPOSES:
-        raise ProblemError(422, f"unknown purpose {purpose!r}: use one of {', '.join(PURPOSES)}")
-    return purpose
+    try:
+        return None if purpose is None else check_purpose(purpose)
+    except UnknownPurposeError as exc:
+        raise ProblemError(422, str(exc)) from None
 
 
 async def _for_purpose(ctx: AppContext, members: list[str], purpose: str | None) -> list[str]:
