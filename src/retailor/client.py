@@ -149,6 +149,29 @@ class Client:
         """The single customer view of any linked identifier."""
         return self._call("GET", f"/v1/customers/{_path_part(identifier)}")  # type: ignore[no-any-return]
 
+    def consent(self, identifier: str) -> dict[str, Any]:
+        """A customer's consent now per purpose (``consent``) and its ``history``."""
+        return self._call("GET", f"/v1/customers/{_path_part(identifier)}/consent")  # type: ignore[no-any-return]
+
+    def put_consent(self, identifier: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Record consent given or withdrawn (``{"purpose", "granted", "source"}`` or
+        ``{"consents": [...], "source"}``), as a ``consent_updated`` event."""
+        path = f"/v1/customers/{_path_part(identifier)}/consent"
+        return self._call("PUT", path, body=msgspec.json.encode(body))  # type: ignore[no-any-return]
+
+    # --- the audit log ---------------------------------------------------------------
+
+    def audit(self, **params: Any) -> list[dict[str, Any]]:
+        """Audit entries, newest first (``limit``, ``since``, ``action``, ``key_id``,
+        ``target``)."""
+        wanted = {k: v for k, v in params.items() if v is not None}
+        return self._call("GET", "/v1/audit", params=wanted)["entries"]  # type: ignore[no-any-return]
+
+    def record_action(self, action: str, target: str | None, status: int = 200) -> dict[str, Any]:
+        """Record an action of the command line (the server's control token only)."""
+        body = msgspec.json.encode({"action": action, "target": target, "status": status})
+        return self._call("POST", "/v1/audit", body=body)  # type: ignore[no-any-return]
+
     # --- training: a job the server runs in the background ------------------------------
 
     def start_training(self, names: Sequence[str] = ()) -> dict[str, Any]:
@@ -263,10 +286,13 @@ class Client:
         )
 
     def segment_customers(
-        self, segment_id: str, offset: int = 0, limit: int = 1000
+        self, segment_id: str, offset: int = 0, limit: int = 1000, purpose: str | None = None
     ) -> dict[str, Any]:
-        """A page of the customers in a segment, with their traits."""
-        params = {"segment": segment_id, "offset": offset, "limit": limit}
+        """A page of the customers in a segment who may be contacted for ``purpose``
+        (the server's default, ``marketing``, when not given), with their traits."""
+        params: dict[str, Any] = {"segment": segment_id, "offset": offset, "limit": limit}
+        if purpose is not None:
+            params["purpose"] = purpose
         return self._call("GET", "/v1/customers", params=params)  # type: ignore[no-any-return]
 
     def put_segment(self, segment_id: str, definition: dict[str, Any]) -> dict[str, Any]:

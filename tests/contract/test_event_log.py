@@ -104,6 +104,22 @@ def test_timeline_newest_first_by_customer_or_anonymous_id(storage: Storage) -> 
     assert storage.events.timeline("nobody", 10) == []
 
 
+def test_timeline_of_some_types(storage: Storage) -> None:
+    consent = {"type": EventType.CONSENT_UPDATED, "properties": {"purposes": {"analytics": True}}}
+    append(
+        storage,
+        make("a", minutes=1),
+        make("b", minutes=3, customer=None, anonymous_id="c1", **consent),
+        make("c", minutes=2, **consent),
+        make("x", minutes=9, customer="someone-else", **consent),
+    )
+    got = storage.events.timeline(["c1"], 10, types=["consent_updated"])
+    assert [e.event_id for e in got] == ["b", "c"]
+    assert [e.event_id for e in storage.events.timeline("c1", 1, ["consent_updated"])] == ["b"]
+    assert storage.events.timeline("c1", 10, types=[]) == []
+    assert [e.event_id for e in storage.events.timeline("c1", 10, None)] == ["b", "c", "a"]
+
+
 def test_out_of_order_and_late_events_are_accepted(storage: Storage) -> None:
     append(storage, make("new", minutes=60))
     append(storage, make("old", minutes=-60 * 24 * 365))

@@ -5,8 +5,9 @@ the same configuration.
 
 Each rule is in the document's words (descriptions) and in the server's checks:
 
-- times relative to the server's clock: an event happened at most a day ahead of it and
-  not before 1970 (``EventValidator``); feedback is from the last 365 days;
+- times relative to the server's clock: an event (a consent update too) happened at most
+  a day ahead of it and not before 1970 (``EventValidator``); feedback is from the last
+  365 days; the audit log's ``since`` is between 1900 and 9000;
 - periods end after they start (``starts_at`` < ``ends_at``, offers and placement rules);
 - a frequency cap's ``per_day`` is at most its ``per_week``; a match's ``price_min`` is at
   most its ``price_max``;
@@ -150,6 +151,7 @@ _BY_OPERATION: dict[tuple[str, str], Callable[[Any], None]] = {
     ("PUT", "/v1/placements/{placement_id}"): _placement,
     ("POST", "/v1/feedback"): _feedback,
     ("PUT", "/v1/experiments/{experiment_id}"): _experiment,
+    ("PUT", "/v1/customers/{customer_id}/consent"): _feedback,  # an event's time
 }
 
 
@@ -178,6 +180,9 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         rule(case.body)
     if operation in _REPORTS and isinstance(case.query, dict):
         _report_query(case.query)
+    audit = operation == ("GET", "/v1/audit") and isinstance(case.query, dict)
+    if audit and isinstance(case.query.get("since"), str):
+        case.query["since"] = (datetime.now(UTC) - timedelta(days=2)).isoformat()
     if operation == ("GET", "/v1/experiments/{experiment_id}/results") and isinstance(
         case.query, dict
     ):

@@ -1,5 +1,6 @@
 """What every handler works with: settings, stores, the writer, the validator, auth, metrics,
-and the services (profiles, segments, models and their training jobs, decisions)."""
+the audit log's recorder, and the services (profiles, segments, models and their training
+jobs, decisions)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from retailor.ingest.validation import EventValidator
 from retailor.ingest.writer import GroupCommitWriter, WriterClosedError
 from retailor.models.jobs import TrainingJobs
 from retailor.models.serving import ModelService
+from retailor.privacy.audit import AuditRecorder
 from retailor.privacy.erasure import Eraser
 from retailor.privacy.suppression import Suppression
 from retailor.profiles.segmentation import SegmentService
@@ -63,6 +65,8 @@ class AppContext:
     eraser: Eraser | None = None
     #: the suppression list ingest refuses (None: nothing is refused)
     suppression: Suppression | None = None
+    #: the audit log's recorder (None: calls are not audited)
+    audit: AuditRecorder | None = None
 
     async def write(self, events: Sequence[Event], rejections: Sequence[Rejection]) -> AppendResult:
         """Make events durable (and rejections kept) before answering; 503 when it cannot.

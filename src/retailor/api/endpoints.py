@@ -2,15 +2,18 @@
 
 A handler is ``async def handler(request, ctx) -> Response``; the wrapper checks the
 caller's scope and the path parameters (:data:`PATH_PARAMS`: a 422 for an id no resource
-can have) before calling it.
+can have) before calling it, and records the audited calls (:func:`audited`) in the
+audit log once they are answered, whatever the answer (a refused key and a 4xx included).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -26,6 +29,7 @@ from retailor.domain.ids import (
     definition_id_problem,
     id_problem,
 )
+from retailor.storage.errors import StorageUnavailableError
 
 Handler = Callable[[Request, AppContext], Awaitable[Response]]
 
@@ -125,7 +129,30 @@ class Endpoint:
     partial: PartialAnswer | None = None
     #: other media types the success may come in (text), beside ``media_type``
     alternatives: tuple[str, ...] = ()
+    #: whether calls are recorded in the audit log (None: as :func:`audited` decides)
+    audit: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def action(self) -> str:
+        """How the audit log names the operation: its method and path template (never
+        the path of a request, which may hold a customer id or an email)."""
+        return f"{self.method} {self.path}"
+
+
+#: Paths whose every call is audited, reads included: privacy requests, the audit log
+#: itself and one customer's data.
+AUDITED_PATHS = ("/v1/privacy/", "/v1/audit", "/v1/customers/{customer_id}")
+
+
+def audited(ep: Endpoint) -> bool:
+    """Whether calls of ``ep`` go to the audit log: every change that needs an admin key,
+    and every call under :data:`AUDITED_PATHS` (unless the endpoint says otherwise)."""
+    if ep.audit is not None:
+        return ep.audit
+    if ep.path.startswith(AUDITED_PATHS):
+        return True
+    return ep.method != "GET" and ep.scope is Scope.ADMIN
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -147,6 +174,7 @@ def endpoint(
     partial: PartialAnswer | None = None,
     status: int = 200,
     alternatives: tuple[str, ...] = (),
+    audit: bool | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as the operation ``method path``; its docstring describes it."""
 
@@ -169,6 +197,7 @@ def endpoint(
                 partial=partial,
                 status=status,
                 alternatives=alternatives,
+                audit=audit,
             )
         )
         return handler
@@ -194,13 +223,48 @@ def build_routes(endpoints: list[Endpoint]) -> list[Route]:
 
 
 def _dispatcher(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Response]]:
-    async def dispatch(request: Request) -> Response:
-        ep = methods[request.method if request.method in methods else "GET"]
-        ctx: AppContext = request.app.state.ctx
-        restore_slashes(request.path_params)
+    audits = {method: audited(ep) for method, ep in methods.items()}
+
+    async def answer(request: Request, ep: Endpoint, ctx: AppContext) -> Response:
         if ep.scope is not None:
             await ctx.auth.require(request, ep.scope, browser=ep.scope is Scope.INGEST)
         check_path_params(request.path_params)
         return await ep.handler(request, ctx)
 
+    async def dispatch(request: Request) -> Response:
+        method = request.method if request.method in methods else "GET"
+        ep = methods[method]
+        ctx: AppContext = request.app.state.ctx
+        restore_slashes(request.path_params)
+        if ctx.audit is None or not audits[method]:
+            return await answer(request, ep, ctx)
+        status = 500
+        try:
+            response = await answer(request, ep, ctx)
+            status = response.status_code
+            return response
+        except ProblemError as exc:
+            status = exc.status
+            raise
+        except HTTPException as exc:
+            status = exc.status_code
+            raise
+        except StorageUnavailableError:
+            status = 503
+            raise
+        finally:  # queued: written by the recorder's thread, never on the event loop
+            ctx.audit.record(
+                key_id=getattr(request.state, "key_id", None),
+                action=ep.action,
+                target=_target(ep, request),
+                status=status,
+                at=datetime.now(UTC),
+            )
+
     return dispatch
+
+
+def _target(ep: Endpoint, request: Request) -> str | None:
+    """The id an audited call is about: the value of the first parameter of its path."""
+    names = [part[1:-1].partition(":")[0] for part in ep.path.split("/") if part.startswith("{")]
+    return str(request.path_params[names[0]]) if names else None

@@ -1,4 +1,4 @@
-"""The ``retailor`` command line: serve, worker, import, keys, quarantine, train, models,
+"""The ``retailor`` command line: serve, worker, import, keys, audit, quarantine, train, models,
 recommend, evaluate, segments, policies, report, simulate, demo, db.
 
 The group knows each command by the module that defines it and a one-line summary, and
@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "import": ("imports:import_file", "Import a file of KIND into the data directory."),
     "keys": ("keys:keys", "API keys."),
+    "audit": ("audit:audit", "The audit log: who did which admin or privacy action, newest first."),
     "db": ("database:db", "The database the storage setting names: its schema."),
     "quarantine": (
         "quarantine:quarantine",

@@ -1,4 +1,6 @@
-"""``retailor keys create|list|rotate|revoke``."""
+"""``retailor keys create|list|rotate|revoke``; creating, rotating and revoking are
+recorded in the audit log (``keys.create``, ``keys.rotate``, ``keys.revoke``, with the key id
+hashed)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import click
 import msgspec
 from rich.table import Table
 
+from retailor.cli.audit import record_action
 from retailor.cli.common import data_option, friendly_errors, out, settings_from
 from retailor.domain.access import RateLimit, RateLimitError, Scope
 from retailor.privacy.keys import (
@@ -131,13 +134,14 @@ def create(
     limit = _rate_limit(rate_limit, burst)
     with _store(data_dir) as store:
         try:
-            _, secret = create_key(
+            key, secret = create_key(
                 store, Scope(scope), name, expires_at=expiry, allowed_origins=origins,
                 rate_limit=limit, now=now,
             )  # fmt: skip
         except KeyOptionsError as exc:
             raise click.BadParameter(str(exc), param_hint="--origin") from None
     click.echo(secret)
+    record_action(settings_from(data_dir), "keys.create", key.key_id)
 
 
 def _when(at: datetime | None) -> str:
@@ -210,6 +214,7 @@ def rotate(data_dir: Path | None, key_id: str, overlap: str) -> None:
             new, secret, old = rotate_key(store, _key_id(store, key_id), length)
         except RotationError as exc:
             raise click.ClickException(str(exc)) from None
+    record_action(settings_from(data_dir), "keys.rotate", old.key_id)
     click.echo(secret)
     click.echo(
         f"{new.key_id} replaces {old.key_id}, which stops working at {_when(old.expires_at)}",
@@ -226,6 +231,7 @@ def revoke(data_dir: Path | None, key_id: str) -> None:
     with _store(data_dir) as store:
         key_id = _key_id(store, key_id)
         revoked = store.revoke(key_id)
+    record_action(settings_from(data_dir), "keys.revoke", key_id, 200 if revoked else 404)
     if not revoked:
         raise click.ClickException(f"no key with id {key_id!r}; see: retailor keys list")
     click.echo(f"revoked {key_id}")

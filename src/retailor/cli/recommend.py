@@ -12,6 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from retailor.cli.common import console, data_option, friendly_errors, reach_data, settings_from
 from retailor.models.errors import NotTrainedError
 from retailor.models.families import known_models
+from retailor.privacy.consent import MARKETING, PURPOSES, may_contact
+from retailor.problem import RetailorError
+
+PERSONALIZATION = "personalization"
 
 HEADER = ("customer_id", "rank", "item_id", "score", "source")
 Answer = Callable[[str], list[tuple[str, float, str]]]
@@ -45,6 +49,14 @@ def read_customers(path: Path) -> list[str]:
 @click.option("--model", default="blend", show_default=True,
               type=click.Choice(known_models()), help="Which trained model answers.")  # fmt: skip
 @click.option("--output", type=click.Path(path_type=Path), required=True, help="CSV file to write.")
+@click.option(
+    "--purpose",
+    type=click.Choice(PURPOSES),
+    default=MARKETING,
+    show_default=True,
+    help="What the file is for: customers who withdrew this purpose are left out "
+    "(marketing: any marketing purpose; with consent_required, also those who never gave it).",
+)
 @friendly_errors
 def recommend(
     data_dir: Path | None,
@@ -53,11 +65,14 @@ def recommend(
     k: int,
     model: str,
     output: Path,
+    purpose: str,
 ) -> None:
     """Write the top K items for each customer as CSV: customer_id,rank,item_id,score,source.
 
     Customers Retailor does not know get the cold-start answer (popular and trending
-    items), never an error. Example:
+    items), never an error. Customers who may not be contacted for --purpose (a
+    marketing contact by default) are left out; those who withdrew personalization get
+    the answer for a stranger, as the API gives them. Example:
 
       retailor recommend --all --k 10 --output campaign.csv
     """
@@ -76,12 +91,23 @@ def recommend(
             assert customers_file is not None
             wanted = read_customers(customers_file)
 
+            def allowed(customer: str) -> bool:
+                assert target.client is not None
+                try:
+                    held = target.client.consent(customer)["consent"]
+                except RetailorError as exc:
+                    if exc.status != 404:
+                        raise
+                    held = {}  # no one known by it: no record
+                consent = {p: bool(s["granted"]) for p, s in held.items()}
+                return may_contact(consent, purpose, required=settings.consent_required)
+
             def answer(customer: str) -> list[tuple[str, float, str]]:
                 assert target.client is not None
                 got = target.client.recommendations(customer, model=model, k=k)
                 return [(i["item_id"], i["score"], i["source"]) for i in got["items"]]
 
-            _write(output, wanted, answer)
+            _write(output, [c for c in wanted if allowed(c)], answer, len(wanted), purpose)
             return
         assert target.storage is not None
         with command_services(settings, target.storage) as services:
@@ -96,18 +122,29 @@ def recommend(
                 assert customers_file is not None
                 wanted = read_customers(customers_file)
 
+            required = settings.consent_required
+
+            def consent_of(customer: str) -> dict[str, bool]:
+                key = services.profiles.resolve(customer)
+                held = services.profiles.consent(key) if key is not None else None
+                return {p: granted for p, (granted, _) in (held or {}).items()}
+
             def answer(customer: str) -> list[tuple[str, float, str]]:
-                who = services.profiles.resolve(customer) or customer
+                key = services.profiles.resolve(customer)
+                personal = may_contact(consent_of(customer), PERSONALIZATION, required=required)
+                # without personalization consent: the answer for a stranger
+                who = (key or customer) if personal else None
                 try:
                     _, items = services.models.recommend(model, who, Context(), k)
                 except NotTrainedError:
                     _, items = services.models.recommend("blend", who, Context(), k)
                 return [(s.item_id, s.score, s.source) for s in items]
 
-            _write(output, wanted, answer)
+            kept = [c for c in wanted if may_contact(consent_of(c), purpose, required=required)]
+            _write(output, kept, answer, len(wanted), purpose)
 
 
-def _write(output: Path, customers: list[str], answer: Answer) -> None:
+def _write(output: Path, customers: list[str], answer: Answer, asked: int, purpose: str) -> None:
     rows = 0
     with (
         open(output, "w", newline="") as handle,
@@ -125,3 +162,7 @@ def _write(output: Path, customers: list[str], answer: Answer) -> None:
                 rows += 1
             bar.advance(task)
     console.print(f"wrote {rows:,} rows for {len(customers):,} customers to {output}")
+    if asked > len(customers):
+        console.print(
+            f"{asked - len(customers):,} customers left out: they may not be contacted for {purpose}"
+        )

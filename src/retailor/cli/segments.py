@@ -23,7 +23,13 @@ from retailor.cli.common import (
 )
 from retailor.client import Client
 from retailor.domain.ids import InvalidIdError
-from retailor.profiles.segment_export import csv_chunks, export_row
+from retailor.privacy.consent import PURPOSES
+from retailor.profiles.segment_export import (
+    DEFAULT_PURPOSE,
+    contactable,
+    csv_chunks,
+    export_row,
+)
 from retailor.profiles.segments import MAX_DEFINITION_BYTES, SegmentError, parse
 from retailor.storage.base import DefinitionStore
 from retailor.storage.factory import definition_store
@@ -90,11 +96,20 @@ def _opened(path: str) -> Iterator[Any]:
 @click.argument("segment_id")
 @data_option
 @click.option("--output", "-o", required=True, help="CSV file to write (- for standard output).")
+@click.option(
+    "--purpose",
+    type=click.Choice(PURPOSES),
+    default=DEFAULT_PURPOSE,
+    show_default=True,
+    help="What the export is for: customers who withdrew this purpose are left out "
+    "(marketing: any marketing purpose; with consent_required, also those who never gave it).",
+)
 @friendly_errors
-def export(segment_id: str, data_dir: Path | None, output: str) -> None:
+def export(segment_id: str, data_dir: Path | None, output: str, purpose: str) -> None:
     """Write the members of SEGMENT_ID as CSV for an email or ads tool:
     customer_id, email (when the customer gave one), order_count, revenue, rfm_segment,
-    predicted_value_12m, churn_risk."""
+    predicted_value_12m, churn_risk. Only the customers who may be contacted for
+    --purpose are written."""
     from retailor.runtime.command import command_services
 
     settings = settings_from(data_dir)
@@ -103,7 +118,7 @@ def export(segment_id: str, data_dir: Path | None, output: str) -> None:
         if target.client is not None:
             offset: int | None = 0
             while offset is not None:
-                page = target.client.segment_customers(segment_id, offset)
+                page = target.client.segment_customers(segment_id, offset, purpose=purpose)
                 rows += [export_row(c["customer_id"], c["traits"]) for c in page["customers"]]
                 offset = page["next_offset"]
         else:
@@ -114,11 +129,20 @@ def export(segment_id: str, data_dir: Path | None, output: str) -> None:
                     raise click.ClickException(
                         f"no segment {segment_id!r}: retailor segments put {segment_id} FILE"
                     )
-                for key in membership.members:
+                kept = contactable(
+                    services.profiles,
+                    membership.members,
+                    purpose,
+                    required=settings.consent_required,
+                )
+                for key in kept:
                     view = services.profiles.view(key)
                     if view is not None:
                         rows.append(export_row(key, view.traits))
     with _opened(output) as handle:
         for chunk in csv_chunks(rows):
             handle.write(chunk)
-    console.print(f"{len(rows):,} customers of {segment_id} written to {output}")
+    console.print(
+        f"{len(rows):,} customers of {segment_id} who may be contacted for {purpose} "
+        f"written to {output}"
+    )

@@ -7,6 +7,8 @@ through their port), so it lives here:
   hashes), computed traits, segments and consent per purpose with when it was given;
 - :func:`customer_merges`: how the identifiers were linked (and the links refused);
 - :func:`customer_events`: the newest events of every identifier of the cluster;
+- :func:`consent_history`: the consent they gave or withdrew, newest first, from the log;
+  :func:`consent_subject`: whom a consent recorded for an identifier is written about;
 - :func:`customer_decisions`: the decisions made for the person, from the report facts;
 - :func:`preview_placements`: what a decision would answer now on each placement, made
   with :meth:`DecisionEngine.preview` (nothing logged, no exposure recorded, no offer
@@ -25,8 +27,10 @@ from typing import Any
 from retailor.decision.engine import DecisionEngine, UnknownPlacementError
 from retailor.domain.customers import CustomerRef, IdentifierKind
 from retailor.domain.decisions import DecisionPreview, DecisionRequest
-from retailor.domain.events import Event
+from retailor.domain.events import Event, EventType
 from retailor.identity.graph import MergeRecord
+from retailor.identity.identifiers import prefixed
+from retailor.privacy.consent import ConsentChange, consent_changes
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
 from retailor.storage.base import EventLog
@@ -93,6 +97,41 @@ def customer_events(
     key = profiles.resolve(identifier)
     wanted = profiles.identifiers_of(key) if key is not None else [identifier]
     return events.timeline(wanted, limit)
+
+
+def consent_history(
+    profiles: ProfileService, events: EventLog, key: str, limit: int
+) -> list[ConsentChange]:
+    """The consent customer ``key`` gave or withdrew, newest first: the purposes of the
+    newest ``limit`` ``consent_updated`` events of every identifier of the cluster."""
+    found = events.timeline(
+        profiles.identifiers_of(key), limit, types=[EventType.CONSENT_UPDATED.value]
+    )
+    return consent_changes(found)
+
+
+def consent_subject(profiles: ProfileService, identifier: str) -> tuple[str, str] | None:
+    """Whom a consent recorded for ``identifier`` names in its event: ``("customer_id",
+    id)`` or ``("anonymous_id", id)``. A plain id no one is known by is a new customer id;
+    one known as a visitor id stays a visitor id; ``email:…`` and the other written kinds
+    name the cluster they resolve to (as its customer id when it has one), or None when
+    no one is known by them."""
+    key = profiles.resolve(identifier)
+    if prefixed(identifier) is None:
+        if key is None:
+            return ("customer_id", identifier)
+        with profiles.lock:
+            members = profiles.graph.members(key)
+        if CustomerRef(IdentifierKind.CUSTOMER_ID, identifier) in members:
+            return ("customer_id", identifier)
+        return ("anonymous_id", identifier)
+    if key is None:
+        return None
+    with profiles.lock:
+        members = profiles.graph.members(key)
+    if any(r.kind is IdentifierKind.CUSTOMER_ID for r in members):
+        return ("customer_id", key)
+    return ("anonymous_id", key)
 
 
 def customer_decisions(

@@ -19,6 +19,7 @@ import msgspec
 from retailor.decision.rules import in_schedule
 from retailor.domain.ids import check_definition_id
 from retailor.domain.offers import MARKETING_CHANNELS, Offer, parse_offer
+from retailor.privacy.consent import may_contact
 from retailor.storage.base import DefinitionStore, StoredDefinition
 from retailor.storage.hot import OfferLedger
 
@@ -101,9 +102,8 @@ class Audience:
 
 def consented(consent: Mapping[str, bool], purpose: str, *, required: bool) -> bool:
     """A purpose is granted when the customer said yes; without a record, only when the
-    installation does not require explicit consent."""
-    given = consent.get(purpose)
-    return given if given is not None else not required
+    installation does not require explicit consent (``privacy.consent.may_contact``)."""
+    return may_contact(consent, purpose, required=required)
 
 
 def ineligible_reason(offer: Offer, audience: Audience) -> str | None:

@@ -347,6 +347,27 @@ class ProfileService:
                 ref = self._alias_target(ref)
             return self.graph.key_of(ref)
 
+    def consent(self, key: str) -> dict[str, tuple[bool, datetime]] | None:
+        """The latest choice and its time per purpose of customer ``key`` (None when no
+        profile has that key): what exports read, without computing any trait."""
+        with self._lock:
+            state = self.states.get(key)
+            if state is None:
+                return None
+            return {purpose: (bool(s.value), s.at) for purpose, s in state.consent.items()}
+
+    def consents(self, keys: Sequence[str]) -> list[dict[str, bool] | None]:
+        """The consent per purpose of each of ``keys`` (None for a key no profile has),
+        under one hold of the lock."""
+        with self._lock:
+            found = [self.states.get(key) for key in keys]
+            return [
+                None
+                if state is None
+                else {purpose: bool(s.value) for purpose, s in state.consent.items()}
+                for state in found
+            ]
+
     def identifiers_of(self, key: str) -> Sequence[str]:
         """Customer and anonymous ids of the cluster, for reading its events from the log."""
         with self._lock:

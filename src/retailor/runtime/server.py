@@ -18,6 +18,7 @@ from retailor.api.serve import serve_app, tune_process
 from retailor.dashboard.app import dashboard_routes
 from retailor.dashboard.context import DashboardContext
 from retailor.ingest.validation import EventValidator
+from retailor.privacy.audit import AuditRecorder
 from retailor.privacy.usage import KeyUsage
 from retailor.runtime.reporting import activity_of, experiment_results_of, reports_of
 from retailor.runtime.services import build_services, open_data, open_shared
@@ -64,6 +65,7 @@ def build_server(
     activity = activity_of(services, reports)
     experiment_results = experiment_results_of(services, reports)
     usage = KeyUsage(stores.keys)
+    audit = AuditRecorder(stores.audit, services.profiles.salt)
     ctx = AppContext(
         settings=settings,
         storage=stores,
@@ -89,6 +91,7 @@ def build_server(
         activity=activity,
         eraser=services.eraser,
         suppression=services.suppression,
+        audit=audit,
     )
     dashboard = DashboardContext(
         settings=settings,
@@ -112,6 +115,7 @@ def build_server(
             return
         closed = True
         usage.flush()  # the last uses noted since the last write
+        audit.close()
         services.close()
         if owned_state and state is not None:
             state.close()

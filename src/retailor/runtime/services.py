@@ -124,7 +124,7 @@ def open_data(settings: Settings) -> Storage:
     return open_storage(settings.storage_dsn, settings.data_dir)
 
 
-def _salt(settings: Settings, storage: Storage) -> str:
+def identity_salt(settings: Settings, storage: Storage) -> str:
     """The identity salt: in the database when it is shared (created, on first start, from
     the salt an older version kept in this data directory, if any), else in the data
     directory."""
@@ -248,7 +248,7 @@ def build_services(
     revision = storage.definitions.revision()  # before anything reads the definitions
     catalog_revision = storage.catalog.revision()  # before anything reads the catalog
     profiles = ProfileService(
-        _salt(settings, storage),
+        identity_salt(settings, storage),
         IdentityRules(max_customers_per_device=settings.max_customers_per_device),
     )
     profiles.remember_items(storage.catalog.items())

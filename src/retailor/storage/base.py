@@ -95,9 +95,12 @@ class EventLog(ABC):
         of ``EVENT_SCHEMA``, in position order (within one append, in the order given)."""
 
     @abstractmethod
-    def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
+    def timeline(
+        self, identifiers: str | Sequence[str], limit: int, types: Sequence[str] | None = None
+    ) -> list[Event]:
         """The newest ``limit`` events whose ``customer_id`` or ``anonymous_id`` is one of
-        ``identifiers``, newest first (by timestamp, then by arrival)."""
+        ``identifiers`` (and whose type is one of ``types``, when given), newest first (by
+        timestamp, then by arrival)."""
 
     @abstractmethod
     def count(self) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from retailor.storage.audit import AuditLog
 from retailor.storage.base import (
     CatalogStore,
     DecisionLog,
@@ -25,6 +26,7 @@ from retailor.storage.facts import FactStore
 from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore, RateLimiter
+from retailor.storage.memory.audit import MemoryAuditLog
 from retailor.storage.memory.exposures import MemoryExposureStore
 from retailor.storage.memory.privacy import MemoryPrivacyStore
 from retailor.storage.memory.segment_sizes import MemorySegmentSizeStore
@@ -77,6 +79,9 @@ class Storage:
     privacy: PrivacyStore = field(default_factory=MemoryPrivacyStore)
     #: rewrites what holds deleted rows, so that no byte of them remains
     reclaimer: SpaceReclaimer = field(default_factory=NothingToReclaim)
+    #: who did which admin or privacy action (in memory for ``memory://``; a table in
+    #: DuckDB, PostgreSQL)
+    audit: AuditLog = field(default_factory=MemoryAuditLog)
     probes: list[HealthProbe] = field(default_factory=list, repr=False)
     _closers: list[object] = field(default_factory=list, repr=False)
 
@@ -291,6 +296,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             _closers=[facts_db],
         )
     if scheme == "duckdb":
+        from retailor.storage.duckdb.audit import DuckDBAuditLog
         from retailor.storage.duckdb.catalog import DuckDBCatalogStore
         from retailor.storage.duckdb.database import DuckDBDatabase
         from retailor.storage.duckdb.decisions import DuckDBDecisionLog
@@ -321,9 +327,11 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             segment_sizes=DuckDBSegmentSizeStore(db),
             privacy=DuckDBPrivacyStore(db),
             reclaimer=DuckDBReclaimer(db),
+            audit=DuckDBAuditLog(db),
             _closers=[db],
         )
     if scheme in POSTGRES_SCHEMES:
+        from retailor.storage.postgres.audit import PostgresAuditLog
         from retailor.storage.postgres.catalog import PostgresCatalogStore
         from retailor.storage.postgres.database import PostgresDatabase
         from retailor.storage.postgres.decisions import PostgresDecisionLog
@@ -358,6 +366,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             segment_sizes=PostgresSegmentSizeStore(database),
             privacy=PostgresPrivacyStore(database),
             reclaimer=PostgresReclaimer(database),
+            audit=PostgresAuditLog(database),
             probes=[database.unavailable],
             _closers=[database],
         )

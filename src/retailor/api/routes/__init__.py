@@ -2,7 +2,9 @@
 
 from retailor.api.routes import (
     activity,
+    audit,
     catalog,
+    consent,
     customer_decisions,
     customers,
     decisions,
@@ -22,7 +24,9 @@ from retailor.api.routes import (
 
 __all__ = [
     "activity",
+    "audit",
     "catalog",
+    "consent",
     "customer_decisions",
     "customers",
     "decisions",

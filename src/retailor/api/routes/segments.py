@@ -1,4 +1,5 @@
-"""Segments: definitions, their size and members, and customers by segment."""
+"""Segments: definitions, their size and members, and customers by segment (the export
+of a segment: only those who may be contacted for the export's ``purpose``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from retailor.api.problems import ProblemError
 from retailor.api.segment_grammar import SegmentDefinition
 from retailor.domain.access import Scope
 from retailor.domain.ids import DefinitionId, InvalidIdError, check_definition_id
+from retailor.privacy.consent import PURPOSES, UnknownPurposeError, check_purpose
+from retailor.profiles.segment_export import DEFAULT_PURPOSE, contactable
 from retailor.profiles.segmentation import Membership, SegmentBuildingError
 from retailor.profiles.segments import MAX_DEFINITION_BYTES, SegmentError
 
@@ -38,6 +41,36 @@ PAGE = (
         "offset", "members to skip", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}
     ),
 )
+
+
+def purpose_param(default: str | None) -> QueryParam:
+    """The ``purpose`` an export of customers is for (``default`` when not given; None:
+    everyone)."""
+    said = f"default {default!r}" if default else "default: everyone in the segment"
+    return QueryParam(
+        "purpose",
+        "only the customers who may be contacted for this purpose (privacy.consent: "
+        "withdrawn never; no record only when the installation does not require consent); "
+        f"'marketing' is any marketing channel; {said}",
+        {"type": "string", "enum": list(PURPOSES)},
+    )
+
+
+def _purpose(request: Request, default: str | None) -> str | None:
+    purpose = request.query_params.get("purpose", default)
+    try:
+        return None if purpose is None else check_purpose(purpose)
+    except UnknownPurposeError as exc:
+        raise ProblemError(422, str(exc)) from None
+
+
+async def _for_purpose(ctx: AppContext, members: list[str], purpose: str | None) -> list[str]:
+    """``members`` who may be contacted for ``purpose`` (all of them when it is None)."""
+    if purpose is None:
+        return members
+    return await asyncio.to_thread(
+        contactable, ctx.profiles, members, purpose, required=ctx.settings.consent_required
+    )
 
 
 class SegmentOut(msgspec.Struct):
@@ -204,19 +237,23 @@ async def get_segment(request: Request, ctx: AppContext) -> Response:
     tag="segments",
     scope=Scope.ADMIN,
     response=MembersOut,
-    query=PAGE,
+    query=(*PAGE, purpose_param(None)),
     errors=(404, 422, 503),
+    audit=True,  # an export of customers
 )
 async def segment_members(request: Request, ctx: AppContext) -> Response:
     """Canonical customer ids in a stable order; follow ``next_offset`` for the next page.
-    A segment still building its event counts answers 503 with ``Retry-After``."""
+    With ``purpose``, only the members who may be contacted for it (``total`` counts
+    them). A segment still building its event counts answers 503 with ``Retry-After``."""
     limit = query_int(request, "limit", 1000, 1, 10_000)
     offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
+    purpose = _purpose(request, None)
     segment_id = request.path_params["segment_id"]
     membership = await _membership(ctx, segment_id)
-    page = membership.members[offset : offset + limit]
-    following = offset + limit if offset + limit < len(membership.members) else None
-    return json_response(MembersOut(segment_id, len(membership.members), page, following))
+    members = await _for_purpose(ctx, membership.members, purpose)
+    page = members[offset : offset + limit]
+    following = offset + limit if offset + limit < len(members) else None
+    return json_response(MembersOut(segment_id, len(members), page, following))
 
 
 @endpoint(
@@ -229,21 +266,28 @@ async def segment_members(request: Request, ctx: AppContext) -> Response:
     query=(
         QueryParam("segment", "segment id", msgspec.json.schema(DefinitionId), required=True),
         *PAGE,
+        purpose_param(DEFAULT_PURPOSE),
     ),
     errors=(404, 422, 503),
+    audit=True,  # an export of customers' data
 )
 async def list_customers(request: Request, ctx: AppContext) -> Response:
-    """A page of the customers in ``segment`` with their computed traits (503 with
-    ``Retry-After`` while the segment builds its event counts)."""
+    """A page of the customers in ``segment`` with their computed traits: the export of a
+    segment (``retailor segments export`` reads it), so only those who may be contacted
+    for ``purpose`` (``marketing`` unless told otherwise: a customer who withdrew any
+    marketing purpose is left out; ``total`` counts those kept). 503 with
+    ``Retry-After`` while the segment builds its event counts."""
     segment_id = request.query_params.get("segment")
     if not segment_id:
         raise ProblemError(422, "give ?segment=ID (listing the whole base is not offered)")
     limit = query_int(request, "limit", 100, 1, 10_000)
     offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
+    purpose = _purpose(request, DEFAULT_PURPOSE)
     membership = await _membership(ctx, segment_id)
-    page = await asyncio.to_thread(_summaries, ctx, membership.members[offset : offset + limit])
-    following = offset + limit if offset + limit < len(membership.members) else None
-    return json_response(CustomersOut(len(membership.members), page, following))
+    members = await _for_purpose(ctx, membership.members, purpose)
+    page = await asyncio.to_thread(_summaries, ctx, members[offset : offset + limit])
+    following = offset + limit if offset + limit < len(members) else None
+    return json_response(CustomersOut(len(members), page, following))
 
 
 def _summaries(ctx: AppContext, keys: list[str]) -> list[CustomerSummary]:

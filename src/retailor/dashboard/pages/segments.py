@@ -21,7 +21,8 @@ from retailor.dashboard.periods import CHOICES, Period, read_period
 from retailor.dashboard.registry import page
 from retailor.dashboard.rendering import chart, render, when
 from retailor.dashboard.sessions import Session
-from retailor.profiles.segment_export import csv_chunks, export_row
+from retailor.privacy.consent import PURPOSES
+from retailor.profiles.segment_export import DEFAULT_PURPOSE, contactable, csv_chunks, export_row
 from retailor.profiles.segment_sizes import size_history
 from retailor.profiles.segmentation import SegmentBuildingError
 from retailor.storage.segment_sizes import SegmentSize
@@ -113,18 +114,26 @@ def member_rows(ctx: DashboardContext, members: list[str]) -> Iterator[dict[str,
 async def segment_members_csv(
     request: Request, ctx: DashboardContext, session: Session
 ) -> Response:
-    """The segment's members as CSV (404 unknown; 503 while its counts are built)."""
+    """The segment's members who may be contacted for ``?purpose=`` (``marketing``
+    unless told otherwise) as CSV (404 unknown; 503 while its counts are built)."""
     segment_id = request.path_params["segment_id"]
     if ctx.segments.get(segment_id) is None:
         raise HTTPException(404)
     status, _ = await asyncio.to_thread(size_now, ctx, segment_id)
+    purpose = request.query_params.get("purpose", DEFAULT_PURPOSE)
+    if purpose not in PURPOSES:
+        raise HTTPException(400, f"Unknown purpose: use one of {', '.join(PURPOSES)}.")
     membership = (
         await asyncio.to_thread(ctx.segments.members, segment_id, 0) if status == "ready" else None
     )
     if membership is None:
         raise HTTPException(503, "This segment is still being built from the event log.")
+    kept = await asyncio.to_thread(
+        contactable, ctx.profiles, membership.members, purpose,
+        required=ctx.settings.consent_required,
+    )  # fmt: skip
     return StreamingResponse(
-        csv_chunks(member_rows(ctx, membership.members)),
+        csv_chunks(member_rows(ctx, kept)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{segment_id}.csv"'},
     )

@@ -152,14 +152,17 @@ class DuckDBEventLog(EventLog):
             batch_size,
         )
 
-    def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
+    def timeline(
+        self, identifiers: str | Sequence[str], limit: int, types: Sequence[str] | None = None
+    ) -> list[Event]:
         wanted = [identifiers] if isinstance(identifiers, str) else list(identifiers)
+        typed = "" if types is None else "AND type IN (SELECT UNNEST($3::VARCHAR[])) "
         table = self._db.arrow(
             f"SELECT {_COLUMNS} FROM events "
-            "WHERE customer_id IN (SELECT UNNEST($1::VARCHAR[])) "
-            "OR anonymous_id IN (SELECT UNNEST($1::VARCHAR[])) "
+            "WHERE (customer_id IN (SELECT UNNEST($1::VARCHAR[])) "
+            f"OR anonymous_id IN (SELECT UNNEST($1::VARCHAR[]))) {typed}"
             "ORDER BY timestamp DESC, received_at DESC LIMIT $2",
-            [wanted, limit],
+            [wanted, limit] if types is None else [wanted, limit, list(types)],
         )
         return [row_to_event(row) for row in table.to_pylist()]
 

@@ -84,13 +84,17 @@ class MemoryEventLog(EventLog):
         for i in range(0, len(rows), batch_size):
             yield pa.RecordBatch.from_pylist(rows[i : i + batch_size], schema=EVENT_SCHEMA)
 
-    def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
+    def timeline(
+        self, identifiers: str | Sequence[str], limit: int, types: Sequence[str] | None = None
+    ) -> list[Event]:
         wanted = {identifiers} if isinstance(identifiers, str) else set(identifiers)
+        kinds = set(types) if types is not None else None
         with self._lock:
             rows = [
                 (n, r)
                 for n, r in enumerate(self._rows)
-                if r["customer_id"] in wanted or r["anonymous_id"] in wanted
+                if (r["customer_id"] in wanted or r["anonymous_id"] in wanted)
+                and (kinds is None or r["type"] in kinds)
             ]
         rows.sort(key=lambda nr: (nr[1]["timestamp"], nr[1]["received_at"], nr[0]), reverse=True)
         return [row_to_event(r) for _, r in rows[:limit]]

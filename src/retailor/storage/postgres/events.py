@@ -203,14 +203,17 @@ class PostgresEventLog(EventLog):
             batch_size,
         )
 
-    def timeline(self, identifiers: str | Sequence[str], limit: int) -> list[Event]:
+    def timeline(
+        self, identifiers: str | Sequence[str], limit: int, types: Sequence[str] | None = None
+    ) -> list[Event]:
         wanted = [identifiers] if isinstance(identifiers, str) else list(identifiers)
+        typed = "" if types is None else "AND type = ANY(%(types)s) "
         with self._db.connection() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM events "
-                "WHERE customer_id = ANY(%(ids)s) OR anonymous_id = ANY(%(ids)s) "
+                f"WHERE (customer_id = ANY(%(ids)s) OR anonymous_id = ANY(%(ids)s)) {typed}"
                 'ORDER BY "timestamp" DESC, received_at DESC LIMIT %(limit)s',
-                {"ids": wanted, "limit": limit},
+                {"ids": wanted, "limit": limit, "types": list(types or ())},
             ).fetchall()
         return [row_to_event(dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows]
 
