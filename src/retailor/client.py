@@ -218,6 +218,10 @@ class Client:
         path = f"/v1/privacy/suppressions/{quote(identifier, safe='')}"
         return self._call("DELETE", path)  # type: ignore[no-any-return]
 
+    def apply_retention(self) -> dict[str, Any]:
+        """Apply the retention now; ``{"removed": {type: events}}``."""
+        return self._call("POST", "/v1/privacy/retention")  # type: ignore[no-any-return]
+
     def export_subject(self, identifier: str) -> bytes:
         """The zip of everything about the person ``identifier`` names."""
         path = f"/v1/privacy/subjects/{quote(identifier, safe='')}/export"

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import msgspec
 
 from retailor.domain.access import RateLimit, RateLimitError, Scope
+from retailor.domain.events import EventType
 
 #: A length of time that must be positive.
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
@@ -80,6 +81,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             self.rate_limits()
         except RateLimitError as exc:
             raise ValueError(str(exc)) from None
+        unknown = sorted(set(self.retention_days) - {t.value for t in EventType})
+        if unknown:
+            raise ValueError(
+                f"retention_days names no event type: {', '.join(unknown)} (the types are "
+                f"{', '.join(t.value for t in EventType)})"
+            )
 
     def rate_limits(self) -> dict[Scope, RateLimit]:
         """The default rate limit of each scope that has one."""

@@ -22,6 +22,7 @@ from retailor.models.jobs import TrainingJobs
 from retailor.models.serving import ModelService
 from retailor.privacy.audit import AuditRecorder
 from retailor.privacy.erasure import Eraser
+from retailor.privacy.retention import Retention
 from retailor.privacy.suppression import Suppression
 from retailor.profiles.segmentation import SegmentService
 from retailor.profiles.service import ProfileService
@@ -65,6 +66,8 @@ class AppContext:
     eraser: Eraser | None = None
     #: the suppression list ingest refuses (None: nothing is refused)
     suppression: Suppression | None = None
+    #: retention per event type, applied on request (None: not in this process)
+    retention: Retention | None = None
     #: the audit log's recorder (None: calls are not audited)
     audit: AuditRecorder | None = None
 

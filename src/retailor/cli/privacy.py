@@ -119,6 +119,31 @@ def export(identifier: str, output: Path, data_dir: Path | None) -> None:
     console.print(f"wrote {output} ({len(archive):,} bytes)")
 
 
+@privacy.command("retention")
+@data_option
+@friendly_errors
+def retention(data_dir: Path | None) -> None:
+    """Apply the retention now: remove the events older than their type's retention_days
+    (retailor.toml, e.g. a [retention_days] table with page_viewed = 90), as the
+    background role does once a day, and print the events removed per type."""
+    settings = settings_from(data_dir)
+    if not settings.retention_days:
+        raise click.ClickException(
+            "no retention is set: add a [retention_days] table to retailor.toml, "
+            "e.g. page_viewed = 90"
+        )
+    with reach_data(settings) as target:
+        if target.client is not None:
+            removed = target.client.apply_retention()
+        else:
+            from retailor.runtime.command import command_services
+
+            assert target.storage is not None
+            with command_services(settings, target.storage) as services:
+                removed = {"removed": services.retention.apply()}
+    click.echo(json.dumps(removed, indent=2))
+
+
 @privacy.command("lift")
 @click.argument("identifier")
 @data_option

@@ -91,6 +91,7 @@ def build_server(
         activity=activity,
         eraser=services.eraser,
         suppression=services.suppression,
+        retention=services.retention,
         audit=audit,
     )
     dashboard = DashboardContext(
