@@ -98,6 +98,18 @@ class PolicyLearner:
         self.cursor: tuple[datetime, str] | None = None
         self.learned = 0  # choices in this learner's state, since the start of the log
         self._changed = False
+        self._initial = policy.state()  # what it knew before learning anything
+
+    def relearn(self) -> int:
+        """Forget what was learned and learn again from the start of the decision log as
+        it is now, then publish (an erasure: the published policy then holds nothing of
+        the decisions removed); how many choices it learned."""
+        with self._lock:
+            if self._states.version() > self.version:
+                self._adopt()
+            self.policy.load_state(self._initial)
+            self.cursor, self.learned, self._changed = None, 0, True
+        return self.run_once()
 
     def _adopt(self) -> None:
         """Continue from a newer published state (another learner's, or this one's before

@@ -224,6 +224,34 @@ class DecisionService:
             )
         return learned
 
+    def relearn_policy(self) -> int:
+        """Learn the offer policy again from scratch from the decision log as it is now
+        (an erasure: the policy then holds nothing of the decisions removed) and put it in
+        place of the current one; how many choices it learned. A process that follows a
+        published policy learns nothing itself (0): the learner relearns there."""
+        if self.follower is not None:
+            return 0
+        fresh = create_policy(self.policy_name, self.seed)
+        costs = {o.offer_id: o.redemption_cost() for o in self.offers.all()}
+        learned = 0
+        for _, offer, reward in rewarded_offers(
+            self.recorder.store,
+            reward_mode=self.feedback.reward_mode,
+            reward_scale=self.feedback.reward_scale,
+            costs=costs,
+            start=None,
+        ):
+            fresh.update(
+                offer.features,
+                self.chooser.arms_of(offer.eligible),
+                offer.offer_id,
+                offer.probability,
+                reward,
+            )
+            learned += 1
+        self.tracker.policy = fresh
+        return learned
+
     def warm(self, profiles: ProfileService, limit: int = 50_000) -> None:
         """Queue the personal lists of the most recently active customers for computing."""
         refused = "personalization"

@@ -85,8 +85,11 @@ def rederive(services: Services) -> dict[str, int]:
         for record in registry.versions(name):
             if active is None or record.version != active.version:
                 removed += registry.delete(name, record.version)
+    relearned = services.decisions.relearn_policy()
+    if services.policy_learner is not None:
+        relearned = services.policy_learner.relearn()
     services.snapshot()  # a fresh snapshot in place of those the erasure removed
-    return {"model_versions_removed": removed}
+    return {"model_versions_removed": removed, "offer_policy_choices_relearned": relearned}
 
 
 def build_retention(services: Services) -> Retention:

@@ -4,6 +4,7 @@ earned, and learners that race to publish keeping each choice in the policy once
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from retailor.decision.learning import PolicyFollower, PolicyLearner, decode_sta
 from retailor.decision.offers import OfferBook
 from retailor.decision.policies import Arm, Features, UniformPolicy, VowpalPolicy
 from retailor.domain.decisions import DecisionRecord, FeedbackRecord, LoggedOffer
+from retailor.domain.privacy import Subject
 from retailor.storage.files.definitions import FileDefinitionStore
 from retailor.storage.hot import PolicyStateStore
 from retailor.storage.memory.decisions import MemoryDecisionLog
@@ -136,3 +138,33 @@ def test_a_learner_that_loses_the_race_to_publish_continues_from_the_winner(
     assert state is not None and state.learned == 4  # each choice once, not twice
     log.append([decision(10)])
     assert loser.run_once() == 1 and loser.learned == 5
+
+
+class Remembering(Recording):
+    """A recording policy whose state is what it was taught (so forgetting shows)."""
+
+    def state(self) -> bytes:
+        return json.dumps(self.taught).encode()
+
+    def load_state(self, state: bytes) -> None:
+        self.taught = [tuple(t) for t in json.loads(state or b"[]")]  # type: ignore[misc]
+
+
+def test_relearning_after_an_erasure_forgets_the_erased_choices(tmp_path: Path) -> None:
+    log, store = MemoryDecisionLog(), MemoryPolicyStateStore()
+    book = OfferBook(FileDefinitionStore(tmp_path))
+    log.append([decision(n) for n in range(5)])
+    now = [T0 + timedelta(hours=3)]
+    taught = PolicyLearner(Remembering(), log, store, book, reward_window=3600,
+                           settle_seconds=10, batch=2, clock=lambda: now[0])  # fmt: skip
+    assert taught.run_once() == 5
+    assert log.erase(Subject(ids=("c1", "c3"))) == 2
+    assert taught.relearn() == 3
+    policy = taught.policy
+    assert isinstance(policy, Remembering)
+    assert [who for who, _, _ in policy.taught] == ["c0", "c2", "c4"]
+    published = store.latest()
+    assert published is not None
+    state = decode_state(published[1])
+    assert state is not None and state.learned == 3
+    assert b"c1" not in state.model and b"c3" not in state.model
