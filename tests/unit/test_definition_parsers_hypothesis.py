@@ -55,6 +55,8 @@ from tests.unit.hostile_strategies import (
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 TIMES = [NOW.isoformat(), (NOW + timedelta(days=3)).isoformat(), "2026-03-01", "0001-01-01"]
+#: Times whose offset moves them out of the calendar in UTC.
+TIMES += ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
 
 # -- segments ------------------------------------------------------------------------------
 
@@ -368,3 +370,22 @@ def test_settings_are_settings_or_a_settings_error(env: dict[str, str], toml: by
 def test_a_report_time_whose_offset_leaves_the_calendar_is_a_report_error() -> None:
     with pytest.raises(ReportError):
         parse_when("0001-01-01T00:00:00+01:00", "from", end=False)
+
+
+@pytest.mark.parametrize(
+    ("parse_one", "raw"),
+    [
+        (parse_offer, {"kind": "free_shipping", "schedule": {"starts_at": TIMES[-2]}}),
+        (
+            parse_placement,
+            {"sources": [{"source": "popular"}],
+             "rules": [{"kind": "bury", "when": {"ends_at": TIMES[-1]}, "match": {"brands": ["x"]}}]},
+        ),
+    ],
+    ids=["offer", "placement"],
+)  # fmt: skip
+def test_a_definition_time_out_of_the_calendar_in_utc_is_a_definition_error(
+    parse_one: Any, raw: dict[str, Any]
+) -> None:
+    with pytest.raises(DefinitionError, match="out of range in UTC"):
+        parse_one(raw, "x")
