@@ -140,6 +140,10 @@ def load_settings(
                 values[name] = raw
     values.update(cli)
     if "data_dir" in values:
+        if not isinstance(values["data_dir"], str | os.PathLike):
+            raise SettingsError(
+                f"invalid setting: data_dir must be a path, got {values['data_dir']!r}"
+            )
         values["data_dir"] = Path(values["data_dir"])
     try:
         return msgspec.convert(values, Settings, strict=False)
@@ -153,7 +157,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
             data = tomllib.load(handle)
     except FileNotFoundError as exc:
         raise SettingsError(f"settings file {path} does not exist") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
-    section: dict[str, Any] = data.get("retailor", data)
+    section = data.get("retailor", data)
+    if not isinstance(section, dict):
+        raise SettingsError(f"settings file {path}: [retailor] must be a table of settings")
     return section

@@ -167,6 +167,15 @@ def test_quarantine_keeps_a_payload_with_any_character(storage: Storage) -> None
     assert storage.quarantine.count() == 1
 
 
+def test_quarantine_keeps_any_id_source_and_index_the_api_takes(storage: Storage) -> None:
+    kept = msgspec.structs.replace(
+        rejection(1, source="import:\x00 file"), quarantine_id="q\x001", index=2**63 - 1
+    )
+    storage.quarantine.add([kept])
+    [found] = storage.quarantine.list()
+    assert found.index == 2**63 - 1 and found.source.startswith("import:")
+
+
 def test_quarantine_reads_one_reason_and_tallies_hours(storage: Storage) -> None:
     def at(n: int, minutes: int, reason: str) -> Rejection:
         return msgspec.structs.replace(

@@ -258,3 +258,16 @@ def test_a_yaml_definition_with_a_lone_surrogate_is_malformed(app: AppHarness) -
 def test_a_segment_batch_with_a_wrong_sent_at_is_refused(app: AppHarness) -> None:
     r = app.client.post("/v1/batch", json={"batch": [], "sentAt": {}}, headers=app.ingest())
     assert r.status_code == 422 and r.json()["where"] == "$.sentAt", r.text
+
+
+@pytest.mark.parametrize("index", [2**63, -1, 1e300])
+def test_a_kept_record_with_an_index_out_of_range_is_refused(app: AppHarness, index: float) -> None:
+    item = {"quarantine_id": "q1", "received_at": "2026-03-01T00:00:00Z", "source": "import:x",
+            "reason": "bad", "payload": "{}", "index": index}  # fmt: skip
+    r = app.client.post("/v1/quarantine", json={"items": [item]}, headers=app.admin())
+    assert r.status_code == 422, r.text
+    item["index"] = 2**63 - 1
+    r = app.client.post("/v1/quarantine", json={"items": [item]}, headers=app.admin())
+    assert r.status_code == 200, r.text
+    app.wait_idle()
+    assert [kept.index for kept in app.storage.quarantine.list()] == [2**63 - 1]

@@ -146,7 +146,7 @@ def parse_when(text: str, name: str, *, end: bool) -> datetime:
             fixed = f"{spaced[1]}+{spaced[2]}" if spaced else text
             parsed = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
             at = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an offset moves it past year 1 or 9999
         raise ReportError(
             f"{name} must be a date (2026-03-01) or an ISO 8601 time "
             f"(2026-03-01T12:00:00Z; in a URL, write + as %2B), not {text!r}"

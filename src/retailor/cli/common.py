@@ -146,8 +146,8 @@ def read_definition_file(
         raise click.ClickException(
             f"{file} has {size:,} bytes; a definition has at most {max_bytes:,}"
         )
-    text = file.read_text()
     try:
+        text = file.read_text(encoding="utf-8")
         definition = (
             yaml.safe_load(text)
             if file.suffix.lower() in (".yaml", ".yml")
@@ -155,6 +155,8 @@ def read_definition_file(
         )
     except (yaml.YAMLError, msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{file} does not parse: {exc}") from None
+    except RecursionError:
+        raise click.ClickException(f"{file} nests lists and mappings too deeply") from None
     if not isinstance(definition, dict):
         raise click.ClickException(f"{file} must hold one mapping (a {what} definition)")
     return definition

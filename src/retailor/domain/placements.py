@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -22,6 +22,7 @@ from retailor.domain.events import Channel
 from retailor.domain.ids import DefinitionId
 from retailor.domain.nesting import walk
 from retailor.domain.timestamps import Timestamp
+from retailor.domain.timestamps import as_utc as as_utc  # where offers and the engine read it
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -62,13 +63,6 @@ Campaign = Annotated[
 #: most as they were read back: the document shows them read-only.
 ReadOnlyText = Annotated[str, Meta(extra_json_schema={"readOnly": True})]
 ReadOnlyTimestamp = Annotated[Timestamp, Meta(extra_json_schema={"readOnly": True})]
-
-
-def as_utc(at: datetime | None) -> datetime | None:
-    """``at`` as an aware UTC datetime; a naive one is taken to be UTC already."""
-    if at is None:
-        return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 class Condition(Struct, kw_only=True, forbid_unknown_fields=True):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from msgspec import Struct
+from typing import Annotated
 
-from retailor.domain.timestamps import Timestamp
+from msgspec import Meta, Struct
+
+from retailor.domain.timestamps import Timestamp, as_utc
+
+#: Where the rejected item stood in its request or file (a 64-bit integer, as stored).
+Position = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
 
 class Rejection(Struct, kw_only=True):
@@ -16,4 +21,8 @@ class Rejection(Struct, kw_only=True):
     reason: str
     payload: str
     event_id: str | None = None
-    index: int | None = None
+    index: Position | None = None
+
+    def __post_init__(self) -> None:
+        # a time the stores keep in UTC must stay a time in UTC (years 1 to 9999)
+        as_utc(self.received_at)

@@ -4,7 +4,7 @@ Events also take epoch seconds or milliseconds: :data:`EventTime`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from msgspec import Meta
@@ -32,3 +32,15 @@ EpochInteger = Annotated[
 ]
 #: When an event happened: RFC 3339 text or an epoch number; the server's clock when absent.
 EventTime = Timestamp | EpochInteger | EpochNumber | None
+
+
+def as_utc(at: datetime | None) -> datetime | None:
+    """``at`` as an aware UTC datetime; a naive one is taken to be UTC already. A time
+    whose offset moves it out of the years 1 to 9999 is a ``ValueError`` (which a struct's
+    ``__post_init__`` turns into a validation error saying where)."""
+    if at is None:
+        return None
+    try:
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{at.isoformat()} is out of range in UTC") from None

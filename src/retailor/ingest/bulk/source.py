@@ -83,10 +83,11 @@ def read_source(
             text = {source for target, source in mapping.items() if is_text_column(target)}
             table = _read_csv(path, all_strings, broken, source_name, received_at, text)
         elif fmt == "jsonl":
+            _refuse_null_lines(path)
             table = pajson.read_json(path)
         else:
             table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
         raise ImportInputError(f"cannot read {path} as {fmt}: {exc}") from None
     columns = list(table.column_names)
     missing = [source for source in mapping.values() if source not in columns]
@@ -100,6 +101,17 @@ def read_source(
         renamed[c] if c in renamed else (c + "_original" if c in mapping else c) for c in columns
     ]
     return Source(table=table.rename_columns(names), rejections=broken)
+
+
+def _refuse_null_lines(path: Path) -> None:
+    """Refuse a JSON lines file with a line that is ``null`` (Arrow's JSON reader, up to at
+    least 26.0, crashes the process on one that starts a block instead of raising): every
+    line of an import is an object, so such a file is a mistake, said with its line."""
+    opener = gzip.open if path.name.lower().endswith((".gz", ".gzip")) else open
+    with opener(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip() == b"null":
+                raise ImportInputError(f"{path}: line {number} is null, not a JSON object")
 
 
 #: Columns read as text from CSV whatever they look like (a leading 0 or + is part of an

@@ -58,7 +58,7 @@ class PostgresQuarantineStore(QuarantineStore):
         if not rejections:
             return
         rows = [
-            (r.quarantine_id, r.received_at, r.source, _to_text(r.reason),
+            (_to_text(r.quarantine_id), r.received_at, _to_text(r.source), _to_text(r.reason),
              _to_bytes(r.payload), _to_text(r.event_id), r.index)
             for r in rejections
         ]  # fmt: skip
