@@ -76,6 +76,10 @@ PATH_PARAMS: dict[str, PathParam] = {
         "customer_id", "a customer id, an anonymous id, or email:…, phone:…, loyalty_card:…"
     ),
     "decision_id": _client_id("decision_id", "the decision id"),
+    "identifier": _client_id(
+        "identifier", "a customer or visitor id, or email:…, phone:…, loyalty_card:…"
+    ),
+    "erasure_id": _client_id("erasure_id", "the erasure id, as its request answered it"),
     "placement_id": _definition_id("placement"),
     "offer_id": _definition_id("offer"),
     "segment_id": _definition_id("segment"),

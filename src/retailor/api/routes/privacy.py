@@ -5,7 +5,6 @@ about a person)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
 import msgspec
 from starlette.requests import Request
@@ -16,12 +15,12 @@ from retailor.api.endpoints import endpoint
 from retailor.api.http import json_response, read_body
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
+from retailor.domain.ids import Identifier, id_problem
 from retailor.privacy.erasure import Eraser, receipt_json
 from retailor.privacy.export import export_subject
 from retailor.privacy.suppression import Suppression
 
 _BODY_LIMIT = 4096
-Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 
 
 class ErasureIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -64,8 +63,11 @@ def _suppression(ctx: AppContext) -> Suppression:
 
 
 def _identifier(raw: str) -> str:
-    if not raw.strip() or len(raw) > 512 or any(ord(c) < 32 for c in raw):
-        raise ProblemError(422, "give an identifier: a customer id, email:…, phone:…, …")
+    problem = id_problem(raw)
+    if problem is not None:
+        raise ProblemError(
+            422, f"invalid identifier {raw!r}: {problem} (a customer id, email:…, phone:…, …)"
+        )
     return raw
 
 
