@@ -47,6 +47,11 @@ def test_export_erase_and_lift_from_the_command_line(tmp_path: Path) -> None:
     assert again.returncode != 0 and "not suppressed" in again.stderr
     missing = retailor("privacy", "status", "er_nope", "--data", str(data))
     assert missing.returncode != 0 and "no erasure" in missing.stderr
+    audited = retailor("audit", "--action", "privacy.", "--data", str(data))
+    assert audited.returncode == 0, audited.stderr
+    for action in ("privacy.export", "privacy.erase", "privacy.lift"):
+        assert action in audited.stdout
+    assert CUSTOMER not in audited.stdout and EMAIL not in audited.stdout
 
 
 def test_erase_through_a_running_server_waits_for_the_receipt(tmp_path: Path) -> None:

@@ -7,10 +7,14 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from retailor.cli.common import console, data_option, friendly_errors, reach_data, settings_from
+
+if TYPE_CHECKING:
+    from retailor.runtime.services import Services
 
 
 @click.group()
@@ -53,6 +57,7 @@ def erase(identifier: str, no_wait: bool, data_dir: Path | None) -> None:
                 command_services(settings, target.storage) as services,
             ):
                 record = receipt_json(services.eraser.erase_now(identifier))
+                _audit(services, "privacy.erase", identifier)
     click.echo(json.dumps(record, indent=2))
 
 
@@ -115,6 +120,7 @@ def export(identifier: str, output: Path, data_dir: Path | None) -> None:
                     s.decisions,
                     s.exposures,
                 )
+                _audit(services, "privacy.export", identifier)
     output.write_bytes(archive)
     console.print(f"wrote {output} ({len(archive):,} bytes)")
 
@@ -141,6 +147,7 @@ def retention(data_dir: Path | None) -> None:
             assert target.storage is not None
             with command_services(settings, target.storage) as services:
                 removed = {"removed": services.retention.apply()}
+                _audit(services, "privacy.retention", None)
     click.echo(json.dumps(removed, indent=2))
 
 
@@ -164,6 +171,20 @@ def lift(identifier: str, data_dir: Path | None) -> None:
                 hash_ = Suppression(services.storage.privacy, services.profiles.salt).hash_of(
                     identifier
                 )
-                if not services.storage.privacy.lift(hash_):
+                lifted = services.storage.privacy.lift(hash_)
+                _audit(services, "privacy.lift", identifier, 200 if lifted else 404)
+                if not lifted:
                     raise click.ClickException("this identifier is not suppressed")
     console.print(f"{identifier}: its events are accepted again")
+
+
+def _audit(services: Services, action: str, target: str | None, status: int = 200) -> None:
+    """Record a command's own action in the audit log (through a server, the server
+    records the calls it answers)."""
+    from retailor.cli.audit import CLI_KEY_ID
+    from retailor.privacy.audit import audit_entry
+
+    entry = audit_entry(
+        services.profiles.salt, key_id=CLI_KEY_ID, action=action, target=target, status=status
+    )
+    services.storage.audit.append([entry])
