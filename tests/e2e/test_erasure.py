@@ -170,6 +170,12 @@ def test_a_suppression_is_lifted(tmp_path: Path) -> None:
             {"event_id": "zed-back", "type": "product_viewed", "customer_id": CUSTOMER,
              "properties": {"item_id": "sku-2"}}]})  # fmt: skip
         assert get(server, f"/v1/customers/{CUSTOMER}").status_code == 404
+        broken = {"event_id": "zed-broken", "type": "identify", "customer_id": "someone-else",
+                  "timestamp": "never", "properties": {"traits": {"email": EMAIL}}}  # fmt: skip
+        refused = post(server, "/v1/events", {"events": [broken]})
+        assert refused.status_code in (200, 422)
+        quarantined = get(server, "/v1/quarantine").json()
+        assert EMAIL not in str(quarantined) and "zed-broken" not in str(quarantined)
         lifted = httpx.delete(f"{server.url}/v1/privacy/suppressions/{CUSTOMER}",
                               headers=server.admin())  # fmt: skip
         assert lifted.status_code == 200, lifted.text

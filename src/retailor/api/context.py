@@ -77,6 +77,8 @@ class AppContext:
         quarantined, only counted."""
         if self.suppression is not None:
             events, refused = self.suppression.keep(list(events))
+            rejections, unkept = self.suppression.keep_rejections(list(rejections))
+            refused += unkept
             if refused:
                 self.metrics.count_events("suppressed", 0, 0, refused)
         try:

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
+
+import msgspec
 
 from retailor.domain.customers import CustomerRef, IdentifierKind
 from retailor.domain.events import Event
+from retailor.domain.quarantine import Rejection
 from retailor.identity.identifiers import event_identifiers
 from retailor.privacy.subjects import graph_ref, suppression_hash
 from retailor.storage.privacy import PrivacyStore
@@ -73,6 +77,17 @@ class Suppression:
                 return True
         return False
 
+    def names_payload(self, payload: str) -> bool:
+        """Whether a rejected payload (JSON, as sent) names a suppressed person: its ids
+        (native or Segment names) or the identifiers in its traits or properties."""
+        if not self.current():
+            return False
+        try:
+            found = msgspec.json.decode(payload)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return False
+        return self.names(*_identifiers_in(found))
+
     def keep(self, events: list[Event]) -> tuple[list[Event], int]:
         """The events that name nobody suppressed, and how many were refused."""
         if not self.current():
@@ -81,3 +96,43 @@ class Suppression:
         refused = len(events) - len(kept)
         self.refused += refused
         return kept, refused
+
+    def keep_rejections(self, rejections: list[Rejection]) -> tuple[list[Rejection], int]:
+        """The rejections whose payload names nobody suppressed, and how many were not."""
+        if not self.current():
+            return rejections, 0
+        kept = [r for r in rejections if not self.names_payload(r.payload)]
+        refused = len(rejections) - len(kept)
+        self.refused += refused
+        return kept, refused
+
+
+_ID_FIELDS = ("customer_id", "anonymous_id", "userId", "anonymousId", "previousId", "user_id")
+_PREFIXED = {
+    "email": "email",
+    "phone": "phone",
+    "loyalty_card": "loyalty_card",
+    "card_id": "loyalty_card",
+    "payment_token": "payment_token",
+}
+
+
+def _identifiers_in(found: Any, depth: int = 0) -> list[str]:
+    """The identifiers a decoded payload names, looked for a few levels deep (a batch's
+    events, an event's traits, properties and context)."""
+    if depth > 4:
+        return []
+    names: list[str] = []
+    if isinstance(found, list):
+        for member in found[:10_000]:
+            names += _identifiers_in(member, depth + 1)
+    elif isinstance(found, dict):
+        for key, value in found.items():
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                if key in _ID_FIELDS:
+                    names.append(str(value))
+                elif key in _PREFIXED:
+                    names.append(f"{_PREFIXED[key]}:{value}")
+            elif isinstance(value, dict | list):
+                names += _identifiers_in(value, depth + 1)
+    return names
