@@ -97,4 +97,4 @@ def test_an_erased_person_leaves_no_byte_in_postgres_or_redis(
     again = erase(first, CUSTOMER)
     assert set(again["receipt"].values()) == {0}, again  # type: ignore[union-attr]
     after = scan_all(servers, postgres_dsn, redis_dsn)
-    assert after == []
+    assert after == [], "\n".join(after)

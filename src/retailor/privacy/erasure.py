@@ -66,11 +66,13 @@ class Eraser:
         profiles: ProfileService,
         rederive: Rederive,
         *,
+        suppressed: Callable[[], object] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.stores = stores
         self.profiles = profiles
         self.rederive = rederive
+        self.suppressed = suppressed
         self.clock = clock
         #: seconds the last round took, by step
         self.last_costs: dict[str, float] = {}
@@ -118,6 +120,7 @@ class Eraser:
                 started = time.perf_counter()
                 receipts[record.erasure_id] = self._delete(record)
                 costs["delete"] += time.perf_counter() - started
+            self.suppressed()  # this process refuses them from now on
             started = time.perf_counter()
             derived = self.rederive()
             costs["rederive"] += time.perf_counter() - started

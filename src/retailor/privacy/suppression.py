@@ -1,11 +1,12 @@
 """The suppression list at ingest: an erased person's identifiers, kept only as salted
 hashes, refused until the hash is lifted. The list is read from the ``PrivacyStore``
-and read again when its revision changes (another process erased or lifted)."""
+when this is made and again by :meth:`Suppression.refresh` (after this process erased or
+lifted; on shared stores every second, by the privacy follower), never on the request
+path: ingest asks only the copy in memory."""
 
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import msgspec
@@ -17,9 +18,6 @@ from retailor.identity.identifiers import event_identifiers
 from retailor.privacy.subjects import graph_ref, suppression_hash
 from retailor.storage.privacy import PrivacyStore
 
-#: How often the list's revision is asked for, at most (seconds).
-RELOAD_SECONDS = 0.5
-
 
 class Suppression:
     """Says which events name a suppressed person; counts them."""
@@ -30,24 +28,26 @@ class Suppression:
         self._lock = threading.Lock()
         self._revision = -1
         self._hashes: frozenset[str] = frozenset()
-        self._checked = 0.0
         #: events refused since the process started
         self.refused = 0
+        self.refresh()
 
     def hash_of(self, identifier: str) -> str:
         """The hash the list keeps of ``identifier`` (any form ``resolve`` accepts)."""
         return suppression_hash(graph_ref(identifier, self._salt), self._salt)
 
+    def refresh(self) -> bool:
+        """Read the list again if it changed; whether it did."""
+        with self._lock:
+            revision = self._store.revision()
+            if revision == self._revision:
+                return False
+            self._hashes = self._store.suppressed()
+            self._revision = revision
+            return True
+
     def current(self) -> frozenset[str]:
-        """The list, read again when it changed (asked at most every half second)."""
-        now = time.monotonic()
-        if now - self._checked >= RELOAD_SECONDS:
-            with self._lock:
-                self._checked = now
-                revision = self._store.revision()
-                if revision != self._revision:
-                    self._hashes = self._store.suppressed()
-                    self._revision = revision
+        """The list as last read."""
         return self._hashes
 
     def names_suppressed(self, event: Event) -> bool:

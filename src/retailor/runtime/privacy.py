@@ -45,7 +45,12 @@ def build_eraser(services: Services, shared: SharedState | None) -> Eraser:
         feed=shared.feed if shared is not None else None,
         ledger=ledger or services.decisions.ledger,
     )
-    return Eraser(stores, services.profiles, lambda: rederive(services))
+    return Eraser(
+        stores,
+        services.profiles,
+        lambda: rederive(services),
+        suppressed=lambda: services.suppression.refresh(),
+    )
 
 
 def forget_locally(services: Services) -> None:
@@ -122,16 +127,18 @@ class PrivacyFollower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def seen(self, revision: int) -> None:
-        """This process made the change itself (and forgot already)."""
-        self._revision = max(self._revision, revision)
-
     def check(self) -> bool:
+        """Take up a change of the suppression list: read it again and, when someone was
+        erased meanwhile, forget what this process holds; whether anything changed."""
         revision = self._services.storage.privacy.revision()
         if revision == self._revision:
             return False
         self._revision = revision
-        forget_locally(self._services)
+        suppression = self._services.suppression
+        before = suppression.current()
+        suppression.refresh()
+        if suppression.current() - before:  # someone erased (a lift forgets nothing)
+            forget_locally(self._services)
         return True
 
     def start(self) -> None:

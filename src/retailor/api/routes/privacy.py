@@ -132,6 +132,8 @@ async def lift_suppression(request: Request, ctx: AppContext) -> Response:
     identifier = _identifier(request.path_params["identifier"])
     hash_ = _suppression(ctx).hash_of(identifier)
     lifted = await asyncio.to_thread(ctx.storage.privacy.lift, hash_)
+    if lifted:
+        await asyncio.to_thread(_suppression(ctx).refresh)
     if not lifted:
         raise ProblemError(404, "this identifier is not suppressed")
     return json_response(SuppressionOut(identifier_hash=hash_, lifted=True))

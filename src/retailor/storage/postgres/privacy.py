@@ -17,6 +17,7 @@ copied.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -122,17 +123,46 @@ class PostgresReclaimer(SpaceReclaimer):
     """``VACUUM FULL`` of every table of the schema the database's connections work in
     (see the module docstring)."""
 
-    def __init__(self, db: PostgresDatabase) -> None:
+    def __init__(self, db: PostgresDatabase, wait_seconds: float = 120.0) -> None:
         self._db = db
+        self._wait = wait_seconds
 
     def reclaim(self) -> tuple[int, int]:
         # the pool's connections are in autocommit mode: VACUUM refuses a transaction block
         with self._db.connection() as conn:
+            self._wait_for_older_transactions(conn)
             before = _bytes(conn)
             tables = conn.execute(_RELATIONS).fetchall()
             for schema, table in tables:
                 conn.execute(sql.SQL("VACUUM (FULL) {}").format(sql.Identifier(schema, table)))
             return before, _bytes(conn)
+
+    def _wait_for_older_transactions(self, conn: Any) -> None:
+        """Wait until no transaction that began before now is still open: ``VACUUM FULL``
+        keeps a deleted row that some open transaction may still see (another worker's
+        read of the log under way, say), and that row must not survive the rewrite.
+        TimeoutError after ``wait_seconds`` (the erasure is then run again)."""
+        started = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+        deadline = time.monotonic() + self._wait
+        while True:
+            open_ = conn.execute(_OLDER, [started]).fetchone()[0]
+            if not open_:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{open_} transaction(s) begun before the erasure are still open after "
+                    f"{self._wait:.0f} s; the space is reclaimed once they end"
+                )
+            time.sleep(0.05)
+
+
+#: Transactions of other sessions of this database begun before a time that hold a
+#: snapshot (which may still see rows deleted before that time).
+_OLDER = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL) AND xact_start < %s
+"""
 
 
 def _bytes(conn: Any) -> int:
