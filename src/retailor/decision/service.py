@@ -29,10 +29,10 @@ from retailor.decision.learning import PolicyFollower
 from retailor.decision.logged import rewarded_offers
 from retailor.decision.offers import OfferBook
 from retailor.decision.placements import PlacementBook
-from retailor.decision.policies import create_policy
+from retailor.decision.policies import Policy, create_policy
 from retailor.decision.recorder import DecisionRecorder
 from retailor.domain.catalog import CatalogItem
-from retailor.domain.decisions import DecisionRecord
+from retailor.domain.decisions import DecisionRecord, LoggedOffer
 from retailor.domain.events import Event
 from retailor.features.online import OnlineFeatures
 from retailor.models.serving import ModelService
@@ -206,13 +206,7 @@ class DecisionService:
                 impressions.append((offer.offer_id, who, record.at.timestamp(), record.decision_id))
             if not relearn:
                 continue
-            self.tracker.policy.update(
-                offer.features,
-                self.chooser.arms_of(offer.eligible),
-                offer.offer_id,
-                offer.probability,
-                reward,
-            )
+            self._teach(self.tracker.policy, offer, reward)
             learned += 1
         if seed:
             self.ledger.seed(impressions, redemptions)
@@ -241,16 +235,20 @@ class DecisionService:
             costs=costs,
             start=None,
         ):
-            fresh.update(
-                offer.features,
-                self.chooser.arms_of(offer.eligible),
-                offer.offer_id,
-                offer.probability,
-                reward,
-            )
+            self._teach(fresh, offer, reward)
             learned += 1
         self.tracker.policy = fresh
         return learned
+
+    def _teach(self, policy: Policy, offer: LoggedOffer, reward: float) -> None:
+        """One logged choice and its reward, taught to ``policy``."""
+        policy.update(
+            offer.features,
+            self.chooser.arms_of(offer.eligible),
+            offer.offer_id,
+            offer.probability,
+            reward,
+        )
 
     def warm(self, profiles: ProfileService, limit: int = 50_000) -> None:
         """Queue the personal lists of the most recently active customers for computing."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import msgspec
 
@@ -36,6 +36,34 @@ class ErasureRecord(msgspec.Struct, kw_only=True):
     #: before the erasure reclaims the space of deleted rows (a finished request holds
     #: only ``target_hash``)
     identifier: str | None = None
+
+
+def erasure_row(record: ErasureRecord) -> list[Any]:
+    """A request as the SQL adapters keep it: ``erasures``' columns in their order."""
+    return [
+        record.erasure_id,
+        record.status,
+        record.target_hash,
+        record.requested_at,
+        record.finished_at,
+        msgspec.json.encode(record.receipt).decode(),
+        record.error,
+        record.identifier,
+    ]
+
+
+def erasure_of_row(row: Sequence[Any]) -> ErasureRecord:
+    """A request read back from ``erasures``' columns (times as aware UTC datetimes)."""
+    return ErasureRecord(
+        erasure_id=row[0],
+        status=row[1],
+        target_hash=row[2],
+        requested_at=row[3].astimezone(UTC),
+        finished_at=None if row[4] is None else row[4].astimezone(UTC),
+        receipt=msgspec.json.decode(row[5], type=dict[str, int]),
+        error=row[6],
+        identifier=row[7],
+    )
 
 
 class PrivacyStore(ABC):

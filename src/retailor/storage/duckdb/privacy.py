@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
-
-import msgspec
+from datetime import datetime
 
 from retailor.storage.duckdb.database import DuckDBDatabase
-from retailor.storage.privacy import ErasureRecord, PrivacyStore, SpaceReclaimer
+from retailor.storage.privacy import (
+    ErasureRecord,
+    PrivacyStore,
+    SpaceReclaimer,
+    erasure_of_row,
+    erasure_row,
+)
 
 _COLUMNS = "erasure_id, status, target_hash, requested_at, finished_at, receipt, error, identifier"
 
@@ -23,24 +26,24 @@ class DuckDBPrivacyStore(PrivacyStore):
 
     def add_erasure(self, record: ErasureRecord) -> None:
         self._db.rows(f"INSERT INTO erasures ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      _row(record))  # fmt: skip
+                      erasure_row(record))  # fmt: skip
 
     def save_erasure(self, record: ErasureRecord) -> None:
         self._db.rows(
             f"INSERT OR REPLACE INTO erasures ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            _row(record),
+            erasure_row(record),
         )
 
     def get_erasure(self, erasure_id: str) -> ErasureRecord | None:
         rows = self._db.rows(f"SELECT {_COLUMNS} FROM erasures WHERE erasure_id = ?", [erasure_id])
-        return _record(rows[0]) if rows else None
+        return erasure_of_row(rows[0]) if rows else None
 
     def pending_erasures(self) -> list[ErasureRecord]:
         rows = self._db.rows(
             f"SELECT {_COLUMNS} FROM erasures WHERE status IN ('pending', 'failed') "
             "ORDER BY requested_at, erasure_id"
         )
-        return [_record(r) for r in rows]
+        return [erasure_of_row(r) for r in rows]
 
     def suppress(self, hashes: Sequence[str], at: datetime) -> int:
         wanted = list(dict.fromkeys(hashes))
@@ -87,29 +90,3 @@ class DuckDBReclaimer(SpaceReclaimer):
 
     def reclaim(self) -> tuple[int, int]:
         return self._db.rewrite()
-
-
-def _row(record: ErasureRecord) -> list[Any]:
-    return [
-        record.erasure_id,
-        record.status,
-        record.target_hash,
-        record.requested_at,
-        record.finished_at,
-        msgspec.json.encode(record.receipt).decode(),
-        record.error,
-        record.identifier,
-    ]
-
-
-def _record(row: tuple[Any, ...]) -> ErasureRecord:
-    return ErasureRecord(
-        erasure_id=row[0],
-        status=row[1],
-        target_hash=row[2],
-        requested_at=row[3].astimezone(UTC),
-        finished_at=None if row[4] is None else row[4].astimezone(UTC),
-        receipt=msgspec.json.decode(row[5]),
-        error=row[6],
-        identifier=row[7],
-    )

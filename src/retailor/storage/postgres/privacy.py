@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import msgspec
 from psycopg import sql
 
 from retailor.storage.postgres.database import PostgresDatabase
-from retailor.storage.privacy import ErasureRecord, PrivacyStore, SpaceReclaimer
+from retailor.storage.privacy import (
+    ErasureRecord,
+    PrivacyStore,
+    SpaceReclaimer,
+    erasure_of_row,
+    erasure_row,
+)
 
 _COLUMNS = (
     "erasure_id, status, target_hash, requested_at, finished_at, receipt::text, error, identifier"
@@ -59,7 +64,9 @@ class PostgresPrivacyStore(PrivacyStore):
 
     def add_erasure(self, record: ErasureRecord) -> None:
         with self._db.connection() as conn:
-            conn.execute(f"INSERT INTO erasures ({_FIELDS}) VALUES ({_VALUES})", _row(record))
+            conn.execute(
+                f"INSERT INTO erasures ({_FIELDS}) VALUES ({_VALUES})", erasure_row(record)
+            )
 
     def save_erasure(self, record: ErasureRecord) -> None:
         with self._db.connection() as conn:
@@ -69,7 +76,7 @@ class PostgresPrivacyStore(PrivacyStore):
                 "target_hash = excluded.target_hash, requested_at = excluded.requested_at, "
                 "finished_at = excluded.finished_at, receipt = excluded.receipt, "
                 "error = excluded.error, identifier = excluded.identifier",
-                _row(record),
+                erasure_row(record),
             )
 
     def get_erasure(self, erasure_id: str) -> ErasureRecord | None:
@@ -77,7 +84,7 @@ class PostgresPrivacyStore(PrivacyStore):
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM erasures WHERE erasure_id = %s", [erasure_id]
             ).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else erasure_of_row(row)
 
     def pending_erasures(self) -> list[ErasureRecord]:
         with self._db.connection() as conn:
@@ -85,7 +92,7 @@ class PostgresPrivacyStore(PrivacyStore):
                 f"SELECT {_COLUMNS} FROM erasures WHERE status IN ('pending', 'failed') "
                 "ORDER BY requested_at, erasure_id"
             ).fetchall()
-        return [_record(r) for r in rows]
+        return [erasure_of_row(r) for r in rows]
 
     def suppress(self, hashes: Sequence[str], at: datetime) -> int:
         wanted = list(dict.fromkeys(hashes))
@@ -168,29 +175,3 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()
 def _bytes(conn: Any) -> int:
     row = conn.execute(_SIZE).fetchone()
     return int(row[0]) if row else 0
-
-
-def _row(record: ErasureRecord) -> list[Any]:
-    return [
-        record.erasure_id,
-        record.status,
-        record.target_hash,
-        record.requested_at,
-        record.finished_at,
-        msgspec.json.encode(record.receipt).decode(),
-        record.error,
-        record.identifier,
-    ]
-
-
-def _record(row: tuple[Any, ...]) -> ErasureRecord:
-    return ErasureRecord(
-        erasure_id=row[0],
-        status=row[1],
-        target_hash=row[2],
-        requested_at=row[3].astimezone(UTC),
-        finished_at=None if row[4] is None else row[4].astimezone(UTC),
-        receipt=msgspec.json.decode(row[5], type=dict[str, int]),
-        error=row[6],
-        identifier=row[7],
-    )
