@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import LiveServer, start_server, stop_server
@@ -78,6 +80,17 @@ def wait_job(server: LiveServer, job: dict[str, object]) -> None:
     raise AssertionError("training did not end")
 
 
+def exported_ids(data: Path) -> set[str]:
+    """Every value of every text column of the report exports in the data directory."""
+    found: set[str] = set()
+    for path in (data / "exports").rglob("*.parquet"):
+        table = pq.read_table(path)
+        for column in table.column_names:
+            if pa.types.is_string(table.schema.field(column).type):
+                found.update(v for v in table.column(column).to_pylist() if v)
+    return found
+
+
 def erase(server: LiveServer, identifier: str) -> dict[str, object]:
     asked = post(server, "/v1/privacy/erasures", {"identifier": identifier})
     assert asked.status_code == 202, asked.text
@@ -126,6 +139,11 @@ def test_an_erased_person_leaves_no_byte_in_the_data_directory(tmp_path: Path) -
         assert len(lines["events.jsonl"]) == 8  # identify, 6 views (device), the order
         assert len(lines["decisions.jsonl"]) == 1 and len(lines["feedback.jsonl"]) == 1
         assert len(lines["quarantine.jsonl"]) == 1 and lines["profile.jsonl"]
+        assert get(server, "/v1/reports?from=2026-10-01").status_code == 200  # facts folded
+        exported = httpx.post(f"{server.url}/v1/reports/export?name=before&from=2026-10-01",
+                              headers=server.admin(), timeout=60)  # fmt: skip
+        assert exported.status_code == 200, exported.text
+        assert CUSTOMER in exported_ids(data), exported.json()
     finally:
         stop_server(server)
     before = scan_data_dir(data, IDENTIFIERS)
@@ -157,6 +175,7 @@ def test_an_erased_person_leaves_no_byte_in_the_data_directory(tmp_path: Path) -
     finally:
         stop_server(server)
     after = scan_data_dir(data, IDENTIFIERS)
+    assert not set(IDENTIFIERS) & exported_ids(data)  # the export it wrote, rewritten
     assert after == []  # the decision asked for them after it was logged without their ids
 
 

@@ -31,7 +31,7 @@ from retailor.storage.base import DecisionLog, EventLog, QuarantineStore, Snapsh
 from retailor.storage.experiments import ExposureStore
 from retailor.storage.facts import FactStore
 from retailor.storage.hot import EventFeed, HotCache, OfferLedger
-from retailor.storage.privacy import ErasureRecord, PrivacyStore, SpaceReclaimer
+from retailor.storage.privacy import ErasureRecord, ExportFiles, PrivacyStore, SpaceReclaimer
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ class ErasureStores:
     cache: HotCache | None = None
     feed: EventFeed | None = None
     ledger: OfferLedger | None = None
+    exports: ExportFiles | None = None
 
 
 class Eraser:
@@ -171,6 +172,8 @@ class Eraser:
         receipt["exposures"] = s.exposures.erase(list(subject.ids))
         if s.facts is not None:
             receipt["report_facts"] = s.facts.erase(subject)
+        if s.exports is not None:
+            receipt["exports"] = s.exports.erase(subject.ids)
         if s.ledger is not None:
             receipt["offer_ledger"] = s.ledger.forget(list(subject.ids))
         receipt["snapshots"] = s.snapshots.clear()

@@ -77,6 +77,11 @@ class Suppression:
                 return True
         return False
 
+    def names_stored(self, stored: str) -> bool:
+        """Whether an id as the stores keep it (a customer id, or a visitor's as
+        ``a:``-prefixed unit) is suppressed."""
+        return self.names(stored[2:] if stored.startswith("a:") else stored)
+
     def names_payload(self, payload: str) -> bool:
         """Whether a rejected payload (JSON, as sent) names a suppressed person: its ids
         (native or Segment names) or the identifiers in its traits or properties."""

@@ -44,6 +44,7 @@ def build_eraser(services: Services, shared: SharedState | None) -> Eraser:
         cache=shared.cache if shared is not None else None,
         feed=shared.feed if shared is not None else None,
         ledger=ledger or services.decisions.ledger,
+        exports=storage.exports,
     )
     return Eraser(
         stores,
@@ -139,6 +140,9 @@ class PrivacyFollower:
         suppression.refresh()
         if suppression.current() - before:  # someone erased (a lift forgets nothing)
             forget_locally(self._services)
+            exports = self._services.storage.exports
+            if exports is not None:  # this process's own data directory
+                exports.erase({i for i in exports.identifiers() if suppression.names_stored(i)})
         return True
 
     def start(self) -> None:

@@ -23,6 +23,7 @@ from retailor.storage.base import (
 )
 from retailor.storage.experiments import ExposureStore
 from retailor.storage.facts import FactStore
+from retailor.storage.files.exports import ParquetExportFiles
 from retailor.storage.files.installation import FileInstallationStore
 from retailor.storage.files.models import FileModelRegistry
 from retailor.storage.hot import EventFeed, HotCache, OfferLedger, PolicyStateStore, RateLimiter
@@ -32,7 +33,7 @@ from retailor.storage.memory.privacy import MemoryPrivacyStore
 from retailor.storage.memory.segment_sizes import MemorySegmentSizeStore
 from retailor.storage.memory.snapshots import MemorySnapshotStore
 from retailor.storage.migrations import Migration
-from retailor.storage.privacy import NothingToReclaim, PrivacyStore, SpaceReclaimer
+from retailor.storage.privacy import ExportFiles, NothingToReclaim, PrivacyStore, SpaceReclaimer
 from retailor.storage.segment_sizes import SegmentSizeStore
 
 #: DSN schemes of the PostgreSQL adapters.
@@ -79,6 +80,8 @@ class Storage:
     privacy: PrivacyStore = field(default_factory=MemoryPrivacyStore)
     #: rewrites what holds deleted rows, so that no byte of them remains
     reclaimer: SpaceReclaimer = field(default_factory=NothingToReclaim)
+    #: the report exports written into the data directory (None: assembled by hand)
+    exports: ExportFiles | None = None
     #: who did which admin or privacy action (in memory for ``memory://``; a table in
     #: DuckDB, PostgreSQL)
     audit: AuditLog = field(default_factory=MemoryAuditLog)
@@ -292,6 +295,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             leases=MemoryLeaseStore(),
             installation=FileInstallationStore(data_dir),
             dsn=dsn,
+            exports=ParquetExportFiles(data_dir / "exports"),
             facts=DuckDBFactStore(facts_db),
             _closers=[facts_db],
         )
@@ -322,6 +326,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             leases=MemoryLeaseStore(),  # one process serves the file: it holds every lease
             installation=FileInstallationStore(data_dir),
             dsn=dsn,
+            exports=ParquetExportFiles(data_dir / "exports"),
             exposures=DuckDBExposureStore(db),
             facts=DuckDBFactStore(db),
             segment_sizes=DuckDBSegmentSizeStore(db),
@@ -360,6 +365,7 @@ def open_storage(dsn: str, data_dir: Path) -> Storage:
             leases=PostgresLeaseStore(database),
             installation=PostgresInstallationStore(database),
             dsn=dsn,
+            exports=ParquetExportFiles(data_dir / "exports"),
             snapshots=PostgresSnapshotStore(database),
             exposures=PostgresExposureStore(database),
             facts=PostgresFactStore(database),

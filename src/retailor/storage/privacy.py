@@ -10,7 +10,7 @@ while it runs.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -136,3 +136,24 @@ class NothingToReclaim(SpaceReclaimer):
 
     def reclaim(self) -> tuple[int, int]:
         return 0, 0
+
+
+class ExportFiles(ABC):
+    """The report exports Retailor wrote into its data directory
+    (``exports/<name>/<table>/day=YYYY-MM-DD/part-N.parquet``), as erasure sees them.
+
+    Contract: ``identifiers()`` is every distinct customer, visitor and person id the
+    exported decisions and orders name; ``erase(ids)`` rewrites every export without the
+    decisions and orders naming one of ``ids`` (in their ``customer``/``customer_id``,
+    ``anonymous_id`` or ``person``), the exposures of those decisions and the lines of
+    those orders, and returns how many rows went. A file left empty is removed; the rows
+    of other people stay as they were.
+    """
+
+    @abstractmethod
+    def identifiers(self) -> set[str]:
+        """The ids the exports name."""
+
+    @abstractmethod
+    def erase(self, ids: Collection[str]) -> int:
+        """Rewrite the exports without the rows of ``ids``; how many rows went."""
