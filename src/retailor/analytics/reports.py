@@ -255,8 +255,12 @@ class Reports:
         catch_up: bool = False,
         fresh_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        withheld: Callable[[Path], int] | None = None,
     ) -> None:
         self.facts, self.updater = facts, updater
+        #: blanks, in a finished export, whose rows people withdrew analytics consent
+        #: from (given by the composition root; None: nothing is withheld)
+        self.withheld = withheld
         self._catch_up, self._fresh = catch_up and updater is not None, fresh_seconds
         self._clock = clock
         self._caught_up = float("-inf")
@@ -289,7 +293,12 @@ class Reports:
 
     def export(self, directory: Path, request: ReportRequest) -> dict[str, int]:
         """Write the fact tables of the request's range as Hive-partitioned Parquet under
-        ``directory`` (which must be empty or missing); rows written per table."""
+        ``directory`` (which must be empty or missing); rows written per table. The rows
+        of customers who withdrew their ``analytics`` consent are kept without saying
+        whose they are (``withheld``)."""
         if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
             raise ReportError(f"{directory} is not an empty directory: export into a new one")
-        return self.facts.export(directory, request.start, request.end)
+        written = self.facts.export(directory, request.start, request.end)
+        if self.withheld is not None:
+            self.withheld(directory)
+        return written

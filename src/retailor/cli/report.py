@@ -264,7 +264,8 @@ def _exported(rows: dict[str, int], directory: Path) -> None:
 @friendly_errors
 def export(directory: Path, start: str | None, end: str | None, data_dir: Path | None) -> None:
     """Write the fact tables (decisions, exposures, lines, orders) as Hive-partitioned
-    Parquet under DIRECTORY: <table>/day=YYYY-MM-DD/part-0.parquet, for a warehouse."""
+    Parquet under DIRECTORY: <table>/day=YYYY-MM-DD/part-0.parquet, for a warehouse.
+    Rows of customers who withdrew their analytics consent are kept without their ids."""
     wanted = _request(_params(start, end, (), "none"))
     settings = settings_from(data_dir)
     with reach_data(settings) as target:
@@ -272,11 +273,17 @@ def export(directory: Path, start: str | None, end: str | None, data_dir: Path |
             rows = _through_server(target.client, directory, wanted)
         else:
             from retailor.analytics.reports import ReportError, Reports
+            from retailor.runtime.command import command_services
+            from retailor.runtime.reporting import withhold
 
             assert target.storage is not None and target.storage.facts is not None
-            try:
-                rows = Reports(target.storage.facts).export(directory, wanted)
-            except ReportError as exc:
-                _fail(str(exc))
-                return
+            facts = target.storage.facts
+            # the profiles say who withdrew their analytics consent: left unnamed
+            with command_services(settings, target.storage) as services:
+                reports = Reports(facts, withheld=lambda d: withhold(d, services.profiles))
+                try:
+                    rows = reports.export(directory, wanted)
+                except ReportError as exc:
+                    _fail(str(exc))
+                    return
     _exported(rows, directory)

@@ -23,8 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from retailor.domain.events import ConsentPurpose, Event, EventType
+
+if TYPE_CHECKING:
+    from retailor.profiles.service import ProfileService
 
 #: A marketing contact on any channel (not a purpose of its own in events).
 MARKETING = "marketing"
@@ -101,3 +105,16 @@ def consent_changes(events: Iterable[Event]) -> list[ConsentChange]:
                 )
             )
     return changes
+
+
+def withdrawn_ids(profiles: ProfileService, purpose: str = "analytics") -> set[str]:
+    """Every id (customer, visitor, canonical customer, ``a:``visitor) of the customers
+    who withdrew ``purpose``: what a customer-level export leaves unnamed."""
+    found: set[str] = set()
+    keys = list(profiles.customer_keys())
+    for key, consent in zip(keys, profiles.consents(keys), strict=True):
+        if consent is not None and consent.get(purpose) is False:
+            found.add(key)
+            for identifier in profiles.identifiers_of(key):
+                found.update((identifier, f"a:{identifier}"))
+    return found

@@ -6,6 +6,7 @@ the background lease runs every :data:`FOLD_SECONDS` (embedded: the one server).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retailor.analytics.activity import Activity, Person
@@ -122,7 +123,21 @@ def reports_of(services: Services) -> Reports | None:
     facts = services.storage.facts
     if facts is None:
         return None
-    return Reports(facts, services.facts, catch_up=not services.storage.shared)
+    return Reports(
+        facts,
+        services.facts,
+        catch_up=not services.storage.shared,
+        withheld=lambda directory: withhold(directory, services.profiles),
+    )
+
+
+def withhold(directory: Path, profiles: ProfileService) -> int:
+    """Blank, in the export under ``directory``, whose rows the customers who withdrew
+    their analytics consent are."""
+    from retailor.privacy.consent import withdrawn_ids
+    from retailor.storage.files.exports import blank_people
+
+    return blank_people(directory, withdrawn_ids(profiles))
 
 
 def experiment_results_of(services: Services, reports: Reports | None) -> ExperimentResults | None:

@@ -106,3 +106,36 @@ def _rewrite(path: Path, doomed: Callable[[Any], Any], keys: set[str], key: str)
     make_private_file(fresh)
     os.replace(fresh, path)
     return count
+
+
+def blank_people(directory: Path, ids: Collection[str]) -> int:
+    """Blank (null) the person columns of the exported decisions and orders under
+    ``directory`` that hold one of ``ids``; the rows stay (they still count), no longer
+    saying whose they are. Returns how many rows were blanked."""
+    if not ids:
+        return 0
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    wanted = pa.array(sorted(set(ids)), pa.string())
+    blanked = 0
+    for table, columns in _PEOPLE.items():
+        for path in sorted((directory / table).rglob("*.parquet")):
+            read = pq.read_table(path)
+            mask = _people(columns, wanted)(read)
+            count = int(pc.sum(mask).as_py() or 0)
+            if not count:
+                continue
+            for column in columns:
+                values = read.column(column)
+                index = read.schema.get_field_index(column)
+                read = read.set_column(
+                    index, column, pc.if_else(mask, pa.scalar(None, values.type), values)
+                )
+            fresh = path.with_name(path.name + ".rewrite")
+            pq.write_table(read, fresh)
+            make_private_file(fresh)
+            os.replace(fresh, path)
+            blanked += count
+    return blanked
