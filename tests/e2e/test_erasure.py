@@ -172,6 +172,10 @@ def test_an_erased_person_leaves_no_byte_in_the_data_directory(tmp_path: Path) -
         assert [i["item_id"] for i in cold.json()["items"]] == [
             i["item_id"] for i in baseline.json()["items"]
         ]
+        recommended = get(server, f"/v1/recommendations?customer_id={CUSTOMER}&k=5")
+        for_a_stranger = get(server, "/v1/recommendations?customer_id=nobody-z&k=5")
+        assert recommended.status_code == 200, recommended.text
+        assert recommended.json()["items"] == for_a_stranger.json()["items"]
     finally:
         stop_server(server)
     after = scan_data_dir(data, IDENTIFIERS)
