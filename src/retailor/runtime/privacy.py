@@ -94,7 +94,7 @@ def rederive(services: Services) -> dict[str, int]:
     relearned = services.decisions.relearn_policy()
     if services.policy_learner is not None:
         relearned = services.policy_learner.relearn()
-    services.snapshot()  # a fresh snapshot in place of those the erasure removed
+    services.snapshot(force=True)  # a fresh snapshot in place of those the erasure removed
     return {"model_versions_removed": removed, "offer_policy_choices_relearned": relearned}
 
 

@@ -195,13 +195,14 @@ class Services:
         )
         return all([wait(left()) for wait in waits])
 
-    def snapshot(self) -> int | None:
+    def snapshot(self, *, force: bool = False) -> int | None:
         """Save a snapshot of the projections to the shared store (a worker started later
-        loads it); returns its position, None when this process follows no shared log."""
+        loads it); returns its position, None when this process follows no shared log.
+        Without ``force`` nothing is saved when the log did not move since the last one."""
         if self.feed is None:
             return None
         self.feed.catch_up_with_log()
-        if self.feed.position == self._snapshot_position:
+        if self.feed.position == self._snapshot_position and not force:
             return None  # nothing new since the last one
         self._snapshot_position = take_snapshot(
             self.feed, self.profiles, self.decisions.features, self.storage.snapshots
