@@ -13,7 +13,12 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 @pytest.mark.parametrize(
     ("script", "option"),
-    [("scaleout.py", "--events"), ("decisions.py", "--rate"), ("ingest.py", "--seconds")],
+    [
+        ("scaleout.py", "--events"),
+        ("decisions.py", "--rate"),
+        ("ingest.py", "--seconds"),
+        ("erasure.py", "--batch"),
+    ],
 )
 def test_help_names_the_options(script: str, option: str) -> None:
     done = subprocess.run(
