@@ -18,6 +18,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
         ("decisions.py", "--rate"),
         ("ingest.py", "--seconds"),
         ("hostile.py", "--examples"),
+        ("erasure.py", "--batch"),
     ],
 )
 def test_help_names_the_options(script: str, option: str) -> None:
