@@ -144,6 +144,13 @@ class LiveServer:
     admin_key: str
     ingest_key: str
     process: subprocess.Popen[bytes]
+    #: where the server's standard error goes (a file: a pipe nobody reads would stop a
+    #: server that logs a lot)
+    stderr_path: Path | None = None
+
+    def stderr(self) -> str:
+        """What the server wrote to its standard error so far."""
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path else ""
 
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_key}"}
@@ -168,22 +175,31 @@ def start_server(
         _, ingest = create_key(keys, Scope.INGEST)
     if storage_dsn is not None:
         env = {**(env or {}), "RETAILOR_STORAGE": storage_dsn}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "retailor", "serve", "--data", str(data_dir), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-    )
+    stderr_path = data_dir.parent / f"{data_dir.name}-server-{port}.log"
+    with stderr_path.open("wb") as stderr_file:  # the server keeps its own copy
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "retailor",
+                "serve",
+                "--data",
+                str(data_dir),
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90  # a large history takes a while to fold at start
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"server exited: {process.stderr.read().decode() if process.stderr else ''}"
-            )
+            raise RuntimeError(f"server exited: {stderr_path.read_text(errors='replace')}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return LiveServer(url, data_dir, admin, ingest, process)
+                return LiveServer(url, data_dir, admin, ingest, process, stderr_path)
         except httpx.HTTPError:
             time.sleep(0.1)
     process.kill()

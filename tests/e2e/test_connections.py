@@ -119,8 +119,7 @@ def test_a_client_leaving_mid_body_is_an_abort_not_a_server_error(tmp_path: Path
         assert sent.status_code == 200, sent.text
     finally:
         stop_server(server)
-    assert server.process.stderr is not None
-    log = server.process.stderr.read().decode()
+    log = server.stderr()
     assert "Traceback" not in log and "ClientDisconnect" not in log, log
 
 

@@ -70,6 +70,19 @@ def nested_bodies() -> dict[str, bytes]:
     }
 
 
+def caller(server: LiveServer, method: str, path: str) -> dict[str, str]:
+    """The key of an operation only the server's control token may call (``POST
+    /v1/audit``, what the command line records through a server): any other is refused
+    before its body is read."""
+    if (method, path) != ("POST", "/v1/audit"):
+        return {}
+    from retailor.api.runfile import read_run_file
+
+    run = read_run_file(server.data_dir)
+    assert run is not None
+    return {"Authorization": f"Bearer {run.token}"}
+
+
 def test_an_oversized_body_is_413_everywhere(server: LiveServer) -> None:
     body = b'{"a":"' + b"x" * OVERSIZED + b'"}'
     with httpx.Client(timeout=30, headers=server.admin()) as client:
@@ -78,7 +91,7 @@ def test_an_oversized_body_is_413_everywhere(server: LiveServer) -> None:
                 continue
             answer = client.request(
                 method, url(server, path), content=body,
-                headers={"Content-Type": "application/json"},
+                headers={"Content-Type": "application/json", **caller(server, method, path)},
             )  # fmt: skip
             assert_problem(answer, 413)
 

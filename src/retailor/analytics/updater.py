@@ -51,6 +51,7 @@ from retailor.analytics.folding import (
 )
 from retailor.analytics.ordering import OrderToAttribute, attribute_orders, longest_window
 from retailor.domain.decisions import DecisionRecord
+from retailor.domain.privacy import Subject
 from retailor.storage.base import DecisionLog, EventLog
 from retailor.storage.facts import ExposureMark, FactCursors, FactStore, LineFact
 from retailor.storage.schema import table_to_events
@@ -328,6 +329,12 @@ class FactUpdater:
             self.facts.put_orders(facts, lines)
 
     # -- recompute ---------------------------------------------------------------------------
+
+    def erase(self, subject: Subject) -> int:
+        """Remove ``subject``'s facts (``FactStore.erase``), never in the middle of a fold
+        or a recompute; rows removed."""
+        with self._lock:
+            return self.facts.erase(subject)
 
     def recompute(
         self, start: datetime, end: datetime, progress: Progress | None = None

@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 
 @click.group()
 def privacy() -> None:
-    """Access and erasure requests (GDPR): export everything about a person, erase them
-    from every store so that no byte of their identifiers remains, and lift the
-    suppression that keeps refusing their events afterwards. See docs/privacy.md."""
+    """Access and erasure requests: export a person's data, erase them, lift suppression.
+
+    An erasure removes the person from every store so that no byte of their identifiers
+    remains, and their identifiers are refused at ingest until the suppression is lifted.
+    See docs/privacy.md."""
 
 
 @privacy.command("erase")

@@ -69,6 +69,7 @@ class AuditRecorder:
         self._queued = 0  # entries ever recorded
         self._done = 0  # entries ever written or dropped
         self.dropped = 0
+        self._failing = False  # the last write failed (an outage is logged once)
         self._closing = False
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="audit-log", daemon=True)
@@ -146,10 +147,15 @@ class AuditRecorder:
                         del self._pending[:overflow]
                         self._done += overflow
                         self.dropped += overflow
-                log.warning("the audit log cannot be written now (%s); retrying", exc)
+                if not self._failing:  # once per outage, not every retry
+                    log.warning("the audit log cannot be written now (%s); retrying", exc)
+                self._failing = True
                 with self._cond:
                     self._cond.wait_for(lambda: self._closing, RETRY_SECONDS)
                 continue
+            if self._failing:
+                log.info("the audit log is written again")
+            self._failing = False
             with self._cond:
                 self._done += len(batch)
                 self._cond.notify_all()

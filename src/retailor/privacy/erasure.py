@@ -19,7 +19,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
+from retailor.domain.privacy import Subject
 from retailor.privacy.subjects import (
     ResolvedSubject,
     graph_ref,
@@ -29,7 +31,6 @@ from retailor.privacy.subjects import (
 from retailor.profiles.service import ProfileService
 from retailor.storage.base import DecisionLog, EventLog, QuarantineStore, SnapshotStore
 from retailor.storage.experiments import ExposureStore
-from retailor.storage.facts import FactStore
 from retailor.storage.hot import EventFeed, HotCache, OfferLedger
 from retailor.storage.privacy import ErasureRecord, ExportFiles, PrivacyStore, SpaceReclaimer
 
@@ -38,6 +39,12 @@ log = logging.getLogger(__name__)
 #: Rebuilds what is derived from the stores; returns rows (or versions) it dropped by
 #: name, for the receipt.
 Rederive = Callable[[], dict[str, int]]
+
+
+class Erases(Protocol):
+    """What removes a subject's rows: a store, or what serializes its writes."""
+
+    def erase(self, subject: Subject) -> int: ...
 
 
 @dataclass
@@ -51,7 +58,8 @@ class ErasureStores:
     privacy: PrivacyStore
     reclaimer: SpaceReclaimer
     snapshots: SnapshotStore
-    facts: FactStore | None = None
+    #: the report facts (through their updater, so an erasure never lands mid-fold)
+    facts: Erases | None = None
     cache: HotCache | None = None
     feed: EventFeed | None = None
     ledger: OfferLedger | None = None

@@ -214,11 +214,18 @@ class FeedFollower:
             self._thread.start()
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.wait(self._poll):
             try:
                 self.catch_up_with_log()
             except Exception as exc:  # the database or Redis is away: try again later
-                log.warning("could not follow the shared event log: %s", exc)
+                if not failing:  # once per outage, not twice a second
+                    log.warning("could not follow the shared event log: %s", exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("following the shared event log again")
+                failing = False
 
     def close(self) -> None:
         self._stop.set()

@@ -6,7 +6,6 @@ memory when another process erased someone (``PrivacyFollower``)."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -15,6 +14,7 @@ from retailor.models.families import DEFAULT_MODELS
 from retailor.privacy.erasure import Eraser, ErasureStores
 from retailor.privacy.retention import Retention
 from retailor.privacy.suppression import Suppression
+from retailor.runtime.following import Follower
 from retailor.storage.factory import SharedState
 
 if TYPE_CHECKING:  # the services import this module to build their privacy parts
@@ -40,7 +40,7 @@ def build_eraser(services: Services, shared: SharedState | None) -> Eraser:
         privacy=storage.privacy,
         reclaimer=storage.reclaimer,
         snapshots=storage.snapshots,
-        facts=storage.facts,
+        facts=services.facts if services.facts is not None else storage.facts,
         cache=shared.cache if shared is not None else None,
         feed=shared.feed if shared is not None else None,
         ledger=ledger or services.decisions.ledger,
@@ -117,24 +117,23 @@ def add_privacy_jobs(services: Services) -> None:
         services.jobs.add("retention", 24 * 3600.0, services.retention.apply)
 
 
-class PrivacyFollower:
+class PrivacyFollower(Follower):
     """On shared stores: when the suppression list changes (another process erased or
-    lifted someone), forget what this process holds and rebuild it from the stores."""
+    lifted someone), read it again and, when someone was erased, forget what this
+    process holds and rebuild it from the stores (an outage is logged once)."""
+
+    what = "erasures"
 
     def __init__(self, services: Services, poll_seconds: float = 1.0) -> None:
+        super().__init__(poll_seconds=poll_seconds)
         self._services = services
-        self._poll = poll_seconds
         self._revision = services.storage.privacy.revision()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def check(self) -> bool:
-        """Take up a change of the suppression list: read it again and, when someone was
-        erased meanwhile, forget what this process holds; whether anything changed."""
+    def poll(self) -> int:
+        """Take up a change of the suppression list; 1 when it changed, else 0."""
         revision = self._services.storage.privacy.revision()
         if revision == self._revision:
-            return False
-        self._revision = revision
+            return 0
         suppression = self._services.suppression
         before = suppression.current()
         suppression.refresh()
@@ -143,20 +142,5 @@ class PrivacyFollower:
             exports = self._services.storage.exports
             if exports is not None:  # this process's own data directory
                 exports.erase({i for i in exports.identifiers() if suppression.names_stored(i)})
-        return True
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="retailor-privacy", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll):
-            try:
-                self.check()
-            except Exception:
-                log.exception("following erasures failed; retrying")
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._revision = revision  # after the work: a failure is taken up again
+        return 1

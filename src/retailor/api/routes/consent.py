@@ -26,7 +26,7 @@ from retailor.api.routes.customers import known_customer
 from retailor.decision import customers as customer_360
 from retailor.domain.access import Scope
 from retailor.domain.events import Channel, ConsentPurpose
-from retailor.domain.ids import Identifier
+from retailor.domain.ids import IdChecked, Identifier
 from retailor.domain.timestamps import EventTime
 from retailor.ingest.ids import derived_event_id
 from retailor.ingest.validation import Invalid
@@ -43,7 +43,7 @@ class ConsentChoice(msgspec.Struct, forbid_unknown_fields=True):
     granted: bool
 
 
-class ConsentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ConsentIn(IdChecked, forbid_unknown_fields=True, kw_only=True):
     """One purpose (``purpose`` and ``granted``) or several (``consents``; a purpose named
     twice: the last one counts), where it was recorded (``source``) and when
     (``timestamp``; default: now; at most a day ahead of the server's clock).

@@ -15,7 +15,7 @@ from retailor.api.endpoints import endpoint
 from retailor.api.http import json_response, read_body
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
-from retailor.domain.ids import Identifier, id_problem
+from retailor.domain.ids import IdChecked, Identifier, id_problem
 from retailor.privacy.erasure import Eraser, receipt_json
 from retailor.privacy.export import export_subject
 from retailor.privacy.suppression import Suppression
@@ -23,7 +23,7 @@ from retailor.privacy.suppression import Suppression
 _BODY_LIMIT = 4096
 
 
-class ErasureIn(msgspec.Struct, forbid_unknown_fields=True):
+class ErasureIn(IdChecked, forbid_unknown_fields=True):
     """Whom to erase: a customer or visitor id, or ``email:…``, ``phone:…``,
     ``loyalty_card:…``, ``payment_token:…``."""
 
@@ -92,7 +92,7 @@ async def request_erasure(request: Request, ctx: AppContext) -> Response:
     body = await read_body(request, _BODY_LIMIT)
     try:
         asked = msgspec.json.decode(body, type=ErasureIn)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ProblemError(422, f"invalid erasure request: {exc}") from None
     record = await asyncio.to_thread(_eraser(ctx).request, _identifier(asked.identifier))
     return json_response(receipt_json(record), status=202)
