@@ -85,6 +85,7 @@ class Eraser:
         self.clock = clock
         #: seconds the last round took, by step
         self.last_costs: dict[str, float] = {}
+        self._ids: dict[str, tuple[str, ...]] = {}  # each running request's subject
 
     def target_hash(self, identifier: str) -> str:
         """What a request keeps of the identifier it names."""
@@ -130,6 +131,10 @@ class Eraser:
                 receipts[record.erasure_id] = self._delete(record)
                 costs["delete"] += time.perf_counter() - started
             self.suppressed()  # this process refuses them from now on
+            if self.stores.exports is not None:  # an export put in place meanwhile
+                for record in records:
+                    ids = self._ids.pop(record.erasure_id, ())
+                    receipts[record.erasure_id]["exports"] += self.stores.exports.erase(ids)
             started = time.perf_counter()
             derived = self.rederive()
             costs["rederive"] += time.perf_counter() - started
@@ -168,6 +173,7 @@ class Eraser:
         """Remove one person from every store; rows removed per store."""
         assert record.identifier is not None
         resolved = resolve_subject(record.identifier, self.profiles, self.stores.events)
+        self._ids[record.erasure_id] = resolved.subject.ids
         return self.delete(resolved)
 
     def delete(self, resolved: ResolvedSubject) -> Counter[str]:
@@ -191,7 +197,8 @@ class Eraser:
             receipt["event_feed"] = s.feed.clear()
         hashes = [suppression_hash(r, self.profiles.salt) for r in resolved.refs]
         s.privacy.suppress(hashes, self.clock())
-        if not any(receipt[k] for k in ("event_log", "quarantine", "decision_log", "exposures")):
+        theirs = ("event_log", "quarantine", "decision_log", "exposures", "report_facts", "exports")
+        if not any(receipt[k] for k in theirs):
             # nothing of theirs was left: a second erasure answers zeros everywhere
             return Counter({k: 0 for k in receipt})
         return receipt

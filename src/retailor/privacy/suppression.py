@@ -16,7 +16,7 @@ from retailor.domain.events import Event
 from retailor.domain.quarantine import Rejection
 from retailor.identity.identifiers import event_identifiers
 from retailor.privacy.subjects import graph_ref, suppression_hash
-from retailor.storage.privacy import PrivacyStore
+from retailor.storage.privacy import ExportFiles, PrivacyStore
 
 
 class Suppression:
@@ -110,6 +110,12 @@ class Suppression:
         refused = len(rejections) - len(kept)
         self.refused += refused
         return kept, refused
+
+
+def erase_suppressed(exports: ExportFiles, suppression: Suppression) -> int:
+    """Rewrite the exports without the rows of anyone suppressed (what a process does
+    with its own exports when someone was erased, or after writing one); rows removed."""
+    return exports.erase({i for i in exports.identifiers() if suppression.names_stored(i)})
 
 
 _ID_FIELDS = ("customer_id", "anonymous_id", "userId", "anonymousId", "previousId", "user_id")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from retailor.models.families import DEFAULT_MODELS
 from retailor.privacy.erasure import Eraser, ErasureStores
 from retailor.privacy.retention import Retention
-from retailor.privacy.suppression import Suppression
+from retailor.privacy.suppression import Suppression, erase_suppressed
 from retailor.runtime.following import Follower
 from retailor.storage.factory import SharedState
 
@@ -141,6 +141,6 @@ class PrivacyFollower(Follower):
             forget_locally(self._services)
             exports = self._services.storage.exports
             if exports is not None:  # this process's own data directory
-                exports.erase({i for i in exports.identifiers() if suppression.names_stored(i)})
+                erase_suppressed(exports, suppression)
         self._revision = revision  # after the work: a failure is taken up again
         return 1

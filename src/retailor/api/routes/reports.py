@@ -4,6 +4,8 @@ by time and by dimension, as JSON or CSV (``analytics.reports``)."""
 from __future__ import annotations
 
 import asyncio
+import secrets
+import shutil
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +26,7 @@ from retailor.api.http import json_response
 from retailor.api.problems import ProblemError
 from retailor.domain.access import Scope
 from retailor.domain.ids import DEFINITION_ID_PATTERN, definition_id_problem
+from retailor.privacy.suppression import erase_suppressed
 from retailor.storage.facts import DIMENSIONS
 
 #: A time a report parameter takes: a date or an RFC 3339 date-time.
@@ -207,8 +210,19 @@ async def export_reports(request: Request, ctx: AppContext) -> Response:
     wanted = _range(request)
     if directory.exists():
         raise ProblemError(409, f"an export named {name!r} exists already: choose another name")
+    # written aside, then put in place whole: an erasure never meets half an export
+    aside = directory.with_name(f".writing-{name}-{secrets.token_hex(4)}")
     try:
-        rows = await asyncio.to_thread(reports.export, directory, wanted)
+        rows = await asyncio.to_thread(reports.export, aside, wanted)
+        await asyncio.to_thread(aside.rename, directory)
     except ReportError as exc:
         raise ProblemError(400, str(exc)) from None
+    except OSError:  # another export of the same name came first
+        await asyncio.to_thread(shutil.rmtree, aside, True)
+        raise ProblemError(
+            409, f"an export named {name!r} exists already: choose another name"
+        ) from None
+    if ctx.suppression is not None and ctx.storage.exports is not None:
+        # someone erased while it was written: their rows leave it too
+        await asyncio.to_thread(erase_suppressed, ctx.storage.exports, ctx.suppression)
     return json_response(ExportOut(directory=str(directory), rows=rows))

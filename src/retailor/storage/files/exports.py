@@ -32,7 +32,8 @@ class ParquetExportFiles(ExportFiles):
     def _exports(self) -> list[Path]:
         if not self.root.is_dir():
             return []
-        return sorted(p for p in self.root.iterdir() if p.is_dir())
+        # an export being written (``.writing-…``) is put in place whole, then checked
+        return sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
     def identifiers(self) -> set[str]:
         import pyarrow.parquet as pq
