@@ -56,6 +56,21 @@ def test_catalog_upsert_keeps_fields_not_given(storage: Storage) -> None:
     assert item.created_at == NOW and item.updated_at == later
 
 
+def test_a_nul_in_catalog_text_is_kept_or_replaced(storage: Storage) -> None:
+    storage.catalog.upsert(
+        [patch(item_id="n1", name="a\x00b", brand="\x00", category="x\x00y",
+               attributes={"k": "v\x00"})],
+        NOW,
+    )  # fmt: skip
+    item = storage.catalog.get("n1")
+    assert item is not None
+    if storage.dsn.startswith("postgres"):
+        assert (item.name, item.brand) == ("a\ufffdb", "\ufffd")
+    else:
+        assert (item.name, item.brand) == ("a\x00b", "\x00")
+    assert item.attributes == {"k": "v\x00"}
+
+
 def test_catalog_reads(storage: Storage) -> None:
     storage.catalog.upsert([patch(item_id=f"i{n}", price=float(n)) for n in range(3)], NOW)
     assert storage.catalog.get("missing") is None

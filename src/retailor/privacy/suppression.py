@@ -89,8 +89,8 @@ class Suppression:
             return False
         try:
             found = msgspec.json.decode(payload)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            return False
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
+            return False  # not JSON it can read (nested too deep, say): nobody it can name
         return self.names(*_identifiers_in(found))
 
     def keep(self, events: list[Event]) -> tuple[list[Event], int]:

@@ -48,9 +48,13 @@ _decode = msgspec.msgpack.Decoder(list[Event]).decode
 Project = Callable[[list[Event]], None]
 
 
-def encode_events(events: list[Event]) -> bytes:
-    """The payload an append is announced with."""
-    return _encode(events)
+def encode_events(events: list[Event]) -> bytes | None:
+    """The payload an append is announced with; None when the events hold what the
+    payload format cannot (an integer past 64 bits): readers then take them from the log."""
+    try:
+        return _encode(events)
+    except OverflowError:
+        return None
 
 
 def decode_events(payload: bytes) -> list[Event]:

@@ -148,7 +148,8 @@ class CatalogStore(ABC):
     """The product catalog: reference data the retailer owns and Retailor reads.
 
     Contract: ``upsert`` applies patches in order (``domain.catalog.apply_patch``): a
-    field a patch does not give keeps its value; ``created_at`` is set once.
+    field a patch does not give keeps its value; ``created_at`` is set once. (PostgreSQL
+    keeps a NUL of a name, brand or category as U+FFFD.)
 
     The catalog has one revision, shared by every process over the same store: each
     ``upsert`` of at least one patch takes a revision above every earlier one (the items

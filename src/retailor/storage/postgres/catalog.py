@@ -51,12 +51,17 @@ def _to_item(row: tuple[Any, ...]) -> CatalogItem:
     return msgspec.convert(fields, CatalogItem)
 
 
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text holds no NUL: one is kept as U+FFFD."""
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
 def _to_row(item: CatalogItem) -> tuple[Any, ...]:
     return (
         item.item_id,
-        item.name,
-        item.category,
-        item.brand,
+        _text(item.name),
+        [_text(c) for c in item.category],
+        _text(item.brand),
         item.price,
         item.cost,
         item.stock,
