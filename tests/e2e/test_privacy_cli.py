@@ -39,6 +39,27 @@ def test_export_erase_and_lift_from_the_command_line(tmp_path: Path) -> None:
     assert erased.returncode == 0, erased.stderr
     record = json.loads(erased.stdout)
     assert record["status"] == "done" and record["receipt"]["event_log"] == 8
+    lines = tmp_path / "late.jsonl"
+    late_events = [
+        {"event_id": "late-1", "type": "product_viewed", "customer_id": CUSTOMER,
+         "properties": {"item_id": "sku-1"}},
+        {"event_id": "late-2", "type": "product_viewed", "customer_id": "someone-else",
+         "properties": {"item_id": "sku-1"}},
+    ]  # fmt: skip
+    lines.write_text("".join(json.dumps(e) + "\n" for e in late_events))
+    imported = retailor("import", "events", str(lines), "--data", str(data))
+    assert imported.returncode == 0, imported.stderr
+    late = tmp_path / "late.zip"
+    assert (
+        retailor("privacy", "export", CUSTOMER, "-o", str(late), "--data", str(data)).returncode
+        == 0
+    )
+    with zipfile.ZipFile(late) as archive:
+        assert archive.read("events.jsonl") == b""  # refused at import too
+    other = tmp_path / "other.zip"
+    retailor("privacy", "export", "someone-else", "-o", str(other), "--data", str(data))
+    with zipfile.ZipFile(other) as archive:
+        assert len(archive.read("events.jsonl").splitlines()) == 1
     status = retailor("privacy", "status", record["erasure_id"], "--data", str(data))
     assert json.loads(status.stdout)["receipt"] == record["receipt"]
     lifted = retailor("privacy", "lift", "email:" + EMAIL, "--data", str(data))

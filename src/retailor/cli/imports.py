@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import msgspec
@@ -18,6 +19,12 @@ from retailor.cli.common import (
     settings_from,
 )
 from retailor.ingest.bulk.options import FORMATS, KINDS, ImportOptions, parse_mapping
+
+if TYPE_CHECKING:
+    from retailor.ingest.bulk.client_sink import ClientSink
+    from retailor.ingest.bulk.runner import StorageSink
+    from retailor.settings import Settings
+    from retailor.storage.factory import Storage
 
 
 @click.command("import")
@@ -83,7 +90,7 @@ def import_file(
     Rejected rows are kept in the quarantine (see: retailor quarantine list).
     """
     from retailor.ingest.bulk.client_sink import ClientSink
-    from retailor.ingest.bulk.runner import StorageSink, run_import
+    from retailor.ingest.bulk.runner import run_import
 
     settings = settings_from(data_dir)
     options = ImportOptions(
@@ -94,9 +101,10 @@ def import_file(
         max_future=timedelta(seconds=settings.max_future_seconds),
     )
     with reach_data(settings) as target:
-        sink = (
-            StorageSink(target.storage) if target.storage is not None else ClientSink(target.client)
-        )
+        if target.storage is not None:
+            sink: StorageSink | ClientSink = _storage_sink(settings, target.storage)
+        else:
+            sink = ClientSink(target.client)
         with Progress(
             TextColumn(f"importing {kind} from {file.name}"),
             BarColumn(),
@@ -137,3 +145,16 @@ def import_file(
             ).decode(),
             indent=None,
         )
+
+
+def _storage_sink(settings: Settings, storage: Storage) -> StorageSink:
+    """Straight to the stores, refusing what names an erased person (as a server does);
+    the suppression list is read once, when it holds anyone."""
+    from retailor.ingest.bulk.runner import StorageSink
+    from retailor.privacy.suppression import Suppression
+    from retailor.runtime.services import identity_salt
+
+    if not storage.privacy.suppressed():
+        return StorageSink(storage)
+    suppression = Suppression(storage.privacy, identity_salt(settings, storage))
+    return StorageSink(storage, suppression.keep, suppression.keep_rejections)

@@ -26,7 +26,7 @@ from retailor.ingest.bulk.source import detect_format, read_source
 from retailor.ingest.bulk.transactions import transactions_to_events
 from retailor.ingest.quarantining import rejection
 from retailor.ingest.validation import EventValidator
-from retailor.storage.schema import events_to_table
+from retailor.storage.schema import events_to_table, table_to_events
 
 WRITE_CHUNK = 50_000
 
@@ -192,20 +192,39 @@ def _transactions(
     report(total, total)
 
 
-class StorageSink:
-    """Writes straight to the stores (the data directory is not held by a server)."""
+#: Drops what names an erased (suppressed) person; returns what is left and how many went.
+Refuse = Callable[[list[Any]], tuple[list[Any], int]]
 
-    def __init__(self, storage: Any) -> None:
+
+class StorageSink:
+    """Writes straight to the stores (the data directory is not held by a server).
+    ``refuse_events`` and ``refuse_rejections`` drop, before anything is written, the
+    events and the rejected input naming a suppressed person: neither stored nor
+    quarantined, counted among the rejected."""
+
+    def __init__(
+        self,
+        storage: Any,
+        refuse_events: Refuse | None = None,
+        refuse_rejections: Refuse | None = None,
+    ) -> None:
         self._storage = storage
+        self._refuse_events, self._refuse_rejections = refuse_events, refuse_rejections
 
     def write_events(self, events: Sequence[Event] | pa.Table, source: str) -> tuple[int, int, int]:
+        refused = 0
+        if self._refuse_events is not None:
+            listed = table_to_events(events) if isinstance(events, pa.Table) else list(events)
+            events, refused = self._refuse_events(listed)
         table = events if isinstance(events, pa.Table) else events_to_table(events)
         if table.num_rows == 0:
-            return 0, 0, 0
+            return 0, 0, refused
         result = self._storage.events.append(table)
-        return result.accepted, len(result.duplicates), 0
+        return result.accepted, len(result.duplicates), refused
 
     def keep_rejections(self, rejections: Sequence[Rejection]) -> None:
+        if self._refuse_rejections is not None:
+            rejections, _ = self._refuse_rejections(list(rejections))
         self._storage.quarantine.add(rejections)
 
     def write_items(self, patches: Sequence[CatalogPatch], source: str) -> tuple[int, int, int]:
