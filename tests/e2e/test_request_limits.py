@@ -21,6 +21,14 @@ DEPTH = 20_000
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
+def fresh_connections(headers: dict[str, str]) -> httpx.Client:
+    """A client that opens a connection per request: a server may close one after
+    refusing a body it did not read, and a pooled connection would then meet the close."""
+    return httpx.Client(
+        timeout=30, headers=headers, limits=httpx.Limits(max_keepalive_connections=0)
+    )
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = start_server(
@@ -85,7 +93,7 @@ def caller(server: LiveServer, method: str, path: str) -> dict[str, str]:
 
 def test_an_oversized_body_is_413_everywhere(server: LiveServer) -> None:
     body = b'{"a":"' + b"x" * OVERSIZED + b'"}'
-    with httpx.Client(timeout=30, headers=server.admin()) as client:
+    with fresh_connections(server.admin()) as client:
         for method, path, takes_body in operations(server):
             if not takes_body:
                 continue
@@ -97,7 +105,7 @@ def test_an_oversized_body_is_413_everywhere(server: LiveServer) -> None:
 
 
 def test_a_deeply_nested_body_is_a_4xx_everywhere(server: LiveServer) -> None:
-    with httpx.Client(timeout=30, headers=server.admin()) as client:
+    with fresh_connections(server.admin()) as client:
         for method, path, takes_body in operations(server):
             if not takes_body:
                 continue
@@ -115,7 +123,7 @@ def test_a_deeply_nested_body_is_a_4xx_everywhere(server: LiveServer) -> None:
 def test_a_deeply_nested_yaml_definition_is_a_4xx(server: LiveServer) -> None:
     deep = b"a:\n" + b"".join(b"  " * (n + 1) + b"a:\n" for n in range(300)) + b"  " * 302 + b"1\n"
     flow = b"[" * DEPTH + b"]" * DEPTH
-    with httpx.Client(timeout=30, headers=server.admin()) as client:
+    with fresh_connections(server.admin()) as client:
         for method, path, takes_body in operations(server):
             if method != "PUT" or not takes_body:
                 continue
@@ -128,7 +136,7 @@ def test_a_deeply_nested_yaml_definition_is_a_4xx(server: LiveServer) -> None:
 
 
 def test_a_very_long_query_or_path_is_a_4xx_everywhere(server: LiveServer) -> None:
-    with httpx.Client(timeout=30, headers=server.admin()) as client:
+    with fresh_connections(server.admin()) as client:
         for method, path, _ in operations(server):
             answer = client.request(method, url(server, path) + "?q=" + "x" * 10_000)
             assert_problem(answer, 414)
@@ -140,7 +148,7 @@ def test_a_very_long_query_or_path_is_a_4xx_everywhere(server: LiveServer) -> No
 
 
 def test_limits_hold_without_a_key_too(server: LiveServer) -> None:
-    with httpx.Client(timeout=30) as client:
+    with fresh_connections({}) as client:
         long_query = client.get(f"{server.url}/v1/events?q=" + "x" * 10_000)
         assert_problem(long_query, 414)
         oversized = client.post(f"{server.url}/v1/events", content=b"x" * OVERSIZED)
